@@ -1,0 +1,232 @@
+# Makefile: the only makefile of the tree (no recursive make).
+#
+#   make                 newlib (once), build/native/APP.elf (+ APP.elf32) and
+#                        build/hosted/APP for every app in app/
+#   make run             boot APP in QEMU:  [APP=hello] [CPUS=1] [MEM=256M]
+#                        [ARGS="..."] [ACCEL=kvm|tcg]; exits with the app's status
+#   make gdb             the same, halted, with gdb attached to QEMU's stub
+#   make test            hosted unit tests (ASan+UBSan) and QEMU boot tests
+#   make bench           benchmarks: prints figures, asserts nothing
+#   make clean           remove build/ except newlib;  make distclean: all of it
+#
+# Every source file is one of three kinds, and the lists below say which:
+# PORTABLE files go into both builds, NATIVE files only into the image,
+# HOSTED files only into the Linux program.  DEBUG=1 builds with -O0 -g3
+# and the debug checks (-DDEBUG).  TOOLPREFIX= names a cross toolchain
+# (e.g. TOOLPREFIX=x86_64-linux-gnu-) on hosts that are not x86-64 Linux.
+
+TOOLPREFIX ?=
+CC      := $(TOOLPREFIX)gcc
+LD      := $(TOOLPREFIX)ld
+AR      := $(TOOLPREFIX)ar
+NM      := $(TOOLPREFIX)nm
+OBJCOPY := $(TOOLPREFIX)objcopy
+RANLIB  := $(TOOLPREFIX)ranlib
+
+APP  ?= hello
+CPUS ?= 1
+MEM  ?= 256M
+ARGS ?=
+ACCEL ?=
+export APP CPUS MEM ARGS ACCEL
+
+B    := build
+APPS := $(basename $(notdir $(wildcard app/*.c)))
+
+# ---- sources, by kind -------------------------------------------------------
+
+PORTABLE := \
+	kernel/print.c \
+	kernel/cmdline.c \
+	kernel/spinlock.c \
+	kernel/ksym.c \
+	ebb/runtime.c
+
+NATIVE := \
+	boot.S \
+	kernel/vectors.S \
+	kernel/main.c \
+	kernel/serial.c \
+	kernel/cpu.c \
+	kernel/trap.c \
+	kernel/clock.c \
+	kernel/memmap.c \
+	kernel/libc.c
+
+HOSTED := \
+	hosted/main.c \
+	hosted/platform.c
+
+TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
+BENCHES := $(basename $(notdir $(wildcard test/bench_*.c)))
+
+# ---- flags ------------------------------------------------------------------
+
+ifeq ($(DEBUG),1)
+OPT := -O0 -g3 -DDEBUG
+else
+OPT := -O2 -g
+endif
+
+WARN := -Wall -Wextra -Werror
+COMMON := -std=gnu11 $(OPT) $(WARN) -fno-omit-frame-pointer -I. -MMD -MP
+
+# newlib: built once from Debian's newlib-source into build/newlib.
+NEWLIB_TAR := $(firstword $(wildcard /usr/src/newlib/newlib-*.tar.*))
+NL         := $(B)/newlib
+NL_LIB     := $(NL)/x86_64-elf/lib
+NL_INC     := $(NL)/x86_64-elf/include
+GCC_INC    := $(shell $(CC) -print-file-name=include)
+LIBGCC     := $(shell $(CC) -print-libgcc-file-name)
+# Native code: no red zone (a trap pushes onto the interrupted stack), no
+# PIE (the image is linked at 1 MiB), a frame pointer in every function
+# and no sibling calls (so that every backtrace is complete), and
+# newlib's per-core reentrancy (__getreent, kernel/libc.c).
+NATIVE_FLAGS := -fno-pie -fno-stack-protector -mno-red-zone -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -D__DYNAMIC_REENT__
+NCFLAGS := $(COMMON) $(NATIVE_FLAGS) -nostdinc -isystem $(NL_INC) -isystem $(GCC_INC)
+NLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
+	--no-warn-rwx-segments -T kernel/kernel.ld
+NLIBS := $(NL_LIB)/libc.a $(NL_LIB)/libm.a $(LIBGCC)
+
+HCFLAGS := $(COMMON) -pthread
+HLDLIBS := -pthread
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+TCFLAGS := $(HCFLAGS) $(SAN) -Itest
+
+# ---- objects ----------------------------------------------------------------
+
+obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
+
+N_OBJS := $(call obj,$(B)/native,$(NATIVE) $(PORTABLE))
+H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
+T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
+
+NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)
+HOSTED_BINS := $(APPS:%=$(B)/hosted/%)
+TEST_BINS   := $(TESTS:%=$(B)/test/%)
+BENCH_BINS  := $(BENCHES:%=$(B)/hosted/%)
+
+.PHONY: all run gdb test bench clean distclean deps-run deps-test newlib
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+all: $(NATIVE_IMGS) $(HOSTED_BINS)
+
+$(B)/native/obj/%.o: %.c Makefile | $(NL_LIB)/libc.a
+	@mkdir -p $(@D)
+	$(CC) $(NCFLAGS) -c $< -o $@
+
+$(B)/native/obj/%.o: %.S Makefile
+	@mkdir -p $(@D)
+	$(CC) $(NCFLAGS) -c $< -o $@
+
+$(B)/hosted/obj/%.o: %.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -c $< -o $@
+
+$(B)/test/obj/%.o: %.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(TCFLAGS) -c $< -o $@
+
+# ---- the native image -------------------------------------------------------
+#
+# Linked twice so that a trap report can name functions: the first link
+# has an empty symbol table; its text symbols become kernel/ksyms.awk's
+# table, which the second link places after .rodata (kernel/kernel.ld),
+# where it moves no code.  The check after the second link proves that.
+# QEMU's -kernel wants a 32-bit ELF, so APP.elf32 is a converted copy;
+# APP.elf keeps the 64-bit symbols that gdb loads.
+
+$(B)/native/ksyms0.o: kernel/ksyms.awk
+	@mkdir -p $(@D)
+	awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
+	$(CC) -c $(B)/native/ksyms0.S -o $@
+
+$(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel/kernel.ld
+	$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(B)/native/obj/app/$*.o $(B)/native/ksyms0.o $(NLIBS)
+	$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
+	$(CC) -c $@.ksyms.S -o $@.ksyms.o
+	$(LD) $(NLDFLAGS) -o $@ $(N_OBJS) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
+	@$(NM) -n $@.pass1 | grep ' [tT] ' >$@.t1; $(NM) -n $@ | grep ' [tT] ' >$@.t2; \
+	  cmp -s $@.t1 $@.t2 || { echo "ksyms: code moved between links"; exit 1; }
+	$(OBJCOPY) -O elf32-i386 --strip-debug $@ $@32
+	@rm -f $@.pass1 $@.t1 $@.t2
+
+# ---- the hosted programs and the tests --------------------------------------
+
+$(B)/hosted/%: $(H_OBJS) $(B)/hosted/obj/app/%.o
+	$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
+
+# Benchmarks: hosted, optimized, no sanitizers (test/bench_*.c).
+$(B)/hosted/libportable.a: $(filter-out $(B)/hosted/obj/hosted/main.o,$(H_OBJS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/hosted/bench_%: $(B)/hosted/obj/test/bench_%.o $(B)/hosted/libportable.a
+	$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
+
+$(B)/test/libportable.a: $(T_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/libportable.a
+	$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
+
+# ---- newlib -----------------------------------------------------------------
+#
+# Configured for the freestanding x86_64-elf target with the stock gcc
+# (its own headers kept out with -nostdinc), built once, and installed
+# into build/newlib.  __DYNAMIC_REENT__ makes newlib find its reentrancy
+# state through __getreent(), which the kernel answers per core.
+
+$(NL_LIB)/libc.a:
+	@test -n "$(NEWLIB_TAR)" || { echo "newlib-source is missing; run: sudo apt-get install newlib-source  (or: make deps-run)"; exit 1; }
+	rm -rf $(B)/newlib-src $(B)/newlib-build
+	mkdir -p $(B)/newlib-src $(B)/newlib-build
+	tar -xf $(NEWLIB_TAR) -C $(B)/newlib-src --strip-components=1
+	cd $(B)/newlib-build && ../newlib-src/configure --target=x86_64-elf \
+	  --prefix=$(abspath $(NL)) --disable-multilib --disable-nls \
+	  --disable-newlib-supplied-syscalls \
+	  CC_FOR_TARGET="$(CC) -nostdinc -isystem $(GCC_INC)" \
+	  AR_FOR_TARGET=$(AR) AS_FOR_TARGET=$(TOOLPREFIX)as LD_FOR_TARGET=$(LD) \
+	  RANLIB_FOR_TARGET=$(RANLIB) NM_FOR_TARGET=$(NM) \
+	  CFLAGS_FOR_TARGET="-O2 -g -ffreestanding $(NATIVE_FLAGS)" >configure.log 2>&1 \
+	  || { tail -20 configure.log; exit 1; }
+	$(MAKE) -C $(B)/newlib-build all-target-newlib >$(B)/newlib-build/make.log 2>&1 \
+	  || { tail -30 $(B)/newlib-build/make.log; exit 1; }
+	$(MAKE) -C $(B)/newlib-build install-target-newlib >$(B)/newlib-build/install.log 2>&1 \
+	  || { tail -30 $(B)/newlib-build/install.log; exit 1; }
+	rm -rf $(B)/newlib-src $(B)/newlib-build
+
+newlib: $(NL_LIB)/libc.a
+
+# ---- run, debug, test -------------------------------------------------------
+
+deps-run:
+	@test/deps.sh run
+deps-test:
+	@test/deps.sh test
+
+run: deps-run
+	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
+	@test/qemu.sh $(B)/native/$(APP).elf32
+
+gdb: deps-run
+	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
+	@test/gdb.sh $(B)/native/$(APP).elf
+
+test: deps-test
+	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@test/run.sh $(TEST_BINS)
+
+bench: all $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+clean:
+	rm -rf $(B)/native $(B)/hosted $(B)/test
+
+distclean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,208 @@
+/*
+ * boot.S: from a multiboot loader's 32-bit protected mode to kmain in
+ * 64-bit long mode.
+ *
+ * QEMU's -kernel (or GRUB) loads the image at 1 MiB, as its program
+ * headers ask, and jumps to start32 with
+ *	eax = 0x2BADB002 (the multiboot magic), ebx = the multiboot info,
+ *	paging off, interrupts off, flat 4 GiB segments, no stack.
+ * The steps, in order:
+ *	1. check the magic and that the CPU has long mode; if not, say why
+ *	   on COM1, ask QEMU to exit (isa-debug-exit) and halt;
+ *	2. build the boot page tables: the first 4 GiB identity-mapped with
+ *	   2 MiB pages (RAM, the low MMIO and the LAPIC/IOAPIC window), so
+ *	   that every physical address below 4 GiB is its own virtual address;
+ *	3. enable PAE and SSE (CR4), load CR3, set EFER.LME, enable paging
+ *	   (CR0.PG), which activates long mode (Intel SDM vol. 3, 10.8.5);
+ *	4. load a 64-bit GDT and jump through its code segment to 64-bit code;
+ *	5. call kmain(multiboot info) on the boot stack, frame pointer 0 so
+ *	   that backtraces end there.
+ * kernel/vm.c later replaces these tables with the kernel's own map.
+ */
+#include "kernel/param.h"
+
+#define MB_MAGIC	0x1BADB002	/* multiboot 1 header magic */
+#define MB_FLAGS	0x00000003	/* page-align modules, want memory info */
+#define MB_BOOT_MAGIC	0x2BADB002	/* what the loader leaves in eax */
+
+#define COM1		0x3F8		/* serial port: data register */
+#define COM1_LSR	0x3FD		/* line status; bit 5 = transmitter empty */
+#define DEBUG_EXIT	0xF4		/* QEMU isa-debug-exit port (test/qemu.sh) */
+
+#define CR0_MP		(1 << 1)	/* monitor coprocessor (SSE) */
+#define CR0_EM		(1 << 2)	/* x87 emulation: must be off for SSE */
+#define CR0_NE		(1 << 5)	/* native x87 error reporting */
+#define CR0_WP		(1 << 16)	/* ring 0 honours read-only pages */
+#define CR0_PG		(1 << 31)	/* paging */
+#define CR4_PAE		(1 << 5)	/* physical address extension */
+#define CR4_OSFXSR	(1 << 9)	/* fxsave/fxrstor and SSE enabled */
+#define CR4_OSXMMEXCPT	(1 << 10)	/* SSE exceptions raise #XM */
+#define MSR_EFER	0xC0000080	/* extended feature enable register */
+#define EFER_LME	(1 << 8)	/* long mode enable */
+
+#define PTE_P		0x001		/* present */
+#define PTE_W		0x002		/* writable */
+#define PTE_PS		0x080		/* in a page directory: a 2 MiB page */
+
+#define SEG_KCODE	0x08		/* GDT selector of the 64-bit code segment */
+#define SEG_KDATA	0x10		/* GDT selector of the data segment */
+
+/* ---- the multiboot header: within the image's first 8 KiB ------------- */
+
+	.section .multiboot, "a"
+	.balign 4
+	.long MB_MAGIC
+	.long MB_FLAGS
+	.long -(MB_MAGIC + MB_FLAGS)
+
+/* ---- 32-bit entry ------------------------------------------------------- */
+
+	.code32
+	.text
+	.globl start32
+start32:
+	cli
+	cld
+	movl $boot_stack_top, %esp
+	cmpl $MB_BOOT_MAGIC, %eax
+	jne no_multiboot
+	movl %ebx, mb_info
+
+	/* Long mode is CPUID.80000001h:EDX bit 29; first check that leaf exists. */
+	movl $0x80000000, %eax
+	cpuid
+	cmpl $0x80000001, %eax
+	jb no_long_mode
+	movl $0x80000001, %eax
+	cpuid
+	testl $(1 << 29), %edx
+	jz no_long_mode
+
+	/* Zero the six table pages: PML4, PDPT and four page directories. */
+	movl $boot_pml4, %edi
+	xorl %eax, %eax
+	movl $(6 * 4096 / 4), %ecx
+	rep stosl
+
+	/* PML4[0] -> PDPT; PDPT[0..3] -> the four page directories. */
+	movl $(boot_pdpt + PTE_P + PTE_W), boot_pml4
+	movl $(boot_pd + PTE_P + PTE_W), boot_pdpt
+	movl $(boot_pd + 0x1000 + PTE_P + PTE_W), boot_pdpt + 8
+	movl $(boot_pd + 0x2000 + PTE_P + PTE_W), boot_pdpt + 16
+	movl $(boot_pd + 0x3000 + PTE_P + PTE_W), boot_pdpt + 24
+
+	/* 2048 directory entries, entry i maps [i * 2 MiB, (i + 1) * 2 MiB). */
+	movl $boot_pd, %edi
+	movl $(PTE_P + PTE_W + PTE_PS), %eax
+	movl $2048, %ecx
+1:	movl %eax, (%edi)
+	movl $0, 4(%edi)
+	addl $0x200000, %eax
+	addl $8, %edi
+	loop 1b
+
+	movl %cr4, %eax
+	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+	movl %eax, %cr4
+	movl $boot_pml4, %eax
+	movl %eax, %cr3
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $EFER_LME, %eax
+	wrmsr
+	movl %cr0, %eax
+	andl $~CR0_EM, %eax
+	orl $(CR0_PG | CR0_WP | CR0_NE | CR0_MP), %eax
+	movl %eax, %cr0			/* now in long mode, 32-bit compatibility */
+	lgdt gdt64_desc
+	ljmp $SEG_KCODE, $start64
+
+/* Print the string at %esi on COM1, byte by byte, polling the LSR. */
+puts32:
+	movw $COM1_LSR, %dx
+1:	inb %dx, %al
+	testb $0x20, %al
+	jz 1b
+	lodsb
+	testb %al, %al
+	jz 2f
+	movw $COM1, %dx
+	outb %al, %dx
+	jmp puts32
+2:	ret
+
+no_multiboot:
+	movl $msg_no_multiboot, %esi
+	jmp fail32
+no_long_mode:
+	movl $msg_no_long_mode, %esi
+fail32:
+	call puts32
+	movl $(EXIT_PANIC + 1), %eax	/* encoded as kernel/main.c's machine_exit */
+	movw $DEBUG_EXIT, %dx
+	outl %eax, %dx			/* QEMU exits here ... */
+3:	hlt				/* ... any other machine halts */
+	jmp 3b
+
+/* ---- 64-bit entry ------------------------------------------------------- */
+
+	.code64
+start64:
+	movw $SEG_KDATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorw %ax, %ax
+	movw %ax, %fs
+	movw %ax, %gs
+	movq $boot_stack_top, %rsp
+	xorl %ebp, %ebp			/* the end of every backtrace */
+	fninit
+	movl mb_info, %edi		/* zero-extended: below 4 GiB */
+	call kmain
+4:	cli				/* kmain never returns */
+	hlt
+	jmp 4b
+
+/* ---- data ----------------------------------------------------------------- */
+
+	.section .rodata
+msg_no_multiboot:
+	.asciz "boot: not started by a multiboot loader (bad magic in eax); halting\r\n"
+msg_no_long_mode:
+	.asciz "boot: this CPU has no long mode (x86-64); halting\r\n"
+
+/* The boot GDT: null, 64-bit ring-0 code, ring-0 data (SDM vol. 3, 3.4.5). */
+	.balign 8
+gdt64:
+	.quad 0
+	.quad 0x00AF9A000000FFFF	/* code: present, DPL 0, execute/read, L=1 */
+	.quad 0x00CF92000000FFFF	/* data: present, DPL 0, read/write */
+gdt64_end:
+gdt64_desc:
+	.word gdt64_end - gdt64 - 1
+	.long gdt64
+
+	.data
+	.globl mb_info
+mb_info:
+	.long 0				/* the multiboot info address from ebx */
+
+/*
+ * Boot page tables and core 0's stack.  Below the stack is one page that
+ * kernel/vm.c unmaps: an overflow faults there instead of corrupting bss.
+ */
+	.bss
+	.balign 4096
+boot_pml4:
+	.skip 4096
+boot_pdpt:
+	.skip 4096
+boot_pd:
+	.skip 4 * 4096
+	.globl boot_stack_guard, boot_stack, boot_stack_top
+boot_stack_guard:
+	.skip 4096
+boot_stack:
+	.skip KSTACK_SIZE
+boot_stack_top:

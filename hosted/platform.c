@@ -1,0 +1,171 @@
+/*
+ * platform.c: platform.h for the hosted runtime, on Linux.
+ *
+ * A core is a thread; its id lives in a thread-local variable that the
+ * runtime (or a test) sets when it starts the thread.  The clock is
+ * CLOCK_MONOTONIC, the console is standard output written with write(2)
+ * (no stdio buffer, so it is safe in a signal handler), and the memory
+ * the page allocator manages is one anonymous mmap of HOSTED_MEM bytes.
+ *
+ * A fault (SIGSEGV and friends) prints a report in the native report's
+ * shape — "trap: <what> ... fault address ..." and a backtrace from
+ * glibc's backtrace() — and exits with EXIT_PANIC, as native does.
+ */
+#define _GNU_SOURCE
+#include <execinfo.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hosted.h"
+#include "kernel/platform.h"
+#include "kernel/print.h"
+
+static __thread int this_core;
+static int ncores = 1;
+static size_t mem_size = HOSTED_MEM;
+
+void
+hosted_set_core(int id)
+{
+	if (id < 0 || id >= NCPU)
+		panic("hosted_set_core: core %d out of range", id);
+	this_core = id;
+}
+
+void
+hosted_set_core_count(int n)
+{
+	if (n < 1 || n > NCPU)
+		panic("hosted_set_core_count: %d cores out of range", n);
+	ncores = n;
+}
+
+void
+hosted_set_mem(size_t bytes)
+{
+	mem_size = bytes;
+}
+
+int
+core_id(void)
+{
+	return this_core;
+}
+
+int
+core_count(void)
+{
+	return ncores;
+}
+
+uint64_t
+clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+console_write(const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(1, s, n);
+		if (w <= 0)
+			return;		/* nowhere left to complain to */
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+void
+machine_exit(int status)
+{
+	if (status < 0 || status > EXIT_MAX)
+		status = EXIT_MAX;
+	fflush(stdout);
+	fflush(stderr);
+	_exit(status);
+}
+
+static void
+print_backtrace(void)
+{
+	void *pc[BACKTRACE_MAX];
+	int n = backtrace(pc, BACKTRACE_MAX);
+
+	kprintf("backtrace:\n");
+	backtrace_symbols_fd(pc, n, 1);
+}
+
+void
+panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	kprintf("\npanic: ");
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+	kprintf("\n  on core %d\n", core_id());
+	print_backtrace();
+	machine_exit(EXIT_PANIC);
+}
+
+static void
+on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	const char *what = sig == SIGSEGV ? "segmentation fault" :
+	    sig == SIGBUS ? "bus error" : sig == SIGILL ? "invalid opcode" :
+	    "arithmetic exception";
+
+	kprintf("\ntrap: %s (signal %d) on core %d\n  fault address %p\n",
+	    what, sig, core_id(), si->si_addr);
+	print_backtrace();
+	machine_exit(EXIT_PANIC);
+}
+
+void
+hosted_init(void)
+{
+	static char altstack[64 * 1024];	/* so a stack overflow is reported too */
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+	struct sigaction sa;
+
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+}
+
+/* One range: an anonymous mapping, made on the first (and only) call. */
+int
+mem_ranges(struct mem_range *out, int max)
+{
+	static int handed_out;
+
+	if (handed_out++)
+		panic("mem_ranges: called twice");
+	if (max < 1)
+		return 0;
+	void *p = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		panic("mem_ranges: cannot map %zu bytes", mem_size);
+	out[0].base = (uintptr_t)p;
+	out[0].len = mem_size & ~(size_t)(PAGE_SIZE - 1);
+	return 1;
+}

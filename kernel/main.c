@@ -1,0 +1,71 @@
+/*
+ * main.c: kmain, the table of contents of the native boot, and the
+ * trivial platform primitives (which core, how many, exit).
+ *
+ * boot.S arrives here in long mode on core 0's boot stack, with the
+ * first 4 GiB identity-mapped and interrupts off.  Each line of kmain
+ * brings up one piece, in dependency order; then the portable runtime
+ * (ebb/runtime.c) takes over and never returns.
+ */
+#include "cmdline.h"
+#include "ebb/runtime.h"
+#include "native.h"
+#include "platform.h"
+#include "print.h"
+#include "x86.h"
+
+#define DEBUG_EXIT_PORT	0xF4	/* QEMU's isa-debug-exit (test/qemu.sh) */
+
+static char *argv[MAX_ARGS + 1];
+
+void
+kmain(uint32_t mb_info)
+{
+	serial_init();		/* the console: first, so that panics can speak */
+	kprintf("\n");		/* end the firmware's last line */
+	memmap_init(mb_info);	/* copy the loader's data before anything reuses it */
+	cpu_init(0);		/* this core's GDT and TSS (IST stacks) */
+	trap_init();		/* the IDT: exceptions now print a report */
+	clock_init();		/* calibrate the TSC: clock_ns() works */
+	libc_init();		/* newlib's per-core state */
+	memmap_print();
+
+	int argc = cmdline_split(memmap_cmdline(), argv, MAX_ARGS);
+	if (argc == CMDLINE_TOO_MANY || argc == CMDLINE_UNTERMINATED) {
+		if (argc == CMDLINE_TOO_MANY)
+			kprintf("kmain: more than %d words in the command line\n", MAX_ARGS);
+		else
+			kprintf("kmain: unterminated quote in the command line\n");
+		machine_exit(EXIT_USAGE);
+	}
+	ebb_start(argc, argv);	/* the portable runtime: runs the app */
+}
+
+/* platform.h: one core until SMP is brought up. */
+int
+core_id(void)
+{
+	return 0;
+}
+
+int
+core_count(void)
+{
+	return 1;
+}
+
+/*
+ * platform.h: QEMU's isa-debug-exit device turns a write of v into
+ * QEMU's own exit with status (v << 1) | 1.  We write status + 1, so
+ * that QEMU's exit is 3 for status 0 and never 1, which is QEMU's own
+ * "could not start"; test/qemu.sh maps it back.  Elsewhere (no such
+ * device) the write does nothing and the core halts.
+ */
+void
+machine_exit(int status)
+{
+	if (status < 0 || status > EXIT_MAX)
+		status = EXIT_MAX;
+	outl(DEBUG_EXIT_PORT, (uint32_t)status + 1);
+	halt_forever();
+}

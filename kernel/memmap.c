@@ -1,0 +1,114 @@
+/*
+ * memmap.c: what the multiboot loader told us about the machine — the
+ * command line and the physical memory map — copied out of the loader's
+ * structures at the very start of kmain, before anything could reuse the
+ * memory they live in.
+ *
+ * The usable memory handed to the page allocator (platform.h's
+ * mem_ranges) is every range the map calls usable, less the first MiB
+ * (BIOS data, and later the AP trampoline) and less the image itself
+ * (1 MiB .. __image_end), each range shrunk inward to whole pages.  The
+ * loader's own structures sit just above the image, inside a usable
+ * range: that is why they are copied first.  Until kernel/vm.c maps all
+ * of RAM, only what boot.S mapped (the first 4 GiB) is handed out.
+ */
+#include <string.h>
+
+#include "multiboot.h"
+#include "native.h"
+#include "platform.h"
+#include "print.h"
+
+static char cmdline[CMDLINE_MAX];
+static struct mem_range usable[MAX_MEM_RANGES];
+static int nusable;
+static uint64_t ram_total;	/* bytes the map calls usable, in all */
+
+#define BOOT_MAP_END	(4ULL << 30)	/* boot.S identity-maps [0, 4 GiB) */
+
+static void
+add_usable(uint64_t base, uint64_t end)
+{
+	uint64_t lo = (uint64_t)(uintptr_t)__image_end;
+
+	if (base < lo)
+		base = lo;		/* the low MiB and the image */
+	base = (base + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	if (end > BOOT_MAP_END)
+		end = BOOT_MAP_END;
+	end &= ~(uint64_t)(PAGE_SIZE - 1);
+	if (end <= base)
+		return;
+	if (nusable == MAX_MEM_RANGES) {
+		kprintf("memmap: more than %d usable ranges; ignoring %#llx-%#llx\n",
+		    MAX_MEM_RANGES, (unsigned long long)base, (unsigned long long)end);
+		return;
+	}
+	/* The loader's map is sorted in practice; insert in order anyway. */
+	int i = nusable++;
+	while (i > 0 && usable[i - 1].base > base) {
+		usable[i] = usable[i - 1];
+		i--;
+	}
+	usable[i].base = base;
+	usable[i].len = end - base;
+}
+
+void
+memmap_init(uint32_t addr)
+{
+	struct mb_info *mb = (struct mb_info *)(uintptr_t)addr;
+
+	if (mb->flags & MB_INFO_CMDLINE) {
+		const char *s = (const char *)(uintptr_t)mb->cmdline;
+		if (strlen(s) >= sizeof cmdline)
+			panic("memmap: command line longer than %d bytes", CMDLINE_MAX - 1);
+		strcpy(cmdline, s);
+	}
+	if (!(mb->flags & MB_INFO_MMAP))
+		panic("memmap: the loader gave no memory map");
+	uintptr_t p = mb->mmap_addr, end = p + mb->mmap_length;
+	while (p < end) {
+		struct mb_mmap *e = (struct mb_mmap *)p;
+		if (e->type == MB_MEM_USABLE) {
+			ram_total += e->len;
+			add_usable(e->base, e->base + e->len);
+		}
+		p += e->size + sizeof e->size;
+	}
+	if (nusable == 0)
+		panic("memmap: no usable memory above the image");
+}
+
+/* The command line: the image's path, then QEMU's -append words. */
+char *
+memmap_cmdline(void)
+{
+	return cmdline;
+}
+
+void
+memmap_print(void)
+{
+	uint64_t free = 0;
+
+	for (int i = 0; i < nusable; i++)
+		free += usable[i].len;
+	kprintf("memory: %llu MiB usable, %llu MiB for allocation in %d range%s\n",
+	    (unsigned long long)(ram_total >> 20), (unsigned long long)(free >> 20),
+	    nusable, nusable == 1 ? "" : "s");
+}
+
+/* platform.h: the usable ranges, handed out once. */
+int
+mem_ranges(struct mem_range *out, int max)
+{
+	static int handed_out;
+	int n = 0;
+
+	if (handed_out++)
+		panic("mem_ranges: called twice");
+	for (; n < nusable && n < max; n++)
+		out[n] = usable[n];
+	return n;
+}

@@ -1,0 +1,76 @@
+/*
+ * page.h: the page allocator, a binary buddy allocator over physical
+ * memory (native) or one large mmap (hosted).  Portable.
+ *
+ * A block of order k is 2^k contiguous pages (PAGE_SIZE << k bytes),
+ * aligned to its own size relative to the start of the zone it lies in.
+ * Orders run from 0 (4 KiB) to PAGE_MAX_ORDER (8 MiB).
+ *
+ * Every page has a descriptor (struct page) that records who owns it, so
+ * that every free is checked: a double free, a free with the wrong order
+ * or a free of memory the allocator does not manage panics, naming the
+ * address and the reason.  Running out of memory returns NULL; it never
+ * panics.
+ *
+ * Safe on every core: one spin lock per node (one node for now).
+ */
+#ifndef PAGE_H
+#define PAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform.h"
+
+#define PAGE_MAX_ORDER	11	/* largest block: 2^11 pages = 8 MiB */
+
+/* Who owns a page (struct page.owner). */
+enum page_owner {
+	PAGE_RESERVED = 0,	/* not managed: descriptors, holes, the image */
+	PAGE_FREE,		/* in a free list, as part of a free block */
+	PAGE_ALLOCATED,		/* handed out by page_alloc */
+	PAGE_SLAB,		/* handed out to the slab allocator */
+};
+
+/*
+ * The descriptor of one page.  Only the first page of a block carries the
+ * block's order; the others point back at it with head.
+ */
+struct page {
+	uint8_t owner;		/* enum page_owner */
+	uint8_t order;		/* the block's order (first page only) */
+	uint16_t reserved;
+	uint32_t head;		/* pages back to the block's first page */
+	void *priv;		/* the owner's own word (slab: its struct slab) */
+};
+
+/* Manage the ranges platform.h's mem_ranges() hands out (called once). */
+void page_init(void);
+
+/*
+ * Manage exactly these ranges, forgetting any earlier state: for tests,
+ * which run the allocator over memory of their own, again and again.
+ */
+void page_init_ranges(const struct mem_range *r, int n);
+
+/* A block of 2^order pages, or NULL if none is free. Contents undefined. */
+void *page_alloc(int order);
+
+/* Give back a block page_alloc returned, with the order it was asked for. */
+void page_free(void *p, int order);
+
+/*
+ * The descriptor of the page containing addr, or NULL if the allocator
+ * does not manage addr.  The slab allocator and malloc use it to find out
+ * what an address belongs to; they set owner and priv on the first page
+ * of blocks they hold (page_set_owner).
+ */
+struct page *page_of(const void *addr);
+void page_set_owner(void *block, int order, enum page_owner owner, void *priv);
+
+/* Counts, for statistics and for tests' leak checks. */
+size_t page_count_free(void);	/* pages in free blocks */
+size_t page_count_total(void);	/* pages managed (free or allocated) */
+size_t page_count_free_blocks(int order);	/* free blocks of this order */
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * param.h: every tunable of the system, one per line, each commented.
+ * Portable and native code both include it; nothing here depends on the
+ * build.
+ */
+#ifndef PARAM_H
+#define PARAM_H
+
+#define NCPU		64		/* most cores an instance can run on */
+#define PAGE_SIZE	4096		/* the machine's small page, in bytes */
+#define PAGE_SHIFT	12		/* log2(PAGE_SIZE) */
+#define MAX_ARGS	32		/* most words in the command line (argv) */
+#define CMDLINE_MAX	1024		/* longest command line kept, in bytes */
+#define MAX_MEM_RANGES	32		/* most usable ranges in a memory map */
+#define KSTACK_SIZE	(64 * 1024)	/* each core's boot/event stack */
+#define TRAP_STACK_SIZE	(16 * 1024)	/* each IST stack (#DF, #PF, NMI, #MC) */
+#define HOSTED_MEM	(256UL << 20)	/* memory the hosted runtime mmaps */
+#define BACKTRACE_MAX	32		/* most frames a trap report prints */
+#define EXIT_MAX	125		/* largest exit status an instance reports
+					 * (test/qemu.sh explains the limit) */
+#define EXIT_USAGE	64		/* exit status for a bad command line
+					 * (EX_USAGE in sysexits.h) */
+#define EXIT_PANIC	70		/* exit status of a panic or a fatal trap
+					 * (EX_SOFTWARE in sysexits.h) */
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * platform.h: the platform interface, the only door from portable code to
+ * the machine.
+ *
+ * Portable code (ebb/, tcp/, the allocators in kernel/, app/) is compiled
+ * into both builds and never asks which one it is in.  Whatever it needs
+ * from the machine it asks for here, and each build answers in its own
+ * files:
+ *
+ *   native  kernel/main.c, kernel/clock.c, kernel/serial.c, kernel/trap.c
+ *   hosted  hosted/platform.c
+ *
+ * If portable code ever wants an #ifdef on the build, a primitive is
+ * missing from this header: add it here and implement it twice.
+ *
+ * Every function here may be called on any core at any time after the
+ * platform's entry has finished its own set-up, except where noted.
+ */
+#ifndef PLATFORM_H
+#define PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "param.h"
+
+/* Which core am I?  0 .. core_count()-1.  Never changes during an event. */
+int core_id(void);
+
+/* How many cores this instance runs on (1 until SMP is brought up). */
+int core_count(void);
+
+/* A monotonic clock in nanoseconds since some fixed point at start. */
+uint64_t clock_ns(void);
+
+/*
+ * Write n bytes to the console (native: COM1; hosted: standard output).
+ * Safe from trap handlers and panic: it takes no lock and allocates
+ * nothing, so lines from different cores may interleave.
+ */
+void console_write(const char *s, size_t n);
+
+/*
+ * End this instance with an exit status (0 = success).  Native: through
+ * QEMU's isa-debug-exit device, which test/qemu.sh (and so make run)
+ * turns back into its own exit status; statuses lie in 0..EXIT_MAX, and
+ * others are reported as EXIT_MAX.  Hosted: exit(2).
+ */
+void machine_exit(int status) __attribute__((noreturn));
+
+/*
+ * A broken invariant: print "panic: " and the message, the registers and
+ * a backtrace where the platform can, then machine_exit(EXIT_PANIC).
+ * Errors that can happen (bad input, no memory) are returned, not
+ * panicked on.
+ */
+void panic(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * The physical memory the page allocator may manage: usable RAM less the
+ * image, the boot structures and anything else the platform keeps.
+ * Fills at most max ranges, sorted by base, page-aligned and disjoint,
+ * and returns how many it filled.  Each range is handed out once: the
+ * page allocator calls this exactly once, at start.
+ */
+struct mem_range {
+	uintptr_t base;		/* first byte, a multiple of PAGE_SIZE */
+	size_t len;		/* a multiple of PAGE_SIZE, never 0 */
+};
+int mem_ranges(struct mem_range *out, int max);
+
+#endif
