@@ -117,7 +117,7 @@ print_addr(uint64_t addr, uint64_t lookup)
 	const char *name = ksym_find(&t, lookup, &off);
 
 	if (name)
-		kprintf("%#llx %s+%#lx\n", (unsigned long long)addr, name,
+		kprintf("%#llx %s+0x%lx\n", (unsigned long long)addr, name,
 		    (unsigned long)(off + (addr - lookup)));
 	else
 		kprintf("%#llx ?\n", (unsigned long long)addr);

@@ -1,0 +1,123 @@
+#!/bin/bash
+# boot.sh: tests of what a user meets: native images booted in QEMU, the
+# hosted programs run as Linux processes, make run, and gdb on the stub.
+#
+# Each test runs one command under a timeout, with its output (CRs
+# removed) in a file, then checks the exit status and that each expected
+# pattern (an extended regular expression) appears.  Prints PASS, FAIL
+# (with the output) or SKIP lines for test/run.sh to count.
+#
+# Native boots use TCG always, and KVM too when the host has hardware
+# virtualization (the vmx or svm CPU flag and a usable /dev/kvm).
+set -u
+cd "$(dirname "$0")/.."
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+failed=0
+
+if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	accels="tcg kvm"
+else
+	accels="tcg"
+	echo "SKIP boot.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
+fi
+
+# check NAME EXPECTED_STATUS STATUS PATTERN...
+check() {
+	local name=$1 want=$2 got=$3 pat
+	shift 3
+	tr -d '\r' <"$out" >"$out.txt"
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL $name: exit status $got, expected $want; output:"
+		sed 's/^/    /' "$out.txt" | tail -40
+		failed=1
+		return
+	fi
+	for pat in "$@"; do
+		if ! grep -qE -- "$pat" "$out.txt"; then
+			echo "FAIL $name: no line matches /$pat/; output:"
+			sed 's/^/    /' "$out.txt" | tail -40
+			failed=1
+			return
+		fi
+	done
+	echo "PASS $name"
+	rm -f "$out.txt"
+}
+
+# boot ACCEL APP ARGS [QEMU options...]: boot an image, output in $out.
+boot() {
+	local accel=$1 app=$2 args=$3
+	shift 3
+	ACCEL=$accel ARGS=$args CPUS=1 MEM=256M timeout 120 \
+		test/qemu.sh "build/native/$app.elf32" "$@" </dev/null >"$out" 2>&1
+}
+
+for a in $accels; do
+	boot "$a" hello 'one "two three"'
+	check "boot.hello.$a" 0 $? '^hello from core 0$' '^arg 1: one$' '^arg 2: two three$'
+
+	boot "$a" fault page
+	check "boot.fault_page.$a" 70 $? \
+		'^trap: page fault \(vector 14\) on core 0, error code 0x2$' \
+		'fault address 0xdead0000000: no page mapped for write' \
+		'^  rip 0x[0-9a-f]+ fault_touch\+0x' \
+		'^  rax [0-9a-f]{16}  rbx [0-9a-f]{16}' '^  r12 [0-9a-f]{16}' \
+		'^  #0  0x[0-9a-f]+ fault_touch\+0x' '^  #1  0x[0-9a-f]+ app_main\+0x' \
+		'^  #[0-9]+ +0x[0-9a-f]+ kmain\+0x'
+
+	boot "$a" fault ud
+	check "boot.fault_ud.$a" 70 $? '^trap: invalid opcode \(vector 6\)' \
+		'^  #0  0x[0-9a-f]+ fault_ud\+0x'
+
+	boot "$a" fault div
+	check "boot.fault_div.$a" 70 $? '^trap: divide error \(vector 0\)' 'fault_div'
+
+	boot "$a" fault panic
+	check "boot.panic.$a" 70 $? '^panic: fault: panic on request \(2 arguments\)$' \
+		'^  #1  0x[0-9a-f]+ app_main\+0x' '^  rsp [0-9a-f]{16}|rsp [0-9a-f]{16}'
+done
+
+boot tcg fault "exit 5"
+check boot.exit_status 5 $? '^fault: exit$'
+
+boot tcg hello "$(seq -s ' ' 1 40)"
+check boot.cmdline_too_many 64 $? 'more than 32 words in the command line'
+
+boot tcg hello 'a "b c'
+check boot.cmdline_unterminated 64 $? 'unterminated quote'
+
+boot tcg hello "" -cpu qemu32
+check boot.no_long_mode 70 $? '^Booting.*boot: this CPU has no long mode \(x86-64\); halting|^boot: this CPU has no long mode'
+
+# QEMU failing to start (here: no firmware) must not look like success.
+boot tcg hello "" -machine q35,accel=tcg -no-reboot -d none -bios /nonexistent
+rc=$?
+if [ $rc -ne 0 ]; then echo "PASS boot.qemu_failure_is_failure"; else
+	echo "FAIL boot.qemu_failure_is_failure: QEMU could not start, yet status 0"; failed=1; fi
+
+timeout 30 build/hosted/hello one "two three" >"$out" 2>&1
+check hosted.hello 0 $? '^hello from core 0$' '^arg 1: one$' '^arg 2: two three$'
+
+timeout 30 build/hosted/fault page >"$out" 2>&1
+check hosted.fault 70 $? '^trap: segmentation fault \(signal 11\)' 'fault address 0xdead0000000' '^backtrace:'
+
+timeout 30 build/hosted/fault panic >"$out" 2>&1
+check hosted.panic 70 $? '^panic: fault: panic on request \(2 arguments\)$'
+
+timeout 300 make -s run APP=hello ARGS="from-make" ACCEL=tcg </dev/null >"$out" 2>&1
+check make.run 0 $? '^hello from core 0$' '^arg 1: from-make$'
+
+timeout 300 make -s run APP=fault ARGS="exit 7" ACCEL=tcg </dev/null >"$out" 2>&1
+check make.run_status 2 $? 'Error 7'
+
+if command -v gdb >/dev/null; then
+	ACCEL=tcg timeout 120 test/gdb.sh build/native/hello.elf -batch \
+		-ex 'break kmain' -ex continue -ex 'info symbol $pc' </dev/null >"$out" 2>&1
+	check gdb.break_kmain 0 $? '^Breakpoint 1, kmain ' '^kmain in section \.text'
+else
+	echo "SKIP gdb.break_kmain: gdb is not installed"
+fi
+
+exit $failed

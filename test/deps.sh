@@ -1,0 +1,44 @@
+#!/bin/sh
+# deps.sh: make sure the Debian packages that make run (or make test)
+# needs are installed.  As root, or with password-less sudo, it installs
+# what is missing with apt-get; otherwise it prints the one command to
+# run and fails.
+#
+#   test/deps.sh run     gcc, binutils, make, QEMU, newlib's source, gdb
+#   test/deps.sh test    the same, plus what the tests use
+set -u
+what=${1:-run}
+
+# command-or-file:package pairs
+need="gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86
+gdb:gdb awk:mawk xz:xz-utils /usr/src/newlib:newlib-source"
+if [ "$what" = test ]; then
+	need="$need timeout:coreutils"
+fi
+
+missing=
+for pair in $need; do
+	thing=${pair%%:*}
+	pkg=${pair#*:}
+	case $thing in
+	/*) ls "$thing"/newlib-*.tar.* >/dev/null 2>&1 && continue ;;
+	*) command -v "$thing" >/dev/null 2>&1 && continue ;;
+	esac
+	case " $missing " in *" $pkg "*) ;; *) missing="$missing $pkg" ;; esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	sudo=sudo
+else
+	echo "missing packages:$missing"
+	echo "run:  sudo apt-get install -y$missing"
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null &&
+	$sudo apt-get install -y -qq $missing >/dev/null ||
+	{ echo "apt-get could not install:$missing"; exit 1; }
