@@ -40,6 +40,7 @@ PORTABLE := \
 	kernel/cmdline.c \
 	kernel/spinlock.c \
 	kernel/ksym.c \
+	kernel/page.c \
 	ebb/runtime.c
 
 NATIVE := \
@@ -51,6 +52,7 @@ NATIVE := \
 	kernel/trap.c \
 	kernel/clock.c \
 	kernel/memmap.c \
+	kernel/vm.c \
 	kernel/libc.c
 
 HOSTED := \

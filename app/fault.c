@@ -3,6 +3,10 @@
  * seen and tested.  The first argument says how:
  *
  *	(none), page	write to an unmapped address (a page fault)
+ *	null		read through a null pointer
+ *	wtext		write into the program's own code (read-only)
+ *	xdata		jump into data (no-execute)
+ *	stack		recurse until the stack overflows into its guard page
  *	ud		execute an invalid instruction (ud2)
  *	div		divide by zero
  *	panic		call panic()
@@ -27,6 +31,38 @@ fault_touch(void)
 	*UNMAPPED = 1;
 }
 
+__attribute__((noinline)) static int
+fault_null(int *volatile p)
+{
+	return *p;
+}
+
+__attribute__((noinline)) static void
+fault_wtext(void)
+{
+	*(volatile unsigned char *)(void *)&fault_wtext = 0xC3;
+}
+
+static unsigned char data_ret[16] = { 0xC3 };	/* "ret", in writable data */
+
+__attribute__((noinline)) static void
+fault_xdata(void)
+{
+	((void (*)(void))(void *)data_ret)();
+}
+
+/* Each level keeps 1 KiB live, so the stack fills fast; never ends. */
+__attribute__((noinline)) static int
+fault_stack(int depth)
+{
+	volatile char pad[1024];
+
+	pad[0] = (char)depth;
+	if (depth < 0)		/* never true, but the compiler can't know */
+		return 0;
+	return fault_stack(depth + 1) + pad[0];
+}
+
 __attribute__((noinline)) static void
 fault_ud(void)
 {
@@ -48,6 +84,14 @@ app_main(int argc, char **argv)
 	fflush(stdout);
 	if (strcmp(how, "page") == 0)
 		fault_touch();
+	else if (strcmp(how, "null") == 0)
+		printf("%d\n", fault_null(NULL));
+	else if (strcmp(how, "wtext") == 0)
+		fault_wtext();
+	else if (strcmp(how, "xdata") == 0)
+		fault_xdata();
+	else if (strcmp(how, "stack") == 0)
+		printf("%d\n", fault_stack(0));
 	else if (strcmp(how, "ud") == 0)
 		fault_ud();
 	else if (strcmp(how, "div") == 0)
@@ -56,6 +100,7 @@ app_main(int argc, char **argv)
 		panic("fault: panic on request (%d argument%s)", argc, argc == 1 ? "" : "s");
 	else if (strcmp(how, "exit") == 0 && argc > 2)
 		return atoi(argv[2]);
-	printf("fault: unknown kind '%s'; try page, ud, div, panic or exit N\n", how);
+	printf("fault: unknown kind '%s'; try page, null, wtext, xdata, stack, ud, div,"
+	    " panic or exit N\n", how);
 	return 2;
 }

@@ -39,15 +39,25 @@ struct cpu_tables {
 
 static struct cpu_tables tables[NCPU];
 
-/* Core 0's IST stacks; later cores get theirs from the page allocator. */
-static char trap_stack[2][TRAP_STACK_SIZE] __attribute__((aligned(16)));
+/*
+ * Core 0's IST stacks, each above a guard page that kernel/vm.c unmaps;
+ * later cores will get theirs from the page allocator.
+ */
+static char trap_stack[2][PAGE_SIZE + TRAP_STACK_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
 uintptr_t
 cpu_trap_stack_top(int core, int ist)
 {
 	if (core != 0)
 		panic("cpu_trap_stack_top: core %d has no trap stacks yet", core);
-	return (uintptr_t)trap_stack[ist - 1] + TRAP_STACK_SIZE;
+	return (uintptr_t)trap_stack[ist - 1] + PAGE_SIZE + TRAP_STACK_SIZE;
+}
+
+/* The guard page below an IST stack. */
+void *
+cpu_trap_stack_guard(int core, int ist)
+{
+	return (char *)cpu_trap_stack_top(core, ist) - TRAP_STACK_SIZE - PAGE_SIZE;
 }
 
 /* A 16-byte system descriptor for an available 64-bit TSS. */

@@ -12,6 +12,7 @@
 #include "native.h"
 #include "platform.h"
 #include "print.h"
+#include "vm.h"
 #include "x86.h"
 
 #define DEBUG_EXIT_PORT	0xF4	/* QEMU's isa-debug-exit (test/qemu.sh) */
@@ -26,6 +27,7 @@ kmain(uint32_t mb_info)
 	memmap_init(mb_info);	/* copy the loader's data before anything reuses it */
 	cpu_init(0);		/* this core's GDT and TSS (IST stacks) */
 	trap_init();		/* the IDT: exceptions now print a report */
+	vm_init();		/* the kernel's page tables: W^X, guard pages */
 	clock_init();		/* calibrate the TSC: clock_ns() works */
 	libc_init();		/* newlib's per-core state */
 	memmap_print();

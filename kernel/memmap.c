@@ -9,8 +9,11 @@
  * (BIOS data, and later the AP trampoline) and less the image itself
  * (1 MiB .. __image_end), each range shrunk inward to whole pages.  The
  * loader's own structures sit just above the image, inside a usable
- * range: that is why they are copied first.  Until kernel/vm.c maps all
- * of RAM, only what boot.S mapped (the first 4 GiB) is handed out.
+ * range: that is why they are copied first.  RAM above VM_MAX_RAM_GB is
+ * ignored (kernel/vm.c sizes its boot page tables for that much).
+ *
+ * memmap_ram lists the usable RAM itself (whole pages, nothing taken
+ * out), for kernel/vm.c to map.
  */
 #include <string.h>
 
@@ -20,38 +23,37 @@
 #include "print.h"
 
 static char cmdline[CMDLINE_MAX];
-static struct mem_range usable[MAX_MEM_RANGES];
+static struct mem_range usable[MAX_MEM_RANGES];	/* for allocation */
 static int nusable;
+static struct mem_range ram[MAX_MEM_RANGES];		/* all usable RAM */
+static int nram;
 static uint64_t ram_total;	/* bytes the map calls usable, in all */
 
-#define BOOT_MAP_END	(4ULL << 30)	/* boot.S identity-maps [0, 4 GiB) */
+#define RAM_END		((uint64_t)VM_MAX_RAM_GB << 30)
 
+/* Add [base, end), shrunk inward to whole pages, to a sorted list. */
 static void
-add_usable(uint64_t base, uint64_t end)
+add_range(struct mem_range *list, int *n, uint64_t base, uint64_t end)
 {
-	uint64_t lo = (uint64_t)(uintptr_t)__image_end;
-
-	if (base < lo)
-		base = lo;		/* the low MiB and the image */
 	base = (base + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
-	if (end > BOOT_MAP_END)
-		end = BOOT_MAP_END;
+	if (end > RAM_END)
+		end = RAM_END;
 	end &= ~(uint64_t)(PAGE_SIZE - 1);
 	if (end <= base)
 		return;
-	if (nusable == MAX_MEM_RANGES) {
+	if (*n == MAX_MEM_RANGES) {
 		kprintf("memmap: more than %d usable ranges; ignoring %#llx-%#llx\n",
 		    MAX_MEM_RANGES, (unsigned long long)base, (unsigned long long)end);
 		return;
 	}
 	/* The loader's map is sorted in practice; insert in order anyway. */
-	int i = nusable++;
-	while (i > 0 && usable[i - 1].base > base) {
-		usable[i] = usable[i - 1];
+	int i = (*n)++;
+	while (i > 0 && list[i - 1].base > base) {
+		list[i] = list[i - 1];
 		i--;
 	}
-	usable[i].base = base;
-	usable[i].len = end - base;
+	list[i].base = base;
+	list[i].len = end - base;
 }
 
 void
@@ -71,13 +73,32 @@ memmap_init(uint32_t addr)
 	while (p < end) {
 		struct mb_mmap *e = (struct mb_mmap *)p;
 		if (e->type == MB_MEM_USABLE) {
+			uint64_t lo = (uintptr_t)__image_end, base = e->base;
 			ram_total += e->len;
-			add_usable(e->base, e->base + e->len);
+			add_range(ram, &nram, base, base + e->len);
+			if (base < lo)
+				base = lo;	/* the low MiB and the image */
+			add_range(usable, &nusable, base, e->base + e->len);
 		}
 		p += e->size + sizeof e->size;
 	}
 	if (nusable == 0)
 		panic("memmap: no usable memory above the image");
+	if (ram_total > RAM_END)
+		kprintf("memmap: only the first %d GiB of RAM are used\n", VM_MAX_RAM_GB);
+}
+
+/* The usable RAM ranges, whole pages, sorted: for kernel/vm.c. */
+int
+memmap_ram_count(void)
+{
+	return nram;
+}
+
+struct mem_range
+memmap_ram(int i)
+{
+	return ram[i];
 }
 
 /* The command line: the image's path, then QEMU's -append words. */

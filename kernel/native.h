@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform.h"
+
 struct mb_info;
 
 /* The registers a trap saves, in the order kernel/vectors.S pushes them. */
@@ -26,11 +28,14 @@ void serial_init(void);
 /* memmap.c */
 void memmap_init(uint32_t mb_info_addr);
 char *memmap_cmdline(void);
+int memmap_ram_count(void);
+struct mem_range memmap_ram(int i);
 void memmap_print(void);
 
 /* cpu.c */
 void cpu_init(int core);
 uintptr_t cpu_trap_stack_top(int core, int ist);
+void *cpu_trap_stack_guard(int core, int ist);
 
 /* trap.c */
 void trap_init(void);

@@ -3,8 +3,9 @@
  * memory (native) or one large mmap (hosted).  Portable.
  *
  * A block of order k is 2^k contiguous pages (PAGE_SIZE << k bytes),
- * aligned to its own size relative to the start of the zone it lies in.
- * Orders run from 0 (4 KiB) to PAGE_MAX_ORDER (8 MiB).
+ * aligned to its own size (its address is a multiple of PAGE_SIZE << k),
+ * and never straddling the end of a managed range.  Orders run from 0
+ * (4 KiB) to PAGE_MAX_ORDER (8 MiB).
  *
  * Every page has a descriptor (struct page) that records who owns it, so
  * that every free is checked: a double free, a free with the wrong order
@@ -34,7 +35,8 @@ enum page_owner {
 
 /*
  * The descriptor of one page.  Only the first page of a block carries the
- * block's order; the others point back at it with head.
+ * block's order; in an allocated block the others point back at it with
+ * head (in a free block their order and head are stale: page_head).
  */
 struct page {
 	uint8_t owner;		/* enum page_owner */
@@ -53,7 +55,11 @@ void page_init(void);
  */
 void page_init_ranges(const struct mem_range *r, int n);
 
-/* A block of 2^order pages, or NULL if none is free. Contents undefined. */
+/*
+ * A block of 2^order pages, or NULL if none is free or order is not in
+ * 0..PAGE_MAX_ORDER.  Contents undefined.  The block is PAGE_ALLOCATED,
+ * with priv NULL.
+ */
 void *page_alloc(int order);
 
 /* Give back a block page_alloc returned, with the order it was asked for. */
@@ -63,9 +69,30 @@ void page_free(void *p, int order);
  * The descriptor of the page containing addr, or NULL if the allocator
  * does not manage addr.  The slab allocator and malloc use it to find out
  * what an address belongs to; they set owner and priv on the first page
- * of blocks they hold (page_set_owner).
+ * of blocks they hold (page_set_owner).  Every page of a block has the
+ * block's owner; only the first page's order and priv mean anything
+ * (page_head finds it).  The pages holding the descriptors themselves are
+ * managed too, and PAGE_RESERVED.
  */
 struct page *page_of(const void *addr);
+
+/*
+ * The descriptor of the first page of the allocated block (PAGE_ALLOCATED
+ * or PAGE_SLAB) that contains addr, wherever in the block addr points;
+ * NULL if addr is not inside an allocated block.  Its order is the
+ * block's order and its priv the owner's word.
+ */
+struct page *page_head(const void *addr);
+
+/* The address of the page that pg (from page_of or page_head) describes. */
+void *page_addr(const struct page *pg);
+
+/*
+ * Hand an allocated block (page_alloc's block and order, exactly) to a new
+ * owner, PAGE_ALLOCATED or PAGE_SLAB, and set priv on its first page.
+ * page_free takes the block back whichever of the two owns it.  Anything
+ * else (a free block, a wrong order, another owner) panics.
+ */
 void page_set_owner(void *block, int order, enum page_owner owner, void *priv);
 
 /* Counts, for statistics and for tests' leak checks. */

@@ -14,6 +14,7 @@
 #define MAX_MEM_RANGES	32		/* most usable ranges in a memory map */
 #define KSTACK_SIZE	(64 * 1024)	/* each core's boot/event stack */
 #define TRAP_STACK_SIZE	(16 * 1024)	/* each IST stack (#DF, #PF, NMI, #MC) */
+#define VM_MAX_RAM_GB	64		/* RAM mapped natively; above is ignored */
 #define HOSTED_MEM	(256UL << 20)	/* memory the hosted runtime mmaps */
 #define BACKTRACE_MAX	32		/* most frames a trap report prints */
 #define EXIT_MAX	125		/* largest exit status an instance reports

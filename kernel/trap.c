@@ -31,6 +31,7 @@
 #include "native.h"
 #include "platform.h"
 #include "print.h"
+#include "vm.h"
 #include "x86.h"
 
 #define SEG_KCODE	0x08
@@ -108,19 +109,21 @@ trap_init(void)
 	__asm__ volatile("lidt %0" : : "m"(desc));
 }
 
-/* Print addr as "0x... name+0xoff" (or just the address if unknown). */
+/* Print addr as "0x... name+0xoff", or "(not in the code)". */
 static void
 print_addr(uint64_t addr, uint64_t lookup)
 {
 	struct ksym_table t = { ksym_count, ksym_addr, ksym_off, ksym_names };
 	uintptr_t off;
-	const char *name = ksym_find(&t, lookup, &off);
+	const char *name = NULL;
 
+	if (lookup >= (uintptr_t)__image_start && lookup < (uintptr_t)__text_end)
+		name = ksym_find(&t, lookup, &off);
 	if (name)
 		kprintf("%#llx %s+0x%lx\n", (unsigned long long)addr, name,
 		    (unsigned long)(off + (addr - lookup)));
 	else
-		kprintf("%#llx ?\n", (unsigned long long)addr);
+		kprintf("%#llx (not in the code)\n", (unsigned long long)addr);
 }
 
 /*
@@ -138,17 +141,19 @@ called_from(uint64_t ret, uint64_t func)
 	return call[0] == 0xE8 && ret + (int64_t)rel == func;
 }
 
+/* Can two words at p (a frame, or the top of a stack) be read? */
 static int
 frame_ok(uint64_t p)
 {
-	return p != 0 && (p & 7) == 0 && p < (4ULL << 30) - 16;
+	return p != 0 && (p & 7) == 0 && vm_mapped(p) && vm_mapped(p + 8);
 }
 
 /*
  * Print the call chain of a trap at rip with registers rbp and rsp.
  * Each frame holds the caller's rbp at [rbp] and the return address at
- * [rbp + 8]; frames must move up the stack, stay 8-aligned and inside
- * the identity-mapped 4 GiB, and the chain ends at the 0 that boot.S put
+ * [rbp + 8]; frames must move up the stack, stay 8-aligned and be
+ * mapped (an overflowed stack's pointer is not), and the chain ends at
+ * the 0 that boot.S put
  * in rbp before kmain.  One case needs help: a function that has no
  * frame of its own (a leaf GCC left frameless, or one trapped at its
  * first instruction) still has its return address at [rsp], and rbp is
@@ -220,16 +225,26 @@ report_begin(void)
 	}
 }
 
+/* Say what a page fault hit: a stack's guard page, page 0, or else. */
 static void
 page_fault_detail(struct trapframe *tf)
 {
-	uint64_t e = tf->error;
+	uint64_t e = tf->error, addr = read_cr2();
+	const char *stack = vm_guard_name(addr);
 
-	kprintf("  fault address %#llx: %s %s%s%s\n", (unsigned long long)read_cr2(),
+	kprintf("  fault address %#llx: %s %s%s%s\n", (unsigned long long)addr,
 	    e & PF_PRESENT ? "protection violation on" : "no page mapped for",
 	    e & PF_FETCH ? "instruction fetch" : e & PF_WRITE ? "write" : "read",
 	    e & PF_RSVD ? ", reserved bit set" : "",
 	    e & PF_USER ? ", user mode" : "");
+	if (stack != NULL)
+		kprintf("  stack overflow: the address is the guard page below %s\n", stack);
+	else if (addr < PAGE_SIZE)
+		kprintf("  null pointer: page 0 is never mapped\n");
+	else if (e & PF_PRESENT)
+		kprintf("  the page is mapped %s\n", e & PF_FETCH ? "no-execute" : "read-only");
+	else
+		kprintf("  the address is unmapped\n");
 }
 
 /* Called by alltraps for every trap; returns only if the trap is handled. */

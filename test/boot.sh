@@ -67,6 +67,23 @@ for a in $accels; do
 		'^  #0  0x[0-9a-f]+ fault_touch\+0x' '^  #1  0x[0-9a-f]+ app_main\+0x' \
 		'^  #[0-9]+ +0x[0-9a-f]+ kmain\+0x'
 
+	boot "$a" fault null
+	check "boot.fault_null.$a" 70 $? 'fault address 0: no page mapped for read' \
+		'null pointer: page 0 is never mapped' '^  #1  0x[0-9a-f]+ app_main\+0x'
+
+	boot "$a" fault wtext
+	check "boot.fault_wtext.$a" 70 $? 'protection violation on write' \
+		'the page is mapped read-only' '^  #0  0x[0-9a-f]+ fault_wtext\+0x'
+
+	boot "$a" fault xdata
+	check "boot.fault_xdata.$a" 70 $? 'protection violation on instruction fetch' \
+		'the page is mapped no-execute' '^  #0  0x[0-9a-f]+ \(not in the code\)'
+
+	boot "$a" fault stack
+	check "boot.fault_stack.$a" 70 $? '^trap: page fault \(vector 14\)' \
+		"stack overflow: the address is the guard page below core 0's boot stack" \
+		'^  #0  0x[0-9a-f]+ fault_stack\+0x' '^  #31 0x[0-9a-f]+ fault_stack\+0x'
+
 	boot "$a" fault ud
 	check "boot.fault_ud.$a" 70 $? '^trap: invalid opcode \(vector 6\)' \
 		'^  #0  0x[0-9a-f]+ fault_ud\+0x'
