@@ -14,6 +14,7 @@
 # HOSTED files only into the Linux program.  DEBUG=1 builds with -O0 -g3
 # and the debug checks (-DDEBUG).  TOOLPREFIX= names a cross toolchain
 # (e.g. TOOLPREFIX=x86_64-linux-gnu-) on hosts that are not x86-64 Linux.
+# V=1 prints every command in full.
 
 TOOLPREFIX ?=
 CC      := $(TOOLPREFIX)gcc
@@ -31,6 +32,14 @@ ACCEL ?=
 export APP CPUS MEM ARGS ACCEL
 
 B    := build
+
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2)
+endif
 APPS := $(basename $(notdir $(wildcard app/*.c)))
 
 # ---- sources, by kind -------------------------------------------------------
@@ -41,6 +50,8 @@ PORTABLE := \
 	kernel/spinlock.c \
 	kernel/ksym.c \
 	kernel/page.c \
+	kernel/slab.c \
+	kernel/malloc.c \
 	ebb/runtime.c
 
 NATIVE := \
@@ -116,20 +127,24 @@ BENCH_BINS  := $(BENCHES:%=$(B)/hosted/%)
 all: $(NATIVE_IMGS) $(HOSTED_BINS)
 
 $(B)/native/obj/%.o: %.c Makefile | $(NL_LIB)/libc.a
+	$(call say,CC,$@)
 	@mkdir -p $(@D)
-	$(CC) $(NCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(NCFLAGS) -c $< -o $@
 
 $(B)/native/obj/%.o: %.S Makefile
+	$(call say,AS,$@)
 	@mkdir -p $(@D)
-	$(CC) $(NCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(NCFLAGS) -c $< -o $@
 
 $(B)/hosted/obj/%.o: %.c Makefile
+	$(call say,CC,$@)
 	@mkdir -p $(@D)
-	$(CC) $(HCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(HCFLAGS) -c $< -o $@
 
 $(B)/test/obj/%.o: %.c Makefile
+	$(call say,CC,$@)
 	@mkdir -p $(@D)
-	$(CC) $(TCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(TCFLAGS) -c $< -o $@
 
 # ---- the native image -------------------------------------------------------
 #
@@ -137,50 +152,59 @@ $(B)/test/obj/%.o: %.c Makefile
 # has an empty symbol table; its text symbols become kernel/ksyms.awk's
 # table, which the second link places after .rodata (kernel/kernel.ld),
 # where it moves no code.  The check after the second link proves that.
+# The image must not contain newlib's allocator (kernel/libc.c maps the
+# malloc family onto kernel/malloc.c), and the link checks that too.
 # QEMU's -kernel wants a 32-bit ELF, so APP.elf32 is a converted copy;
 # APP.elf keeps the 64-bit symbols that gdb loads.
 
 $(B)/native/ksyms0.o: kernel/ksyms.awk
 	@mkdir -p $(@D)
-	awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
-	$(CC) -c $(B)/native/ksyms0.S -o $@
+	$(Q)awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
+	$(Q)$(CC) -c $(B)/native/ksyms0.S -o $@
 
 $(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel/kernel.ld
-	$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(B)/native/obj/app/$*.o $(B)/native/ksyms0.o $(NLIBS)
-	$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
-	$(CC) -c $@.ksyms.S -o $@.ksyms.o
-	$(LD) $(NLDFLAGS) -o $@ $(N_OBJS) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
+	$(call say,LD,$@)
+	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(B)/native/obj/app/$*.o $(B)/native/ksyms0.o $(NLIBS)
+	$(Q)$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
+	$(Q)$(CC) -c $@.ksyms.S -o $@.ksyms.o
+	$(Q)$(LD) $(NLDFLAGS) -o $@ $(N_OBJS) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
 	@$(NM) -n $@.pass1 | grep ' [tT] ' >$@.t1; $(NM) -n $@ | grep ' [tT] ' >$@.t2; \
 	  cmp -s $@.t1 $@.t2 || { echo "ksyms: code moved between links"; exit 1; }
-	$(OBJCOPY) -O elf32-i386 --strip-debug $@ $@32
+	@! $(NM) $@ | grep -qE ' (_malloc_trim_r|__malloc_av_|_sbrk_r)$$' || \
+	  { echo "$@: newlib's own malloc got linked; kernel/libc.c must define the whole family"; exit 1; }
+	$(Q)$(OBJCOPY) -O elf32-i386 --strip-debug $@ $@32
 	@rm -f $@.pass1 $@.t1 $@.t2
 
 # ---- the hosted programs and the tests --------------------------------------
 
 $(B)/hosted/%: $(H_OBJS) $(B)/hosted/obj/app/%.o
-	$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
 
 # Benchmarks: hosted, optimized, no sanitizers (test/bench_*.c).
 $(B)/hosted/libportable.a: $(filter-out $(B)/hosted/obj/hosted/main.o,$(H_OBJS))
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/hosted/bench_%: $(B)/hosted/obj/test/bench_%.o $(B)/hosted/libportable.a
-	$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
 
 $(B)/test/libportable.a: $(T_OBJS)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/libportable.a
-	$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
 
 # ---- newlib -----------------------------------------------------------------
 #
 # Configured for the freestanding x86_64-elf target with the stock gcc
 # (its own headers kept out with -nostdinc), built once, and installed
 # into build/newlib.  __DYNAMIC_REENT__ makes newlib find its reentrancy
-# state through __getreent(), which the kernel answers per core.
+# state through __getreent(), which the kernel answers per core; printf
+# gets C99's %zu, %td, %jd and %hhd.
 
 $(NL_LIB)/libc.a:
 	@test -n "$(NEWLIB_TAR)" || { echo "newlib-source is missing; run: sudo apt-get install newlib-source  (or: make deps-run)"; exit 1; }
@@ -189,7 +213,8 @@ $(NL_LIB)/libc.a:
 	tar -xf $(NEWLIB_TAR) -C $(B)/newlib-src --strip-components=1
 	cd $(B)/newlib-build && ../newlib-src/configure --target=x86_64-elf \
 	  --prefix=$(abspath $(NL)) --disable-multilib --disable-nls \
-	  --disable-newlib-supplied-syscalls \
+	  --disable-newlib-supplied-syscalls --enable-newlib-io-c99-formats \
+	  --enable-newlib-io-long-long \
 	  CC_FOR_TARGET="$(CC) -nostdinc -isystem $(GCC_INC)" \
 	  AR_FOR_TARGET=$(AR) AS_FOR_TARGET=$(TOOLPREFIX)as LD_FOR_TARGET=$(LD) \
 	  RANLIB_FOR_TARGET=$(RANLIB) NM_FOR_TARGET=$(NM) \
@@ -219,7 +244,7 @@ gdb: deps-run
 	@test/gdb.sh $(B)/native/$(APP).elf
 
 test: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BINS)
+	@$(MAKE) --no-print-directory -s all $(TEST_BINS)
 	@test/run.sh $(TEST_BINS)
 
 bench: all $(BENCH_BINS)

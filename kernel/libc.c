@@ -5,10 +5,16 @@
  * reentrant wrappers (_write_r and friends) call the plain POSIX names
  * defined here.  What this machine has, they do: write() to the console
  * for standard output and standard error, _exit() through machine_exit,
- * sbrk() for newlib's malloc, and enough of fstat/isatty for stdio to
- * line-buffer the console.  Everything else fails with ENOSYS (or EBADF
- * for a descriptor that cannot exist), so a call that cannot work says
- * so instead of pretending.
+ * and enough of fstat/isatty for stdio to line-buffer the console.
+ * Everything else fails with ENOSYS (or EBADF for a descriptor that
+ * cannot exist), so a call that cannot work says so instead of
+ * pretending.
+ *
+ * The malloc family is kernel/malloc.c's, under the names C and newlib
+ * use: malloc and the rest, and the reentrant _malloc_r family that
+ * newlib's stdio calls.  Because all of them are defined here, none of
+ * newlib's own allocator is linked (the Makefile checks the image for
+ * it), and there is no sbrk: the page allocator owns all free memory.
  *
  * Reentrancy: newlib is built with __DYNAMIC_REENT__, so errno, stdio's
  * streams and the rest of its per-thread state are found through
@@ -23,6 +29,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "malloc.h"
 #include "native.h"
 #include "platform.h"
 
@@ -115,37 +122,6 @@ _exit(int status)
 	machine_exit(status);
 }
 
-/*
- * newlib's malloc grows its heap here: the largest usable memory range,
- * from its start upward.  The heap never shrinks.
- */
-void *
-sbrk(ptrdiff_t incr)
-{
-	static char *base, *brk, *limit;
-
-	if (brk == NULL) {
-		struct mem_range r[MAX_MEM_RANGES];
-		int n = mem_ranges(r, MAX_MEM_RANGES), best = 0;
-		for (int i = 1; i < n; i++)
-			if (r[i].len > r[best].len)
-				best = i;
-		if (n == 0) {
-			errno = ENOMEM;
-			return (void *)-1;
-		}
-		base = brk = (char *)r[best].base;
-		limit = base + r[best].len;
-	}
-	if (incr > limit - brk || incr < base - brk) {
-		errno = ENOMEM;
-		return (void *)-1;
-	}
-	char *old = brk;
-	brk += incr;
-	return old;
-}
-
 /* No processes, files, signals or wall clock on this machine (yet). */
 int open(const char *path, int flags, ...) { (void)path; (void)flags; return fail(ENOSYS); }
 int kill(pid_t pid, int sig) { (void)pid; (void)sig; return fail(ENOSYS); }
@@ -161,3 +137,46 @@ int fcntl(int fd, int cmd, ...) { (void)cmd; return fail(is_console(fd) ? ENOSYS
 clock_t times(struct tms *t) { (void)t; return (clock_t)fail(ENOSYS); }
 int gettimeofday(struct timeval *tv, void *tz) { (void)tv; (void)tz; return fail(ENOSYS); }
 int getentropy(void *buf, size_t n) { (void)buf; (void)n; return fail(ENOSYS); }
+
+/* ---- the malloc family ------------------------------------------------ */
+
+/* Set errno to ENOMEM if p is NULL (and size was not 0); return p. */
+static void *
+nomem(struct _reent *r, void *p)
+{
+	if (p == NULL)
+		r->_errno = ENOMEM;
+	return p;
+}
+
+void *_malloc_r(struct _reent *r, size_t n) { return nomem(r, kmalloc(n)); }
+void _free_r(struct _reent *r, void *p) { (void)r; kfree(p); }
+void *_calloc_r(struct _reent *r, size_t n, size_t s) { return nomem(r, kcalloc(n, s)); }
+void *_memalign_r(struct _reent *r, size_t a, size_t n) { return nomem(r, kaligned_alloc(a, n)); }
+void *_valloc_r(struct _reent *r, size_t n) { return nomem(r, kaligned_alloc(PAGE_SIZE, n)); }
+size_t _malloc_usable_size_r(struct _reent *r, void *p) { (void)r; return kmalloc_usable_size(p); }
+
+void *
+_realloc_r(struct _reent *r, void *p, size_t n)
+{
+	void *q = krealloc(p, n);
+	return n == 0 ? q : nomem(r, q);
+}
+
+void *
+_pvalloc_r(struct _reent *r, size_t n)
+{
+	size_t up = (n + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
+	return up < n ? nomem(r, NULL) : nomem(r, kaligned_alloc(PAGE_SIZE, up));
+}
+
+void *malloc(size_t n) { return _malloc_r(__getreent(), n); }
+void free(void *p) { kfree(p); }
+void *calloc(size_t n, size_t s) { return _calloc_r(__getreent(), n, s); }
+void *realloc(void *p, size_t n) { return _realloc_r(__getreent(), p, n); }
+void *memalign(size_t a, size_t n) { return _memalign_r(__getreent(), a, n); }
+void *aligned_alloc(size_t a, size_t n) { return _memalign_r(__getreent(), a, n); }
+void *valloc(size_t n) { return _valloc_r(__getreent(), n); }
+void *pvalloc(size_t n) { return _pvalloc_r(__getreent(), n); }
+size_t malloc_usable_size(void *p) { return kmalloc_usable_size(p); }
+int posix_memalign(void **out, size_t a, size_t n) { return kposix_memalign(out, a, n); }

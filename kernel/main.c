@@ -9,9 +9,12 @@
  */
 #include "cmdline.h"
 #include "ebb/runtime.h"
+#include "malloc.h"
 #include "native.h"
+#include "page.h"
 #include "platform.h"
 #include "print.h"
+#include "slab.h"
 #include "vm.h"
 #include "x86.h"
 
@@ -28,6 +31,9 @@ kmain(uint32_t mb_info)
 	cpu_init(0);		/* this core's GDT and TSS (IST stacks) */
 	trap_init();		/* the IDT: exceptions now print a report */
 	vm_init();		/* the kernel's page tables: W^X, guard pages */
+	page_init();		/* the buddy allocator takes all free RAM */
+	slab_init();		/* object caches on top of it ... */
+	kmalloc_init();		/* ... and malloc on those: newlib may now allocate */
 	clock_init();		/* calibrate the TSC: clock_ns() works */
 	libc_init();		/* newlib's per-core state */
 	memmap_print();

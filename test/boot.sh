@@ -67,6 +67,11 @@ for a in $accels; do
 		'^  #0  0x[0-9a-f]+ fault_touch\+0x' '^  #1  0x[0-9a-f]+ app_main\+0x' \
 		'^  #[0-9]+ +0x[0-9a-f]+ kmain\+0x'
 
+	boot "$a" memtest ""
+	check "boot.memtest.$a" 0 $? '^memtest: took ([0-9]+) of \1 free pages' \
+		'^memtest: kmalloc gave [0-9]+ objects, [0-9]+ MiB, before memory ran out$' \
+		'^memtest: malloc from the C library works$' '^memtest: ok$'
+
 	boot "$a" fault null
 	check "boot.fault_null.$a" 70 $? 'fault address 0: no page mapped for read' \
 		'null pointer: page 0 is never mapped' '^  #1  0x[0-9a-f]+ app_main\+0x'
@@ -116,6 +121,9 @@ if [ $rc -ne 0 ]; then echo "PASS boot.qemu_failure_is_failure"; else
 
 timeout 30 build/hosted/hello one "two three" >"$out" 2>&1
 check hosted.hello 0 $? '^hello from core 0$' '^arg 1: one$' '^arg 2: two three$'
+
+timeout 120 build/hosted/memtest >"$out" 2>&1
+check hosted.memtest 0 $? '^memtest: took ([0-9]+) of \1 free pages' '^memtest: ok$'
 
 timeout 30 build/hosted/fault page >"$out" 2>&1
 check hosted.fault 70 $? '^trap: segmentation fault \(signal 11\)' 'fault address 0xdead0000000' '^backtrace:'
