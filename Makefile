@@ -11,7 +11,9 @@
 #
 # Every source file is one of three kinds, and the lists below say which:
 # PORTABLE files go into both builds, NATIVE files only into the image,
-# HOSTED files only into the Linux program.  DEBUG=1 builds with -O0 -g3
+# HOSTED files only into the Linux program.  The one header each build
+# swaps by path is <core.h> (inline core_id): -Ikernel natively,
+# -Ihosted hosted.  DEBUG=1 builds with -O0 -g3
 # and the debug checks (-DDEBUG).  TOOLPREFIX= names a cross toolchain
 # (e.g. TOOLPREFIX=x86_64-linux-gnu-) on hosts that are not x86-64 Linux.
 # V=1 prints every command in full.
@@ -97,12 +99,12 @@ LIBGCC     := $(shell $(CC) -print-libgcc-file-name)
 # newlib's per-core reentrancy (__getreent, kernel/libc.c).
 NATIVE_FLAGS := -fno-pie -fno-stack-protector -mno-red-zone -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -D__DYNAMIC_REENT__
-NCFLAGS := $(COMMON) $(NATIVE_FLAGS) -nostdinc -isystem $(NL_INC) -isystem $(GCC_INC)
+NCFLAGS := $(COMMON) $(NATIVE_FLAGS) -Ikernel -nostdinc -isystem $(NL_INC) -isystem $(GCC_INC)
 NLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
 	--no-warn-rwx-segments -T kernel/kernel.ld
 NLIBS := $(NL_LIB)/libc.a $(NL_LIB)/libm.a $(LIBGCC)
 
-HCFLAGS := $(COMMON) -pthread
+HCFLAGS := $(COMMON) -Ihosted -pthread
 HLDLIBS := -pthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TCFLAGS := $(HCFLAGS) $(SAN) -Itest

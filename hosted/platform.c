@@ -26,7 +26,7 @@
 #include "kernel/platform.h"
 #include "kernel/print.h"
 
-static __thread int this_core;
+__thread int hosted_core;	/* core.h: this thread's core id */
 static int ncores = 1;
 static size_t mem_size = HOSTED_MEM;
 
@@ -35,7 +35,7 @@ hosted_set_core(int id)
 {
 	if (id < 0 || id >= NCPU)
 		panic("hosted_set_core: core %d out of range", id);
-	this_core = id;
+	hosted_core = id;
 }
 
 void
@@ -50,12 +50,6 @@ void
 hosted_set_mem(size_t bytes)
 {
 	mem_size = bytes;
-}
-
-int
-core_id(void)
-{
-	return this_core;
 }
 
 int

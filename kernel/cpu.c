@@ -14,9 +14,12 @@
  *			delivered onto that same stack.
  *
  * The tables are per core and written only by their core at start.
+ * So is each core's struct cpu_local, which its GS base points at: the
+ * home of per-core data the hardware must find (core_id, for now).
  */
 #include "native.h"
 #include "platform.h"
+#include "x86.h"
 
 #define SEG_KCODE	0x08
 #define SEG_KDATA	0x10
@@ -38,6 +41,18 @@ struct cpu_tables {
 };
 
 static struct cpu_tables tables[NCPU];
+
+/*
+ * Each core's own block, found through its GS base: core_id() (core.h)
+ * reads its first word.  Written once by its core in cpu_init.
+ */
+struct cpu_local {
+	int id;			/* must stay first: core.h reads %gs:0 */
+} __attribute__((aligned(64)));
+
+static struct cpu_local local[NCPU];
+
+#define MSR_GS_BASE	0xC0000101
 
 /*
  * Core 0's IST stacks, each above a guard page that kernel/vm.c unmaps;
@@ -72,10 +87,13 @@ set_tss_desc(uint64_t *d, struct tss *t)
 	d[1] = base >> 32;
 }
 
-/* Load this core's GDT and TSS; runs on the core itself. */
+/* Load this core's GDT, TSS and GS base; runs on the core itself. */
 void
 cpu_init(int core)
 {
+	local[core].id = core;
+	wrmsr(MSR_GS_BASE, (uintptr_t)&local[core]);	/* after this, core_id() works */
+
 	struct cpu_tables *c = &tables[core];
 	struct {
 		uint16_t limit;

@@ -25,10 +25,10 @@ static char *argv[MAX_ARGS + 1];
 void
 kmain(uint32_t mb_info)
 {
-	serial_init();		/* the console: first, so that panics can speak */
+	cpu_init(0);		/* this core's GDT, TSS and per-core block: core_id() */
+	serial_init();		/* the console, so that panics can speak */
 	kprintf("\n");		/* end the firmware's last line */
 	memmap_init(mb_info);	/* copy the loader's data before anything reuses it */
-	cpu_init(0);		/* this core's GDT and TSS (IST stacks) */
 	trap_init();		/* the IDT: exceptions now print a report */
 	vm_init();		/* the kernel's page tables: W^X, guard pages */
 	page_init();		/* the buddy allocator takes all free RAM */
@@ -50,12 +50,6 @@ kmain(uint32_t mb_info)
 }
 
 /* platform.h: one core until SMP is brought up. */
-int
-core_id(void)
-{
-	return 0;
-}
-
 int
 core_count(void)
 {

@@ -73,13 +73,6 @@ struct page_block {
 };
 LIST_HEAD(page_list, page_block);
 
-/* One managed range, with its descriptor array at its start. */
-struct page_zone {
-	uintptr_t base;		/* pfn of the zone's first page */
-	size_t npages;		/* pages in the zone, descriptors included */
-	struct page *pages;	/* pages[i] describes pfn base + i */
-};
-
 /* A NUMA node: its zones and its free lists.  One for now. */
 struct page_node {
 	struct spinlock lock;
@@ -89,19 +82,21 @@ struct page_node {
 	size_t free_pages;		/* pages in free blocks */
 	/* written by page_init*, read-only after: */
 	size_t total_pages;		/* pages in blocks, free or allocated */
-	struct page_zone zones[MAX_MEM_RANGES];
-	int nzones;
 };
 
 static struct page_node node;
+
+/* The zones (page.h), written by page_init*, read-only after. */
+struct page_zone page_zones[MAX_MEM_RANGES];
+int page_nzones;
 
 /* The zone holding page frame pfn, or NULL. */
 static struct page_zone *
 page_zone(uintptr_t pfn)
 {
-	for (int i = 0; i < node.nzones; i++)
-		if (pfn - node.zones[i].base < node.zones[i].npages)
-			return &node.zones[i];
+	for (int i = 0; i < page_nzones; i++)
+		if (pfn - page_zones[i].base < page_zones[i].npages)
+			return &page_zones[i];
 	return NULL;
 }
 
@@ -195,12 +190,12 @@ page_zone_add(uintptr_t base, size_t len)
 	ndesc = (n * sizeof(struct page) + PAGE_SIZE - 1) / PAGE_SIZE;
 	if (ndesc >= n)
 		return;			/* no room for a page besides */
-	for (int i = 0; i < node.nzones; i++)
-		if (lo < node.zones[i].base + node.zones[i].npages &&
-		    node.zones[i].base < hi)
+	for (int i = 0; i < page_nzones; i++)
+		if (lo < page_zones[i].base + page_zones[i].npages &&
+		    page_zones[i].base < hi)
 			panic("page_init: range %p+%#zx overlaps another",
 			    (void *)base, len);
-	z = &node.zones[node.nzones++];
+	z = &page_zones[page_nzones++];
 	z->base = lo;
 	z->npages = n;
 	z->pages = PFN_ADDR(lo);
@@ -218,6 +213,7 @@ page_init_ranges(const struct mem_range *r, int n)
 	if (n < 0 || n > MAX_MEM_RANGES)
 		panic("page_init: %d ranges, at most %d", n, MAX_MEM_RANGES);
 	memset(&node, 0, sizeof node);
+	page_nzones = 0;
 	spin_init(&node.lock, "page");
 	for (int k = 0; k <= PAGE_MAX_ORDER; k++)
 		LIST_INIT(&node.free[k]);
@@ -343,16 +339,6 @@ page_free(void *p, int order)
 	spin_unlock(&node.lock);
 }
 
-/* The descriptor of the page containing addr, or NULL. */
-struct page *
-page_of(const void *addr)
-{
-	uintptr_t pfn = PFN(addr);
-	struct page_zone *z = page_zone(pfn);
-
-	return z != NULL ? &z->pages[pfn - z->base] : NULL;
-}
-
 /* The descriptor of the allocated block containing addr, or NULL. */
 struct page *
 page_head(const void *addr)
@@ -370,8 +356,8 @@ page_addr(const struct page *pg)
 {
 	uintptr_t a = (uintptr_t)pg;
 
-	for (int i = 0; i < node.nzones; i++) {
-		struct page_zone *z = &node.zones[i];
+	for (int i = 0; i < page_nzones; i++) {
+		struct page_zone *z = &page_zones[i];
 		uintptr_t idx = (a - (uintptr_t)z->pages) / sizeof *pg;
 
 		if (a >= (uintptr_t)z->pages && idx < z->npages)

@@ -73,8 +73,29 @@ void page_free(void *p, int order);
  * block's owner; only the first page's order and priv mean anything
  * (page_head finds it).  The pages holding the descriptors themselves are
  * managed too, and PAGE_RESERVED.
+ *
+ * Inline, because every kfree asks it: the zones are one small array
+ * (usually of one), written by page_init* and read-only after, so the
+ * lookup needs no lock.
  */
-struct page *page_of(const void *addr);
+struct page_zone {
+	uintptr_t base;		/* pfn of the zone's first page */
+	size_t npages;		/* pages in the zone, descriptors included */
+	struct page *pages;	/* pages[i] describes pfn base + i */
+};
+extern struct page_zone page_zones[MAX_MEM_RANGES];
+extern int page_nzones;
+
+static inline struct page *
+page_of(const void *addr)
+{
+	uintptr_t pfn = (uintptr_t)addr >> PAGE_SHIFT;
+
+	for (int i = 0; i < page_nzones; i++)
+		if (pfn - page_zones[i].base < page_zones[i].npages)
+			return &page_zones[i].pages[pfn - page_zones[i].base];
+	return NULL;
+}
 
 /*
  * The descriptor of the first page of the allocated block (PAGE_ALLOCATED

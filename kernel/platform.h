@@ -7,8 +7,9 @@
  * from the machine it asks for here, and each build answers in its own
  * files:
  *
- *   native  kernel/main.c, kernel/clock.c, kernel/serial.c, kernel/trap.c
- *   hosted  hosted/platform.c
+ *   native  kernel/main.c, kernel/clock.c, kernel/serial.c, kernel/trap.c,
+ *           kernel/memmap.c, kernel/core.h
+ *   hosted  hosted/platform.c, hosted/core.h
  *
  * If portable code ever wants an #ifdef on the build, a primitive is
  * missing from this header: add it here and implement it twice.
@@ -24,8 +25,12 @@
 
 #include "param.h"
 
-/* Which core am I?  0 .. core_count()-1.  Never changes during an event. */
-int core_id(void);
+/*
+ * Which core am I?  0 .. core_count()-1.  Never changes during an event.
+ * Inline: <core.h> is kernel/core.h natively and hosted/core.h hosted.
+ */
+static inline int core_id(void);
+#include <core.h>
 
 /* How many cores this instance runs on (1 until SMP is brought up). */
 int core_count(void);

@@ -41,12 +41,14 @@ trap 'rm -f "$out"' EXIT
 for t in "$@"; do
 	echo "== $(basename "$t")"
 	timeout 600 "$t" >"$out" 2>&1
-	tally "$(basename "$t")" $? "$out"
+	rc=$?
+	tally "$(basename "$t")" $rc "$out"
 done
 
 echo "== boot"
 timeout 1200 test/boot.sh >"$out" 2>&1
-tally boot $? "$out"
+rc=$?
+tally boot $rc "$out"
 
 if [ $skip -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
