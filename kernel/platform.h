@@ -32,8 +32,47 @@
 static inline int core_id(void);
 #include <core.h>
 
-/* How many cores this instance runs on (1 until SMP is brought up). */
+/* How many cores this instance runs on (1 until cores_start). */
 int core_count(void);
+
+/*
+ * Start the other cores.  Each of cores 1 .. core_count()-1 sets up its
+ * own machine (stacks, traps, timer) and then calls entry() on its own
+ * stack, never to return.  cores_start returns on core 0 once every core
+ * has called in, or has been reported (on the console) as missing and
+ * left out of core_count().  Native: the ACPI MADT and INIT-SIPI-SIPI,
+ * as many cores as QEMU's -smp; hosted: one thread per core, as many as
+ * --cpus says.  Called once, by the runtime, on core 0.
+ */
+void cores_start(void (*entry)(void));
+
+/*
+ * Sleep this core until core_wake() names it, an interrupt arrives, or
+ * clock_ns() reaches deadline (0: no deadline).  It may return early, so
+ * callers re-check what they wait for.  Only the event loop calls it,
+ * when it has nothing to do; natively this is the one place interrupts
+ * are enabled (kernel/README.md).  Native: the LAPIC timer in one-shot
+ * mode, then sti; hlt.  Hosted: a wait on the core's eventfd.
+ */
+void core_sleep(uint64_t deadline);
+
+/*
+ * Make core c return from core_sleep, or not sleep at its next call.
+ * Any core may call it, for any core (itself included).  Native: an IPI;
+ * hosted: a write to the core's eventfd.
+ */
+void core_wake(int c);
+
+/*
+ * Interrupts as events.  irq_alloc gives handler a vector of its own
+ * (native; hosted has no interrupts and returns -1) and returns it, or -1
+ * if none is left.  An interrupt only marks its vector pending on the
+ * core that took it; the event loop calls irq_poll() at every idle
+ * point, which runs the handlers of that core's pending vectors, one
+ * after the other, as ordinary code with interrupts off.
+ */
+int irq_alloc(void (*handler)(void *arg), void *arg);
+void irq_poll(void);
 
 /* A monotonic clock in nanoseconds since some fixed point at start. */
 uint64_t clock_ns(void);

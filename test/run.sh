@@ -4,7 +4,8 @@
 #   test/run.sh build/test/test_* ...
 #
 # Each hosted unit-test binary named on the command line runs under a
-# timeout, then test/boot.sh runs the QEMU, hosted-program and gdb tests.
+# timeout, then each test/boot*.sh script runs (boot.sh: the QEMU,
+# hosted-program and gdb tests; others: one subsystem's boot tests).
 # Every suite prints one line per test: "PASS name", "FAIL name: why" or
 # "SKIP name: why".  A suite that exits non-zero without a FAIL line (a
 # sanitizer report, a crash, a timeout) counts as one failure, and its
@@ -45,10 +46,12 @@ for t in "$@"; do
 	tally "$(basename "$t")" $rc "$out"
 done
 
-echo "== boot"
-timeout 1200 test/boot.sh >"$out" 2>&1
-rc=$?
-tally boot $rc "$out"
+for b in test/boot*.sh; do
+	echo "== $(basename "$b" .sh)"
+	timeout 1200 "$b" >"$out" 2>&1
+	rc=$?
+	tally "$(basename "$b" .sh)" $rc "$out"
+done
 
 if [ $skip -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
