@@ -461,9 +461,8 @@ TEST(page_of_and_owner)
 	check_initial();
 
 	/* The descriptors are managed memory, and reserved. */
-	pg = page_of(arena + 40 * MB + 8 * MB);
-	CHECK(pg != NULL);
-	CHECK_EQ(page_of(pg)->owner, PAGE_RESERVED);
+	CHECK((pg = page_of(arena + 40 * MB + 8 * MB)) != NULL);
+	CHECK_EQ(pg != NULL ? page_of(pg)->owner : -1, PAGE_RESERVED);
 	CHECK(page_head(pg) == NULL);
 }
 
