@@ -54,7 +54,9 @@ PORTABLE := \
 	kernel/page.c \
 	kernel/slab.c \
 	kernel/malloc.c \
-	ebb/runtime.c
+	ebb/runtime.c \
+	ebb/ebb.c \
+	ebb/counter.c
 
 NATIVE := \
 	boot.S \

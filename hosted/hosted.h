@@ -10,7 +10,11 @@
 /* Install the fault reporter (SIGSEGV, SIGBUS, SIGILL, SIGFPE). */
 void hosted_init(void);
 
-/* Make the calling thread core id (tests: one thread per pretend core). */
+/*
+ * Make the calling thread core id, with that core's Ebb translation table
+ * (tests: one thread per pretend core).  hosted_init makes the main
+ * thread core 0.
+ */
 void hosted_set_core(int id);
 
 /* Pretend to have n cores (1 <= n <= NCPU). */

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <execinfo.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,15 +28,30 @@
 #include "kernel/print.h"
 
 __thread int hosted_core;	/* core.h: this thread's core id */
+__thread void **hosted_ebb_table;	/* core.h: this thread's core's Ebb table */
 static int ncores = 1;
 static size_t mem_size = HOSTED_MEM;
 
 void
 hosted_set_core(int id)
 {
+	static void **tables[NCPU];	/* each core's Ebb table, made once */
+	static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
+
 	if (id < 0 || id >= NCPU)
 		panic("hosted_set_core: core %d out of range", id);
+	pthread_mutex_lock(&tables_lock);
+	if (tables[id] == NULL) {
+		/* Zero pages on demand, like the native table's. */
+		void *t = mmap(NULL, EBB_TABLE_SLOTS * sizeof(void *), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (t == MAP_FAILED)
+			panic("hosted_set_core: cannot map core %d's Ebb table", id);
+		tables[id] = t;
+	}
+	pthread_mutex_unlock(&tables_lock);
 	hosted_core = id;
+	hosted_ebb_table = tables[id];
 }
 
 void
@@ -133,6 +149,8 @@ hosted_init(void)
 {
 	static char altstack[64 * 1024];	/* so a stack overflow is reported too */
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+
+	hosted_set_core(0);			/* the main thread is core 0 */
 	struct sigaction sa;
 
 	sigaltstack(&ss, NULL);

@@ -34,6 +34,7 @@ kmain(uint32_t mb_info)
 	page_init();		/* the buddy allocator takes all free RAM */
 	slab_init();		/* object caches on top of it ... */
 	kmalloc_init();		/* ... and malloc on those: newlib may now allocate */
+	vm_core_init(0);	/* core 0's own PML4: its Ebb table faults in */
 	clock_init();		/* calibrate the TSC: clock_ns() works */
 	libc_init();		/* newlib's per-core state */
 	memmap_print();

@@ -15,6 +15,13 @@
 #define KSTACK_SIZE	(64 * 1024)	/* each core's boot/event stack */
 #define TRAP_STACK_SIZE	(16 * 1024)	/* each IST stack (#DF, #PF, NMI, #MC) */
 #define VM_MAX_RAM_GB	64		/* RAM mapped natively; above is ignored */
+#define EBB_TABLE_SLOTS	(1u << 20)	/* Ebb ids per translation table (8 MiB of
+					 * virtual space per core, touched lazily) */
+#define CACHE_LINE	64		/* bytes in a cache line: per-core data's alignment */
+#define EVENT_BATCH	64		/* most events a loop runs between two rounds of
+					 * its boundary hooks (timers fire there) */
+#define EVENT_HOOKS_MAX	4		/* most boundary hooks, and most idle hooks */
+#define TIMER_HEAP_MIN	64		/* armed timers a core holds without allocating */
 #define HOSTED_MEM	(256UL << 20)	/* memory the hosted runtime mmaps */
 #define BACKTRACE_MAX	32		/* most frames a trap report prints */
 #define EXIT_MAX	125		/* largest exit status an instance reports

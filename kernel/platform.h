@@ -27,9 +27,11 @@
 
 /*
  * Which core am I?  0 .. core_count()-1.  Never changes during an event.
- * Inline: <core.h> is kernel/core.h natively and hosted/core.h hosted.
+ * And where is this core's Ebb translation table (ebb/ebb.h)?  Both are
+ * inline: <core.h> is kernel/core.h natively and hosted/core.h hosted.
  */
 static inline int core_id(void);
+static inline void **ebb_table(void);
 #include <core.h>
 
 /* How many cores this instance runs on (1 until cores_start). */

@@ -247,10 +247,15 @@ page_fault_detail(struct trapframe *tf)
 		kprintf("  the address is unmapped\n");
 }
 
-/* Called by alltraps for every trap; returns only if the trap is handled. */
+/*
+ * Called by alltraps for every trap; returns only if the trap is handled:
+ * today, the first touch of a page of this core's Ebb table (vm_fault).
+ */
 void
 trap(struct trapframe *tf)
 {
+	if (tf->vector == T_PF && !(tf->error & PF_PRESENT) && vm_fault(read_cr2()))
+		return;		/* a page of this core's Ebb table, now mapped */
 	report_begin();
 	if (tf->vector < 32)
 		kprintf("\ntrap: %s (vector %llu) on core %d, error code %#llx\n",

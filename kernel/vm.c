@@ -23,9 +23,18 @@
  * The guard pages are remembered with the name of their stack, so that a
  * page fault on one is reported as that stack's overflow (trap.c).
  *
- * Single-core for now: edits flush only this core's TLB.  When other
- * cores run, an edit that removes or restricts a mapping will need a TLB
- * shootdown.
+ * Each core runs on its own PML4 (vm_core_init): a copy of the kernel's,
+ * whose entries point at the same lower-level tables — so an edit made
+ * through the kernel's PML4 shows on every core — except slot 255, the
+ * home of the core's Ebb translation table (EBB_TABLE_VA, kernel/core.h).
+ * That subtree is the core's own and starts empty: a touch of an unmapped
+ * table page faults, and vm_fault maps a zero page there (EbbRT's trick:
+ * the table's address is a constant, its pages are per core, and a zero
+ * slot means "miss").  vm_map never adds a PML4 entry once cores have
+ * their copies (the identity map stays inside slot 0's 512 GiB).
+ *
+ * Edits flush only this core's TLB.  When other cores run, an edit that
+ * removes or restricts a mapping will need a TLB shootdown.
  */
 #include <string.h>
 
@@ -52,7 +61,12 @@
 #define TABLE_POOL	(12 + VM_MAX_RAM_GB)	/* page tables vm_init may need */
 #define MAX_GUARDS	(2 * NCPU + 8)
 
-static uint64_t *pml4;
+#define EBB_SLOT	((EBB_TABLE_VA >> 39) & 511)	/* the Ebb table's PML4 slot */
+#define EBB_TABLE_END	(EBB_TABLE_VA + EBB_TABLE_SLOTS * sizeof(void *))
+
+static uint64_t *pml4;			/* the kernel's: vm_map edits through it */
+static uint64_t *core_pml4[NCPU];	/* each core's copy (vm_core_init) */
+static int live;			/* are the tables in use (after vm_init)? */
 static uint64_t pool[TABLE_POOL][512] __attribute__((aligned(PAGE_SIZE)));
 static int pool_used;
 static int have_nx;
@@ -71,10 +85,10 @@ static int nguards;
 static void
 flush(uintptr_t va, size_t len)
 {
-	if (read_cr3() != (uintptr_t)pml4)
+	if (!live)
 		return;
 	if (len > PAGE_SIZE)
-		write_cr3((uintptr_t)pml4);
+		write_cr3(read_cr3());
 	else
 		__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
@@ -140,6 +154,8 @@ pd_entry(uintptr_t va)
 {
 	uint64_t *e = &pml4[(va >> 39) & 511];
 
+	if (!(*e & PTE_P) && core_pml4[0] != NULL)
+		panic("vm_map: %#lx needs a new PML4 entry, which the cores' copies would miss", va);
 	if ((e = descend(e, 30, va)) == NULL)
 		return NULL;
 	return descend(e, 21, va);
@@ -232,13 +248,13 @@ vm_guard_name(uintptr_t addr)
 	return NULL;
 }
 
-/* Is va mapped (for reading)?  Walks the tables; for trap reports. */
+/* Is va mapped (for reading) on this core?  For trap reports. */
 int
 vm_mapped(uintptr_t va)
 {
-	uint64_t *t = pml4;
+	uint64_t *t = (uint64_t *)(uintptr_t)(read_cr3() & PTE_ADDR);
 
-	if (t == NULL)
+	if (!live)
 		return va < (4ULL << 30);	/* boot.S's map */
 	for (int shift = 39; shift >= 12; shift -= 9) {
 		uint64_t e = t[(va >> shift) & 511];
@@ -283,6 +299,7 @@ vm_init(void)
 	must(vm_map(ro_end, ro_end, end - ro_end, VM_W), "the image's data");
 	must(vm_unmap(0, PAGE_SIZE), "page 0");
 	write_cr3((uintptr_t)pml4);
+	live = 1;
 
 	vm_guard(boot_stack_guard, "core 0's boot stack");
 	for (int ist = 1; ist <= 2; ist++)
@@ -290,4 +307,45 @@ vm_init(void)
 		    "core 0's fault stack (IST1)" : "core 0's page-fault stack (IST2)");
 	kprintf("vm: %d page-table pages, no-execute %s\n", pool_used,
 	    have_nx ? "on" : "not supported by this CPU");
+}
+
+/*
+ * Give this core its own PML4, a copy of the kernel's with an empty Ebb
+ * table subtree, and switch to it.  Runs on the core, once.
+ */
+void
+vm_core_init(int core)
+{
+	uint64_t *p = table_alloc();
+
+	if (p == NULL)
+		panic("vm_core_init: no memory for core %d's PML4", core);
+	memcpy(p, pml4, PAGE_SIZE);
+	p[EBB_SLOT] = 0;
+	core_pml4[core] = p;
+	write_cr3((uintptr_t)p);
+}
+
+/*
+ * A page fault at addr, not present: if addr lies in this core's Ebb
+ * table, map a zero page there and return 1, so that the access is
+ * retried and reads a zero (a miss); otherwise return 0 (a real fault).
+ */
+int
+vm_fault(uintptr_t addr)
+{
+	uint64_t *p = core_pml4[core_id()], *e;
+	void *page;
+
+	if (addr < EBB_TABLE_VA || addr >= EBB_TABLE_END || p == NULL)
+		return 0;
+	if ((page = page_alloc(0)) == NULL)
+		panic("vm_fault: no memory for a page of core %d's Ebb table", core_id());
+	memset(page, 0, PAGE_SIZE);
+	e = &p[EBB_SLOT];
+	if ((e = descend(e, 30, addr)) == NULL || (e = descend(e, 21, addr)) == NULL ||
+	    (e = descend(e, 12, addr)) == NULL)
+		panic("vm_fault: no memory for core %d's Ebb table's page tables", core_id());
+	*e = (uintptr_t)page | pte_bits(VM_W);
+	return 1;
 }

@@ -402,6 +402,48 @@ static struct {
 	long foreign;		/* blocks freed on another core */
 } xq = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/*
+ * The queue's traffic depends on how the threads interleave, so each
+ * thread ends with a cross phase that frees only foreign blocks: it
+ * fills its own box, waits for every other thread to fill theirs, then
+ * frees the box of the next thread.
+ */
+#define CROSS	1000
+static void *xbox[NTHREADS][CROSS];
+static pthread_barrier_t xbar;
+
+static size_t
+xcross_size(int k)
+{
+	return k % 7 == 0 ? 9000 : (size_t)(k * 37 % 3000);
+}
+
+static void
+xcross(int core)
+{
+	int next = (core + 1) % NTHREADS;
+
+	for (int k = 0; k < CROSS; k++) {
+		xbox[core][k] = kmalloc(xcross_size(k));
+		if (xbox[core][k] == NULL)
+			test_fail(__FILE__, __LINE__, "kmalloc failed");
+		else
+			fill(xbox[core][k], xcross_size(k), ((uint64_t)core << 40) | (uint64_t)k);
+	}
+	pthread_barrier_wait(&xbar);
+	for (int k = 0; k < CROSS; k++) {
+		void *p = xbox[next][k];
+		if (p == NULL)
+			continue;
+		if (!intact(p, xcross_size(k), ((uint64_t)next << 40) | (uint64_t)k))
+			test_fail(__FILE__, __LINE__, "block changed in its box");
+		kfree(p);
+		pthread_mutex_lock(&xq.lock);
+		xq.foreign++;
+		pthread_mutex_unlock(&xq.lock);
+	}
+}
+
 /* Take one block from the queue, if any, check it and free it. */
 static int
 xq_free_one(int core)
@@ -467,6 +509,7 @@ xthread(void *arg)
 		if (i % 3 != 0)
 			xq_free_one(core);
 	}
+	xcross(core);
 	slab_reap();			/* this core's arrays go back to the depots */
 	return NULL;
 }
@@ -477,15 +520,17 @@ TEST(threads_free_each_others)
 	pthread_t t[NTHREADS];
 
 	hosted_set_core_count(NTHREADS);
+	pthread_barrier_init(&xbar, NULL, NTHREADS);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&t[i], NULL, xthread, (void *)(intptr_t)i);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&xbar);
 	hosted_set_core_count(1);
 	hosted_set_core(0);
 	while (xq_free_one(0))
 		;
-	CHECK(xq.foreign > PER_THREAD);
+	CHECK(xq.foreign >= NTHREADS * CROSS);
 	finish(start);
 }
 

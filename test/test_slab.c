@@ -333,8 +333,45 @@ static struct {
 	int head, n;
 	long foreign;		/* objects freed on another core */
 } xq = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static struct slab_cache *xc[2];	/* 48 bytes (order 0), 1024 (order 2) */
+
 static const size_t xsize[2] = { 48, 1024 };
+static struct slab_cache *xc[2];	/* 48 bytes (order 0), 1024 (order 2) */
+
+/*
+ * The queue's traffic depends on how the threads interleave, so each
+ * thread ends with a cross phase that frees only foreign objects: it
+ * fills its own box, waits for every other thread to fill theirs, then
+ * frees the box of the next thread.
+ */
+#define CROSS	1000
+static void *xbox[NTHREADS][CROSS];
+static pthread_barrier_t xbar;
+
+static void
+xcross(int core)
+{
+	int next = (core + 1) % NTHREADS;
+
+	for (int k = 0; k < CROSS; k++) {
+		xbox[core][k] = slab_alloc(xc[k & 1]);
+		if (xbox[core][k] == NULL)
+			test_fail(__FILE__, __LINE__, "slab_alloc failed");
+		else
+			fill(xbox[core][k], xsize[k & 1], ((uint64_t)core << 40) | (uint64_t)k);
+	}
+	pthread_barrier_wait(&xbar);
+	for (int k = 0; k < CROSS; k++) {
+		void *p = xbox[next][k];
+		if (p == NULL)
+			continue;
+		if (!intact(p, xsize[k & 1], ((uint64_t)next << 40) | (uint64_t)k))
+			test_fail(__FILE__, __LINE__, "object changed in its box");
+		slab_free(p);
+		pthread_mutex_lock(&xq.lock);
+		xq.foreign++;
+		pthread_mutex_unlock(&xq.lock);
+	}
+}
 
 /* Take one object from the queue, if any, check it and free it. */
 static int
@@ -393,6 +430,7 @@ xthread(void *arg)
 		if (i % 3 != 0)		/* free less than we make: the queue fills */
 			xq_free_one(core);
 	}
+	xcross(core);
 	slab_reap();			/* this core's arrays go back to the depots */
 	return NULL;
 }
@@ -405,15 +443,17 @@ TEST(threads_free_each_others)
 	xc[0] = slab_cache_create("t-cross-48", xsize[0], 0);
 	xc[1] = slab_cache_create("t-cross-1024", xsize[1], 0);
 	hosted_set_core_count(NTHREADS);
+	pthread_barrier_init(&xbar, NULL, NTHREADS);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&t[i], NULL, xthread, (void *)(intptr_t)i);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&xbar);
 	hosted_set_core_count(1);
 	hosted_set_core(0);
 	while (xq_free_one(0))
 		;
-	CHECK(xq.foreign > PER_THREAD);
+	CHECK(xq.foreign >= NTHREADS * CROSS);
 	CHECK(stats(xc[0]).drains > 0 && stats(xc[1]).refills > 0);
 	slab_cache_destroy(xc[1]);
 	finish(xc[0], start);

@@ -1,0 +1,167 @@
+/*
+ * ebb.c: Ebb ids, the local id map, the miss path, and the two kinds of
+ * Ebb the runtime offers helpers for (see ebb.h).  Portable.
+ *
+ * The local id map is a hash table from id to root: an array of
+ * IDMAP_BUCKETS chains of nodes from kmalloc, guarded by one spin lock.
+ * It is touched only on a miss (once per core per Ebb) and when an Ebb
+ * is bound, so the lock costs nothing on the fast path; the design's
+ * RCU-read table replaces it once RCU exists.
+ *
+ * A miss, on core c for id:
+ *	ebb_miss(id): root = the map's entry for id (panic if none: calling
+ *	an unbound id is a bug); rep = root->type->miss(root, id); store
+ *	rep in core c's table slot; return it.
+ * The slot is written only by its own core, so a plain store does: the
+ * table is core-local memory.
+ *
+ * Multicore Ebbs make a core's rep on its first miss and publish it in
+ * root->reps[c] with a release store, so that a visitor on another core
+ * that sees the pointer (acquire) also sees the initialized rep.  Each
+ * core makes its own rep and no other, so concurrent first calls from
+ * every core create exactly one rep per core without a lock.
+ */
+#include <string.h>
+
+#include "ebb.h"
+#include "kernel/malloc.h"
+#include "kernel/spinlock.h"
+
+#define IDMAP_BUCKETS	1024	/* chains in the local id map (power of two) */
+
+struct idmap_node {
+	uint32_t id;
+	struct ebb_root *root;
+	struct idmap_node *next;
+};
+
+static struct {
+	struct spinlock lock;
+	/* lock must be held when using these: */
+	struct idmap_node *bucket[IDMAP_BUCKETS];
+} idmap = { SPINLOCK_INIT("idmap"), { NULL } };
+
+static uint32_t next_id = EBB_STATIC_MAX + 1;	/* ebb_id_alloc's counter */
+
+uint32_t
+ebb_id_alloc(void)
+{
+	/* Relaxed: ids only need to be distinct, not ordered with anything. */
+	uint32_t id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+
+	return id <= EBB_LOCAL_MAX ? id : 0;
+}
+
+static struct idmap_node **
+idmap_slot(uint32_t id)
+{
+	return &idmap.bucket[(id * 2654435761u) & (IDMAP_BUCKETS - 1)];
+}
+
+/* With idmap.lock held: the node for id, or NULL. */
+static struct idmap_node *
+idmap_find(uint32_t id)
+{
+	struct idmap_node *n = *idmap_slot(id);
+
+	while (n != NULL && n->id != id)
+		n = n->next;
+	return n;
+}
+
+int
+ebb_bind(uint32_t id, struct ebb_root *root)
+{
+	struct idmap_node *n;
+
+	if (id == 0 || id >= EBB_MAX || root == NULL || root->type == NULL)
+		return -1;
+	if ((n = kmalloc(sizeof *n)) == NULL)
+		return -1;
+	n->id = id;
+	n->root = root;
+	spin_lock(&idmap.lock);
+	if (idmap_find(id) != NULL) {
+		spin_unlock(&idmap.lock);
+		kfree(n);
+		return -1;
+	}
+	n->next = *idmap_slot(id);
+	*idmap_slot(id) = n;
+	spin_unlock(&idmap.lock);
+	return 0;
+}
+
+struct ebb_root *
+ebb_root_of(uint32_t id)
+{
+	struct idmap_node *n;
+
+	spin_lock(&idmap.lock);
+	n = idmap_find(id);
+	spin_unlock(&idmap.lock);
+	return n != NULL ? n->root : NULL;
+}
+
+void *
+ebb_miss(uint32_t id)
+{
+	struct ebb_root *root;
+	void *rep;
+
+	if (id == 0 || id >= EBB_MAX)
+		panic("ebb_miss: id %u out of range", id);
+	if ((root = ebb_root_of(id)) == NULL)
+		panic("ebb_miss: Ebb %u is not bound on this instance", id);
+	if ((rep = root->type->miss(root, id)) != NULL)
+		ebb_table()[id] = rep;	/* this core's slot: core-local */
+	return rep;
+}
+
+/* ---- multicore Ebbs --------------------------------------------------- */
+
+static void *
+multicore_miss(struct ebb_root *root, uint32_t id)
+{
+	struct ebb_multicore *m = (struct ebb_multicore *)root;
+	int c = core_id();
+	void *rep;
+
+	(void)id;
+	/* Acquire: pairs with the release below (a rep made before a reset
+	 * of this core's table slot, which does not happen today). */
+	if ((rep = __atomic_load_n(&m->reps[c], __ATOMIC_ACQUIRE)) != NULL)
+		return rep;
+	if ((rep = kmalloc(m->rep_size)) == NULL)
+		return NULL;
+	memset(rep, 0, m->rep_size);
+	if (m->rep_init != NULL)
+		m->rep_init(rep, c);
+	/* Release: a visitor that sees the pointer sees the initialized rep. */
+	__atomic_store_n(&m->reps[c], rep, __ATOMIC_RELEASE);
+	return rep;
+}
+
+const struct ebb_type ebb_multicore_type = { "multicore", multicore_miss };
+
+void
+ebb_multicore_visit(struct ebb_multicore *m, void (*fn)(void *rep, void *arg), void *arg)
+{
+	for (int c = 0; c < NCPU; c++) {
+		/* Acquire: pairs with multicore_miss's release. */
+		void *rep = __atomic_load_n(&m->reps[c], __ATOMIC_ACQUIRE);
+		if (rep != NULL)
+			fn(rep, arg);
+	}
+}
+
+/* ---- shared Ebbs ------------------------------------------------------ */
+
+static void *
+shared_miss(struct ebb_root *root, uint32_t id)
+{
+	(void)id;
+	return ((struct ebb_shared *)root)->rep;
+}
+
+const struct ebb_type ebb_shared_type = { "shared", shared_miss };
