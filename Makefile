@@ -252,7 +252,8 @@ test: deps-test
 	@test/run.sh $(TEST_BINS)
 
 bench: all $(BENCH_BINS)
-	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
+	@test/callgrind.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test

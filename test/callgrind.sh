@@ -1,0 +1,20 @@
+#!/bin/sh
+# callgrind.sh: instructions per Ebb call against a direct call, counted
+# by valgrind's callgrind (repeatable, unlike time).  Part of make bench;
+# says so and does nothing if valgrind is not installed.
+set -u
+b=build/hosted/bench_ebb
+n=1000000
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "callgrind: valgrind is not installed (apt-get install valgrind); skipping"
+	exit 0
+fi
+count() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect="$1" \
+		"$b" "$n" 2>&1 | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+}
+d=$(count loop_direct)
+e=$(count loop_ebb)
+calls=$((5 * n))		# bench_ebb runs each loop 5 times
+echo "callgrind, $calls calls of each loop: direct $(echo "$d $calls" | awk '{printf "%.2f", $1/$2}')," \
+	"Ebb $(echo "$e $calls" | awk '{printf "%.2f", $1/$2}') instructions per call (loop overhead included)"
