@@ -56,7 +56,9 @@ PORTABLE := \
 	kernel/malloc.c \
 	ebb/runtime.c \
 	ebb/ebb.c \
-	ebb/counter.c
+	ebb/counter.c \
+	ebb/context.c \
+	ebb/switch.S
 
 NATIVE := \
 	boot.S \
@@ -107,7 +109,7 @@ NLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
 NLIBS := $(NL_LIB)/libc.a $(NL_LIB)/libm.a $(LIBGCC)
 
 HCFLAGS := $(COMMON) -Ihosted -pthread
-HLDLIBS := -pthread
+HLDLIBS := -pthread -lm
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TCFLAGS := $(HCFLAGS) $(SAN) -Itest
 
@@ -144,6 +146,16 @@ $(B)/hosted/obj/%.o: %.c Makefile
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HCFLAGS) -c $< -o $@
+
+$(B)/hosted/obj/%.o: %.S Makefile
+	$(call say,AS,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HCFLAGS) -c $< -o $@
+
+$(B)/test/obj/%.o: %.S Makefile
+	$(call say,AS,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(TCFLAGS) -c $< -o $@
 
 $(B)/test/obj/%.o: %.c Makefile
 	$(call say,CC,$@)

@@ -10,6 +10,7 @@
  *
  * counts the instructions of one loop alone; make bench runs that for
  * both loops when valgrind is installed and prints instructions per call.
+ * Then the cost of a context switch there and back (ebb/context.h).
  * Prints figures, asserts nothing.
  */
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ebb/context.h"
 #include "ebb/counter.h"
 #include "hosted/hosted.h"
 #include "kernel/malloc.h"
@@ -41,6 +43,17 @@ loop_ebb(uint32_t id, long n)
 		counter_add(id, 1);
 		__asm__ volatile("" : : : "memory");	/* and each lookup */
 	}
+}
+
+static void *main_sp, *flow_sp;
+
+/* Switch straight back, forever: one round trip per ctx_switch pair. */
+static void
+bounce(void *arg)
+{
+	(void)arg;
+	for (;;)
+		ctx_switch(&flow_sp, main_sp);
 }
 
 static double
@@ -79,5 +92,19 @@ main(int argc, char **argv)
 	printf("Ebb call (counter_add through the table) vs direct, %ld calls, best of 5\n", n);
 	printf("  direct  %6.2f ns/call\n  Ebb     %6.2f ns/call  (+%.2f ns)\n", best_d, best_e,
 	    best_e - best_d);
+
+	static char stack[16384];
+	long m = n / 10;
+	double best_s = 1e30;
+	flow_sp = ctx_make(stack, sizeof stack, bounce, NULL);
+	for (int round = 0; round < 5; round++) {
+		double t0 = now();
+		for (long i = 0; i < m; i++)
+			ctx_switch(&main_sp, flow_sp);
+		double t1 = now();
+		if ((t1 - t0) / m < best_s)
+			best_s = (t1 - t0) / m;
+	}
+	printf("context switch there and back (ctx_switch x 2): %.2f ns\n", best_s);
 	return counter_sum(&c) == 10 * n ? 0 : 1;
 }
