@@ -55,6 +55,10 @@ PORTABLE := \
 	kernel/slab.c \
 	kernel/malloc.c \
 	ebb/runtime.c \
+	ebb/event.c \
+	ebb/timer.c \
+	ebb/rcu.c \
+	ebb/rhash.c \
 	ebb/ebb.c \
 	ebb/counter.c \
 	ebb/context.c \
@@ -70,11 +74,16 @@ NATIVE := \
 	kernel/clock.c \
 	kernel/memmap.c \
 	kernel/vm.c \
-	kernel/libc.c
+	kernel/libc.c \
+	kernel/acpi.c \
+	kernel/lapic.c \
+	kernel/irq.c \
+	kernel/smp.c
 
 HOSTED := \
 	hosted/main.c \
-	hosted/platform.c
+	hosted/platform.c \
+	hosted/cores.c
 
 TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
 BENCHES := $(basename $(notdir $(wildcard test/bench_*.c)))

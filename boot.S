@@ -18,6 +18,20 @@
  *	5. call kmain(multiboot info) on the boot stack, frame pointer 0 so
  *	   that backtraces end there.
  * kernel/vm.c later replaces these tables with the kernel's own map.
+ *
+ * The other cores come in through the second half of this file (the AP
+ * path, at the end), which kernel/smp.c starts with INIT and STARTUP
+ * IPIs (Intel SDM vol. 3, 8.4.4):
+ *	1. ap_trampoline, copied to a page below 1 MiB (smp.c's
+ *	   AP_TRAMPOLINE): the SIPI starts the core there in 16-bit real
+ *	   mode; it loads the boot GDT and enables protected mode;
+ *	2. ap_start32, in place in the image (protected mode without paging
+ *	   reaches all of the first 4 GiB): PAE and SSE, the kernel's page
+ *	   tables (ap_boot_cr3), EFER (ap_boot_efer), paging: long mode;
+ *	3. ap_start64: segments, the core's stack (ap_boot_stack), and
+ *	   ap_enter(ap_boot_core) in kernel/smp.c.
+ * Only step 1 runs from the copy, and without paging; so the page it is
+ * copied to never needs to be mapped executable.
  */
 #include "kernel/param.h"
 
@@ -29,8 +43,10 @@
 #define COM1_LSR	0x3FD		/* line status; bit 5 = transmitter empty */
 #define DEBUG_EXIT	0xF4		/* QEMU isa-debug-exit port (test/qemu.sh) */
 
+#define CR0_PE		(1 << 0)	/* protected mode */
 #define CR0_MP		(1 << 1)	/* monitor coprocessor (SSE) */
 #define CR0_EM		(1 << 2)	/* x87 emulation: must be off for SSE */
+#define CR0_ET		(1 << 4)	/* extension type: reads as 1 */
 #define CR0_NE		(1 << 5)	/* native x87 error reporting */
 #define CR0_WP		(1 << 16)	/* ring 0 honours read-only pages */
 #define CR0_PG		(1 << 31)	/* paging */
@@ -46,6 +62,7 @@
 
 #define SEG_KCODE	0x08		/* GDT selector of the 64-bit code segment */
 #define SEG_KDATA	0x10		/* GDT selector of the data segment */
+#define SEG_KCODE32	0x18		/* GDT selector of a 32-bit code segment (APs) */
 
 /* ---- the multiboot header: within the image's first 8 KiB ------------- */
 
@@ -164,6 +181,77 @@ start64:
 	hlt
 	jmp 4b
 
+/* ---- the AP path ---------------------------------------------------------- */
+
+/*
+ * The trampoline: copied below 1 MiB by kernel/smp.c.  A SIPI with
+ * vector v starts the core in real mode with cs = v << 8 and ip = 0, so
+ * cs's base is the copy's address and everything here is addressed
+ * relative to ap_trampoline through ds = cs.  Interrupts are off (the
+ * core has no IDT), and CR0 holds its reset value: caches disabled (CD,
+ * NW), which ap_start32 undoes.
+ */
+	.code16
+	.globl ap_trampoline, ap_trampoline_end
+ap_trampoline:
+	cli
+	cld
+	movw %cs, %ax
+	movw %ax, %ds
+	lgdtl ap_gdt_desc - ap_trampoline	/* ds:offset, the 32-bit base form */
+	movl %cr0, %eax
+	orl $CR0_PE, %eax
+	movl %eax, %cr0
+	ljmpl $SEG_KCODE32, $ap_start32		/* to the image, in 32-bit mode */
+	.balign 4
+ap_gdt_desc:
+	.word gdt64_end - gdt64 - 1
+	.long gdt64
+ap_trampoline_end:
+
+/*
+ * 32-bit protected mode, paging off, running in the image itself.  The
+ * same steps as start32, with the kernel's page tables instead of the
+ * boot ones (the identity map covers this code, executable) and CR0 set
+ * whole: its reset value has the caches disabled.
+ */
+	.code32
+ap_start32:
+	movw $SEG_KDATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movl %cr4, %eax
+	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax	/* as start32 */
+	movl %eax, %cr4
+	movl ap_boot_cr3, %eax
+	movl %eax, %cr3
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl ap_boot_efer, %eax		/* LME, and NXE: the tables use NX bits */
+	wrmsr
+	movl $(CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | CR0_PE), %eax
+	movl %eax, %cr0			/* long mode, 32-bit compatibility */
+	ljmp $SEG_KCODE, $ap_start64
+
+	.code64
+ap_start64:
+	movw $SEG_KDATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorw %ax, %ax
+	movw %ax, %fs
+	movw %ax, %gs
+	movq ap_boot_stack(%rip), %rsp
+	xorl %ebp, %ebp			/* the end of every backtrace */
+	fninit
+	movl ap_boot_core(%rip), %edi
+	call ap_enter
+5:	cli				/* ap_enter never returns */
+	hlt
+	jmp 5b
+
 /* ---- data ----------------------------------------------------------------- */
 
 	.section .rodata
@@ -178,6 +266,7 @@ gdt64:
 	.quad 0
 	.quad 0x00AF9A000000FFFF	/* code: present, DPL 0, execute/read, L=1 */
 	.quad 0x00CF92000000FFFF	/* data: present, DPL 0, read/write */
+	.quad 0x00CF9A000000FFFF	/* code: present, DPL 0, execute/read, D=1 (32-bit) */
 gdt64_end:
 gdt64_desc:
 	.word gdt64_end - gdt64 - 1

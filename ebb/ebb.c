@@ -2,11 +2,10 @@
  * ebb.c: Ebb ids, the local id map, the miss path, and the two kinds of
  * Ebb the runtime offers helpers for (see ebb.h).  Portable.
  *
- * The local id map is a hash table from id to root: an array of
- * IDMAP_BUCKETS chains of nodes from kmalloc, guarded by one spin lock.
- * It is touched only on a miss (once per core per Ebb) and when an Ebb
- * is bound, so the lock costs nothing on the fast path; the design's
- * RCU-read table replaces it once RCU exists.
+ * The local id map is an RCU hash table (ebb/rhash.h) from id to root:
+ * a miss reads it without a lock, binding an Ebb takes its writers'
+ * lock.  It is touched only on a miss (once per core per Ebb) and when
+ * an Ebb is bound.
  *
  * A miss, on core c for id:
  *	ebb_miss(id): root = the map's entry for id (panic if none: calling
@@ -25,21 +24,11 @@
 
 #include "ebb.h"
 #include "kernel/malloc.h"
-#include "kernel/spinlock.h"
+#include "rhash.h"
 
-#define IDMAP_BUCKETS	1024	/* chains in the local id map (power of two) */
+#define IDMAP_BUCKETS	1024	/* chains in the local id map */
 
-struct idmap_node {
-	uint32_t id;
-	struct ebb_root *root;
-	struct idmap_node *next;
-};
-
-static struct {
-	struct spinlock lock;
-	/* lock must be held when using these: */
-	struct idmap_node *bucket[IDMAP_BUCKETS];
-} idmap = { SPINLOCK_INIT("idmap"), { NULL } };
+static struct rhash *idmap;	/* id -> struct ebb_root; set once by ebb_init */
 
 static uint32_t next_id = EBB_STATIC_MAX + 1;	/* ebb_id_alloc's counter */
 
@@ -52,55 +41,25 @@ ebb_id_alloc(void)
 	return id <= EBB_LOCAL_MAX ? id : 0;
 }
 
-static struct idmap_node **
-idmap_slot(uint32_t id)
+void
+ebb_init(void)
 {
-	return &idmap.bucket[(id * 2654435761u) & (IDMAP_BUCKETS - 1)];
-}
-
-/* With idmap.lock held: the node for id, or NULL. */
-static struct idmap_node *
-idmap_find(uint32_t id)
-{
-	struct idmap_node *n = *idmap_slot(id);
-
-	while (n != NULL && n->id != id)
-		n = n->next;
-	return n;
+	if ((idmap = rhash_new(IDMAP_BUCKETS)) == NULL)
+		panic("ebb_init: no memory for the local id map");
 }
 
 int
 ebb_bind(uint32_t id, struct ebb_root *root)
 {
-	struct idmap_node *n;
-
 	if (id == 0 || id >= EBB_MAX || root == NULL || root->type == NULL)
 		return -1;
-	if ((n = kmalloc(sizeof *n)) == NULL)
-		return -1;
-	n->id = id;
-	n->root = root;
-	spin_lock(&idmap.lock);
-	if (idmap_find(id) != NULL) {
-		spin_unlock(&idmap.lock);
-		kfree(n);
-		return -1;
-	}
-	n->next = *idmap_slot(id);
-	*idmap_slot(id) = n;
-	spin_unlock(&idmap.lock);
-	return 0;
+	return rhash_put(idmap, id, root) == 0 ? 0 : -1;
 }
 
 struct ebb_root *
 ebb_root_of(uint32_t id)
 {
-	struct idmap_node *n;
-
-	spin_lock(&idmap.lock);
-	n = idmap_find(id);
-	spin_unlock(&idmap.lock);
-	return n != NULL ? n->root : NULL;
+	return rhash_get(idmap, id);
 }
 
 void *

@@ -66,6 +66,9 @@ struct ebb_root {
 	const struct ebb_type *type;
 };
 
+/* Set up the local id map: once, after kmalloc_init, before any bind. */
+void ebb_init(void);
+
 /* A fresh id, or 0 if the local range is used up. */
 uint32_t ebb_id_alloc(void);
 

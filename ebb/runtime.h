@@ -1,21 +1,44 @@
 /*
- * runtime.h: the portable runtime's start, and the entry point every
- * application defines.
+ * runtime.h: the portable runtime's start and exit, and the entry point
+ * every application defines.
  *
  * Each platform's entry (kmain in kernel/main.c, main in hosted/main.c)
  * sets up its machine and calls ebb_start: that is the one call up the
- * floors.  ebb_start brings up the runtime and runs the app on core 0.
+ * floors.  ebb_start brings up the event loops and timers on core 0,
+ * starts the other cores (each enters its own loop), and runs app_main
+ * as the first event on core 0.  The instance then lives as long as its
+ * events do:
+ *
+ *	app_main returns s >= 0		the instance exits with status s
+ *	app_main returns EBB_RUN	the loops keep running; some event
+ *					later calls ebb_exit(s)
+ *
+ * Either way the exit is orderly: every core finishes the event it is
+ * running and leaves its loop, then core 0 flushes stdio and calls
+ * machine_exit(s).  (A panic or, hosted, Ctrl-C ends it at once.)
  */
 #ifndef EBB_RUNTIME_H
 #define EBB_RUNTIME_H
+
+/* app_main's "keep running" status: not an exit status (those are >= 0). */
+#define EBB_RUN	(-1)
 
 /* Start the runtime and run the application; never returns. */
 void ebb_start(int argc, char **argv) __attribute__((noreturn));
 
 /*
- * Defined by every application in app/: runs on core 0 once the runtime
- * is up, with the command line as argv.  Its return value becomes the
- * instance's exit status (0..EXIT_MAX; see machine_exit).
+ * End the instance with status (0..EXIT_MAX) once the calling event and
+ * those running on other cores have returned.  Any core, any event; the
+ * first call wins.  It returns, so the caller's event ends normally.
+ */
+void ebb_exit(int status);
+
+/*
+ * Defined by every application in app/: runs on core 0 as the first
+ * event, once the runtime and every core are up (core_count() is final),
+ * with the command line as argv (hosted: less the runtime's own options,
+ * such as --cpus).  Returns an exit status, or EBB_RUN to go on running
+ * events until one of them calls ebb_exit.
  */
 int app_main(int argc, char **argv);
 

@@ -17,8 +17,19 @@ void hosted_init(void);
  */
 void hosted_set_core(int id);
 
-/* Pretend to have n cores (1 <= n <= NCPU). */
+/*
+ * Run on n cores (1 <= n <= NCPU): core_count() says n from now on, and
+ * cores_start starts n - 1 threads.  main sets it from --cpus; tests
+ * call it to pretend, before their first event_run (or before starting
+ * threads of their own, one per pretend core).
+ */
 void hosted_set_core_count(int n);
+
+/*
+ * Make Ctrl-C (SIGINT) end the process with status 130 (hosted/cores.c):
+ * main's, not the tests'.
+ */
+void hosted_catch_sigint(void);
 
 /* The size of the region mem_ranges mmaps; call before it is used. */
 void hosted_set_mem(size_t bytes);

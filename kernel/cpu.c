@@ -1,5 +1,6 @@
 /*
- * cpu.c: each core's segment tables: a GDT and a 64-bit TSS.
+ * cpu.c: each core's segment tables (a GDT and a 64-bit TSS), its stacks,
+ * and its per-core block.
  *
  * Long mode ignores segment bases and limits, so the GDT only needs a
  * 64-bit code segment, a data segment and the TSS descriptor.  The TSS
@@ -16,9 +17,28 @@
  * The tables are per core and written only by their core at start.
  * So is each core's struct cpu_local, which its GS base points at: the
  * home of per-core data the hardware must find (core_id, for now).
+ *
+ * Stacks.  Every core has three, each above an unmapped guard page
+ * (kernel/vm.c), so that an overflow faults instead of corrupting what
+ * lies below: its event stack (the one kmain or ap_enter runs on, and
+ * every event after them) and its two IST stacks.  Core 0's are in .bss
+ * (boot.S's boot stack, trap_stack below).  Every other core's come in
+ * one page block, which core 0 allocates before it starts the core
+ * (cpu_stacks_alloc, from kernel/smp.c):
+ *
+ *	block:	| guard | IST1 | guard | IST2 | guard | event stack        |
+ *		^ base					  the rest ^ base + block
+ *
+ * the event stack taking what the power-of-two block leaves over (at
+ * least KSTACK_SIZE).  The guard pages are unmapped by core 0 before the
+ * core starts, and only the core itself uses its stacks, so no other
+ * core can hold a stale translation that matters (no TLB shootdown).
  */
 #include "native.h"
+#include "page.h"
 #include "platform.h"
+#include "print.h"
+#include "vm.h"
 #include "x86.h"
 
 #define SEG_KCODE	0x08
@@ -56,16 +76,66 @@ static struct cpu_local local[NCPU];
 
 /*
  * Core 0's IST stacks, each above a guard page that kernel/vm.c unmaps;
- * later cores will get theirs from the page allocator.
+ * the other cores' are in their stack blocks.
  */
 static char trap_stack[2][PAGE_SIZE + TRAP_STACK_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
+/* The pages a stack block spans: three guards, two IST stacks, the event stack. */
+#define STACK_BLOCK_MIN	(3 * PAGE_SIZE + 2 * TRAP_STACK_SIZE + KSTACK_SIZE)
+
+static char *stack_block[NCPU];		/* core >= 1: its block, or NULL */
+static int stack_order;			/* the blocks' order */
+static char guard_name[NCPU][3][40];	/* what vm_guard reports, per guard */
+
+/*
+ * Give core (>= 1) its stacks, unless it has them; called by core 0
+ * before it starts the core.  Returns 0, or -1 if memory ran out.
+ */
+int
+cpu_stacks_alloc(int core)
+{
+	static const char *const what[3] = {
+		"fault stack (IST1)", "page-fault stack (IST2)", "event stack",
+	};
+
+	if (core < 1 || core >= NCPU)
+		panic("cpu_stacks_alloc: core %d", core);
+	if (stack_block[core] != NULL)
+		return 0;
+	while ((size_t)PAGE_SIZE << stack_order < STACK_BLOCK_MIN)
+		stack_order++;
+	char *b = page_alloc(stack_order);
+	if (b == NULL)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		ksnprintf(guard_name[core][i], sizeof guard_name[core][i], "core %d's %s",
+		    core, what[i]);
+		vm_guard(b + i * (PAGE_SIZE + TRAP_STACK_SIZE), guard_name[core][i]);
+	}
+	stack_block[core] = b;
+	return 0;
+}
+
+/* The top of core's event stack. */
+uintptr_t
+cpu_stack_top(int core)
+{
+	if (core == 0)
+		return (uintptr_t)boot_stack_top;
+	if (stack_block[core] == NULL)
+		panic("cpu_stack_top: core %d has no stacks", core);
+	return (uintptr_t)stack_block[core] + ((size_t)PAGE_SIZE << stack_order);
+}
+
+/* The top of core's IST stack ist (1 or 2). */
 uintptr_t
 cpu_trap_stack_top(int core, int ist)
 {
-	if (core != 0)
-		panic("cpu_trap_stack_top: core %d has no trap stacks yet", core);
-	return (uintptr_t)trap_stack[ist - 1] + PAGE_SIZE + TRAP_STACK_SIZE;
+	if (core == 0)
+		return (uintptr_t)trap_stack[ist - 1] + PAGE_SIZE + TRAP_STACK_SIZE;
+	if (stack_block[core] == NULL)
+		panic("cpu_trap_stack_top: core %d has no stacks", core);
+	return (uintptr_t)stack_block[core] + ist * (PAGE_SIZE + TRAP_STACK_SIZE);
 }
 
 /* The guard page below an IST stack. */

@@ -1,11 +1,13 @@
 /*
  * main.c: kmain, the table of contents of the native boot, and the
- * trivial platform primitives (which core, how many, exit).
+ * trivial platform primitive machine_exit.
  *
  * boot.S arrives here in long mode on core 0's boot stack, with the
  * first 4 GiB identity-mapped and interrupts off.  Each line of kmain
  * brings up one piece, in dependency order; then the portable runtime
- * (ebb/runtime.c) takes over and never returns.
+ * (ebb/runtime.c) takes over and never returns.  The other cores are
+ * started later, by the runtime (cores_start), and enter through their
+ * own short path: kernel/smp.c's ap_enter.
  */
 #include "cmdline.h"
 #include "ebb/runtime.h"
@@ -30,12 +32,16 @@ kmain(uint32_t mb_info)
 	kprintf("\n");		/* end the firmware's last line */
 	memmap_init(mb_info);	/* copy the loader's data before anything reuses it */
 	trap_init();		/* the IDT: exceptions now print a report */
+	acpi_init();		/* the MADT's processors; before vm_init unmaps page 0 */
 	vm_init();		/* the kernel's page tables: W^X, guard pages */
 	page_init();		/* the buddy allocator takes all free RAM */
 	slab_init();		/* object caches on top of it ... */
 	kmalloc_init();		/* ... and malloc on those: newlib may now allocate */
 	vm_core_init(0);	/* core 0's own PML4: its Ebb table faults in */
 	clock_init();		/* calibrate the TSC: clock_ns() works */
+	pic_disable();		/* mask the legacy 8259 PICs: the LAPIC takes over */
+	lapic_init();		/* core 0's local APIC: EOI, IPIs, its timer */
+	lapic_calibrate();	/* the timer's rate, against clock_ns: core_sleep */
 	libc_init();		/* newlib's per-core state */
 	memmap_print();
 
@@ -48,13 +54,6 @@ kmain(uint32_t mb_info)
 		machine_exit(EXIT_USAGE);
 	}
 	ebb_start(argc, argv);	/* the portable runtime: runs the app */
-}
-
-/* platform.h: one core until SMP is brought up. */
-int
-core_count(void)
-{
-	return 1;
 }
 
 /*

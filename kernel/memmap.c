@@ -6,7 +6,7 @@
  *
  * The usable memory handed to the page allocator (platform.h's
  * mem_ranges) is every range the map calls usable, less the first MiB
- * (BIOS data, and later the AP trampoline) and less the image itself
+ * (BIOS data, and the AP trampoline at 0x8000) and less the image itself
  * (1 MiB .. __image_end), each range shrunk inward to whole pages.  The
  * loader's own structures sit just above the image, inside a usable
  * range: that is why they are copied first.  RAM above VM_MAX_RAM_GB is

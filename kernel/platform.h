@@ -8,7 +8,7 @@
  * files:
  *
  *   native  kernel/main.c, kernel/clock.c, kernel/serial.c, kernel/trap.c,
- *           kernel/memmap.c, kernel/core.h
+ *           kernel/memmap.c, kernel/smp.c, kernel/irq.c, kernel/core.h
  *   hosted  hosted/platform.c, hosted/core.h
  *
  * If portable code ever wants an #ifdef on the build, a primitive is

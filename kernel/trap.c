@@ -22,8 +22,15 @@
  * names functions from the table the image carries of its own symbols
  * (kernel/ksym.h).  A fault while reporting stops the report at once.
  *
+ * Vectors 32..255 are interrupts, not errors: trap() hands them to
+ * irq_trap (kernel/irq.c), which acknowledges them and returns.  They
+ * can only arrive inside core_sleep, the one place interrupts are
+ * enabled (kernel/smp.c).
+ *
  * The gates: #DF, NMI and #MC run on IST stack 1, #PF on IST stack 2
- * (kernel/cpu.c explains why); the rest on the current stack.
+ * (kernel/cpu.c explains why); the rest, interrupts included, on the
+ * current stack.  The IDT is one table for all cores: core 0 fills it
+ * (trap_init) and every core loads it (trap_load).
  */
 #include <stdarg.h>
 
@@ -89,16 +96,11 @@ set_gate(int v, uint64_t handler, int ist)
 	};
 }
 
-/* Fill the IDT and load it on this core (every core calls it). */
+/* Fill the IDT, all 256 gates, and load it (core 0, once). */
 void
 trap_init(void)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) desc = { sizeof idt - 1, (uintptr_t)idt };
-
-	for (int v = 0; v < 32; v++) {
+	for (int v = 0; v < 256; v++) {
 		int ist = 0;
 		if (v == T_DF || v == T_NMI || v == T_MC)
 			ist = 1;
@@ -106,6 +108,18 @@ trap_init(void)
 			ist = 2;
 		set_gate(v, trap_vectors[v], ist);
 	}
+	trap_load();
+}
+
+/* Load the shared IDT on this core (every other core, at its start). */
+void
+trap_load(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) desc = { sizeof idt - 1, (uintptr_t)idt };
+
 	__asm__ volatile("lidt %0" : : "m"(desc));
 }
 
@@ -249,21 +263,22 @@ page_fault_detail(struct trapframe *tf)
 
 /*
  * Called by alltraps for every trap; returns only if the trap is handled:
- * today, the first touch of a page of this core's Ebb table (vm_fault).
+ * an interrupt (irq_trap), or the first touch of a page of this core's
+ * Ebb table (vm_fault).
  */
 void
 trap(struct trapframe *tf)
 {
+	if (tf->vector >= T_IRQ_BASE) {
+		irq_trap((int)tf->vector);
+		return;
+	}
 	if (tf->vector == T_PF && !(tf->error & PF_PRESENT) && vm_fault(read_cr2()))
 		return;		/* a page of this core's Ebb table, now mapped */
 	report_begin();
-	if (tf->vector < 32)
-		kprintf("\ntrap: %s (vector %llu) on core %d, error code %#llx\n",
-		    exc_name[tf->vector], (unsigned long long)tf->vector, core_id(),
-		    (unsigned long long)tf->error);
-	else
-		kprintf("\ntrap: unexpected vector %llu on core %d\n",
-		    (unsigned long long)tf->vector, core_id());
+	kprintf("\ntrap: %s (vector %llu) on core %d, error code %#llx\n",
+	    exc_name[tf->vector], (unsigned long long)tf->vector, core_id(),
+	    (unsigned long long)tf->error);
 	if (tf->vector == T_PF)
 		page_fault_detail(tf);
 	print_regs(tf);

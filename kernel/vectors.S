@@ -1,15 +1,22 @@
 /*
- * vectors.S: the entry stubs of the 32 exception vectors, the common
- * trap path, and regs_capture for panic.
+ * vectors.S: the entry stubs of all 256 vectors, the common trap path,
+ * and regs_capture for panic.
  *
  * On a trap the CPU pushes ss, rsp, rflags, cs, rip and, for some
- * vectors, an error code (Intel SDM vol. 3, 6.14).  Each stub makes the
- * frame uniform by pushing a 0 where the CPU pushed no error code, then
- * pushes its vector number and jumps to alltraps, which saves every
+ * exceptions, an error code (Intel SDM vol. 3, 6.14).  Each stub makes
+ * the frame uniform by pushing a 0 where the CPU pushed no error code,
+ * then pushes its vector number and jumps to alltraps, which saves every
  * general register so that the stack holds a struct trapframe
  * (kernel/native.h), and calls trap(frame).  The CPU aligns rsp to 16
  * before pushing its frame; 22 quadwords later it is still 16-aligned,
- * as the C calling convention wants at a call.
+ * as the C calling convention wants at a call (and fxsave, below).
+ *
+ * Two kinds of trap return to the code they interrupted: interrupts
+ * (vectors 32..255, taken only inside core_sleep) and the first touch of
+ * a page of a core's Ebb table (vm_fault).  The C code under trap() may
+ * use the SSE registers (GCC uses them for copies and zeroing), which
+ * the interrupted code may have live, so alltraps also saves the x87/SSE
+ * state around the call (fxsave64, 512 bytes, SDM vol. 1, 10.5).
  */
 
 /* Vectors for which the CPU pushes an error code. */
@@ -29,7 +36,7 @@ vector\n:
 .endm
 
 	.set i, 0
-	.rept 32
+	.rept 256
 	VECTOR %i
 	.set i, i + 1
 	.endr
@@ -51,9 +58,13 @@ alltraps:
 	pushq %rbx
 	pushq %rax
 	cld
-	movq %rsp, %rdi
+	movq %rsp, %rdi			/* the struct trapframe */
+	subq $512, %rsp			/* still 16-aligned */
+	fxsave64 (%rsp)
 	call trap
-	/* trap returns only for traps that are handled; none are yet. */
+	/* trap returns only for traps that are handled: interrupts, vm_fault. */
+	fxrstor64 (%rsp)
+	addq $512, %rsp
 	popq %rax
 	popq %rbx
 	popq %rcx
@@ -81,7 +92,7 @@ trap_vectors:
 	.quad vector\n
 .endm
 	.set i, 0
-	.rept 32
+	.rept 256
 	VECADDR %i
 	.set i, i + 1
 	.endr

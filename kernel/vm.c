@@ -33,8 +33,16 @@
  * slot means "miss").  vm_map never adds a PML4 entry once cores have
  * their copies (the identity map stays inside slot 0's 512 GiB).
  *
- * Edits flush only this core's TLB.  When other cores run, an edit that
- * removes or restricts a mapping will need a TLB shootdown.
+ * Other cores start (kernel/smp.c) on the kernel's PML4 (vm_kernel_cr3)
+ * and switch to their own copy at once.
+ *
+ * Edits flush only this core's TLB.  Today every edit made while other
+ * cores run is core 0 unmapping the guard pages of a core it is about to
+ * start, whose stacks no running core touches, so no other core's stale
+ * translation matters.  An edit that removes or restricts a mapping some
+ * running core uses will need a TLB shootdown.  Page-table pages are
+ * taken with an atomic add on the pool index (or from the page
+ * allocator, which locks), because any core may need one in vm_fault.
  */
 #include <string.h>
 
@@ -59,7 +67,7 @@
 
 #define BIG		(2ULL << 20)		/* a 2 MiB page */
 #define TABLE_POOL	(12 + VM_MAX_RAM_GB)	/* page tables vm_init may need */
-#define MAX_GUARDS	(2 * NCPU + 8)
+#define MAX_GUARDS	(3 * NCPU + 8)	/* three stacks per core (cpu.c), and spares */
 
 #define EBB_SLOT	((EBB_TABLE_VA >> 39) & 511)	/* the Ebb table's PML4 slot */
 #define EBB_TABLE_END	(EBB_TABLE_VA + EBB_TABLE_SLOTS * sizeof(void *))
@@ -98,9 +106,10 @@ static uint64_t *
 table_alloc(void)
 {
 	uint64_t *t;
+	int i = __atomic_fetch_add(&pool_used, 1, __ATOMIC_RELAXED);	/* a slot of its own */
 
-	if (pool_used < TABLE_POOL)
-		t = pool[pool_used++];
+	if (i < TABLE_POOL)
+		t = pool[i];
 	else if ((t = page_alloc(0)) == NULL)
 		return NULL;
 	memset(t, 0, PAGE_SIZE);
@@ -225,7 +234,10 @@ vm_unmap(uintptr_t va, size_t len)
 	return 0;
 }
 
-/* Unmap the page below a stack and remember whose it is. */
+/*
+ * Unmap the page below a stack and remember whose it is.  Core 0 only
+ * (at boot, and for the stacks of the cores it starts).
+ */
 void
 vm_guard(void *page, const char *stack_name)
 {
@@ -235,14 +247,17 @@ vm_guard(void *page, const char *stack_name)
 		panic("vm_guard: no memory for a page table");
 	guards[nguards].addr = (uintptr_t)page;
 	guards[nguards].name = stack_name;
-	nguards++;
+	/* Release: a report on another core that sees the count sees the entry. */
+	__atomic_store_n(&nguards, nguards + 1, __ATOMIC_RELEASE);
 }
 
 /* The stack whose guard page holds addr, or NULL. */
 const char *
 vm_guard_name(uintptr_t addr)
 {
-	for (int i = 0; i < nguards; i++)
+	int n = __atomic_load_n(&nguards, __ATOMIC_ACQUIRE);	/* pairs with vm_guard */
+
+	for (int i = 0; i < n; i++)
 		if (addr - guards[i].addr < PAGE_SIZE)
 			return guards[i].name;
 	return NULL;
@@ -307,6 +322,16 @@ vm_init(void)
 		    "core 0's fault stack (IST1)" : "core 0's page-fault stack (IST2)");
 	kprintf("vm: %d page-table pages, no-execute %s\n", pool_used,
 	    have_nx ? "on" : "not supported by this CPU");
+}
+
+/*
+ * The kernel's PML4, which a starting core loads first (kernel/smp.c):
+ * below 4 GiB, since the core loads it in 32-bit mode.
+ */
+uintptr_t
+vm_kernel_cr3(void)
+{
+	return (uintptr_t)pml4;
 }
 
 /*

@@ -17,6 +17,7 @@ int vm_unmap(uintptr_t va, size_t len);
 void vm_guard(void *page, const char *stack_name);
 const char *vm_guard_name(uintptr_t addr);
 int vm_mapped(uintptr_t va);
+uintptr_t vm_kernel_cr3(void);
 void vm_core_init(int core);
 int vm_fault(uintptr_t addr);
 

@@ -75,6 +75,7 @@ main(int argc, char **argv)
 	page_init();
 	slab_init();
 	kmalloc_init();
+	ebb_init();
 	if (counter_init(&c) < 0)
 		return 1;
 	struct counter_rep *r = ebb_rep(c.id);	/* the miss, outside the loops */

@@ -152,4 +152,13 @@ else
 	echo "SKIP gdb.break_kmain: gdb is not installed"
 fi
 
+# The event loops, hosted: a greeting printed on every core, a timer, a
+# clean exit; and the runtime's own option, checked.
+timeout 30 build/hosted/hello --cpus 4 one >"$out" 2>&1
+check hosted.hello_cpus4 0 $? '^hello from core 0$' '^arg 1: one$' '^hello from core 1$' \
+	'^hello from core 2$' '^hello from core 3$' '^timer fired after [0-9]+ ms$'
+
+timeout 30 build/hosted/hello --cpus 0 >"$out" 2>&1
+check hosted.cpus_usage 64 $? 'bad number of cpus: 0$' '^usage: .* \[--cpus N\]'
+
 exit $failed

@@ -31,6 +31,7 @@ setup(void)
 	page_init();
 	slab_init();
 	kmalloc_init();
+	ebb_init();
 }
 
 TEST(bind_and_errors)

@@ -1,0 +1,132 @@
+/*
+ * event.h: one event loop per core.  Portable.
+ *
+ * Everything the runtime does is an event: a function and its argument,
+ * queued on one core and run there to completion.  There is no
+ * preemption, so an event never shares its core with another event, and
+ * per-core data needs no locks.  Each core's loop runs (ebb/event.c):
+ *
+ *	forever:
+ *		move the events other cores sent (spawn_on) to the local queue
+ *		run up to EVENT_BATCH events from the local queue, oldest first
+ *		boundary hooks (timers fire here; RCU notes quiescence)
+ *		if nothing ran: idle handlers; if none did work: irq_poll(),
+ *		    then sleep until woken or the idle hooks' earliest deadline
+ *		    (the sleep hooks just before and after)
+ *
+ * Ordering: the events one core spawns on one core run in the order it
+ * spawned them (spawn, and spawn_on from the same sender); events from
+ * different senders interleave in no promised order.
+ *
+ * Typical sequence (ebb/runtime.c does this for the app):
+ *
+ *	event_init();			// once, on core 0
+ *	timer_init();			// subsystems register their hooks
+ *	status = event_run(first, arg);	// first event on core 0; all loops
+ *					// run until some event calls
+ *					// event_stop(status)
+ *
+ * event_run may be called again (tests do): the other cores stay parked
+ * between runs, and events still queued when a run stops run in the next.
+ *
+ * Callbacks given to spawn and spawn_on run on the target core as an
+ * event: they may spawn, arm timers, and call everything else here
+ * except event_run; they must return (blocking comes later, with
+ * futures).
+ */
+#ifndef EBB_EVENT_H
+#define EBB_EVENT_H
+
+#include <stdint.h>
+
+#include "kernel/platform.h"
+
+/*
+ * Set up the loops: the event records' slab cache and every core's
+ * queues.  Once, on core 0, after kmalloc_init and before anything else
+ * here.
+ */
+void event_init(void);
+
+/*
+ * Queue fn(arg) on this core, after the events already queued here.
+ * Returns 0, or ENOMEM if no event record could be allocated (counted in
+ * event_stats; nothing is queued).  Any code on this core may call it,
+ * in an event or not.
+ */
+int spawn(void (*fn)(void *arg), void *arg);
+
+/*
+ * Queue fn(arg) on core c (spawn if c is this core), waking c if it
+ * sleeps.  Lock-free: c's queue of remote events takes any number of
+ * senders.  Returns 0, or ENOMEM as spawn.  A c outside
+ * 0..core_count()-1 panics.
+ */
+int spawn_on(int c, void (*fn)(void *arg), void *arg);
+
+/*
+ * Idle handlers: fn(arg) runs on this core whenever its loop finds its
+ * queues empty, before the core would sleep (a poller: a NIC ring, a
+ * lock-free queue of its own).  It returns nonzero if it found work (then
+ * the loop goes round again instead of sleeping), 0 if not.  Any number
+ * per core; they run in the order they were added.  A handler may spawn
+ * and may remove itself, but not another handler of its core.
+ * Returns a handle for event_idle_remove, or NULL if memory ran out.
+ */
+struct event_idle;
+struct event_idle *event_idle_add(int (*fn)(void *arg), void *arg);
+
+/* Remove an idle handler, on the core that added it (panics elsewhere). */
+void event_idle_remove(struct event_idle *h);
+
+/*
+ * Hooks for the subsystems built on the loop, so that the loop knows
+ * none of them.  Registered before the first event_run (they then hold
+ * for every core and every run; registering later panics), at most
+ * EVENT_HOOKS_MAX of each, run in registration order, on each core:
+ *
+ *   boundary: at an event boundary, after each batch of up to
+ *	EVENT_BATCH events and on every pass of an idle loop.  Returns
+ *	nonzero if it did work (ran timers, say), which keeps the loop
+ *	from sleeping.  Never inside an event.
+ *   idle: when the core has nothing to do, before it decides to sleep.
+ *	Returns the clock_ns() time by which the core must be awake again
+ *	(a timer's deadline), or 0 for no deadline.  If any deadline has
+ *	passed (1 will always do), the core goes round instead of sleeping.
+ *   sleep: sleep() just before the core's last check for work and its
+ *	core_sleep, wake() just after (whether it slept or found work at
+ *	the last moment), before it runs anything else: the core is
+ *	outside every event in between (RCU: quiescent while asleep).
+ */
+void event_hook_boundary(int (*fn)(void));
+void event_hook_idle(uint64_t (*fn)(void));
+void event_hook_sleep(void (*sleep)(void), void (*wake)(void));
+
+/*
+ * Run the loops: queue first(arg) on this core, which must be core 0;
+ * start the other cores on the first call (cores_start) or release them
+ * from their parking on later calls; run core 0's loop.  Returns, on core
+ * 0, once some event called event_stop(status) and every core has left
+ * its loop (they park, sleeping, until the next event_run); returns that
+ * status.  Not from inside an event.
+ */
+int event_run(void (*first)(void *arg), void *arg);
+
+/*
+ * Ask every loop to stop after the event that is running, and event_run
+ * to return status.  Any core, any event (the first call in a run wins;
+ * later ones are ignored).  The caller's event goes on to its end.
+ */
+void event_stop(int status);
+
+/* Counts of one core's loop, for tests and benchmarks (a snapshot). */
+struct event_stats {
+	uint64_t run;		/* events run */
+	uint64_t remote;	/* of those, sent by other cores */
+	uint64_t sleeps;	/* times the core slept (core_sleep) */
+	uint64_t wakes;		/* core_wake calls it made for spawn_on */
+	uint64_t nomem;		/* spawns that failed for want of memory */
+};
+void event_stats(int c, struct event_stats *st);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * smp.c: the other cores.  Starting them (platform.h's cores_start), the
+ * first C code each runs (ap_enter), and sleeping and waking any core
+ * (core_sleep, core_wake); core_count.
+ *
+ * Starting a core (Intel SDM vol. 3, 8.4, "Multiple-Processor (MP)
+ * Initialization").  At reset only core 0, the bootstrap processor, runs
+ * (it is the one QEMU hands to the loader); the others, the application
+ * processors, wait for an INIT IPI and then a STARTUP IPI (SIPI), which
+ * starts them in real mode at a page below 1 MiB named by the SIPI's
+ * vector.  cores_start copies boot.S's real-mode trampoline to
+ * AP_TRAMPOLINE, then, for each processor the ACPI MADT lists (kernel/
+ * acpi.c), one at a time, following 8.4.4.1's sequence:
+ *
+ *	core 0					the starting core
+ *	cpu_stacks_alloc(k), ap_boot_*
+ *	INIT IPI, wait 10 ms			resets, waits for a SIPI
+ *	SIPI, wait 200 us, SIPI			real mode at AP_TRAMPOLINE:
+ *						  boot.S: ap_trampoline ->
+ *						  ap_start32 -> ap_start64
+ *	wait up to AP_START_MS for ...		ap_enter(k): cpu_init, trap_load,
+ *						  then calls in (ap_state)
+ *	"smp: core k up (apic id X)"		vm_core_init, lapic_init,
+ *						  core_sleep until released
+ *	... the next processor ...
+ *	released = 1, core_wake(every core)	entry()
+ *
+ * Core ids are dense: core 0 is the bootstrap processor and the others
+ * are numbered in MADT order, skipping any that fail to start; apic_of
+ * maps id to APIC id.  A processor that does not call in within
+ * AP_START_MS of its SIPIs is reported, sent INIT again (so that it
+ * cannot wake later on the next core's stack) and left out; its id goes
+ * to the next one.  A late call-in and the timeout race on ap_state with
+ * a compare-and-swap: exactly one wins.  Nothing waits forever.
+ *
+ * Entry conditions for entry(): on the core's own event stack (at least
+ * KSTACK_SIZE, above a guard page), interrupts off, its GDT, TSS, IST
+ * stacks, IDT, PML4, local APIC and timer set up, and core_count() final:
+ * no core runs entry() before every core has called in or been left out.
+ *
+ * Sleeping and waking.  Each core has a sleep state, written by itself
+ * and by the cores that wake it:
+ *
+ *	AWAKE	 -- core_sleep -->		SLEEPING
+ *	SLEEPING -- core_wake (sends T_WAKE) -->	WOKEN
+ *	AWAKE	 -- core_wake (no IPI needed) -->	WOKEN
+ *	SLEEPING or WOKEN -- core_sleep returns -->	AWAKE
+ *
+ * core_wake swaps in WOKEN and sends the wake-up IPI only if it swapped
+ * out SLEEPING: a core that is awake needs no interrupt, it will find
+ * WOKEN at its next core_sleep and not sleep.  core_sleep moves AWAKE to
+ * SLEEPING with a compare-and-swap (failing if a wake came first), then
+ * halts until the state is WOKEN, an interrupt left a device vector
+ * pending (irq_pending) or the deadline passed; it sets AWAKE with a swap
+ * on the way out.  The halt itself is "sti; hlt; cli": an IPI sent
+ * between the compare-and-swap and the hlt is held pending while
+ * interrupts are off, and sti's one-instruction shadow means it is taken
+ * after hlt begins, so it ends the halt instead of being lost.
+ */
+#include <string.h>
+
+#include "native.h"
+#include "platform.h"
+#include "print.h"
+#include "vm.h"
+#include "x86.h"
+
+#define AP_TRAMPOLINE	0x8000		/* where the trampoline is copied: page 8 */
+#define INIT_DELAY_NS	10000000	/* after INIT (SDM vol. 3, 8.4.4.1) */
+#define SIPI_DELAY_NS	200000		/* after each SIPI (ibid.) */
+#define MSR_EFER	0xC0000080
+#define EFER_LME	(1 << 8)	/* long mode enable */
+#define EFER_NXE	(1 << 11)	/* no-execute enable */
+
+/*
+ * What boot.S's AP path reads (ap_start32, ap_start64), set by core 0
+ * before each INIT-SIPI-SIPI.  The SIPI is sent after these stores and
+ * cannot overtake them (lapic.c's icr_send explains why).
+ */
+uint32_t ap_boot_cr3;		/* the kernel's PML4, below 4 GiB */
+uint32_t ap_boot_efer;		/* EFER bits to set: LME, and NXE if in use */
+uint64_t ap_boot_stack;		/* the top of the starting core's event stack */
+uint32_t ap_boot_core;		/* the id it will have */
+
+/* The handshake of one start: core 0 sets WAITING, then exactly one of
+ * the core (UP) and core 0's timeout (ABANDONED) moves it on. */
+enum { AP_WAITING, AP_UP, AP_ABANDONED };
+static int ap_state;
+
+static void (*ap_entry)(void);	/* cores_start's entry; set once, by core 0 */
+static int released;		/* set by core 0 once core_count is final */
+static int ncores = 1;		/* core_count; final before released is set */
+static uint32_t apic_of[NCPU];	/* each core's APIC id; final before released */
+
+/* Each core's sleep state (the top of this file); one cache line each. */
+enum { AWAKE, SLEEPING, WOKEN };
+static struct {
+	int state;
+} __attribute__((aligned(CACHE_LINE))) sleeper[NCPU];
+
+/* platform.h */
+int
+core_count(void)
+{
+	return ncores;
+}
+
+/* Spin for ns nanoseconds. */
+static void
+delay(uint64_t ns)
+{
+	uint64_t end = clock_ns() + ns;
+
+	while (clock_ns() < end)
+		__asm__ volatile("pause");
+}
+
+/*
+ * Start the processor with APIC id apic as core; returns 0 once it has
+ * called in, or -1 (reported) if it could not be started.
+ */
+static int
+core_start(int core, uint32_t apic)
+{
+	int expect = AP_WAITING;
+
+	if (cpu_stacks_alloc(core) < 0) {
+		kprintf("smp: no memory for core %d's stacks (apic id %u)\n", core, apic);
+		return -1;
+	}
+	ap_boot_stack = cpu_stack_top(core);
+	ap_boot_core = core;
+	__atomic_store_n(&ap_state, AP_WAITING, __ATOMIC_RELAXED);	/* the SIPI orders it */
+	lapic_ipi_init(apic);
+	delay(INIT_DELAY_NS);
+	lapic_ipi_startup(apic, AP_TRAMPOLINE);
+	delay(SIPI_DELAY_NS);
+	lapic_ipi_startup(apic, AP_TRAMPOLINE);	/* ignored if the first one took */
+
+	uint64_t deadline = clock_ns() + AP_START_MS * 1000000ULL;
+	while (__atomic_load_n(&ap_state, __ATOMIC_ACQUIRE) == AP_WAITING &&
+	    clock_ns() < deadline)
+		__asm__ volatile("pause");
+	if (!__atomic_compare_exchange_n(&ap_state, &expect, AP_ABANDONED, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;			/* it called in */
+	lapic_ipi_init(apic);			/* back to waiting for a SIPI */
+	delay(INIT_DELAY_NS);
+	kprintf("smp: core %d (apic id %u) did not start\n", core, apic);
+	return -1;
+}
+
+/* platform.h: start every other core; see the top of this file. */
+void
+cores_start(void (*entry)(void))
+{
+	uint32_t me = lapic_id(), efer = (uint32_t)rdmsr(MSR_EFER);
+	uint64_t t0 = clock_ns();
+	int found = 0;
+
+	if (core_id() != 0 || ap_entry != NULL)
+		panic("cores_start: called twice, or not on core 0");
+	if (ap_trampoline_end - ap_trampoline > PAGE_SIZE || vm_kernel_cr3() >> 32 != 0)
+		panic("cores_start: the trampoline or the kernel's PML4 is out of place");
+	ap_entry = entry;
+	apic_of[0] = me;
+	memcpy((void *)AP_TRAMPOLINE, ap_trampoline, ap_trampoline_end - ap_trampoline);
+	ap_boot_cr3 = (uint32_t)vm_kernel_cr3();
+	ap_boot_efer = efer & (EFER_LME | EFER_NXE);
+
+	for (int i = 0; i < acpi_cpu_count(); i++) {
+		uint32_t apic = acpi_cpu_apic(i);
+		if (apic == me) {
+			found = 1;
+			continue;
+		}
+		if (ncores == NCPU) {
+			kprintf("smp: more than %d cores; apic id %u left out\n", NCPU, apic);
+			continue;
+		}
+		if (core_start(ncores, apic) == 0) {
+			apic_of[ncores] = apic;
+			kprintf("smp: core %d up (apic id %u)\n", ncores, apic);
+			ncores++;
+		}
+	}
+	if (acpi_cpu_count() > 0 && !found)
+		kprintf("smp: core 0's apic id %u is not in the MADT\n", me);
+
+	/* Release: a core that sees released sees ncores and apic_of final. */
+	__atomic_store_n(&released, 1, __ATOMIC_RELEASE);
+	for (int c = 1; c < ncores; c++)
+		core_wake(c);
+	kprintf("smp: %d core%s running, %llu ms to start\n", ncores, ncores == 1 ? "" : "s",
+	    (unsigned long long)((clock_ns() - t0) / 1000000));
+}
+
+/*
+ * The first C code of every other core, called by boot.S's ap_start64 on
+ * the core's event stack (xv6's mpenter).  Interrupts are off throughout.
+ */
+void
+ap_enter(int core)
+{
+	int expect = AP_WAITING;
+
+	cpu_init(core);		/* its GDT, TSS and GS base: core_id() works */
+	trap_load();		/* the shared IDT: faults are reported */
+	/*
+	 * Call in.  Until here the core took no lock and wrote nothing
+	 * another core uses, so core 0's INIT could stop it anywhere.
+	 */
+	if (!__atomic_compare_exchange_n(&ap_state, &expect, AP_UP, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		halt_forever();	/* too late: core 0 gave up on this core */
+	vm_core_init(core);	/* its own PML4: its Ebb table faults in */
+	lapic_init();		/* its local APIC: timer, wake-ups, EOI */
+	while (!__atomic_load_n(&released, __ATOMIC_ACQUIRE))
+		core_sleep(0);	/* until every core has called in */
+	ap_entry();
+	panic("ap_enter: entry returned on core %d", core);
+}
+
+/*
+ * Halt until an interrupt: the only place interrupts are enabled.  sti
+ * takes effect after the next instruction (SDM vol. 2, STI), so an
+ * interrupt already pending is taken once hlt has begun, and ends it.
+ * The handler (irq_trap) runs between hlt and cli; "memory" makes the
+ * compiler reload what it may have written.
+ */
+static void
+halt(void)
+{
+	__asm__ volatile("sti; hlt; cli" : : : "memory");
+}
+
+/* platform.h: see the top of this file for the states. */
+void
+core_sleep(uint64_t deadline)
+{
+	int *state = &sleeper[core_id()].state, expect = AWAKE, armed = 0;
+
+	/* Seq-cst, against core_wake's swap: a wake is either seen here or sees SLEEPING. */
+	if (__atomic_compare_exchange_n(state, &expect, SLEEPING, 0,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		for (;;) {
+			if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == WOKEN || irq_pending())
+				break;
+			if (deadline != 0) {
+				uint64_t now = clock_ns();
+				if (now >= deadline)
+					break;
+				lapic_timer_start(deadline - now);
+				armed = 1;
+			}
+			halt();		/* woken, an interrupt, or the timer */
+		}
+		if (armed)
+			lapic_timer_stop();	/* it may not have fired */
+	}
+	/*
+	 * A swap, not a store: if a wake came since the check above, it is
+	 * read here (acquire), so the caller's next look at its queues sees
+	 * whatever the waker published before waking it.
+	 */
+	__atomic_exchange_n(state, AWAKE, __ATOMIC_SEQ_CST);
+}
+
+/* platform.h: see the top of this file for the states. */
+void
+core_wake(int c)
+{
+	if (c < 0 || c >= ncores)
+		panic("core_wake: no core %d", c);
+	/*
+	 * Seq-cst swap: the caller's earlier stores (the work it queued) are
+	 * visible to c before c can see WOKEN.  Only a sleeping core needs
+	 * the IPI; a core is never SLEEPING while it runs this, so c is
+	 * another core here.
+	 */
+	if (__atomic_exchange_n(&sleeper[c].state, WOKEN, __ATOMIC_SEQ_CST) == SLEEPING)
+		lapic_ipi(apic_of[c], T_WAKE);
+}

@@ -1,0 +1,138 @@
+#!/bin/bash
+# boot_smp.sh: the native multicore primitives, booted in QEMU.
+#
+# app/smp.c uses core_count, core_sleep, core_wake, irq_alloc and
+# irq_poll directly (the runtime has called cores_start), and ends with
+# "smp: N cores ok"; kernel/acpi.c, lapic.c, irq.c, smp.c and boot.S's
+# AP path do the work.  It is booted on 1, 2, 4 and 8 cores, on QEMU's
+# default CPU model, with sparse APIC ids, and with processors the MADT
+# lists as disabled; and run hosted, on threads, once.  The hello app on
+# four cores checks that the event loops run on these primitives.
+#
+# Same protocol as boot.sh: each test runs one boot under a timeout,
+# checks its exit status and that each expected pattern (an extended
+# regular expression) appears, or, for a pattern starting with "!", that
+# it does not; then prints PASS (with the run's wall time, QEMU's start
+# included, and the wake round trip the app measured), FAIL (with the
+# output) or SKIP lines for test/run.sh to count.  TCG always; KVM too when the host has hardware
+# virtualization (the vmx or svm flag and a usable /dev/kvm), and then
+# the x2APIC path runs (-cpu host).
+set -u
+cd "$(dirname "$0")/.."
+
+out=$(mktemp)
+trap 'rm -f "$out" "$out.txt"' EXIT
+failed=0
+
+if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	accels="tcg kvm"
+else
+	accels="tcg"
+	echo "SKIP smp.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
+fi
+
+# check NAME EXPECTED_STATUS STATUS PATTERN...
+check() {
+	local name=$1 want=$2 got=$3 pat note
+	shift 3
+	tr -d '\r' <"$out" >"$out.txt"
+	if [ "$got" -ne "$want" ]; then
+		echo "FAIL $name: exit status $got, expected $want; output:"
+		sed 's/^/    /' "$out.txt" | tail -40
+		failed=1
+		return
+	fi
+	for pat in "$@"; do
+		if [ "${pat#!}" != "$pat" ]; then
+			grep -qE -- "${pat#!}" "$out.txt" || continue
+			echo "FAIL $name: a line matches /${pat#!}/; output:"
+		else
+			grep -qE -- "$pat" "$out.txt" && continue
+			echo "FAIL $name: no line matches /$pat/; output:"
+		fi
+		sed 's/^/    /' "$out.txt" | tail -40
+		failed=1
+		return
+	done
+	note="$((ms / 1000)).$(printf %03d $((ms % 1000))) s wall"
+	if grep -qE '^smp: wake round trip' "$out.txt"; then
+		note="$note, wake round trip avg $(sed -nE 's/^smp: wake round trip.*avg ([0-9]+ ns).*/\1/p' "$out.txt")"
+	fi
+	echo "PASS $name ($note)"
+}
+
+# timed COMMAND...: run it under a timeout; output in $out, wall time
+# in $ms, its status returned.
+timed() {
+	local t0 rc
+	t0=$(date +%s%N)
+	timeout 60 "$@" </dev/null >"$out" 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	return $rc
+}
+
+# boot ACCEL CPUS APP [QEMU options...]: boot an image, timed.
+boot() {
+	local accel=$1 cpus=$2 app=$3
+	shift 3
+	ACCEL=$accel CPUS=$cpus MEM=256M ARGS= timed test/qemu.sh "build/native/$app.elf32" "$@"
+}
+
+# The patterns every smp run on n cores prints; in $pats.
+expect() {
+	local n=$1 s=s
+	[ "$n" -eq 1 ] && s=
+	pats=("^smp: $n core$s running, [0-9]+ ms to start$" "^smp: core_count $n$"
+		"^smp: core 0: self-wake [0-9]+ us, past deadline [0-9]+ us, 10 ms sleep [0-9]+ us$"
+		"^smp: $n core$s ok$"
+		"!did not start" "!FAIL" "!stray")
+	if [ "$n" -gt 1 ]; then
+		pats+=("^smp: core $((n - 1)) up \(apic id [0-9]+\)$"
+			"^smp: $((n - 1)) workers? running$"
+			"^smp: wake round trip 0 -> k -> 0: min [0-9]+ ns, avg [0-9]+ ns"
+			"^smp: 5 ms sleeps on the other cores took at most [0-9]+ us$")
+	fi
+}
+
+for a in $accels; do
+	for n in 1 2 4 8; do
+		boot "$a" "$n" smp
+		rc=$?
+		expect "$n"
+		check "smp.cpus$n.$a" 0 $rc "${pats[@]}" '^smp: irq_alloc gave 192 vectors$'
+	done
+done
+
+# QEMU's default CPU model (no x2APIC, fewer features than -cpu max).
+boot tcg 4 smp -cpu qemu64
+rc=$?
+expect 4
+check smp.qemu64 0 $rc "${pats[@]}" '^lapic: xAPIC'
+
+# Two sockets of three cores: APIC ids 0-2 and 4-6, core ids still dense.
+boot tcg 6 smp -smp 6,sockets=2,cores=3
+rc=$?
+expect 6
+check smp.sparse_apic_ids 0 $rc "${pats[@]}" '^smp: core 3 up \(apic id 4\)$' \
+	'^smp: core 5 up \(apic id 6\)$'
+
+# Room for four, two present: the MADT's disabled entries are skipped.
+boot tcg 2 smp -smp 2,maxcpus=4
+rc=$?
+expect 2
+check smp.maxcpus 0 $rc "${pats[@]}" '^acpi: [A-Z]{4} lists 2 processors'
+
+# The event loops on these primitives: hello greets every core from its
+# own loop (spawn_on wakes sleeping cores with core_wake), then a timer
+# on core 0 (core_sleep's deadline) ends it.
+boot tcg 4 hello
+check smp.event_loops 0 $? '^smp: 4 cores running' '^hello from core 1$' '^hello from core 2$' \
+	'^hello from core 3$' '^timer fired after [0-9]+ ms$'
+
+# The same app on the hosted runtime's threads.
+timed build/hosted/smp --cpus 4
+check hosted.smp 0 $? '^smp: 3 workers running$' '^smp: wake round trip' \
+	'^smp: irq_alloc gave 0 vectors$' '^smp: 4 cores ok$' '!FAIL'
+
+exit $failed
