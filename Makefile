@@ -59,6 +59,7 @@ PORTABLE := \
 	ebb/timer.c \
 	ebb/rcu.c \
 	ebb/rhash.c \
+	ebb/future.c \
 	ebb/ebb.c \
 	ebb/counter.c \
 	ebb/context.c \

@@ -5,14 +5,18 @@
  *	build/hosted/hello --cpus 4 a b	the same source, as a Linux program
  *
  * It prints which core it starts on and its arguments, one per line;
- * then greets every other core with an event sent there (spawn_on), so
- * that "hello from core N" is printed on core N itself; counts the
- * greetings with an atomic, and the last one sends an event back to
- * core 0; there it arms a 10 ms timer, and when the timer fires it says
- * how long it took and ends the instance with status 0.  Nothing ever
- * waits: each step is an event that sets off the next, and app_main
- * returns EBB_RUN so that the loops keep running until ebb_exit.
+ * asks the last core for an answer and blocks on it (a future, which
+ * that core resolves: app_main's event gives up core 0 meanwhile and
+ * resumes where it was); then greets every other core with an event
+ * sent there (spawn_on), so that "hello from core N" is printed on core
+ * N itself; counts the greetings with an atomic, and the last one sends
+ * an event back to core 0; there it arms a 10 ms timer, and when the
+ * timer fires it says how long it took and ends the instance with status
+ * 0.  app_main returns EBB_RUN so that the loops keep running until
+ * ebb_exit.
  *
+ *	core 0: app_main ---spawn_on---> core n-1: answer, future_resolve
+ *	core 0: app_main blocked ... resumed with the answer
  *	core 0: app_main ---spawn_on---> core N: greet (N = 1 .. n-1)
  *	core 0: greeted  <--spawn_on---- the last greet
  *	core 0: greeted arms the timer ... 10 ms ... fired: ebb_exit(0)
@@ -20,6 +24,7 @@
 #include <stdio.h>
 
 #include "ebb/event.h"
+#include "ebb/future.h"
 #include "ebb/runtime.h"
 #include "ebb/timer.h"
 #include "kernel/platform.h"
@@ -30,6 +35,7 @@
 static int greetings;		/* greets run so far, on any core (atomic) */
 static struct timer timer;	/* armed on core 0 by greeted */
 static uint64_t armed_at;	/* clock_ns() when it was armed */
+static struct future answer;	/* resolved by the last core */
 
 /*
  * The greetings print at the same time on different cores, and the
@@ -82,12 +88,30 @@ greet(void *unused)
 		fail("send an event to core 0");
 }
 
+/* On the last core: work out the answer (here, just who we are). */
+static void
+compute(void *unused)
+{
+	(void)unused;
+	future_resolve(&answer, (void *)(uintptr_t)(4200 + core_id()));
+}
+
 int
 app_main(int argc, char **argv)
 {
+	void *v;
+
 	printf("hello from core %d\n", core_id());
 	for (int i = 1; i < argc; i++)
 		printf("arg %d: %s\n", i, argv[i]);
+	fflush(stdout);
+	future_init(&answer);
+	if (spawn_on(core_count() - 1, compute, NULL) != 0 || future_block(&answer, &v) != 0) {
+		fail("ask for the answer");
+		return EBB_RUN;
+	}
+	printf("future resolved on core %d: %lu, back on core %d\n", (int)((uintptr_t)v - 4200),
+	    (unsigned long)(uintptr_t)v, core_id());
 	fflush(stdout);
 	for (int c = 1; c < core_count(); c++)
 		if (spawn_on(c, greet, NULL) != 0)

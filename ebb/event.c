@@ -53,7 +53,9 @@
 #include "kernel/malloc.h"
 #include "kernel/page.h"
 #include "kernel/platform.h"
+#include "kernel/print.h"
 #include "kernel/slab.h"
+#include "context.h"
 #include "event.h"
 #include "percore.h"
 
@@ -76,6 +78,18 @@ struct event_idle {
 TAILQ_HEAD(event_idle_list, event_idle);
 
 /*
+ * A loop instance: a stack on which this core's loop runs.  The core's
+ * own stack is the first (struct event_core.base); event_block starts
+ * another when an event gives up the core, and instances that are not
+ * running wait, parked at an event boundary, to be reused.
+ */
+struct loop {
+	void *sp;		/* saved stack pointer while not running */
+	struct loop *next;	/* on the core's parked list */
+	int blocked;		/* an event on this stack is blocked */
+};
+
+/*
  * One core's loop state.  Per-core data: the first part is owned by its
  * core and used without locks; the second part, on a cache line of its
  * own, is the only part other cores touch, and only through atomics.
@@ -85,6 +99,11 @@ struct event_core {
 	struct event_list queue;	/* local events, oldest first */
 	struct event_idle_list idle;	/* idle handlers, in order added */
 	uint64_t nrun, nremote, nsleeps, nwakes, nnomem;	/* event_stats */
+	uint64_t nblocks, nloops;	/* event_block calls, instances made */
+	struct loop base;		/* the instance on the core's own stack */
+	struct loop *cur;		/* the instance running now */
+	struct loop *parked;		/* instances waiting to be reused */
+	unsigned round;			/* cores 1..: the run they are in */
 
 	/* Shared: written by other cores, on a line of their own. */
 	struct event *remote PERCORE;	/* senders' stack, newest on top */
@@ -125,6 +144,7 @@ event_init(void)
 	for (int c = 0; c < NCPU; c++) {
 		STAILQ_INIT(&cores[c].queue);
 		TAILQ_INIT(&cores[c].idle);
+		cores[c].cur = &cores[c].base;
 	}
 }
 
@@ -248,12 +268,13 @@ event_run_batch(struct event_core *me)
 
 		STAILQ_REMOVE_HEAD(&me->queue, link);
 		event_free(e);		/* before fn: its spawns reuse e */
+		me->nrun++;		/* before fn too: fn may block, and this
+					 * frame may never run again */
 		fn(arg);
 		n++;
 		if (event_stopping())
 			break;
 	}
-	me->nrun += n;
 	return n;
 }
 
@@ -343,13 +364,13 @@ event_loop(void)
 	}
 }
 
-/* Cores 1 .. core_count()-1 start here: a loop per run, parked between. */
+/*
+ * Cores 1 .. core_count()-1: a loop per run, parked between runs.  Any
+ * loop instance of the core may be the one that goes on here.
+ */
 static void
-event_ap_entry(void)
+event_ap_loop(struct event_core *me)
 {
-	/* Acquire: what core 0 set up before this run is visible. */
-	unsigned round = __atomic_load_n(&run.round, __ATOMIC_ACQUIRE);
-
 	for (;;) {
 		event_loop();
 		/*
@@ -360,10 +381,21 @@ event_ap_entry(void)
 		__atomic_add_fetch(&run.left, 1, __ATOMIC_RELEASE);
 		core_wake(0);
 		/* Park.  Acquire: pairs with core 0's release of round. */
-		while (__atomic_load_n(&run.round, __ATOMIC_ACQUIRE) == round)
+		while (__atomic_load_n(&run.round, __ATOMIC_ACQUIRE) == me->round)
 			core_sleep(0);
-		round++;
+		me->round++;
 	}
+}
+
+/* Cores 1 .. core_count()-1 start here. */
+static void
+event_ap_entry(void)
+{
+	struct event_core *me = &cores[core_id()];
+
+	/* Acquire: what core 0 set up before this run is visible. */
+	me->round = __atomic_load_n(&run.round, __ATOMIC_ACQUIRE);
+	event_ap_loop(me);
 }
 
 /* Core 0, after its loop returned: wait for the others to leave theirs. */
@@ -425,6 +457,141 @@ event_stop(int status)
 		core_wake(c);		/* sleeping loops must see stop */
 }
 
+/* ---- blocking -------------------------------------------------------- */
+
+/* Switch this core from the running loop instance to `to`, parking it. */
+static void
+loop_switch(struct event_core *me, struct loop *to)
+{
+	struct loop *from = me->cur;
+
+	from->next = me->parked;
+	me->parked = from;
+	me->cur = to;
+	ctx_switch(&from->sp, to->sp);
+	/* Back: whoever switched to us has made us me->cur again. */
+}
+
+/* Take l off this core's parked list (it is on it). */
+static void
+loop_unpark(struct event_core *me, struct loop *l)
+{
+	struct loop **pp = &me->parked;
+
+	while (*pp != l)
+		pp = &(*pp)->next;
+	*pp = l->next;
+}
+
+/*
+ * The first code of a new loop instance.  On cores 1..: their loop, for
+ * good.  On core 0, when a run stops here rather than in the base
+ * instance, hand over to the base, which returns from event_run.
+ */
+static void
+loop_entry(void *unused)
+{
+	struct event_core *me = &cores[core_id()];
+
+	(void)unused;
+	if (core_id() != 0)
+		event_ap_loop(me);
+	for (;;) {
+		event_loop();
+		if (me->base.blocked) {
+			kprintf("event: a run stopped while core 0's first event loop is blocked"
+			    " in an event; exiting with status %d\n", run.status);
+			machine_exit(run.status);
+		}
+		loop_unpark(me, &me->base);
+		loop_switch(me, &me->base);
+	}
+}
+
+/* A new loop instance on a fresh stack, or NULL. */
+static struct loop *
+loop_new(struct event_core *me)
+{
+	struct loop *l = kmalloc(sizeof *l);
+	void *stack = page_alloc(EVENT_STACK_ORDER);
+
+	if (l == NULL || stack == NULL) {
+		kfree(l);
+		if (stack != NULL)
+			page_free(stack, EVENT_STACK_ORDER);
+		return NULL;
+	}
+	l->blocked = 0;
+	l->sp = ctx_make(stack, (size_t)PAGE_SIZE << EVENT_STACK_ORDER, loop_entry, NULL);
+	me->nloops++;
+	return l;
+}
+
+void
+event_ctx_init(struct event_ctx *ctx)
+{
+	ctx->core = core_id();
+	ctx->loop = NULL;
+}
+
+int
+event_block_reserve(void)
+{
+	struct event_core *me = &cores[core_id()];
+	struct loop *l;
+
+	if (me->parked != NULL)
+		return 0;
+	if ((l = loop_new(me)) == NULL)
+		return ENOMEM;
+	l->next = NULL;
+	me->parked = l;
+	return 0;
+}
+
+int
+event_block(struct event_ctx *ctx)
+{
+	struct event_core *me = &cores[core_id()];
+	struct loop *from = me->cur, *to;
+
+	if ((to = me->parked) != NULL)
+		me->parked = to->next;
+	else if ((to = loop_new(me)) == NULL)
+		return ENOMEM;
+	if (ctx->core != core_id())
+		panic("event_block: %p was prepared on core %d, blocks on core %d",
+		    (void *)ctx, ctx->core, core_id());
+	ctx->loop = from;
+	from->blocked = 1;
+	me->nblocks++;
+	me->cur = to;
+	ctx_switch(&from->sp, to->sp);
+	/* Activated: resume_event made this instance current again. */
+	return 0;
+}
+
+/* The event event_activate sends: switch to the blocked instance. */
+static void
+resume_event(void *arg)
+{
+	struct event_ctx *ctx = arg;
+	struct event_core *me = &cores[core_id()];
+	struct loop *to = ctx->loop;
+
+	if (to == NULL || !to->blocked)
+		panic("event_activate: %p is not blocked (activated twice?)", (void *)ctx);
+	to->blocked = 0;
+	loop_switch(me, to);
+	/* Reused later by event_block: back to this instance's loop. */
+}
+
+int
+event_activate(struct event_ctx *ctx)
+{
+	return spawn_on(ctx->core, resume_event, ctx);
+}
+
 struct event_idle *
 event_idle_add(int (*fn)(void *), void *arg)
 {
@@ -482,4 +649,6 @@ event_stats(int c, struct event_stats *st)
 	st->sleeps = ec->nsleeps;
 	st->wakes = ec->nwakes;
 	st->nomem = ec->nnomem;
+	st->blocks = ec->nblocks;
+	st->loops = ec->nloops;
 }

@@ -31,8 +31,7 @@
  *
  * Callbacks given to spawn and spawn_on run on the target core as an
  * event: they may spawn, arm timers, and call everything else here
- * except event_run; they must return (blocking comes later, with
- * futures).
+ * except event_run; they may block (below, and ebb/future.h).
  */
 #ifndef EBB_EVENT_H
 #define EBB_EVENT_H
@@ -119,6 +118,49 @@ int event_run(void (*first)(void *arg), void *arg);
  */
 void event_stop(int status);
 
+/*
+ * Blocking.  An event may give up its core in the middle and be resumed
+ * later, on the same core, with its stack as it was:
+ *
+ *	struct event_ctx ctx;		// on the blocking event's own stack
+ *	event_ctx_init(&ctx);		// before anyone else can see it
+ *	publish &ctx where the waker will find it (a future does this)
+ *	event_block(&ctx);		// returns once someone calls
+ *					// event_activate(&ctx), on any core
+ *
+ * While it is blocked, this core's loop goes on, on another stack: the
+ * loop instances (ebb/event.c) are stacks of EVENT_STACK_ORDER pages from
+ * the page allocator, made when needed and then kept, per core, for the
+ * next event that blocks, so their number is the most events ever
+ * blocked at once on the core, plus one.  event_block returns 0 when
+ * resumed, or ENOMEM at once if no stack could be had (nothing blocked).
+ * event_activate may be called once per block, from any core (it queues
+ * the resumption on the blocked event's core with spawn_on); it returns
+ * 0, or ENOMEM as spawn_on.  Only an event may block (not a hook, an
+ * idle handler, or code outside the loops).
+ */
+struct loop;
+struct event_ctx {
+	int core;		/* the core the event blocked on */
+	struct loop *loop;	/* the loop instance (stack) it blocked on */
+};
+/*
+ * Prepare ctx on the core that will block: a waker may call
+ * event_activate as soon as it sees ctx, even before event_block, and
+ * that is safe (the resumption queues on this core, behind the event
+ * that is about to block) provided ctx names its core already.
+ */
+void event_ctx_init(struct event_ctx *ctx);
+int event_block(struct event_ctx *ctx);
+int event_activate(struct event_ctx *ctx);
+
+/*
+ * Make sure this core's next event_block cannot fail: a caller that
+ * must publish its event_ctx before blocking (future_block) calls this
+ * first.  Returns 0, or ENOMEM.
+ */
+int event_block_reserve(void);
+
 /* Counts of one core's loop, for tests and benchmarks (a snapshot). */
 struct event_stats {
 	uint64_t run;		/* events run */
@@ -126,6 +168,8 @@ struct event_stats {
 	uint64_t sleeps;	/* times the core slept (core_sleep) */
 	uint64_t wakes;		/* core_wake calls it made for spawn_on */
 	uint64_t nomem;		/* spawns that failed for want of memory */
+	uint64_t blocks;	/* event_block calls */
+	uint64_t loops;		/* loop instances made (stacks taken) */
 };
 void event_stats(int c, struct event_stats *st);
 

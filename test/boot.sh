@@ -56,7 +56,8 @@ boot() {
 
 for a in $accels; do
 	boot "$a" hello 'one "two three"'
-	check "boot.hello.$a" 0 $? '^hello from core 0$' '^arg 1: one$' '^arg 2: two three$'
+	check "boot.hello.$a" 0 $? '^hello from core 0$' '^arg 1: one$' '^arg 2: two three$' \
+		'^future resolved on core 0: 4200, back on core 0$'
 
 	boot "$a" fault page
 	check "boot.fault_page.$a" 70 $? \
@@ -156,6 +157,7 @@ fi
 # clean exit; and the runtime's own option, checked.
 timeout 30 build/hosted/hello --cpus 4 one >"$out" 2>&1
 check hosted.hello_cpus4 0 $? '^hello from core 0$' '^arg 1: one$' '^hello from core 1$' \
+	'^future resolved on core 3: 4203, back on core 0$' \
 	'^hello from core 2$' '^hello from core 3$' '^timer fired after [0-9]+ ms$'
 
 timeout 30 build/hosted/hello --cpus 0 >"$out" 2>&1

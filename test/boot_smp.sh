@@ -123,12 +123,18 @@ rc=$?
 expect 2
 check smp.maxcpus 0 $rc "${pats[@]}" '^acpi: [A-Z]{4} lists 2 processors'
 
-# The event loops on these primitives: hello greets every core from its
-# own loop (spawn_on wakes sleeping cores with core_wake), then a timer
-# on core 0 (core_sleep's deadline) ends it.
-boot tcg 4 hello
-check smp.event_loops 0 $? '^smp: 4 cores running' '^hello from core 1$' '^hello from core 2$' \
-	'^hello from core 3$' '^timer fired after [0-9]+ ms$'
+# The event loops on these primitives: hello blocks on a future the
+# last core resolves, greets every core from its own loop (spawn_on wakes
+# sleeping cores with core_wake), then a 10 ms timer on core 0
+# (core_sleep's deadline) ends it: it must not fire early, nor more than
+# 40 ms late.
+for n in 1 2 4 8; do
+	pats=('^hello from core 0$' "^future resolved on core $((n - 1)): $((4200 + n - 1)), back on core 0$"
+		'^timer fired after (1[0-9]|[2-4][0-9]) ms$')
+	for ((c = 1; c < n; c++)); do pats+=("^hello from core $c$"); done
+	boot tcg "$n" hello
+	check "smp.event_loops.cpus$n" 0 $? "${pats[@]}"
+done
 
 # The same app on the hosted runtime's threads.
 timed build/hosted/smp --cpus 4
