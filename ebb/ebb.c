@@ -24,6 +24,7 @@
 
 #include "ebb.h"
 #include "kernel/malloc.h"
+#include "kernel/page.h"
 #include "rhash.h"
 
 #define IDMAP_BUCKETS	1024	/* chains in the local id map */
@@ -41,11 +42,21 @@ ebb_id_alloc(void)
 	return id <= EBB_LOCAL_MAX ? id : 0;
 }
 
+static const struct ebb_pages pages_rep = { page_alloc, page_free };
+static const struct ebb_malloc malloc_rep = { kmalloc, kfree };
+static struct ebb_shared pages_root = EBB_SHARED((void *)&pages_rep);
+static struct ebb_shared malloc_root = EBB_SHARED((void *)&malloc_rep);
+
 void
 ebb_init(void)
 {
+	if (idmap != NULL)
+		return;
 	if ((idmap = rhash_new(IDMAP_BUCKETS)) == NULL)
 		panic("ebb_init: no memory for the local id map");
+	if (ebb_bind(EBB_PAGES, &pages_root.root) != 0 ||
+	    ebb_bind(EBB_MALLOC, &malloc_root.root) != 0)
+		panic("ebb_init: cannot bind the allocators");
 }
 
 int
@@ -113,6 +124,17 @@ ebb_multicore_visit(struct ebb_multicore *m, void (*fn)(void *rep, void *arg), v
 			fn(rep, arg);
 	}
 }
+
+/* ---- per-core Ebbs over existing state ------------------------------- */
+
+static void *
+percore_miss(struct ebb_root *root, uint32_t id)
+{
+	(void)id;
+	return ((struct ebb_percore *)root)->rep_of(core_id());
+}
+
+const struct ebb_type ebb_percore_type = { "percore", percore_miss };
 
 /* ---- shared Ebbs ------------------------------------------------------ */
 

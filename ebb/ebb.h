@@ -42,6 +42,10 @@
 /* The runtime's own Ebbs. */
 enum ebb_static {
 	EBB_NONE = 0,
+	EBB_EVENTS = 1,			/* the event manager: each core's loop (ebb/event.c) */
+	EBB_TIMERS = 2,			/* each core's timers (ebb/timer.c) */
+	EBB_PAGES = 3,			/* the page allocator (struct ebb_pages) */
+	EBB_MALLOC = 4,			/* kmalloc (struct ebb_malloc) */
 	EBB_TEST_FIRST = 200,		/* ids tests may use: 200 .. 255 */
 };
 
@@ -66,7 +70,11 @@ struct ebb_root {
 	const struct ebb_type *type;
 };
 
-/* Set up the local id map: once, after kmalloc_init, before any bind. */
+/*
+ * Set up the local id map and bind the allocators' static ids: after
+ * kmalloc_init, before any bind.  Calls after the first do nothing
+ * (event_init makes one, so that tests need not).
+ */
 void ebb_init(void);
 
 /* A fresh id, or 0 if the local range is used up. */
@@ -121,6 +129,19 @@ extern const struct ebb_type ebb_multicore_type;
 void ebb_multicore_visit(struct ebb_multicore *m, void (*fn)(void *rep, void *arg),
     void *arg);
 
+/*
+ * Per-core Ebbs over state that already exists, one object per core
+ * (the runtime's own managers): rep_of(c) names core c's.
+ */
+struct ebb_percore {
+	struct ebb_root root;
+	void *(*rep_of)(int core);
+};
+
+extern const struct ebb_type ebb_percore_type;
+
+#define EBB_PERCORE(rep_of) { { &ebb_percore_type }, (rep_of) }
+
 /* Shared Ebbs: one rep for all cores, given at binding time. */
 struct ebb_shared {
 	struct ebb_root root;
@@ -130,5 +151,15 @@ struct ebb_shared {
 extern const struct ebb_type ebb_shared_type;
 
 #define EBB_SHARED(rep) { { &ebb_shared_type }, (rep) }
+
+/* The allocators' reps (EBB_PAGES, EBB_MALLOC): their interfaces. */
+struct ebb_pages {
+	void *(*alloc)(int order);
+	void (*free)(void *p, int order);
+};
+struct ebb_malloc {
+	void *(*alloc)(size_t n);
+	void (*free)(void *p);
+};
 
 #endif

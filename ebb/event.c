@@ -39,6 +39,10 @@
  * A record is freed just before its function runs, so the function's own
  * spawns reuse it while it is still in the cache.
  *
+ * The event manager is an Ebb with a static id, EBB_EVENTS, whose rep on
+ * each core is that core's struct event_core: spawn and spawn_on find
+ * their core's loop through the Ebb translation table (one load).
+ *
  * Runs.  event_run starts the other cores once (cores_start), each in
  * event_ap_entry; event_stop sets run.stop and wakes every core; each
  * loop returns at its next event boundary; the other cores count
@@ -56,6 +60,7 @@
 #include "kernel/print.h"
 #include "kernel/slab.h"
 #include "context.h"
+#include "ebb.h"
 #include "event.h"
 #include "percore.h"
 
@@ -134,10 +139,22 @@ static struct {
 	int started;		/* cores_start has been called (core 0 only) */
 } run PERCORE;
 
+/* EBB_EVENTS's rep on core c: its loop. */
+static void *
+event_rep_of(int c)
+{
+	return &cores[c];
+}
+
+static struct ebb_percore events_root = EBB_PERCORE(event_rep_of);
+
 void
 event_init(void)
 {
 	percore_check(0, "event_init");
+	ebb_init();		/* the id map (once), for EBB_EVENTS */
+	if (ebb_bind(EBB_EVENTS, &events_root.root) != 0)
+		panic("event_init: cannot bind EBB_EVENTS (called twice?)");
 	event_cache = slab_cache_create("event", sizeof(struct event), 8);
 	if (event_cache == NULL)
 		panic("event_init: no memory for the event cache");
@@ -175,7 +192,7 @@ event_free(struct event *e)
 int
 spawn(void (*fn)(void *), void *arg)
 {
-	struct event_core *me = &cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);	/* this core's loop */
 	struct event *e = event_new(me, fn, arg);
 
 	if (e == NULL)
@@ -194,7 +211,7 @@ spawn_on(int c, void (*fn)(void *), void *arg)
 		return spawn(fn, arg);
 	if (c < 0 || c >= core_count())
 		panic("spawn_on: no core %d (%d cores)", c, core_count());
-	me = &cores[core_id()];
+	me = ebb_rep(EBB_EVENTS);
 	to = &cores[c];
 	if ((e = event_new(me, fn, arg)) == NULL)
 		return ENOMEM;

@@ -39,10 +39,10 @@ ebb_start(int argc, char **argv)
 
 	app_argc = argc;
 	app_argv = argv;
-	event_init();		/* the loops' queues and event records */
-	timer_init();		/* timers: hooks into the loops (after event_init) */
+	ebb_init();		/* the local id map; the allocators' static ids */
+	event_init();		/* the loops' queues and event records: EBB_EVENTS */
+	timer_init();		/* timers, hooked into the loops: EBB_TIMERS */
 	rcu_init();		/* grace periods: hooks into the loops too */
-	ebb_init();		/* the local id map (an RCU hash table) */
 	status = event_run(app_event, NULL);	/* other cores start; app_main
 						 * first on core 0; until ebb_exit */
 	fflush(stdout);		/* the app's last words, if unterminated */

@@ -39,6 +39,7 @@
 
 #include "kernel/malloc.h"
 #include "kernel/platform.h"
+#include "ebb.h"
 #include "event.h"
 #include "percore.h"
 #include "timer.h"
@@ -168,7 +169,7 @@ timer_start_at(struct timer *t, uint64_t deadline, uint64_t period_ns)
 		heap_fix(tc, t->pos);
 		return 0;
 	}
-	tc = &timer_cores[core_id()];
+	tc = ebb_rep(EBB_TIMERS);		/* this core's timers */
 	if (tc->n + 1 == tc->len &&		/* full: double it */
 	    (tc->len == TIMER_MAX + 1 || heap_resize(tc, 2 * tc->len) != 0))
 		return ENOMEM;
@@ -251,9 +252,20 @@ timer_deadline(void)
 	return tc->heap[1]->deadline ? tc->heap[1]->deadline : 1;
 }
 
+/* EBB_TIMERS's rep on core c: its timers. */
+static void *
+timer_rep_of(int c)
+{
+	return &timer_cores[c];
+}
+
+static struct ebb_percore timers_root = EBB_PERCORE(timer_rep_of);
+
 void
 timer_init(void)
 {
+	if (ebb_bind(EBB_TIMERS, &timers_root.root) != 0)
+		panic("timer_init: cannot bind EBB_TIMERS (called twice?)");
 	for (int c = 0; c < NCPU; c++) {
 		timer_cores[c].heap = timer_cores[c].small;
 		timer_cores[c].len = TIMER_HEAP_MIN;

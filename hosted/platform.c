@@ -28,14 +28,20 @@
 #include "kernel/print.h"
 
 __thread int hosted_core;	/* core.h: this thread's core id */
-__thread void **hosted_ebb_table;	/* core.h: this thread's core's Ebb table */
+/*
+ * Core 0's Ebb table is static (zero pages until touched), so that a
+ * thread is core 0, with a table, before anyone calls hosted_set_core:
+ * the main thread, and tests' threads until they pick a core.
+ */
+static void *core0_table[EBB_TABLE_SLOTS];
+__thread void **hosted_ebb_table = core0_table;	/* core.h: this core's Ebb table */
 static int ncores = 1;
 static size_t mem_size = HOSTED_MEM;
 
 void
 hosted_set_core(int id)
 {
-	static void **tables[NCPU];	/* each core's Ebb table, made once */
+	static void **tables[NCPU] = { core0_table };	/* each core's Ebb table */
 	static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
 
 	if (id < 0 || id >= NCPU)
