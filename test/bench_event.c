@@ -188,6 +188,36 @@ clock_cost(void)
 	return (double)(clock_ns() - s) / PAIRS;
 }
 
+/* ---- blocking: an event blocks, another on its core activates it ------- */
+
+#define BLOCKS	200000			/* block + activate pairs per run */
+static struct event_ctx *blocked;
+static long nblocked;
+
+static void
+activator(void *unused)
+{
+	(void)unused;
+	event_activate(blocked);
+}
+
+static void
+blocker(void *unused)
+{
+	struct event_ctx ctx;
+
+	(void)unused;
+	t0 = clock_ns();
+	for (nblocked = 0; nblocked < BLOCKS; nblocked++) {
+		event_ctx_init(&ctx);
+		blocked = &ctx;
+		spawn(activator, NULL);
+		event_block(&ctx);	/* the activator runs, then we resume */
+	}
+	t1 = clock_ns();
+	event_stop(0);
+}
+
 /* ns per unit of the best of REPEAT runs of first, units per run. */
 static double
 best(void (*first)(void *), long units)
@@ -267,6 +297,7 @@ main(void)
 	trips = TRIPS;
 	poll_ns = best(trip_first, TRIPS);
 	event_run(poll_teardown, NULL);
+	double block_ns = best(blocker, BLOCKS);
 
 	printf("event loop, best of %d runs (hosted, %d cores)\n", REPEAT, core_count());
 	printf("  spawn + dispatch, chain      %8.1f ns per event\n", chain_ns);
@@ -275,6 +306,8 @@ main(void)
 	printf("  spawn_on round trip, polling %8.1f ns\n", poll_ns);
 	printf("  spawn_on round trip, asleep  %8.1f ns (%.2f wakes per trip "
 	    "from core 0)\n", sleepy_ns, (double)wakes / (REPEAT * SLEEPY));
+	printf("  block + activate, one core   %8.1f ns (save, run the activator, resume)\n",
+	    block_ns);
 	printf("  clock_ns                     %8.1f ns\n", clock_cost());
 	printf("  timer start + stop, empty    %8.1f ns per pair\n", timer_pairs(0));
 	printf("  timer start + stop, %dk armed %6.1f ns per pair\n", MANY / 1000,

@@ -136,6 +136,11 @@ for n in 1 2 4 8; do
 	check "smp.event_loops.cpus$n" 0 $? "${pats[@]}"
 done
 
+# A multicore Ebb on every core: each core's rep is made on its first
+# call, and its Ebb table page faults in on that core (per-core PML4s).
+boot tcg 4 counter
+check smp.ebb_counter 0 $? '^counter: 1000000 adds on each of 4 cores, .* sum 4000000: ok$'
+
 # The same app on the hosted runtime's threads.
 timed build/hosted/smp --cpus 4
 check hosted.smp 0 $? '^smp: 3 workers running$' '^smp: wake round trip' \
