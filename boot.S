@@ -64,6 +64,17 @@
 #define SEG_KDATA	0x10		/* GDT selector of the data segment */
 #define SEG_KCODE32	0x18		/* GDT selector of a 32-bit code segment (APs) */
 
+/* Load the data segment registers after the jump to 64-bit code. */
+.macro LOAD_SEGMENTS
+	movw $SEG_KDATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorw %ax, %ax
+	movw %ax, %fs
+	movw %ax, %gs
+.endm
+
 /* ---- the multiboot header: within the image's first 8 KiB ------------- */
 
 	.section .multiboot, "a"
@@ -165,13 +176,7 @@ fail32:
 
 	.code64
 start64:
-	movw $SEG_KDATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorw %ax, %ax
-	movw %ax, %fs
-	movw %ax, %gs
+	LOAD_SEGMENTS
 	movq $boot_stack_top, %rsp
 	xorl %ebp, %ebp			/* the end of every backtrace */
 	fninit
@@ -236,13 +241,7 @@ ap_start32:
 
 	.code64
 ap_start64:
-	movw $SEG_KDATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorw %ax, %ax
-	movw %ax, %fs
-	movw %ax, %gs
+	LOAD_SEGMENTS
 	movq ap_boot_stack(%rip), %rsp
 	xorl %ebp, %ebp			/* the end of every backtrace */
 	fninit

@@ -171,34 +171,30 @@ pd_entry(uintptr_t va)
 }
 
 /*
- * Map [va, va + len) to [pa, pa + len) with flags, replacing what was
- * there.  Uses 2 MiB pages where va, pa and the remaining length allow.
- * Returns 0, or -1 if a page table could not be allocated (the range may
- * then be partly mapped).
+ * Set the entries for [va, va + len) to map [pa, pa + len) with PTE bits
+ * bits, or to 0 (unmapped) if bits is 0.  Uses 2 MiB entries where va,
+ * pa and the remaining length allow.  Returns 0, or -1 if a page table
+ * could not be allocated (the range may then be partly changed).
  */
-int
-vm_map(uintptr_t va, uintptr_t pa, size_t len, int flags)
+static int
+vm_set(uintptr_t va, uintptr_t pa, size_t len, uint64_t bits)
 {
-	uint64_t bits = pte_bits(flags);
 	uintptr_t end = va + len;
 
-	if ((va | pa | len) & (PAGE_SIZE - 1))
-		panic("vm_map: %#lx -> %#lx (%#zx bytes) not page-aligned", va, pa, len);
 	while (va < end) {
-		uint64_t *pde = pd_entry(va);
+		uint64_t *pde = pd_entry(va), *pte;
 		if (pde == NULL)
 			return -1;
 		if (((va | pa) & (BIG - 1)) == 0 && end - va >= BIG) {
-			*pde = pa | bits | PTE_PS;	/* any old small table is leaked */
+			*pde = bits ? pa | bits | PTE_PS : 0;	/* an old small table leaks */
 			flush(va, BIG);
 			va += BIG;
 			pa += BIG;
 			continue;
 		}
-		uint64_t *pte = descend(pde, 12, va);
-		if (pte == NULL)
+		if ((pte = descend(pde, 12, va)) == NULL)
 			return -1;
-		*pte = pa | bits;
+		*pte = bits ? pa | bits : 0;
 		flush(va, PAGE_SIZE);
 		va += PAGE_SIZE;
 		pa += PAGE_SIZE;
@@ -206,32 +202,22 @@ vm_map(uintptr_t va, uintptr_t pa, size_t len, int flags)
 	return 0;
 }
 
+/* Map [va, va + len) to [pa, pa + len) with flags, replacing what was there. */
+int
+vm_map(uintptr_t va, uintptr_t pa, size_t len, int flags)
+{
+	if ((va | pa | len) & (PAGE_SIZE - 1))
+		panic("vm_map: %#lx -> %#lx (%#zx bytes) not page-aligned", va, pa, len);
+	return vm_set(va, pa, len, pte_bits(flags));
+}
+
 /* Unmap [va, va + len); returns 0, or -1 if a split ran out of memory. */
 int
 vm_unmap(uintptr_t va, size_t len)
 {
-	uintptr_t end = va + len;
-
 	if ((va | len) & (PAGE_SIZE - 1))
 		panic("vm_unmap: %#lx (%#zx bytes) not page-aligned", va, len);
-	while (va < end) {
-		uint64_t *pde = pd_entry(va);
-		if (pde == NULL)
-			return -1;
-		if ((va & (BIG - 1)) == 0 && end - va >= BIG) {
-			*pde = 0;
-			flush(va, BIG);
-			va += BIG;
-			continue;
-		}
-		uint64_t *pte = descend(pde, 12, va);
-		if (pte == NULL)
-			return -1;
-		*pte = 0;
-		flush(va, PAGE_SIZE);
-		va += PAGE_SIZE;
-	}
-	return 0;
+	return vm_set(va, 0, len, 0);
 }
 
 /*
