@@ -163,4 +163,13 @@ check hosted.hello_cpus4 0 $? '^hello from core 0$' '^arg 1: one$' '^hello from 
 timeout 30 build/hosted/hello --cpus 0 >"$out" 2>&1
 check hosted.cpus_usage 64 $? 'bad number of cpus: 0$' '^usage: .* \[--cpus N\]'
 
+# Ctrl-C (SIGINT) ends a hosted instance cleanly, with status 130.
+build/hosted/counter --cpus 2 4000000000 >"$out" 2>&1 &
+pid=$!
+sleep 0.3
+kill -INT $pid
+timeout 30 tail --pid=$pid -f /dev/null
+wait $pid
+check hosted.ctrl_c 130 $?
+
 exit $failed
