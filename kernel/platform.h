@@ -7,9 +7,21 @@
  * from the machine it asks for here, and each build answers in its own
  * files:
  *
- *   native  kernel/main.c, kernel/clock.c, kernel/serial.c, kernel/trap.c,
- *           kernel/memmap.c, kernel/smp.c, kernel/irq.c, kernel/core.h
- *   hosted  hosted/platform.c, hosted/core.h
+ *   native  kernel/core.h      core_id, ebb_table (inline)
+ *           kernel/smp.c       core_count, cores_start, core_sleep,
+ *                              core_wake (on kernel/lapic.c's IPIs and
+ *                              one-shot timer)
+ *           kernel/irq.c       irq_alloc, irq_poll
+ *           kernel/clock.c     clock_ns
+ *           kernel/serial.c    console_write
+ *           kernel/main.c      machine_exit
+ *           kernel/trap.c      panic
+ *           kernel/memmap.c    mem_ranges
+ *   hosted  hosted/core.h      core_id, ebb_table (inline)
+ *           hosted/cores.c     cores_start, core_sleep, core_wake,
+ *                              irq_alloc, irq_poll
+ *           hosted/platform.c  core_count, clock_ns, console_write,
+ *                              machine_exit, panic, mem_ranges
  *
  * If portable code ever wants an #ifdef on the build, a primitive is
  * missing from this header: add it here and implement it twice.
