@@ -3,7 +3,8 @@
 #   make                 newlib (once), build/native/APP.elf (+ APP.elf32) and
 #                        build/hosted/APP for every app in app/
 #   make run             boot APP in QEMU:  [APP=hello] [CPUS=1] [MEM=256M]
-#                        [ARGS="..."] [ACCEL=kvm|tcg]; exits with the app's status
+#                        [ARGS="..."] [ACCEL=kvm|tcg]; fails (make's Error N) when
+#                        the app's status N is not 0 (test/qemu.sh returns N itself)
 #   make gdb             the same, halted, with gdb attached to QEMU's stub
 #   make test            hosted unit tests (ASan+UBSan) and QEMU boot tests
 #   make bench           benchmarks: prints figures, asserts nothing
@@ -220,7 +221,8 @@ $(B)/test/libportable.a: $(T_OBJS)
 	$(Q)rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/libportable.a
+$(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/obj/test/testlib.o \
+	    $(B)/test/libportable.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
 

@@ -8,7 +8,7 @@
  *	struct counter_rep *r = ebb_rep(id);	// one load, one branch on a hit
  *
  * and a hit touches only core-local memory.  A zero slot is a miss:
- * ebb_miss looks the id up in the local id map (ebb/idmap.c) to find
+ * ebb_miss looks the id up in the local id map (an RCU hash table, ebb/ebb.c) to find
  * the Ebb's root, asks the root's type for this core's rep — the type
  * finds or creates it — and caches it in the slot.  Reps are never
  * evicted: an Ebb lives as long as the instance.
@@ -93,7 +93,11 @@ struct ebb_root *ebb_root_of(uint32_t id);
 /* The slow path of ebb_rep: find this core's rep and cache it. */
 void *ebb_miss(uint32_t id);
 
-/* This core's rep of Ebb id (NULL only if a miss ran out of memory). */
+/*
+ * This core's rep of Ebb id (NULL only if a miss ran out of memory).
+ * Natively the first touch of a page of the core's table takes a free
+ * page; if there is none, that is a panic (kernel/vm.c's vm_fault).
+ */
 static inline void *
 ebb_rep(uint32_t id)
 {

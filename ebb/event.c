@@ -34,10 +34,12 @@
  * is not lost either: platform.h promises that core_wake makes the next
  * core_sleep return at once.
  *
- * Event records are 24 bytes from a slab cache of their own: a spawn is
+ * Event records are 32 bytes from a slab cache of their own: a spawn is
  * a pop from this core's slab array, a dispatch a push back onto it.
  * A record is freed just before its function runs, so the function's own
- * spawns reuse it while it is still in the cache.
+ * spawns reuse it while it is still in the cache.  A record the caller
+ * owns (spawn_on_record: inside an event_ctx, a future's waiter) is never
+ * freed by the loop, so sending it cannot fail.
  *
  * The event manager is an Ebb with a static id, EBB_EVENTS, whose rep on
  * each core is that core's struct event_core: spawn and spawn_on find
@@ -63,13 +65,6 @@
 #include "ebb.h"
 #include "event.h"
 #include "percore.h"
-
-/* An event: a function and its argument, queued on one core. */
-struct event {
-	STAILQ_ENTRY(event) link;	/* on a local queue, or the remote stack */
-	void (*fn)(void *arg);
-	void *arg;
-};
 
 STAILQ_HEAD(event_list, event);
 
@@ -109,6 +104,7 @@ struct event_core {
 	struct loop *cur;		/* the instance running now */
 	struct loop *parked;		/* instances waiting to be reused */
 	unsigned round;			/* cores 1..: the run they are in */
+	int in_hook;			/* running hooks or idle handlers: no blocking */
 
 	/* Shared: written by other cores, on a line of their own. */
 	struct event *remote PERCORE;	/* senders' stack, newest on top */
@@ -177,6 +173,7 @@ event_new(struct event_core *me, void (*fn)(void *), void *arg)
 	}
 	e->fn = fn;
 	e->arg = arg;
+	e->owned = 0;
 	return e;
 }
 
@@ -201,20 +198,15 @@ spawn(void (*fn)(void *), void *arg)
 	return 0;
 }
 
-int
-spawn_on(int c, void (*fn)(void *), void *arg)
+/*
+ * Push e onto core c's remote stack and wake c if it sleeps (c is not
+ * this core).
+ */
+static void
+event_send(struct event_core *me, int c, struct event *e)
 {
-	struct event_core *me, *to;
-	struct event *e, *top;
-
-	if (c == core_id())
-		return spawn(fn, arg);
-	if (c < 0 || c >= core_count())
-		panic("spawn_on: no core %d (%d cores)", c, core_count());
-	me = ebb_rep(EBB_EVENTS);
-	to = &cores[c];
-	if ((e = event_new(me, fn, arg)) == NULL)
-		return ENOMEM;
+	struct event_core *to = &cores[c];
+	struct event *top;
 
 	/*
 	 * Push e.  Release on success: the writes to e (fn, arg, and the
@@ -239,7 +231,39 @@ spawn_on(int c, void (*fn)(void *), void *arg)
 		me->nwakes++;
 		core_wake(c);
 	}
+}
+
+int
+spawn_on(int c, void (*fn)(void *), void *arg)
+{
+	struct event_core *me;
+	struct event *e;
+
+	if (c == core_id())
+		return spawn(fn, arg);
+	if (c < 0 || c >= core_count())
+		panic("spawn_on: no core %d (%d cores)", c, core_count());
+	me = ebb_rep(EBB_EVENTS);
+	if ((e = event_new(me, fn, arg)) == NULL)
+		return ENOMEM;
+	event_send(me, c, e);
 	return 0;
+}
+
+void
+spawn_on_record(int c, struct event *e, void (*fn)(void *), void *arg)
+{
+	struct event_core *me = &cores[core_id()];
+
+	if (c < 0 || c >= core_count())
+		panic("spawn_on_record: no core %d (%d cores)", c, core_count());
+	e->fn = fn;
+	e->arg = arg;
+	e->owned = 1;
+	if (c == core_id())
+		STAILQ_INSERT_TAIL(&me->queue, e, link);
+	else
+		event_send(me, c, e);
 }
 
 /* Move what other cores sent to the end of the local queue, in order. */
@@ -284,7 +308,8 @@ event_run_batch(struct event_core *me)
 		void *arg = e->arg;
 
 		STAILQ_REMOVE_HEAD(&me->queue, link);
-		event_free(e);		/* before fn: its spawns reuse e */
+		if (!e->owned)
+			event_free(e);	/* before fn: its spawns reuse e */
 		me->nrun++;		/* before fn too: fn may block, and this
 					 * frame may never run again */
 		fn(arg);
@@ -297,12 +322,14 @@ event_run_batch(struct event_core *me)
 
 /* The boundary hooks; nonzero if any did work. */
 static int
-event_boundary(void)
+event_boundary(struct event_core *me)
 {
 	int work = 0;
 
+	me->in_hook = 1;
 	for (int i = 0; i < nboundary; i++)
 		work |= boundary_hooks[i]();
+	me->in_hook = 0;
 	return work;
 }
 
@@ -313,24 +340,28 @@ event_idle(struct event_core *me)
 	struct event_idle *h, *next;
 	int work = 0;
 
+	me->in_hook = 1;
 	for (h = TAILQ_FIRST(&me->idle); h != NULL; h = next) {
 		next = TAILQ_NEXT(h, link);	/* h may remove itself */
 		work |= h->fn(h->arg);
 	}
+	me->in_hook = 0;
 	return work;
 }
 
 /* The earliest deadline the idle hooks ask for; 0 if none. */
 static uint64_t
-event_deadline(void)
+event_deadline(struct event_core *me)
 {
 	uint64_t deadline = 0;
 
+	me->in_hook = 1;
 	for (int i = 0; i < nidle; i++) {
 		uint64_t d = idle_hooks[i]();
 		if (d != 0 && (deadline == 0 || d < deadline))
 			deadline = d;
 	}
+	me->in_hook = 0;
 	return deadline;
 }
 
@@ -338,7 +369,7 @@ event_deadline(void)
 static void
 event_sleep(struct event_core *me)
 {
-	uint64_t deadline = event_deadline();
+	uint64_t deadline = event_deadline(me);
 
 	if (deadline != 0 && deadline <= clock_ns())
 		return;			/* a deadline passed: go round */
@@ -370,7 +401,7 @@ event_loop(void)
 	for (;;) {
 		event_take_remote(me);
 		int work = event_run_batch(me);
-		work |= event_boundary();
+		work |= event_boundary(me);
 		if (event_stopping())
 			return;
 		if (work || event_idle(me))
@@ -579,6 +610,9 @@ event_block(struct event_ctx *ctx)
 	if (ctx->core != core_id())
 		panic("event_block: %p was prepared on core %d, blocks on core %d",
 		    (void *)ctx, ctx->core, core_id());
+	if (me->in_hook)
+		panic("event_block: called from a hook, an idle handler, or a timer's or"
+		    " RCU's callback, which must not block");
 	ctx->loop = from;
 	from->blocked = 1;
 	me->nblocks++;
@@ -603,10 +637,10 @@ resume_event(void *arg)
 	/* Reused later by event_block: back to this instance's loop. */
 }
 
-int
+void
 event_activate(struct event_ctx *ctx)
 {
-	return spawn_on(ctx->core, resume_event, ctx);
+	spawn_on_record(ctx->core, &ctx->resume, resume_event, ctx);
 }
 
 struct event_idle *

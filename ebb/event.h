@@ -37,6 +37,7 @@
 #define EBB_EVENT_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "kernel/platform.h"
 
@@ -62,6 +63,25 @@ int spawn(void (*fn)(void *arg), void *arg);
  * 0..core_count()-1 panics.
  */
 int spawn_on(int c, void (*fn)(void *arg), void *arg);
+
+/*
+ * An event record.  The loops make and free their own (spawn,
+ * spawn_on); a structure that must be able to send an event without
+ * allocating embeds one and uses spawn_on_record.
+ */
+struct event {
+	STAILQ_ENTRY(event) link;	/* on a local queue, or a remote stack */
+	void (*fn)(void *arg);
+	void *arg;
+	int owned;			/* the caller's storage: never freed here */
+};
+
+/*
+ * spawn_on with the caller's record e, which cannot fail: e must stay
+ * valid and unused until fn starts (fn may free or reuse it).  c may be
+ * this core.
+ */
+void spawn_on_record(int c, struct event *e, void (*fn)(void *arg), void *arg);
 
 /*
  * Idle handlers: fn(arg) runs on this core whenever its loop finds its
@@ -129,20 +149,24 @@ void event_stop(int status);
  *					// event_activate(&ctx), on any core
  *
  * While it is blocked, this core's loop goes on, on another stack: the
- * loop instances (ebb/event.c) are stacks of EVENT_STACK_ORDER pages from
- * the page allocator, made when needed and then kept, per core, for the
- * next event that blocks, so their number is the most events ever
- * blocked at once on the core, plus one.  event_block returns 0 when
+ * loop instances (ebb/event.c) are stacks of 2^EVENT_STACK_ORDER pages
+ * from the page allocator, made when needed and then kept, per core, for
+ * the next event that blocks, so there are at most as many as the most
+ * events ever blocked at once on the core, plus one (event_block_reserve
+ * may make one ahead).  These stacks have no guard page.  event_block returns 0 when
  * resumed, or ENOMEM at once if no stack could be had (nothing blocked).
- * event_activate may be called once per block, from any core (it queues
- * the resumption on the blocked event's core with spawn_on); it returns
- * 0, or ENOMEM as spawn_on.  Only an event may block (not a hook, an
- * idle handler, or code outside the loops).
+ * event_activate may be called once per block, from any core: it queues
+ * the resumption on the blocked event's core with the record inside ctx,
+ * so it cannot fail.  Only an event may block: not a hook, an idle
+ * handler, a timer's or RCU's callback (those run inside the loop's
+ * boundary hooks; they may spawn an event that blocks), or code outside
+ * the loops.  event_block panics if asked to from a hook.
  */
 struct loop;
 struct event_ctx {
 	int core;		/* the core the event blocked on */
 	struct loop *loop;	/* the loop instance (stack) it blocked on */
+	struct event resume;	/* event_activate's record: it cannot fail */
 };
 /*
  * Prepare ctx on the core that will block: a waker may call
@@ -152,7 +176,7 @@ struct event_ctx {
  */
 void event_ctx_init(struct event_ctx *ctx);
 int event_block(struct event_ctx *ctx);
-int event_activate(struct event_ctx *ctx);
+void event_activate(struct event_ctx *ctx);
 
 /*
  * Make sure this core's next event_block cannot fail: a caller that

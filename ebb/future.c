@@ -7,7 +7,8 @@
  * callback to its core as an event (spawn_on) and activates each blocked
  * event (event_activate, which queues its resumption on its own core).
  * A waiter that arrives after completion sees done under the lock and
- * does not wait.  A blocked event's waiter record lives on its own
+ * does not wait.  Every waiter carries the event record it will be sent
+ * with, so completing a future cannot fail for want of memory.  A blocked event's waiter record lives on its own
  * stack, which is safe: the stack stays put until the event resumes.
  */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "kernel/platform.h"
 
 struct future_waiter {
+	struct event ev;		/* the callback's event: sending cannot fail */
 	struct future_waiter *next;
 	struct event_ctx *ctx;		/* a blocked event, or NULL: */
 	void (*fn)(struct future *f, void *arg);	/* a callback */
@@ -62,12 +64,10 @@ complete(struct future *f, void *value, int err)
 	spin_unlock(&f->lock);
 	for (; w != NULL; w = next) {
 		next = w->next;		/* w may be gone once handed over */
-		if (w->ctx != NULL) {
-			if (event_activate(w->ctx) != 0)
-				panic("future: no memory to resume a blocked event");
-		} else if (spawn_on(w->core, run_then, w) != 0) {
-			panic("future: no memory to run a callback");
-		}
+		if (w->ctx != NULL)
+			event_activate(w->ctx);
+		else
+			spawn_on_record(w->core, &w->ev, run_then, w);
 	}
 }
 
@@ -99,10 +99,7 @@ future_then(struct future *f, void (*fn)(struct future *f, void *arg), void *arg
 		return 0;
 	}
 	spin_unlock(&f->lock);
-	if (spawn(run_then, w) != 0) {
-		kfree(w);
-		return ENOMEM;
-	}
+	spawn_on_record(core_id(), &w->ev, run_then, w);
 	return 0;
 }
 

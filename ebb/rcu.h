@@ -13,7 +13,9 @@
  * of an event is a quiescent state, and so is a core that sleeps idle:
  * the loop's hooks tell ebb/rcu.c about both, and no reader marks
  * anything.  A reader must not keep an rcu_deref'd pointer past its
- * event (or across a block, once events can block).
+ * event, nor across event_block: while an event is blocked its core
+ * passes event boundaries.  Callbacks run inside the loop's hooks, not as
+ * events: they must not block (they may spawn an event that does).
  *
  *	writer:	spin_lock(&l); old = t->p; rcu_assign(t->p, new);
  *		spin_unlock(&l); rcu_call(free_old, old);

@@ -3,8 +3,9 @@
  *
  * A timer is a struct the user embeds in an object of its own, so arming
  * one allocates nothing for the timer itself.  It is armed on the core
- * that starts it and fires there: its function runs as an event of that
- * core, at an event boundary, once clock_ns() has reached its deadline.
+ * that starts it and fires there: its function runs on that core, at an
+ * event boundary (inside the loop's boundary hook, between two events),
+ * once clock_ns() has reached its deadline.
  * Natively the loop's sleep ends at the earliest deadline (the LAPIC
  * timer, through core_sleep); hosted, the sleep's timeout does.
  *
@@ -25,6 +26,8 @@
  *     already re-armed for its next period (periodic), so fn may start
  *     it again, stop it, or free the object that holds it (after
  *     timer_stop, for a periodic one).
+ *   - fn runs inside a hook, not as an event of its own: it must not
+ *     block (event_block panics); it may spawn an event that does.
  *   - Timers due at the same time fire in the order they were started.
  *   - A periodic timer's deadlines are start + k * period, so it does
  *     not drift; if it falls more than a period behind (a long event),

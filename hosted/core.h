@@ -17,8 +17,9 @@ core_id(void)
 }
 
 /*
- * This core's Ebb translation table (ebb/ebb.h): an mmap of zero pages,
- * one per core, made by hosted_set_core.
+ * This core's Ebb translation table (ebb/ebb.h): zero pages until
+ * touched; core 0's is a static array (so every thread has a table
+ * before it picks a core), the others' mmaps made by hosted_set_core.
  */
 static inline void **
 ebb_table(void)

@@ -23,7 +23,7 @@
 #define CACHE_LINE	64		/* bytes in a cache line: per-core data's alignment */
 #define EVENT_BATCH	64		/* most events a loop runs between two rounds of
 					 * its boundary hooks (timers fire there) */
-#define EVENT_HOOKS_MAX	4		/* most boundary hooks, and most idle hooks */
+#define EVENT_HOOKS_MAX	4		/* most boundary, idle and sleep hooks (each) */
 #define EVENT_STACK_ORDER 4		/* a loop instance's stack: 2^4 pages = 64 KiB */
 #define TIMER_HEAP_MIN	64		/* armed timers a core holds without allocating */
 #define HOSTED_MEM	(256UL << 20)	/* memory the hosted runtime mmaps */

@@ -46,7 +46,10 @@ static inline int core_id(void);
 static inline void **ebb_table(void);
 #include <core.h>
 
-/* How many cores this instance runs on (1 until cores_start). */
+/*
+ * How many cores this instance runs on: natively 1 until cores_start,
+ * hosted the --cpus count from the start.
+ */
 int core_count(void);
 
 /*
@@ -102,7 +105,7 @@ void console_write(const char *s, size_t n);
  * End this instance with an exit status (0 = success).  Native: through
  * QEMU's isa-debug-exit device, which test/qemu.sh (and so make run)
  * turns back into its own exit status; statuses lie in 0..EXIT_MAX, and
- * others are reported as EXIT_MAX.  Hosted: exit(2).
+ * others are reported as EXIT_MAX.  Hosted: stdio flushed, then _exit(2).
  */
 void machine_exit(int status) __attribute__((noreturn));
 

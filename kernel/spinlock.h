@@ -1,6 +1,7 @@
 /*
  * spinlock.h: a mutual-exclusion lock for the few structures that cores
- * share (the page allocator's free lists, the slab depots).
+ * share (the page allocator's free lists, the slab depots, the RCU
+ * grace-period state, a hash table's writers, a future).
  *
  * Portable: built from GCC's __atomic builtins, so the same code serves
  * the native image and the hosted threads.  Interrupts need no masking:

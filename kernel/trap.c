@@ -2,18 +2,20 @@
  * trap.c: the interrupt descriptor table, and what happens when the CPU
  * raises an exception or the kernel panics.
  *
- * All 32 exception vectors go to kernel/vectors.S, which saves the
- * registers in a struct trapframe and calls trap().  An exception in
- * this kernel is always a bug (there is no user mode to blame), so trap()
- * prints a report and ends the instance with EXIT_PANIC:
+ * All 256 vectors go to kernel/vectors.S, which saves the registers in
+ * a struct trapframe and calls trap().  An exception (vectors 0..31) in
+ * this kernel is a bug (there is no user mode to blame) — except the
+ * first touch of a page of a core's Ebb table, which vm_fault maps — so
+ * trap() prints a report and ends the instance with EXIT_PANIC:
  *
- *	trap: page fault (vector 14) on core 0, error 0x2 (not-present write)
- *	  fault address 0xdead0000000
- *	  rip 0x102a4c fault_touch+0xc
- *	  rax 0x...  rbx 0x...  ...		(every register)
+ *	trap: page fault (vector 14) on core 0, error code 0x2
+ *	  fault address 0xdead0000000: no page mapped for write
+ *	  the address is unmapped
+ *	  rip 0x103a8a fault_touch+0xa
+ *	  rax 00000dead0000000  rbx ...		(every register, cr3)
  *	backtrace:
- *	  #0 0x102a4c fault_touch+0xc
- *	  #1 0x102a90 app_main+0x30
+ *	  #0  0x103a8a fault_touch+0xa
+ *	  #1  0x103bc1 app_main+0x101
  *	  ...
  *
  * panic() prints "panic: <message>" and then the same register dump and

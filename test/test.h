@@ -16,10 +16,15 @@
  * TEST_DEATH runs a function in a child process and checks that it dies
  * (non-zero exit or a signal) printing a given message: that is how the
  * allocators' double-free and bad-free diagnostics are tested.
+ *
+ * test/testlib.c, linked into every suite too, holds what the suites
+ * share: the runtime's setup, a random stream, a memory pattern and the
+ * leak checks (declared at the end of this file).
  */
 #ifndef TEST_H
 #define TEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -59,5 +64,37 @@ int test_death(void (*fn)(void), const char *expect, char *out, int outlen);
 		test_fail(__FILE__, __LINE__, m_);			\
 	}								\
 } while (0)
+
+/* ---- test/testlib.c ---------------------------------------------------- */
+
+/* How far test_setup brings the runtime up: each adds to the one above. */
+enum test_layer {
+	TEST_SLAB,		/* page_init, slab_init */
+	TEST_KMALLOC,		/* and kmalloc_init */
+	TEST_EBB,		/* and ebb_init: the Ebb id map */
+	TEST_EVENTS,		/* and event_init, timer_init: the loops */
+	TEST_RCU,		/* and rcu_init, whose hooks join every loop */
+};
+
+/* What test_leak_check compares with. */
+struct test_leaks {
+	size_t pages;		/* free pages once every core has reaped */
+	size_t objs;		/* slab objects in use, all caches */
+};
+
+/* Once: ncores cores, mem bytes (0: HOSTED_MEM), up to upto; the free pages. */
+size_t test_setup(int ncores, size_t mem, enum test_layer upto);
+/* The next number of one fixed xorshift64* stream (one thread at a time). */
+uint64_t test_rnd(void);
+/* Fill n bytes at p with the pattern of seed. */
+void test_fill(void *p, size_t n, uint64_t seed);
+/* Do the n bytes at p still hold the pattern of seed? */
+int test_intact(const void *p, size_t n, uint64_t seed);
+/* Objects in use in the slab cache called name, or in all caches (NULL). */
+size_t test_in_use(const char *name);
+/* A loop test's start: test_setup(ncores, 0, TEST_EVENTS); every core reaps. */
+struct test_leaks test_leak_start(int ncores);
+/* A loop test's end: nothing leaked since start (testlib.c says what). */
+void test_leak_check(struct test_leaks start);
 
 #endif

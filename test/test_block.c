@@ -9,28 +9,15 @@
 
 #include "ebb/event.h"
 #include "ebb/future.h"
-#include "ebb/timer.h"
-#include "hosted/hosted.h"
-#include "kernel/malloc.h"
-#include "kernel/page.h"
-#include "kernel/slab.h"
 #include "test.h"
 
 #define NCORES	4
 
+/* The runtime, once per process: NCORES cores, the loops and timers. */
 static void
 setup(void)
 {
-	static int done;
-
-	if (done++)
-		return;
-	hosted_set_core_count(NCORES);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	event_init();
-	timer_init();
+	test_setup(NCORES, 0, TEST_EVENTS);
 }
 
 static uint64_t
@@ -286,11 +273,6 @@ TEST(resolving_twice_panics)
 /* Everything the runs above allocated per event is back. */
 TEST(no_records_left)
 {
-	struct slab_stats st[64];
-	int n = slab_stats_all(st, 64);
-
 	setup();
-	for (int i = 0; i < n; i++)
-		if (strcmp(st[i].name, "event") == 0)
-			CHECK_EQ(st[i].in_use, 0);
+	CHECK_EQ(test_in_use("event"), 0);
 }

@@ -13,25 +13,15 @@
 #include "ebb/counter.h"
 #include "ebb/ebb.h"
 #include "hosted/hosted.h"
-#include "kernel/malloc.h"
-#include "kernel/page.h"
-#include "kernel/slab.h"
 #include "test.h"
 
 #define NTHREADS 4
 
+/* The allocators and the Ebb id map, once per process. */
 static void
 setup(void)
 {
-	static int done;
-
-	if (done++)
-		return;
-	hosted_set_core(0);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	ebb_init();
+	test_setup(1, 0, TEST_EBB);
 }
 
 TEST(bind_and_errors)

@@ -5,8 +5,9 @@
  * Every test is one or more runs: event_run queues a first event on
  * core 0, the loops run until some event calls event_stop, and event_run
  * returns only when every core has left its loop, so the test can then
- * look at what the events recorded without racing them.  Every test ends
- * with leak_check(): no event record in use, and after every core has
+ * look at what the events recorded without racing them.  Every test
+ * begins with test_leak_start and ends with test_leak_check (testlib.c):
+ * no timer armed, no event record in use, and after every core has
  * given its slab arrays back (a reap run), the page allocator has the
  * free pages it had when the test began.
  *
@@ -26,89 +27,18 @@
 #include "ebb/event.h"
 #include "ebb/timer.h"
 #include "hosted/hosted.h"
-#include "kernel/malloc.h"
 #include "kernel/page.h"
-#include "kernel/slab.h"
 #include "test.h"
 
 #define NCORES		4
 #define PER_PAIR	100000		/* all_to_all: events per (sender, receiver) */
 #define CHUNK		1000		/* ... sent per producer event */
 
-/* Bring up the allocators and the loops once per process. */
+/* The runtime, once per process: NCORES cores, the loops and timers. */
 static void
 setup(void)
 {
-	static int done;
-
-	if (done)
-		return;
-	hosted_set_core_count(NCORES);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	event_init();
-	timer_init();
-	done = 1;
-}
-
-/* Objects in use in the slab cache called name, or in all (NULL). */
-static size_t
-in_use(const char *name)
-{
-	struct slab_stats st[64];
-	int n = slab_stats_all(st, 64);
-	size_t sum = 0;
-
-	for (int i = 0; i < n; i++)
-		if (name == NULL || strcmp(st[i].name, name) == 0)
-			sum += st[i].in_use;
-	return sum;
-}
-
-/* A run in which every core gives its slab arrays back (slab_reap). */
-static int reaped;
-static void
-reap(void *unused)
-{
-	(void)unused;
-	slab_reap();
-	if (__atomic_add_fetch(&reaped, 1, __ATOMIC_ACQ_REL) == NCORES)
-		event_stop(0);
-}
-static void
-reap_first(void *unused)
-{
-	(void)unused;
-	for (int c = NCORES - 1; c >= 0; c--)	/* core 0's own last */
-		spawn_on(c, reap, NULL);
-}
-
-/* What leak_check compares. */
-struct leaks {
-	size_t pages;		/* free pages once every core has reaped */
-	size_t objs;		/* slab objects in use, all caches */
-};
-
-/* The start of a test: bring things up, and count. */
-static struct leaks
-leak_start(void)
-{
-	setup();
-	reaped = 0;
-	event_run(reap_first, NULL);
-	return (struct leaks){ page_count_free(), in_use(NULL) };
-}
-
-/* The end of a test: nothing leaked since leak_start. */
-static void
-leak_check(struct leaks start)
-{
-	CHECK_EQ(in_use("event"), 0);
-	CHECK_EQ(in_use(NULL), start.objs);
-	reaped = 0;
-	event_run(reap_first, NULL);
-	CHECK_EQ(page_count_free(), start.pages);
+	test_setup(NCORES, 0, TEST_EVENTS);
 }
 
 /* ---- the watchdog ------------------------------------------------------ */
@@ -169,14 +99,14 @@ fifo_first(void *unused)
 
 TEST(fifo_local)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 
 	fifo_next = 0;
 	for (long i = 0; i < FIFO_N / 2; i++)	/* outside a run: queued */
 		CHECK_EQ(spawn(fifo_check, (void *)i), 0);
 	CHECK_EQ(event_run(fifo_first, NULL), 0);
 	CHECK_EQ(fifo_next, FIFO_N);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- every core to every core ------------------------------------------ */
@@ -228,7 +158,7 @@ a2a_first(void *unused)
 
 TEST(all_to_all_exact_counts)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 	struct event_stats st;
 	uint64_t run0 = 0, run1 = 0, nomem = 0;
 
@@ -255,7 +185,7 @@ TEST(all_to_all_exact_counts)
 	CHECK_EQ(run1 - run0, (long)NCORES * NCORES * PER_PAIR +
 	    NCORES * (PER_PAIR / CHUNK) + 1);
 	CHECK_EQ(nomem, 0);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- wake-ups are never lost -------------------------------------------- */
@@ -297,7 +227,7 @@ hop_first(void *unused)
 
 TEST(wakeups_never_lost)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 	struct event_stats before[NCORES], after;
 	uint64_t sleeps = 0, wakes = 0;
 
@@ -318,7 +248,7 @@ TEST(wakeups_never_lost)
 	/* The race really was run: the cores slept and were woken. */
 	CHECK(sleeps > 0);
 	CHECK(wakes > 0);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /*
@@ -401,14 +331,14 @@ window_first(void *unused)
 
 TEST(wakeup_in_the_window)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 
 	windows = window_ask = window_sent = 0;
 	CHECK_EQ(event_run(window_first, NULL), 0);
 	timer_stop(&dog);
 	CHECK(!stalled);
 	CHECK_EQ(windows, WINDOWS);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- idle handlers ------------------------------------------------------ */
@@ -509,7 +439,7 @@ idle_first(void *unused)
 
 TEST(idle_handlers)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 
 	chain = chain_at_idle = norder = 0;
 	memset(idle_calls, 0, sizeof idle_calls);
@@ -519,7 +449,7 @@ TEST(idle_handlers)
 	CHECK_EQ(idle_calls[1], 1000);
 	CHECK_EQ(idle_calls[2], 100);
 	CHECK(norder >= 4 && memcmp(order, "abab", 4) == 0);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- runs: stopping, restarting, statuses ------------------------------- */
@@ -551,7 +481,7 @@ nothing(void *unused)
 
 TEST(runs_stop_and_restart)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 
 	CHECK_EQ(event_run(stop_twice, NULL), 5);
 	/* Queued on a parked core between runs: runs in the next run. */
@@ -560,7 +490,7 @@ TEST(runs_stop_and_restart)
 	CHECK_EQ(parked_ran, 0);
 	CHECK_EQ(event_run(nothing, NULL), 7);
 	CHECK_EQ(parked_ran, 1);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- running out of memory ---------------------------------------------- */
@@ -583,7 +513,7 @@ stop0(void *unused)
 
 TEST(spawn_without_memory)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 	struct event_stats before, after;
 	void *pages = NULL, *p;
 	long queued = 0;
@@ -608,7 +538,7 @@ TEST(spawn_without_memory)
 	nomem_ran = 0;
 	CHECK_EQ(event_run(stop0, NULL), 0);	/* the queued ones run first */
 	CHECK_EQ(nomem_ran, queued);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- what must panic, and Ctrl-C ---------------------------------------- */

@@ -28,64 +28,11 @@ static const size_t classes[] = { 8, 16, 32, 64, 96, 128, 192, 256, 512,
     1024, 2048, 4096 };
 #define NCLASS (int)(sizeof classes / sizeof classes[0])
 
-/* Set the allocators up once; the free pages now, for finish(). */
+/* The allocators over 64 MiB, once; the free pages now, for finish(). */
 static size_t
 setup(void)
 {
-	static int done;
-
-	if (!done) {
-		hosted_set_mem(64 * MB);
-		page_init();
-		slab_init();
-		kmalloc_init();
-		done = 1;
-	}
-	return page_count_free();
-}
-
-/* xorshift64*: a small deterministic generator. */
-static uint64_t rng = 88172645463325252ULL;
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-/* The pattern of seed: n bytes from an xorshift stream, written or checked. */
-static int
-pattern(unsigned char *b, size_t n, uint64_t seed, int write)
-{
-	uint64_t x = (seed * 0x9E3779B97F4A7C15ULL) | 1;
-
-	for (size_t i = 0; i < n; i++) {
-		if ((i & 7) == 0) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-		}
-		unsigned char v = (unsigned char)(x >> ((i & 7) * 8));
-		if (write)
-			b[i] = v;
-		else if (b[i] != v)
-			return 0;
-	}
-	return 1;
-}
-
-static void
-fill(void *p, size_t n, uint64_t seed)
-{
-	pattern(p, n, seed, 1);
-}
-
-static int
-intact(const void *p, size_t n, uint64_t seed)
-{
-	return pattern((unsigned char *)p, n, seed, 0);
+	return test_setup(1, 64 * MB, TEST_KMALLOC);
 }
 
 /* What kmalloc(n) should really give: the class, or a power-of-two block. */
@@ -132,7 +79,7 @@ TEST(class_boundaries)
 			CHECK(p != NULL);
 			CHECK_EQ(u, expected_size(n));
 			CHECK((uintptr_t)p % (n <= 8 ? 8 : 16) == 0);
-			fill(p, u, n);
+			test_fill(p, u, n);
 			b[nb].p = p;
 			b[nb++].n = n;
 		}
@@ -146,7 +93,7 @@ TEST(class_boundaries)
 	for (int i = 0; i < nb; i++) {
 		size_t u = kmalloc_usable_size(b[i].p);
 		if (b[i].n > 0)
-			CHECK(intact(b[i].p, u, b[i].n));
+			CHECK(test_intact(b[i].p, u, b[i].n));
 		kfree(b[i].p);
 	}
 	kfree(NULL);
@@ -165,8 +112,8 @@ TEST(large_blocks)
 		CHECK(p != NULL && (uintptr_t)p % PAGE_SIZE == 0);
 		CHECK_EQ(u, expected_size(sizes[i]));
 		CHECK((uintptr_t)p % u == 0);	/* blocks are aligned to their size */
-		fill(p, u, i);
-		CHECK(intact(p, u, i));
+		test_fill(p, u, i);
+		CHECK(test_intact(p, u, i));
 		kfree(p);
 	}
 	CHECK(kmalloc(8 * MB + 1) == NULL);
@@ -190,19 +137,19 @@ TEST(realloc_grow_and_shrink)
 		void *q = krealloc(p, want);
 		CHECK(q != NULL);
 		if (p != NULL)
-			CHECK(intact(q, have < want ? have : want, k - 1));
+			CHECK(test_intact(q, have < want ? have : want, k - 1));
 		if (p != NULL && expected_size(want) == expected_size(have))
 			CHECK(q == p);		/* the same class: in place */
-		fill(q, want, k);
+		test_fill(q, want, k);
 		p = q;
 		have = want;
 	}
 	CHECK(krealloc(p, 0) == NULL);	/* frees it */
 	p = krealloc(NULL, 50);
 	CHECK(p != NULL && kmalloc_usable_size(p) == 64);
-	fill(p, 50, 1);
+	test_fill(p, 50, 1);
 	CHECK(krealloc(p, 16 * MB) == NULL);	/* too big: p untouched */
-	CHECK(intact(p, 50, 1));
+	CHECK(test_intact(p, 50, 1));
 	kfree(p);
 	finish(start);
 }
@@ -225,16 +172,17 @@ TEST(alignment)
 			}
 			CHECK(p != NULL && (uintptr_t)p % align == 0);
 			CHECK(kmalloc_usable_size(p) >= n);
-			fill(p, n, align + i);
+			test_fill(p, n, align + i);
 			if (align > 64 * 1024) {	/* memory is short: free now */
-				CHECK(intact(p, n, align + i));
+				CHECK(test_intact(p, n, align + i));
 				kfree(p);
 				live[i] = NULL;
 			}
 		}
 		for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
 			if (live[i] != NULL) {
-				CHECK(intact(live[i], sizes[i], align + i));
+				CHECK(test_intact(live[i], sizes[i],
+				    align + i));
 				kfree(live[i]);
 			}
 	}
@@ -257,8 +205,8 @@ TEST(posix_memalign_errors)
 	for (size_t align = 8; align <= MB; align *= 4) {
 		CHECK_EQ(kposix_memalign(&p, align, 300), 0);
 		CHECK(p != NULL && (uintptr_t)p % align == 0);
-		fill(p, 300, align);
-		CHECK(intact(p, 300, align));
+		test_fill(p, 300, align);
+		CHECK(test_intact(p, 300, align));
 		kfree(p);
 	}
 	finish(start);
@@ -293,15 +241,15 @@ TEST(calloc_zeroes)
 static size_t
 random_size(void)
 {
-	uint64_t r = rnd() % 1000;
+	uint64_t r = test_rnd() % 1000;
 
 	if (r < 700)
-		return rnd() % 257;
+		return test_rnd() % 257;
 	if (r < 950)
-		return 257 + rnd() % 3840;
+		return 257 + test_rnd() % 3840;
 	if (r < 997)
-		return 4097 + rnd() % 60000;
-	return rnd() % MB;
+		return 4097 + test_rnd() % 60000;
+	return test_rnd() % MB;
 }
 
 /*
@@ -315,7 +263,7 @@ TEST(random_against_model)
 	size_t start = setup();
 
 	for (uint64_t op = 1; op <= 150000; op++) {
-		int i = rnd() % NSLOT, r = rnd() % 10;
+		int i = test_rnd() % NSLOT, r = test_rnd() % 10;
 		size_t n = random_size();
 		if (s[i].p == NULL) {
 			if (r < 8) {
@@ -325,13 +273,13 @@ TEST(random_against_model)
 				for (size_t j = 0; j < n; j++)
 					CHECK(s[i].p[j] == 0);
 			} else {
-				size_t align = (size_t)8 << (rnd() % 11);
+				size_t align = (size_t)8 << (test_rnd() % 11);
 				s[i].p = kaligned_alloc(align, n);
 				CHECK((uintptr_t)s[i].p % align == 0);
 			}
 			CHECK(s[i].p != NULL && kmalloc_usable_size(s[i].p) >= n);
 		} else if (r < 3) {
-			CHECK(intact(s[i].p, s[i].n, s[i].seed));
+			CHECK(test_intact(s[i].p, s[i].n, s[i].seed));
 			unsigned char *q = krealloc(s[i].p, n);
 			if (n == 0) {		/* krealloc(p, 0) frees p */
 				CHECK(q == NULL);
@@ -339,21 +287,22 @@ TEST(random_against_model)
 				continue;
 			}
 			CHECK(q != NULL);
-			CHECK(intact(q, n < s[i].n ? n : s[i].n, s[i].seed));
+			CHECK(test_intact(q, n < s[i].n ? n : s[i].n,
+			    s[i].seed));
 			s[i].p = q;
 		} else {
-			CHECK(intact(s[i].p, s[i].n, s[i].seed));
+			CHECK(test_intact(s[i].p, s[i].n, s[i].seed));
 			kfree(s[i].p);
 			s[i].p = NULL;
 			continue;
 		}
 		s[i].n = n;
 		s[i].seed = op;
-		fill(s[i].p, n, op);
+		test_fill(s[i].p, n, op);
 	}
 	for (int i = 0; i < NSLOT; i++)
 		if (s[i].p != NULL) {
-			CHECK(intact(s[i].p, s[i].n, s[i].seed));
+			CHECK(test_intact(s[i].p, s[i].n, s[i].seed));
 			kfree(s[i].p);
 			s[i].p = NULL;
 		}
@@ -428,14 +377,14 @@ xcross(int core)
 		if (xbox[core][k] == NULL)
 			test_fail(__FILE__, __LINE__, "kmalloc failed");
 		else
-			fill(xbox[core][k], xcross_size(k), ((uint64_t)core << 40) | (uint64_t)k);
+			test_fill(xbox[core][k], xcross_size(k), ((uint64_t)core << 40) | (uint64_t)k);
 	}
 	pthread_barrier_wait(&xbar);
 	for (int k = 0; k < CROSS; k++) {
 		void *p = xbox[next][k];
 		if (p == NULL)
 			continue;
-		if (!intact(p, xcross_size(k), ((uint64_t)next << 40) | (uint64_t)k))
+		if (!test_intact(p, xcross_size(k), ((uint64_t)next << 40) | (uint64_t)k))
 			test_fail(__FILE__, __LINE__, "block changed in its box");
 		kfree(p);
 		pthread_mutex_lock(&xq.lock);
@@ -464,7 +413,7 @@ xq_free_one(int core)
 	xq.head = (xq.head + 1) % QCAP;
 	xq.n--;
 	pthread_mutex_unlock(&xq.lock);
-	if (!intact(p, n, seed))
+	if (!test_intact(p, n, seed))
 		test_fail(__FILE__, __LINE__, "block changed in flight");
 	kfree(p);
 	return 1;
@@ -504,7 +453,7 @@ xthread(void *arg)
 			test_fail(__FILE__, __LINE__, "kmalloc failed");
 			break;
 		}
-		fill(p, n, seed);
+		test_fill(p, n, seed);
 		xq_put(p, n, seed, core);
 		if (i % 3 != 0)
 			xq_free_one(core);

@@ -50,17 +50,6 @@ struct block {
 static struct block live[MAXLIVE];
 static int nlive;
 
-/* xorshift64*: a small deterministic generator. */
-static uint64_t rng = 88172645463325252ULL;
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
 /* The arena, mapped once. */
 static char *
 arena_get(void)
@@ -103,11 +92,12 @@ layout(int which, struct mem_range *r)
 		return n;
 	}
 	/* Random: up to 6 slices, each trimmed by odd amounts at both ends. */
-	int slices = 1 + rnd() % 6;
+	int slices = 1 + test_rnd() % 6;
 	size_t slice = ARENA / slices;
 	for (int i = 0; i < slices; i++) {
-		size_t lo = rnd() % (slice / 4), hi = rnd() % (slice / 4);
-		if (rnd() % 3 == 0)
+		size_t lo = test_rnd() % (slice / 4);
+		size_t hi = test_rnd() % (slice / 4);
+		if (test_rnd() % 3 == 0)
 			lo = hi = 0;
 		r[n++] = (struct mem_range){ a + i * slice + lo, slice - lo - hi };
 	}
@@ -187,32 +177,22 @@ check_initial(void)
 		CHECK_EQ(page_count_free_blocks(k), init_blocks[k]);
 }
 
-/* The pattern word for an address. */
-static uint64_t
-pattern(const void *a)
-{
-	return (uint64_t)(uintptr_t)a * 0x9E3779B97F4A7C15ULL;
-}
-
+/*
+ * A block's pattern (test_fill) is keyed by its address: a block holds
+ * it from claim to release, so a block that overlaps another, or that
+ * the allocator writes into while it is allocated, no longer does.
+ */
 static void
 fill(char *p, int order)
 {
-	uint64_t *w = (uint64_t *)p;
-
-	for (size_t i = 0; i < BYTES(order) / 8; i++)
-		w[i] = pattern(&w[i]);
+	test_fill(p, BYTES(order), (uintptr_t)p);
 }
 
 /* Is the block still holding its pattern? */
 static int
 intact(char *p, int order)
 {
-	uint64_t *w = (uint64_t *)p;
-
-	for (size_t i = 0; i < BYTES(order) / 8; i++)
-		if (w[i] != pattern(&w[i]))
-			return 0;
-	return 1;
+	return test_intact(p, BYTES(order), (uintptr_t)p);
 }
 
 /* A new block: check it against the shadow map, claim it, fill it. */
@@ -264,7 +244,7 @@ static int
 release_all(void)
 {
 	while (nlive > 0)
-		if (!release(rnd() % nlive))
+		if (!release(test_rnd() % nlive))
 			return 0;
 	return 1;
 }
@@ -273,9 +253,9 @@ release_all(void)
 static int
 random_order(void)
 {
-	if (rnd() % 64 == 0)
-		return rnd() % NORDERS;
-	int k = __builtin_ctzll(rnd() | (1ULL << PAGE_MAX_ORDER));
+	if (test_rnd() % 64 == 0)
+		return test_rnd() % NORDERS;
+	int k = __builtin_ctzll(test_rnd() | (1ULL << PAGE_MAX_ORDER));
 	return k;
 }
 
@@ -283,8 +263,8 @@ random_order(void)
 static int
 step(size_t *used)
 {
-	if (nlive > 0 && (nlive == MAXLIVE || rnd() % 100 < 45)) {
-		int i = rnd() % nlive;
+	if (nlive > 0 && (nlive == MAXLIVE || test_rnd() % 100 < 45)) {
+		int i = test_rnd() % nlive;
 		*used -= (size_t)1 << live[i].order;
 		return release(i);
 	}

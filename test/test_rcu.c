@@ -11,16 +11,12 @@
  * its grace period ended.
  */
 #define _GNU_SOURCE
-#include <string.h>
 
 #include "ebb/event.h"
 #include "ebb/rcu.h"
 #include "ebb/rhash.h"
 #include "ebb/timer.h"
-#include "hosted/hosted.h"
 #include "kernel/malloc.h"
-#include "kernel/page.h"
-#include "kernel/slab.h"
 #include "test.h"
 
 #define NCORES	4
@@ -28,32 +24,11 @@
 #define HOLD_NS	20000		/* how long a reader holds a version */
 #define MIN_READS	300		/* reads before the writer may stop */
 
+/* The runtime, once per process: NCORES cores, the loops, timers and RCU. */
 static void
 setup(void)
 {
-	static int done;
-
-	if (done++)
-		return;
-	hosted_set_core_count(NCORES);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	event_init();
-	timer_init();
-	rcu_init();
-}
-
-static size_t
-in_use(const char *name)
-{
-	struct slab_stats st[64];
-	int n = slab_stats_all(st, 64);
-
-	for (int i = 0; i < n; i++)
-		if (strcmp(st[i].name, name) == 0)
-			return st[i].in_use;
-	return 0;
+	test_setup(NCORES, 0, TEST_RCU);
 }
 
 /* ---- the grace-period checker --------------------------------------- */
@@ -140,7 +115,7 @@ TEST(callbacks_wait_for_readers)
 	CHECK_EQ(retired, UPDATES);
 	CHECK(reads >= MIN_READS);
 	CHECK(rcu_completed() > gp0);
-	CHECK_EQ(in_use("rcu_cb"), 0);
+	CHECK_EQ(test_in_use("rcu_cb"), 0);
 	kfree(cur);
 }
 
@@ -241,7 +216,7 @@ TEST(hash_readers_and_writers)
 	setup();
 	h = rhash_new(64);
 	CHECK(h != NULL);
-	start = in_use("kmalloc-64");
+	start = test_in_use("kmalloc-64");
 	stopping = 0;
 	CHECK_EQ(event_run(rhash_first, NULL), 0);
 	CHECK_EQ(bad_values, 0);
@@ -249,5 +224,6 @@ TEST(hash_readers_and_writers)
 	CHECK(rhash_get(h, 3) == NULL);
 	settle_left = 3;
 	CHECK_EQ(event_run(settle, NULL), 0);
-	CHECK_EQ(in_use("kmalloc-64"), start);	/* every node came back */
+	/* Every node came back. */
+	CHECK_EQ(test_in_use("kmalloc-64"), start);
 }

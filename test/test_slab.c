@@ -23,63 +23,11 @@
 #define MB		(1UL << 20)
 #define NTHREADS	4
 
-/* Set the allocators up once; the free pages now, for finish(). */
+/* The allocators over 64 MiB, once; the free pages now, for finish(). */
 static size_t
 setup(void)
 {
-	static int done;
-
-	if (!done) {
-		hosted_set_mem(64 * MB);
-		page_init();
-		slab_init();
-		done = 1;
-	}
-	return page_count_free();
-}
-
-/* xorshift64*: a small deterministic generator. */
-static uint64_t rng = 88172645463325252ULL;
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-/* The pattern of seed: n bytes from an xorshift stream. */
-static int
-pattern(unsigned char *b, size_t n, uint64_t seed, int write)
-{
-	uint64_t x = (seed * 0x9E3779B97F4A7C15ULL) | 1;
-
-	for (size_t i = 0; i < n; i++) {
-		if ((i & 7) == 0) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-		}
-		unsigned char v = (unsigned char)(x >> ((i & 7) * 8));
-		if (write)
-			b[i] = v;
-		else if (b[i] != v)
-			return 0;
-	}
-	return 1;
-}
-
-static void
-fill(void *p, size_t n, uint64_t seed)
-{
-	pattern(p, n, seed, 1);
-}
-
-static int
-intact(const void *p, size_t n, uint64_t seed)
-{
-	return pattern((unsigned char *)p, n, seed, 0);
+	return test_setup(1, 64 * MB, TEST_SLAB);
 }
 
 static struct slab_stats
@@ -116,7 +64,7 @@ TEST(basic)
 	for (int i = 0; i < 1000; i++) {
 		p[i] = slab_alloc(c);
 		CHECK(p[i] != NULL && (uintptr_t)p[i] % 8 == 0);
-		fill(p[i], 24, i);
+		test_fill(p[i], 24, i);
 	}
 	st = stats(c);
 	CHECK_EQ(st.in_use, 1000);
@@ -124,7 +72,7 @@ TEST(basic)
 	CHECK(st.pages > 0 && st.grows > 0);
 	CHECK_EQ(slab_obj_size(p[7]), 24);
 	for (int i = 0; i < 1000; i++) {
-		CHECK(intact(p[i], 24, i));
+		CHECK(test_intact(p[i], 24, i));
 		slab_free(p[i]);
 	}
 	CHECK_EQ(stats(c).in_use, 0);
@@ -148,14 +96,14 @@ one_shape(size_t size, size_t align)
 	    st.objs_per_slab * st.size <= ((size_t)PAGE_SIZE << st.order) / SLAB_WASTE);
 	for (size_t i = 0; i < n; i++) {
 		o[i].p = slab_alloc(c);
-		o[i].seed = rnd();
+		o[i].seed = test_rnd();
 		CHECK(o[i].p != NULL);
 		CHECK((uintptr_t)o[i].p % (align ? align : 8) == 0);
-		fill(o[i].p, st.size, o[i].seed);
+		test_fill(o[i].p, st.size, o[i].seed);
 	}
 	CHECK_EQ(stats(c).in_use, n);
 	for (size_t i = n; i > 1; i--) {	/* shuffle */
-		size_t j = rnd() % i;
+		size_t j = test_rnd() % i;
 		void *p = o[i - 1].p;
 		uint64_t seed = o[i - 1].seed;
 		o[i - 1] = o[j];
@@ -163,7 +111,7 @@ one_shape(size_t size, size_t align)
 		o[j].seed = seed;
 	}
 	for (size_t i = 0; i < n; i++) {
-		CHECK(intact(o[i].p, st.size, o[i].seed));
+		CHECK(test_intact(o[i].p, st.size, o[i].seed));
 		slab_free(o[i].p);
 	}
 	free(o);
@@ -199,18 +147,18 @@ TEST(random_against_model)
 	for (int k = 0; k < NCACHE; k++)
 		c[k] = slab_cache_create("t-random", sizes[k], 0);
 	for (uint64_t op = 1; op <= 200000; op++) {
-		int s = rnd() % NSLOT, k;
+		int s = test_rnd() % NSLOT, k;
 		if (slot[s].p == NULL) {
-			k = rnd() % NCACHE;
+			k = test_rnd() % NCACHE;
 			slot[s].p = slab_alloc(c[k]);
 			CHECK(slot[s].p != NULL);
 			slot[s].cache = k;
 			slot[s].seed = op;
-			fill(slot[s].p, sizes[k], op);
+			test_fill(slot[s].p, sizes[k], op);
 			live[k]++;
 		} else {
 			k = slot[s].cache;
-			CHECK(intact(slot[s].p, sizes[k], slot[s].seed));
+			CHECK(test_intact(slot[s].p, sizes[k], slot[s].seed));
 			slab_free(slot[s].p);
 			slot[s].p = NULL;
 			live[k]--;
@@ -221,7 +169,8 @@ TEST(random_against_model)
 	}
 	for (int s = 0; s < NSLOT; s++)
 		if (slot[s].p != NULL) {
-			CHECK(intact(slot[s].p, sizes[slot[s].cache], slot[s].seed));
+			CHECK(test_intact(slot[s].p, sizes[slot[s].cache],
+			    slot[s].seed));
 			slab_free(slot[s].p);
 			slot[s].p = NULL;
 		}
@@ -357,14 +306,14 @@ xcross(int core)
 		if (xbox[core][k] == NULL)
 			test_fail(__FILE__, __LINE__, "slab_alloc failed");
 		else
-			fill(xbox[core][k], xsize[k & 1], ((uint64_t)core << 40) | (uint64_t)k);
+			test_fill(xbox[core][k], xsize[k & 1], ((uint64_t)core << 40) | (uint64_t)k);
 	}
 	pthread_barrier_wait(&xbar);
 	for (int k = 0; k < CROSS; k++) {
 		void *p = xbox[next][k];
 		if (p == NULL)
 			continue;
-		if (!intact(p, xsize[k & 1], ((uint64_t)next << 40) | (uint64_t)k))
+		if (!test_intact(p, xsize[k & 1], ((uint64_t)next << 40) | (uint64_t)k))
 			test_fail(__FILE__, __LINE__, "object changed in its box");
 		slab_free(p);
 		pthread_mutex_lock(&xq.lock);
@@ -394,7 +343,7 @@ xq_free_one(int core)
 	xq.n--;
 	xq.foreign += from != core;
 	pthread_mutex_unlock(&xq.lock);
-	if (!intact(p, xsize[big], seed))
+	if (!test_intact(p, xsize[big], seed))
 		test_fail(__FILE__, __LINE__, "object changed in flight");
 	slab_free(p);
 	return 1;
@@ -414,7 +363,7 @@ xthread(void *arg)
 			test_fail(__FILE__, __LINE__, "slab_alloc failed");
 			break;
 		}
-		fill(p, xsize[big], seed);
+		test_fill(p, xsize[big], seed);
 		pthread_mutex_lock(&xq.lock);
 		while (xq.n == QCAP) {
 			pthread_mutex_unlock(&xq.lock);

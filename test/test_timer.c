@@ -5,8 +5,9 @@
  * Timers fire in order of (deadline, start), so every test records what
  * fired and checks the order, the count and the core; none asserts how
  * late a timer fired, only that it never fired early.  Every test ends
- * with leak_check() (test_event.c explains it): the heaps that grew for
- * many timers give their arrays back as the timers go.
+ * with test_leak_check (testlib.c): no timer is left armed on any core,
+ * and the heaps that grew for many timers give their arrays back as the
+ * timers go.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -15,94 +16,17 @@
 #include "ebb/event.h"
 #include "ebb/timer.h"
 #include "hosted/hosted.h"
-#include "kernel/malloc.h"
-#include "kernel/page.h"
-#include "kernel/slab.h"
 #include "test.h"
 
 #define NCORES		4
 #define MANY		1000000		/* timers on one core */
 #define SPREAD		(20 * TIMER_MS)	/* their deadlines: within this */
 
+/* The runtime, once per process: NCORES cores, the loops and timers. */
 static void
 setup(void)
 {
-	static int done;
-
-	if (done)
-		return;
-	hosted_set_core_count(NCORES);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	event_init();
-	timer_init();
-	done = 1;
-}
-
-/* xorshift64*: a small deterministic generator. */
-static uint64_t rng = 88172645463325252ULL;
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-/* ---- leaks (as in test_event.c) ----------------------------------------- */
-
-static size_t
-in_use(void)
-{
-	struct slab_stats st[64];
-	int n = slab_stats_all(st, 64);
-	size_t sum = 0;
-
-	for (int i = 0; i < n; i++)
-		sum += st[i].in_use;
-	return sum;
-}
-
-static int reaped;
-static void
-reap(void *unused)
-{
-	(void)unused;
-	CHECK_EQ(timer_count(), 0);	/* every core's timers are gone */
-	slab_reap();
-	if (__atomic_add_fetch(&reaped, 1, __ATOMIC_ACQ_REL) == NCORES)
-		event_stop(0);
-}
-static void
-reap_first(void *unused)
-{
-	(void)unused;
-	for (int c = NCORES - 1; c >= 0; c--)
-		spawn_on(c, reap, NULL);
-}
-
-struct leaks {
-	size_t pages, objs;
-};
-
-static struct leaks
-leak_start(void)
-{
-	setup();
-	reaped = 0;
-	event_run(reap_first, NULL);
-	return (struct leaks){ page_count_free(), in_use() };
-}
-
-static void
-leak_check(struct leaks start)
-{
-	CHECK_EQ(in_use(), start.objs);
-	reaped = 0;
-	event_run(reap_first, NULL);
-	CHECK_EQ(page_count_free(), start.pages);
+	test_setup(NCORES, 0, TEST_EVENTS);
 }
 
 /*
@@ -170,7 +94,8 @@ many_first(void *unused)
 		x->i = i;
 		x->core = 0;
 		/* a coarse grid, so that ties (fired in start order) are common */
-		if (timer_start_at(&x->t, base + rnd() % SPREAD / 1000 * 1000, 0) != 0) {
+		if (timer_start_at(&x->t,
+		    base + test_rnd() % SPREAD / 1000 * 1000, 0) != 0) {
 			CHECK(!"timer_start failed");
 			event_stop(1);
 			return;
@@ -181,7 +106,7 @@ many_first(void *unused)
 
 TEST(million_in_deadline_order)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 	long once = 0;
 
 	many = calloc(MANY, sizeof *many);
@@ -192,7 +117,7 @@ TEST(million_in_deadline_order)
 		once += many[i].fired == 1;
 	CHECK_EQ(once, MANY);
 	free(many);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- stop and re-arm ---------------------------------------------------- */
@@ -215,7 +140,8 @@ rearm_first(void *unused)
 		some[i].i = i;
 		some[i].core = 0;
 		CHECK(!timer_armed(&some[i].t));
-		CHECK_EQ(timer_start_at(&some[i].t, base + rnd() % SPREAD, 0), 0);
+		CHECK_EQ(timer_start_at(&some[i].t,
+		    base + test_rnd() % SPREAD, 0), 0);
 		CHECK(timer_armed(&some[i].t));
 	}
 	for (long i = 1; i < SOME; i += 2)
@@ -231,7 +157,7 @@ rearm_first(void *unused)
 
 TEST(stop_and_rearm)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 
 	memset(some, 0, sizeof some);
 	tt_reset(SOME / 2);
@@ -241,7 +167,7 @@ TEST(stop_and_rearm)
 		CHECK_EQ(some[i].fired, i % 2 == 0);
 		CHECK(!timer_armed(&some[i].t));
 	}
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- periodic timers ---------------------------------------------------- */
@@ -303,7 +229,7 @@ periodic_first(void *unused)
 
 TEST(periodic)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 
 	ticks = ticks_at_stop = reloads = 0;
 	CHECK_EQ(event_run(periodic_first, NULL), 0);
@@ -312,7 +238,7 @@ TEST(periodic)
 	CHECK_EQ(ticks, ticks_at_stop);
 	CHECK_EQ(reloads, 6);
 	CHECK(!timer_armed(&tick) && !timer_armed(&stopper));
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- every core its own timers ------------------------------------------ */
@@ -346,7 +272,7 @@ cores_first(void *unused)
 
 TEST(per_core_timers)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 
 	for (int c = 0; c < NCORES; c++)
 		mine[c] = calloc(PER_CORE, sizeof **mine);
@@ -356,7 +282,7 @@ TEST(per_core_timers)
 		CHECK_EQ(last[c].n, PER_CORE);
 		free(mine[c]);
 	}
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- the loop sleeps until the next deadline ---------------------------- */
@@ -383,7 +309,7 @@ nap_first(void *unused)
 
 TEST(sleep_until_deadline)
 {
-	struct leaks start = leak_start();
+	struct test_leaks start = test_leak_start(NCORES);
 	struct event_stats before, after;
 
 	event_stats(0, &before);
@@ -393,7 +319,7 @@ TEST(sleep_until_deadline)
 	/* It slept (a few times at most), rather than spinning. */
 	CHECK(after.sleeps > before.sleeps);
 	CHECK(after.sleeps - before.sleeps < 100);
-	leak_check(start);
+	test_leak_check(start);
 }
 
 /* ---- misuse ------------------------------------------------------------- */
