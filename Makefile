@@ -57,6 +57,7 @@ PORTABLE := \
 	kernel/malloc.c \
 	ebb/runtime.c \
 	ebb/event.c \
+	ebb/block.c \
 	ebb/timer.c \
 	ebb/rcu.c \
 	ebb/rhash.c \

@@ -59,60 +59,13 @@
 #include "kernel/malloc.h"
 #include "kernel/page.h"
 #include "kernel/platform.h"
-#include "kernel/print.h"
 #include "kernel/slab.h"
-#include "context.h"
 #include "ebb.h"
 #include "event.h"
+#include "loop.h"
 #include "percore.h"
 
-STAILQ_HEAD(event_list, event);
-
-struct event_idle {
-	TAILQ_ENTRY(event_idle) link;	/* on its core's list of handlers */
-	int (*fn)(void *arg);
-	void *arg;
-	int core;			/* the core whose list it is on */
-};
-
-TAILQ_HEAD(event_idle_list, event_idle);
-
-/*
- * A loop instance: a stack on which this core's loop runs.  The core's
- * own stack is the first (struct event_core.base); event_block starts
- * another when an event gives up the core, and instances that are not
- * running wait, parked at an event boundary, to be reused.
- */
-struct loop {
-	void *sp;		/* saved stack pointer while not running */
-	struct loop *next;	/* on the core's parked list */
-	int blocked;		/* an event on this stack is blocked */
-};
-
-/*
- * One core's loop state.  Per-core data: the first part is owned by its
- * core and used without locks; the second part, on a cache line of its
- * own, is the only part other cores touch, and only through atomics.
- */
-struct event_core {
-	/* Owned by the core: */
-	struct event_list queue;	/* local events, oldest first */
-	struct event_idle_list idle;	/* idle handlers, in order added */
-	uint64_t nrun, nremote, nsleeps, nwakes, nnomem;	/* event_stats */
-	uint64_t nblocks, nloops;	/* event_block calls, instances made */
-	struct loop base;		/* the instance on the core's own stack */
-	struct loop *cur;		/* the instance running now */
-	struct loop *parked;		/* instances waiting to be reused */
-	unsigned round;			/* cores 1..: the run they are in */
-	int in_hook;			/* running hooks or idle handlers: no blocking */
-
-	/* Shared: written by other cores, on a line of their own. */
-	struct event *remote PERCORE;	/* senders' stack, newest on top */
-	int sleeping;			/* 1 from before the last check of
-					 * remote until core_sleep returns */
-} PERCORE;
-
-static struct event_core cores[NCPU];
+struct event_core event_cores[NCPU];	/* loop.h: each core's, owned by it */
 static struct slab_cache *event_cache;
 
 /* The hooks: written before the other cores start, read-only after. */
@@ -139,7 +92,7 @@ static struct {
 static void *
 event_rep_of(int c)
 {
-	return &cores[c];
+	return &event_cores[c];
 }
 
 static struct ebb_percore events_root = EBB_PERCORE(event_rep_of);
@@ -155,9 +108,9 @@ event_init(void)
 	if (event_cache == NULL)
 		panic("event_init: no memory for the event cache");
 	for (int c = 0; c < NCPU; c++) {
-		STAILQ_INIT(&cores[c].queue);
-		TAILQ_INIT(&cores[c].idle);
-		cores[c].cur = &cores[c].base;
+		STAILQ_INIT(&event_cores[c].queue);
+		TAILQ_INIT(&event_cores[c].idle);
+		event_cores[c].cur = &event_cores[c].base;
 	}
 }
 
@@ -205,7 +158,7 @@ spawn(void (*fn)(void *), void *arg)
 static void
 event_send(struct event_core *me, int c, struct event *e)
 {
-	struct event_core *to = &cores[c];
+	struct event_core *to = &event_cores[c];
 	struct event *top;
 
 	/*
@@ -253,7 +206,7 @@ spawn_on(int c, void (*fn)(void *), void *arg)
 void
 spawn_on_record(int c, struct event *e, void (*fn)(void *), void *arg)
 {
-	struct event_core *me = &cores[core_id()];
+	struct event_core *me = &event_cores[core_id()];
 
 	if (c < 0 || c >= core_count())
 		panic("spawn_on_record: no core %d (%d cores)", c, core_count());
@@ -393,10 +346,10 @@ event_sleep(struct event_core *me)
 }
 
 /* This core's loop, until a run stops. */
-static void
+void
 event_loop(void)
 {
-	struct event_core *me = &cores[core_id()];
+	struct event_core *me = &event_cores[core_id()];
 
 	for (;;) {
 		event_take_remote(me);
@@ -416,7 +369,7 @@ event_loop(void)
  * Cores 1 .. core_count()-1: a loop per run, parked between runs.  Any
  * loop instance of the core may be the one that goes on here.
  */
-static void
+void
 event_ap_loop(struct event_core *me)
 {
 	for (;;) {
@@ -439,7 +392,7 @@ event_ap_loop(struct event_core *me)
 static void
 event_ap_entry(void)
 {
-	struct event_core *me = &cores[core_id()];
+	struct event_core *me = &event_cores[core_id()];
 
 	/* Acquire: what core 0 set up before this run is visible. */
 	me->round = __atomic_load_n(&run.round, __ATOMIC_ACQUIRE);
@@ -468,6 +421,13 @@ event_release(void)
 	__atomic_add_fetch(&run.round, 1, __ATOMIC_RELEASE);
 	for (int c = 1; c < core_count(); c++)
 		core_wake(c);
+}
+
+/* The status of the run that is stopping (block.c's loop_entry). */
+int
+event_run_status(void)
+{
+	return run.status;
 }
 
 int
@@ -505,144 +465,6 @@ event_stop(int status)
 		core_wake(c);		/* sleeping loops must see stop */
 }
 
-/* ---- blocking -------------------------------------------------------- */
-
-/* Switch this core from the running loop instance to `to`, parking it. */
-static void
-loop_switch(struct event_core *me, struct loop *to)
-{
-	struct loop *from = me->cur;
-
-	from->next = me->parked;
-	me->parked = from;
-	me->cur = to;
-	ctx_switch(&from->sp, to->sp);
-	/* Back: whoever switched to us has made us me->cur again. */
-}
-
-/* Take l off this core's parked list (it is on it). */
-static void
-loop_unpark(struct event_core *me, struct loop *l)
-{
-	struct loop **pp = &me->parked;
-
-	while (*pp != l)
-		pp = &(*pp)->next;
-	*pp = l->next;
-}
-
-/*
- * The first code of a new loop instance.  On cores 1..: their loop, for
- * good.  On core 0, when a run stops here rather than in the base
- * instance, hand over to the base, which returns from event_run.
- */
-static void
-loop_entry(void *unused)
-{
-	struct event_core *me = &cores[core_id()];
-
-	(void)unused;
-	if (core_id() != 0)
-		event_ap_loop(me);
-	for (;;) {
-		event_loop();
-		if (me->base.blocked) {
-			kprintf("event: a run stopped while core 0's first event loop is blocked"
-			    " in an event; exiting with status %d\n", run.status);
-			machine_exit(run.status);
-		}
-		loop_unpark(me, &me->base);
-		loop_switch(me, &me->base);
-	}
-}
-
-/* A new loop instance on a fresh stack, or NULL. */
-static struct loop *
-loop_new(struct event_core *me)
-{
-	struct loop *l = kmalloc(sizeof *l);
-	void *stack = page_alloc(EVENT_STACK_ORDER);
-
-	if (l == NULL || stack == NULL) {
-		kfree(l);
-		if (stack != NULL)
-			page_free(stack, EVENT_STACK_ORDER);
-		return NULL;
-	}
-	l->blocked = 0;
-	l->sp = ctx_make(stack, (size_t)PAGE_SIZE << EVENT_STACK_ORDER, loop_entry, NULL);
-	me->nloops++;
-	return l;
-}
-
-void
-event_ctx_init(struct event_ctx *ctx)
-{
-	ctx->core = core_id();
-	ctx->loop = NULL;
-}
-
-int
-event_block_reserve(void)
-{
-	struct event_core *me = &cores[core_id()];
-	struct loop *l;
-
-	if (me->parked != NULL)
-		return 0;
-	if ((l = loop_new(me)) == NULL)
-		return ENOMEM;
-	l->next = NULL;
-	me->parked = l;
-	return 0;
-}
-
-int
-event_block(struct event_ctx *ctx)
-{
-	struct event_core *me = &cores[core_id()];
-	struct loop *from = me->cur, *to;
-
-	if ((to = me->parked) != NULL)
-		me->parked = to->next;
-	else if ((to = loop_new(me)) == NULL)
-		return ENOMEM;
-	if (ctx->core != core_id())
-		panic("event_block: %p was prepared on core %d, blocks on core %d",
-		    (void *)ctx, ctx->core, core_id());
-	if (me->in_hook)
-		panic("event_block: called from a hook, an idle handler, or a timer's or"
-		    " RCU's callback, which must not block");
-	ctx->loop = from;
-	from->blocked = 1;
-	me->nblocks++;
-	me->cur = to;
-	ctx_switch(&from->sp, to->sp);
-	/* Activated: resume_event made this instance current again. */
-	return 0;
-}
-
-/* The event event_activate sends: switch to the blocked instance. */
-static void
-resume_event(void *arg)
-{
-	struct event_ctx *ctx = arg;
-	struct event_core *me = &cores[core_id()];
-	struct loop *to = ctx->loop;
-
-	if (to == NULL || !to->blocked)
-		panic("event_activate: %p is not blocked (activated twice?)", (void *)ctx);
-	to->blocked = 0;
-	loop_switch(me, to);
-	/* Reused later by event_block: back to this instance's loop. */
-}
-
-void
-event_activate(struct event_ctx *ctx)
-{
-	spawn_on_record(ctx->core, &ctx->resume, resume_event, ctx);
-}
-
 struct event_idle *
 event_idle_add(int (*fn)(void *), void *arg)
 {
@@ -653,7 +475,7 @@ event_idle_add(int (*fn)(void *), void *arg)
 	h->fn = fn;
 	h->arg = arg;
 	h->core = core_id();
-	TAILQ_INSERT_TAIL(&cores[h->core].idle, h, link);
+	TAILQ_INSERT_TAIL(&event_cores[h->core].idle, h, link);
 	return h;
 }
 
@@ -661,7 +483,7 @@ void
 event_idle_remove(struct event_idle *h)
 {
 	percore_check(h->core, "event_idle_remove");
-	TAILQ_REMOVE(&cores[h->core].idle, h, link);
+	TAILQ_REMOVE(&event_cores[h->core].idle, h, link);
 	kfree(h);
 }
 
@@ -693,7 +515,7 @@ event_hook_sleep(void (*sleep)(void), void (*wake)(void))
 void
 event_stats(int c, struct event_stats *st)
 {
-	struct event_core *ec = &cores[c];
+	struct event_core *ec = &event_cores[c];
 
 	st->run = ec->nrun;
 	st->remote = ec->nremote;
