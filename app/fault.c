@@ -7,6 +7,8 @@
  *	wtext		write into the program's own code (read-only)
  *	xdata		jump into data (no-execute)
  *	stack		recurse until the stack overflows into its guard page
+ *	loopstack	the same on an event loop stack: app_main blocks, so
+ *			the next event runs on a loop instance's stack
  *	ud		execute an invalid instruction (ud2)
  *	div		divide by zero
  *	panic		call panic()
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ebb/event.h"
 #include "ebb/runtime.h"
 #include "kernel/platform.h"
 
@@ -63,6 +66,13 @@ fault_stack(int depth)
 	return fault_stack(depth + 1) + pad[0];
 }
 
+static void
+overflow_event(void *unused)
+{
+	(void)unused;
+	printf("%d\n", fault_stack(0));
+}
+
 __attribute__((noinline)) static void
 fault_ud(void)
 {
@@ -92,7 +102,12 @@ app_main(int argc, char **argv)
 		fault_xdata();
 	else if (strcmp(how, "stack") == 0)
 		printf("%d\n", fault_stack(0));
-	else if (strcmp(how, "ud") == 0)
+	else if (strcmp(how, "loopstack") == 0) {
+		struct event_ctx ctx;	/* never activated: the overflow ends it all */
+		event_ctx_init(&ctx);
+		spawn(overflow_event, NULL);
+		event_block(&ctx);
+	} else if (strcmp(how, "ud") == 0)
 		fault_ud();
 	else if (strcmp(how, "div") == 0)
 		printf("%d\n", fault_div(0));
@@ -100,7 +115,7 @@ app_main(int argc, char **argv)
 		panic("fault: panic on request (%d argument%s)", argc, argc == 1 ? "" : "s");
 	else if (strcmp(how, "exit") == 0 && argc > 2)
 		return atoi(argv[2]);
-	printf("fault: unknown kind '%s'; try page, null, wtext, xdata, stack, ud, div,"
-	    " panic or exit N\n", how);
+	printf("fault: unknown kind '%s'; try page, null, wtext, xdata, stack, loopstack,"
+	    " ud, div, panic or exit N\n", how);
 	return 2;
 }

@@ -98,7 +98,9 @@ loop_new(struct event_core *me)
 		return NULL;
 	}
 	l->blocked = 0;
-	l->sp = ctx_make(stack, (size_t)PAGE_SIZE << EVENT_STACK_ORDER, loop_entry, NULL);
+	stack_guard(stack, "an event loop stack");	/* its lowest page */
+	l->sp = ctx_make((char *)stack + PAGE_SIZE,
+	    ((size_t)PAGE_SIZE << EVENT_STACK_ORDER) - PAGE_SIZE, loop_entry, NULL);
 	me->nloops++;
 	return l;
 }

@@ -153,7 +153,7 @@ void event_stop(int status);
  * from the page allocator, made when needed and then kept, per core, for
  * the next event that blocks, so there are at most as many as the most
  * events ever blocked at once on the core, plus one (event_block_reserve
- * may make one ahead).  These stacks have no guard page.  event_block returns 0 when
+ * may make one ahead).  Each stack's lowest page is a guard (stack_guard).  event_block returns 0 when
  * resumed, or ENOMEM at once if no stack could be had (nothing blocked).
  * event_activate may be called once per block, from any core: it queues
  * the resumption on the blocked event's core with the record inside ctx,

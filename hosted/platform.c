@@ -169,6 +169,14 @@ hosted_init(void)
 	sigaction(SIGFPE, &sa, NULL);
 }
 
+/* platform.h: the page can no longer be touched (mprotect). */
+void
+stack_guard(void *page, const char *stack_name)
+{
+	if (mprotect(page, PAGE_SIZE, PROT_NONE) != 0)
+		panic("stack_guard: cannot protect the page below %s", stack_name);
+}
+
 /* One range: an anonymous mapping, made on the first (and only) call. */
 int
 mem_ranges(struct mem_range *out, int max)

@@ -22,7 +22,7 @@
  * (kernel/vm.c), so that an overflow faults instead of corrupting what
  * lies below: its event stack (the one kmain or ap_enter runs on, and
  * the events of its first loop instance; an event that blocks moves the
- * loop onto a stack from the page allocator, without a guard page, see
+ * loop onto a stack from the page allocator, with a guard page too, see
  * ebb/event.h) and its two IST stacks.  Core 0's are in .bss
  * (boot.S's boot stack, trap_stack below).  Every other core's come in
  * one page block, which core 0 allocates before it starts the core

@@ -101,6 +101,16 @@ memmap_ram(int i)
 	return ram[i];
 }
 
+/* Is addr in usable RAM? */
+int
+memmap_is_ram(uintptr_t addr)
+{
+	for (int i = 0; i < nram; i++)
+		if (addr - ram[i].base < ram[i].len)
+			return 1;
+	return 0;
+}
+
 /* The command line: the image's path, then QEMU's -append words. */
 char *
 memmap_cmdline(void)

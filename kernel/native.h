@@ -50,6 +50,7 @@ void serial_init(void);
 void memmap_init(uint32_t mb_info_addr);
 char *memmap_cmdline(void);
 int memmap_ram_count(void);
+int memmap_is_ram(uintptr_t addr);
 struct mem_range memmap_ram(int i);
 void memmap_print(void);
 

@@ -81,6 +81,14 @@ void core_sleep(uint64_t deadline);
 void core_wake(int c);
 
 /*
+ * Make the page at `page` (page-aligned, owned by the caller, never
+ * given back) inaccessible, so that a stack growing down into it faults
+ * and the fault is reported as that stack's overflow.  Any core.
+ * Native: unmapped (kernel/vm.c); hosted: mprotect(PROT_NONE).
+ */
+void stack_guard(void *page, const char *stack_name);
+
+/*
  * Interrupts as events.  irq_alloc gives handler a vector of its own
  * (native; hosted has no interrupts and returns -1) and returns it, or -1
  * if none is left.  An interrupt only marks its vector pending on the

@@ -257,6 +257,8 @@ page_fault_detail(struct trapframe *tf)
 		kprintf("  stack overflow: the address is the guard page below %s\n", stack);
 	else if (addr < PAGE_SIZE)
 		kprintf("  null pointer: page 0 is never mapped\n");
+	else if (!(e & PF_PRESENT) && memmap_is_ram(addr))
+		kprintf("  stack overflow, most likely: an unmapped page of RAM is a guard page\n");
 	else if (e & PF_PRESENT)
 		kprintf("  the page is mapped %s\n", e & PF_FETCH ? "no-execute" : "read-only");
 	else

@@ -50,6 +50,7 @@
 #include "page.h"
 #include "platform.h"
 #include "print.h"
+#include "spinlock.h"
 #include "vm.h"
 #include "x86.h"
 
@@ -67,7 +68,8 @@
 
 #define BIG		(2ULL << 20)		/* a 2 MiB page */
 #define TABLE_POOL	(12 + VM_MAX_RAM_GB)	/* page tables vm_init may need */
-#define MAX_GUARDS	(3 * NCPU + 8)	/* three stacks per core (cpu.c), and spares */
+#define MAX_GUARDS	(3 * NCPU + 64)	/* three stacks per core (cpu.c), and loop
+					 * stacks (stack_guard); more are unnamed */
 
 #define EBB_SLOT	((EBB_TABLE_VA >> 39) & 511)	/* the Ebb table's PML4 slot */
 #define EBB_TABLE_END	(EBB_TABLE_VA + EBB_TABLE_SLOTS * sizeof(void *))
@@ -84,6 +86,13 @@ static struct {
 	const char *name;
 } guards[MAX_GUARDS];
 static int nguards;
+
+/*
+ * Edits after boot (vm_guard, from any core) take vm_lock; before the
+ * other cores start, core 0 edits alone.  Lock order: vm_lock, then the
+ * page allocator's (a split takes a page for a table).
+ */
+static struct spinlock vm_lock = SPINLOCK_INIT("vm");
 
 /*
  * Make the CPU forget old translations of [va, va + len) — if these are
@@ -179,6 +188,7 @@ pd_entry(uintptr_t va)
 static int
 vm_set(uintptr_t va, uintptr_t pa, size_t len, uint64_t bits)
 {
+	/* Only the guard pages are changed after boot, by any core, under vm_lock. */
 	uintptr_t end = va + len;
 
 	while (va < end) {
@@ -221,20 +231,30 @@ vm_unmap(uintptr_t va, size_t len)
 }
 
 /*
- * Unmap the page below a stack and remember whose it is.  Core 0 only
- * (at boot, and for the stacks of the cores it starts).
+ * Unmap the page below a stack and remember whose it is (the first
+ * MAX_GUARDS of them; later ones are reported without a name).  Any
+ * core: the edit and the registry are under vm_lock.
  */
 void
 vm_guard(void *page, const char *stack_name)
 {
-	if (nguards == MAX_GUARDS)
-		panic("vm_guard: more than %d guard pages", MAX_GUARDS);
-	if (vm_unmap((uintptr_t)page, PAGE_SIZE) < 0)
+	spin_lock(&vm_lock);
+	if (vm_set((uintptr_t)page, 0, PAGE_SIZE, 0) < 0)
 		panic("vm_guard: no memory for a page table");
-	guards[nguards].addr = (uintptr_t)page;
-	guards[nguards].name = stack_name;
-	/* Release: a report on another core that sees the count sees the entry. */
-	__atomic_store_n(&nguards, nguards + 1, __ATOMIC_RELEASE);
+	if (nguards < MAX_GUARDS) {
+		guards[nguards].addr = (uintptr_t)page;
+		guards[nguards].name = stack_name;
+		/* Release: a report on another core that sees the count sees the entry. */
+		__atomic_store_n(&nguards, nguards + 1, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&vm_lock);
+}
+
+/* platform.h */
+void
+stack_guard(void *page, const char *stack_name)
+{
+	vm_guard(page, stack_name);
 }
 
 /* The stack whose guard page holds addr, or NULL. */

@@ -94,6 +94,11 @@ for a in $accels; do
 		"stack overflow: the address is the guard page below core 0's boot stack" \
 		'^  #0  0x[0-9a-f]+ fault_stack\+0x' '^  #31 0x[0-9a-f]+ fault_stack\+0x'
 
+	boot "$a" fault loopstack
+	check "boot.fault_loopstack.$a" 70 $? \
+		'stack overflow: the address is the guard page below an event loop stack' \
+		'^  #0  0x[0-9a-f]+ fault_stack\+0x'
+
 	boot "$a" fault ud
 	check "boot.fault_ud.$a" 70 $? '^trap: invalid opcode \(vector 6\)' \
 		'^  #0  0x[0-9a-f]+ fault_ud\+0x'
@@ -135,6 +140,9 @@ check hosted.ebb_counter 0 $? 'on each of 4 cores, .* sum 4000000: ok$'
 
 timeout 30 build/hosted/fault page >"$out" 2>&1
 check hosted.fault 70 $? '^trap: segmentation fault \(signal 11\)' 'fault address 0xdead0000000' '^backtrace:'
+
+timeout 30 build/hosted/fault loopstack >"$out" 2>&1
+check hosted.fault_loopstack 70 $? '^trap: segmentation fault \(signal 11\)'
 
 timeout 30 build/hosted/fault panic >"$out" 2>&1
 check hosted.panic 70 $? '^panic: fault: panic on request \(2 arguments\)$'
