@@ -2,49 +2,14 @@
 # boot.sh: tests of what a user meets: native images booted in QEMU, the
 # hosted programs run as Linux processes, make run, and gdb on the stub.
 #
-# Each test runs one command under a timeout, with its output (CRs
-# removed) in a file, then checks the exit status and that each expected
-# pattern (an extended regular expression) appears.  Prints PASS, FAIL
-# (with the output) or SKIP lines for test/run.sh to count.
+# Each test runs one command under a timeout, with its output in $out,
+# then checks (test/lib.sh) the exit status and that each expected
+# pattern appears.  Prints PASS, FAIL (with the output) or SKIP lines
+# for test/run.sh to count.
 #
 # Native boots use TCG always, and KVM too when the host has hardware
 # virtualization (the vmx or svm CPU flag and a usable /dev/kvm).
-set -u
-cd "$(dirname "$0")/.."
-
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-failed=0
-
-if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	accels="tcg kvm"
-else
-	accels="tcg"
-	echo "SKIP boot.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
-fi
-
-# check NAME EXPECTED_STATUS STATUS PATTERN...
-check() {
-	local name=$1 want=$2 got=$3 pat
-	shift 3
-	tr -d '\r' <"$out" >"$out.txt"
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL $name: exit status $got, expected $want; output:"
-		sed 's/^/    /' "$out.txt" | tail -40
-		failed=1
-		return
-	fi
-	for pat in "$@"; do
-		if ! grep -qE -- "$pat" "$out.txt"; then
-			echo "FAIL $name: no line matches /$pat/; output:"
-			sed 's/^/    /' "$out.txt" | tail -40
-			failed=1
-			return
-		fi
-	done
-	echo "PASS $name"
-	rm -f "$out.txt"
-}
+. "$(dirname "$0")/lib.sh" boot
 
 # boot ACCEL APP ARGS [QEMU options...]: boot an image, output in $out.
 boot() {

@@ -9,56 +9,21 @@
 # lists as disabled; and run hosted, on threads, once.  The hello app on
 # four cores checks that the event loops run on these primitives.
 #
-# Same protocol as boot.sh: each test runs one boot under a timeout,
-# checks its exit status and that each expected pattern (an extended
-# regular expression) appears, or, for a pattern starting with "!", that
-# it does not; then prints PASS (with the run's wall time, QEMU's start
-# included, and the wake round trip the app measured), FAIL (with the
-# output) or SKIP lines for test/run.sh to count.  TCG always; KVM too when the host has hardware
+# Same protocol as boot.sh (checks in test/lib.sh): each test runs one
+# boot under a timeout and checks its exit status and output; PASS lines
+# carry the run's wall time, QEMU's start included, and the wake round
+# trip the app measured.  TCG always; KVM too when the host has hardware
 # virtualization (the vmx or svm flag and a usable /dev/kvm), and then
 # the x2APIC path runs (-cpu host).
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh" smp
 
-out=$(mktemp)
-trap 'rm -f "$out" "$out.txt"' EXIT
-failed=0
-
-if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	accels="tcg kvm"
-else
-	accels="tcg"
-	echo "SKIP smp.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
-fi
-
-# check NAME EXPECTED_STATUS STATUS PATTERN...
-check() {
-	local name=$1 want=$2 got=$3 pat note
-	shift 3
-	tr -d '\r' <"$out" >"$out.txt"
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL $name: exit status $got, expected $want; output:"
-		sed 's/^/    /' "$out.txt" | tail -40
-		failed=1
-		return
-	fi
-	for pat in "$@"; do
-		if [ "${pat#!}" != "$pat" ]; then
-			grep -qE -- "${pat#!}" "$out.txt" || continue
-			echo "FAIL $name: a line matches /${pat#!}/; output:"
-		else
-			grep -qE -- "$pat" "$out.txt" && continue
-			echo "FAIL $name: no line matches /$pat/; output:"
-		fi
-		sed 's/^/    /' "$out.txt" | tail -40
-		failed=1
-		return
-	done
-	note="$((ms / 1000)).$(printf %03d $((ms % 1000))) s wall"
+# After PASS: the run's wall time and the wake round trip the app measured.
+check_note() {
+	local note="$((ms / 1000)).$(printf %03d $((ms % 1000))) s wall"
 	if grep -qE '^smp: wake round trip' "$out.txt"; then
 		note="$note, wake round trip avg $(sed -nE 's/^smp: wake round trip.*avg ([0-9]+ ns).*/\1/p' "$out.txt")"
 	fi
-	echo "PASS $name ($note)"
+	echo "$note"
 }
 
 # timed COMMAND...: run it under a timeout; output in $out, wall time
