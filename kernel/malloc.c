@@ -155,7 +155,7 @@ kmalloc(size_t size)
 }
 
 /* kfree of what is not a slab object: NULL, a page block, or a bad free. */
-static void
+static __attribute__((noinline)) void
 large_free(void *p)
 {
 	struct page *h;

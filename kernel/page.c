@@ -213,6 +213,7 @@ page_init_ranges(const struct mem_range *r, int n)
 	if (n < 0 || n > MAX_MEM_RANGES)
 		panic("page_init: %d ranges, at most %d", n, MAX_MEM_RANGES);
 	memset(&node, 0, sizeof node);
+	memset(page_zones, 0, sizeof page_zones);	/* page_of reads zone 0 unguarded */
 	page_nzones = 0;
 	spin_init(&node.lock, "page");
 	for (int k = 0; k <= PAGE_MAX_ORDER; k++)

@@ -91,7 +91,10 @@ page_of(const void *addr)
 {
 	uintptr_t pfn = (uintptr_t)addr >> PAGE_SHIFT;
 
-	for (int i = 0; i < page_nzones; i++)
+	/* Zone 0 first, without the loop: most machines have one zone. */
+	if (pfn - page_zones[0].base < page_zones[0].npages)
+		return &page_zones[0].pages[pfn - page_zones[0].base];
+	for (int i = 1; i < page_nzones; i++)
 		if (pfn - page_zones[i].base < page_zones[i].npages)
 			return &page_zones[i].pages[pfn - page_zones[i].base];
 	return NULL;
