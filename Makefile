@@ -65,7 +65,17 @@ PORTABLE := \
 	ebb/ebb.c \
 	ebb/counter.c \
 	ebb/context.c \
-	ebb/switch.S
+	ebb/switch.S \
+	tcp/iobuf.c \
+	tcp/netif.c \
+	tcp/loopback.c \
+	tcp/eth.c \
+	tcp/arp.c \
+	tcp/ip.c \
+	tcp/icmp.c \
+	tcp/udp.c \
+	tcp/inet.c \
+	tcp/stats.c
 
 NATIVE := \
 	boot.S \
@@ -86,7 +96,8 @@ NATIVE := \
 HOSTED := \
 	hosted/main.c \
 	hosted/platform.c \
-	hosted/cores.c
+	hosted/cores.c \
+	hosted/memlink.c
 
 TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
 BENCHES := $(basename $(notdir $(wildcard test/bench_*.c)))

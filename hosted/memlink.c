@@ -1,0 +1,462 @@
+/*
+ * memlink.c: two interfaces joined by an in-memory wire (memlink.h).
+ * Hosted.
+ *
+ *	netif_send(A) -> memlink_transmit: copy, checksum, pcap, impairments,
+ *	                 queue on A's wire queue of this core (deliver at `at`)
+ *	... when `at` comes (at once, or A's queue timer on this core):
+ *	wire_deliver (an event on this core) -> netif_input(B)
+ *
+ * Queues.  Each side has one wire queue per core; queue c of A feeds
+ * queue c of B, so a frame sent on core c is received on core c, and a
+ * queue is per-core data owned by core c: its list, its timer, its event
+ * record and its counters are touched only there, with no lock.  The
+ * list holds frames in flight, sorted by delivery time `at` (frames with
+ * equal times in sending order).  When the head is due, the queue's own
+ * event record (spawn_on_record: cannot fail) runs wire_deliver, which
+ * hands every due frame to the peer; a head in the future arms the
+ * queue's timer, whose callback (in a hook, not an event) only sends
+ * that event.
+ *
+ * Impairments.  For every frame, transmit draws four numbers from the
+ * queue's random stream (xorshift64*, seeded from the seed, the side and
+ * the core), always four and always in the same order, loss, duplicate,
+ * corrupt, reorder, so that the same frames sent in the same order on a
+ * queue meet the same fate whatever the settings of the others.  A lost
+ * frame is counted and freed; a corrupted one has the byte at (the
+ * corrupt draw's high half) mod length xored with 0xff; a reordered one
+ * is delivered reorder_ns late; a duplicated one is queued twice (two
+ * copies) with the same time.  The rate limit serializes each queue: a
+ * frame leaves when the one before has (busy_until) plus its own bytes
+ * at rate_bps, then takes delay_ns to arrive.  A frame that finds
+ * queue_max frames in flight is dropped (a full router queue).  None of
+ * these are transmit errors: the wire took the frame.  Only a missing
+ * copy (no memory) returns ENOMEM.
+ *
+ * Copies.  The sender's chain is copied into one fresh iobuf (with
+ * IOBUF_HEADROOM) and freed: the receiver may write into what it gets,
+ * and the sender's blocks (a retransmission queue's clones) are never
+ * shared with the other stack.  With NETIF_F_TX_CSUM offered, a frame
+ * whose hints ask for a checksum gets it here, in the copy; with
+ * NETIF_F_RX_CSUM, frames that were not corrupted arrive marked
+ * NETIF_RX_CSUM_OK.
+ *
+ * pcap.  Every frame transmitted by either side, before the impairments
+ * (what a capture at the sender sees), as one classic pcap file
+ * (LINKTYPE_ETHERNET, microsecond times from clock_ns), under a mutex,
+ * flushed after each record so that a test can read it while the link
+ * lives.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ebb/event.h"
+#include "ebb/timer.h"
+#include "kernel/malloc.h"
+#include "kernel/platform.h"
+#include "memlink.h"
+
+#define MEMLINK_QUEUE_MAX	1024		/* default queue_max */
+#define MEMLINK_REORDER_NS	TIMER_MS	/* default reorder_ns */
+#define PCAP_MAGIC		0xa1b2c3d4u	/* microsecond times */
+#define PCAP_SNAPLEN		65535
+#define PCAP_LINKTYPE_ETHERNET	1
+
+/* A frame in flight. */
+struct wire_frame {
+	struct wire_frame *next;
+	uint64_t at;			/* clock_ns() when it is delivered */
+	struct iobuf *frame;
+	uint32_t rx_flags;
+};
+
+/* One side's wire queue on one core.  Per-core data: owned by core. */
+struct wire_queue {
+	struct wire_frame *head, *tail;	/* in flight, sorted by at */
+	uint32_t n;			/* frames on the list */
+	int core;
+	int scheduled;			/* ev queued, not yet run */
+	uint64_t busy_until;		/* the rate limit: when the wire is free */
+	uint64_t rng;			/* this queue's random stream */
+	struct memlink_side *side;
+	struct timer timer;		/* armed for head->at */
+	struct event ev;		/* wire_deliver's record */
+	struct memlink_stats st;
+} __attribute__((aligned(CACHE_LINE)));
+
+struct memlink_side {
+	struct netif nif;		/* first: the driver state is nif.driver */
+	struct memlink *link;
+	struct memlink_side *peer;
+	struct wire_queue q[NCPU];
+};
+
+struct memlink {
+	struct memlink_config cfg;
+	FILE *pcap;
+	pthread_mutex_t pcap_lock;	/* held while a record is written */
+	struct memlink_side side[2];
+};
+
+static int nlinks;			/* links made so far (atomic): MACs */
+
+/* ---- random streams ---------------------------------------------------- */
+
+static uint64_t
+rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+/* Does draw r fall within ppm parts per million? */
+static int
+chance(uint64_t r, uint32_t ppm)
+{
+	return (r >> 11) % 1000000 < ppm;
+}
+
+/* splitmix64: a well-mixed non-zero start for each queue's stream. */
+static uint64_t
+rng_seed(uint64_t seed, int side, int core)
+{
+	uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (uint64_t)(side * NCPU + core + 1);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	z ^= z >> 31;
+	return z != 0 ? z : 1;
+}
+
+/* ---- pcap -------------------------------------------------------------- */
+
+static int
+pcap_open(struct memlink *ml, const char *path)
+{
+	struct {
+		uint32_t magic;
+		uint16_t major, minor;
+		int32_t thiszone;
+		uint32_t sigfigs, snaplen, linktype;
+	} h = { PCAP_MAGIC, 2, 4, 0, 0, PCAP_SNAPLEN, PCAP_LINKTYPE_ETHERNET };
+
+	if ((ml->pcap = fopen(path, "wb")) == NULL)
+		return -1;
+	if (fwrite(&h, sizeof h, 1, ml->pcap) != 1 || fflush(ml->pcap) != 0) {
+		fclose(ml->pcap);
+		return -1;
+	}
+	return 0;
+}
+
+/* One record: b, a linear frame. */
+static void
+pcap_write(struct memlink *ml, const struct iobuf *b)
+{
+	uint64_t t = clock_ns();
+	uint32_t caplen = b->len < PCAP_SNAPLEN ? (uint32_t)b->len : PCAP_SNAPLEN;
+	uint32_t r[4] = { (uint32_t)(t / 1000000000), (uint32_t)(t % 1000000000 / 1000),
+	    caplen, (uint32_t)b->len };
+
+	pthread_mutex_lock(&ml->pcap_lock);
+	fwrite(r, sizeof r, 1, ml->pcap);
+	fwrite(b->data, 1, caplen, ml->pcap);
+	fflush(ml->pcap);
+	pthread_mutex_unlock(&ml->pcap_lock);
+}
+
+/* ---- the frame's copy -------------------------------------------------- */
+
+/* The chain copied into one fresh buffer; NULL if memory ran out. */
+static struct iobuf *
+copy_frame(const struct iobuf *frame)
+{
+	size_t len = iobuf_chain_len(frame);
+	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, len);
+
+	if (b != NULL)
+		iobuf_copy_out(frame, 0, len, iobuf_put(b, len));
+	return b;
+}
+
+/* Checksum offload: the ones'-complement sum from start, stored at start + off. */
+static void
+fill_csum(struct iobuf *b, const struct netif_tx_hints *h)
+{
+	uint32_t sum = 0;
+	uint16_t csum;
+	size_t i;
+
+	if (!h->csum || (size_t)h->csum_start + h->csum_offset + 2 > b->len)
+		return;
+	for (i = h->csum_start; i + 1 < b->len; i += 2)
+		sum += (uint32_t)b->data[i] << 8 | b->data[i + 1];
+	if (i < b->len)
+		sum += (uint32_t)b->data[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	csum = (uint16_t)~sum;
+	b->data[h->csum_start + h->csum_offset] = (uint8_t)(csum >> 8);
+	b->data[h->csum_start + h->csum_offset + 1] = (uint8_t)csum;
+}
+
+/* ---- the wire queue ---------------------------------------------------- */
+
+static void wire_deliver(void *arg);
+
+/* Put b on q, to be delivered at `at`, after frames due no later. */
+static void
+wire_put(struct wire_queue *q, struct wire_frame *w)
+{
+	struct wire_frame **p;
+
+	q->n++;
+	if (q->tail == NULL || q->tail->at <= w->at) {	/* the usual case */
+		w->next = NULL;
+		if (q->tail != NULL)
+			q->tail->next = w;
+		else
+			q->head = w;
+		q->tail = w;
+		return;
+	}
+	for (p = &q->head; (*p)->at <= w->at; p = &(*p)->next)
+		;
+	w->next = *p;
+	*p = w;
+}
+
+/* Make sure wire_deliver runs when q's head is due. */
+static void
+wire_kick(struct wire_queue *q)
+{
+	if (q->head == NULL || q->scheduled)
+		return;
+	if (q->head->at <= clock_ns()) {
+		timer_stop(&q->timer);
+		q->scheduled = 1;
+		spawn_on_record(q->core, &q->ev, wire_deliver, q);
+	} else if (!timer_armed(&q->timer) || q->timer.deadline != q->head->at) {
+		if (timer_start_at(&q->timer, q->head->at, 0) != 0) {
+			q->scheduled = 1;	/* no timer: poll with the event */
+			spawn_on_record(q->core, &q->ev, wire_deliver, q);
+		}
+	}
+}
+
+/* The timer's callback, in a hook: only send the event. */
+static void
+wire_timer(void *arg)
+{
+	struct wire_queue *q = arg;
+
+	if (!q->scheduled) {
+		q->scheduled = 1;
+		spawn_on_record(q->core, &q->ev, wire_deliver, q);
+	}
+}
+
+/* The event: every due frame to the peer, then wait for the next. */
+static void
+wire_deliver(void *arg)
+{
+	struct wire_queue *q = arg;
+	struct netif *peer = &q->side->peer->nif;
+	uint64_t now = clock_ns();
+	struct wire_frame *w;
+
+	q->scheduled = 0;
+	while ((w = q->head) != NULL && w->at <= now) {
+		q->head = w->next;	/* off the list before the stack runs */
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->n--;
+		q->st.delivered++;
+		struct iobuf *b = w->frame;
+		uint32_t flags = w->rx_flags;
+		kfree(w);
+		netif_input(peer, b, flags);
+	}
+	wire_kick(q);
+}
+
+/* A wire_frame for b, or NULL (b freed, counted). */
+static struct wire_frame *
+wire_frame(struct wire_queue *q, struct iobuf *b, uint64_t at, uint32_t flags)
+{
+	struct wire_frame *w = kmalloc(sizeof *w);
+
+	if (w == NULL) {
+		iobuf_free(b);
+		q->st.nomem++;
+		return NULL;
+	}
+	w->frame = b;
+	w->at = at;
+	w->rx_flags = flags;
+	return w;
+}
+
+/* ---- transmit ---------------------------------------------------------- */
+
+static int
+memlink_transmit(struct netif *nif, struct iobuf *frame,
+    const struct netif_tx_hints *hints)
+{
+	struct memlink_side *s = nif->driver;
+	struct memlink *ml = s->link;
+	const struct memlink_config *cfg = &ml->cfg;
+	struct wire_queue *q = &s->q[core_id()];
+	uint64_t r_loss, r_dup, r_corrupt, r_reorder, now, at;
+	uint32_t flags = 0;
+	struct wire_frame *w;
+	struct iobuf *b, *d;
+
+	b = copy_frame(frame);
+	iobuf_free_chain(frame);
+	if (b == NULL) {
+		q->st.nomem++;
+		return ENOMEM;
+	}
+	q->st.sent++;
+	if (nif->features & NETIF_F_TX_CSUM)
+		fill_csum(b, hints);
+	if (ml->pcap != NULL)
+		pcap_write(ml, b);
+	r_loss = rng_next(&q->rng);		/* always four, in this order */
+	r_dup = rng_next(&q->rng);
+	r_corrupt = rng_next(&q->rng);
+	r_reorder = rng_next(&q->rng);
+
+	if (chance(r_loss, cfg->loss_ppm)) {
+		q->st.lost++;
+		iobuf_free(b);
+		return 0;
+	}
+	if (q->n >= cfg->queue_max) {
+		q->st.overflow++;
+		iobuf_free(b);
+		return 0;
+	}
+	now = clock_ns();
+	at = now;
+	if (cfg->rate_bps != 0) {
+		at = q->busy_until > now ? q->busy_until : now;
+		at += b->len * 8 * 1000000000ULL / cfg->rate_bps;
+		q->busy_until = at;
+	}
+	at += cfg->delay_ns;
+	if (chance(r_corrupt, cfg->corrupt_ppm) && b->len > 0) {
+		b->data[(r_corrupt >> 32) % b->len] ^= 0xff;
+		q->st.corrupted++;
+	} else if (nif->features & NETIF_F_RX_CSUM) {
+		flags = NETIF_RX_CSUM_OK;
+	}
+	if (chance(r_reorder, cfg->reorder_ppm)) {
+		at += cfg->reorder_ns;
+		q->st.reordered++;
+	}
+	d = chance(r_dup, cfg->dup_ppm) ? copy_frame(b) : NULL;
+	if ((w = wire_frame(q, b, at, flags)) != NULL)
+		wire_put(q, w);
+	if (chance(r_dup, cfg->dup_ppm)) {
+		if (d == NULL)
+			q->st.nomem++;
+		else if ((w = wire_frame(q, d, at, flags)) != NULL) {
+			wire_put(q, w);
+			q->st.duplicated++;
+		}
+	}
+	wire_kick(q);
+	return 0;
+}
+
+static const struct netif_ops memlink_ops = {
+	.transmit = memlink_transmit,
+};
+
+/* ---- making a link ----------------------------------------------------- */
+
+static void
+side_init(struct memlink *ml, int i, const char *name, int num)
+{
+	struct memlink_side *s = &ml->side[i];
+	struct netif *nif = &s->nif;
+	static const uint8_t mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0 };
+
+	s->link = ml;
+	s->peer = &ml->side[1 - i];
+	nif->ops = &memlink_ops;
+	nif->driver = s;
+	snprintf(nif->name, NETIF_NAME_MAX, "%s", name);
+	memcpy(nif->mac, mac, ETH_ALEN);
+	nif->mac[4] = (uint8_t)num;
+	nif->mac[5] = (uint8_t)(i + 1);
+	nif->mtu = ml->cfg.mtu != 0 ? ml->cfg.mtu : 1500;
+	nif->features = ml->cfg.features & (NETIF_F_TX_CSUM | NETIF_F_RX_CSUM);
+	nif->nqueues = core_count();
+	for (int c = 0; c < NCPU; c++) {
+		struct wire_queue *q = &s->q[c];
+
+		q->core = c;
+		q->side = s;
+		q->rng = rng_seed(ml->cfg.seed, i, c);
+		timer_setup(&q->timer, wire_timer, q);
+	}
+}
+
+struct memlink *
+memlink_create(const char *name_a, const char *name_b,
+    const struct memlink_config *cfg)
+{
+	struct memlink *ml;
+	int num = __atomic_add_fetch(&nlinks, 1, __ATOMIC_RELAXED);	/* a name */
+
+	if (posix_memalign((void **)&ml, CACHE_LINE, sizeof *ml) != 0)
+		return NULL;
+	memset(ml, 0, sizeof *ml);
+	ml->cfg = *cfg;
+	if (ml->cfg.queue_max == 0)
+		ml->cfg.queue_max = MEMLINK_QUEUE_MAX;
+	if (ml->cfg.reorder_ns == 0)
+		ml->cfg.reorder_ns = MEMLINK_REORDER_NS;
+	pthread_mutex_init(&ml->pcap_lock, NULL);
+	if (cfg->pcap != NULL && pcap_open(ml, cfg->pcap) < 0) {
+		free(ml);
+		return NULL;
+	}
+	side_init(ml, 0, name_a, num);
+	side_init(ml, 1, name_b, num);
+	if (netif_add(&ml->side[0].nif) < 0 || netif_add(&ml->side[1].nif) < 0)
+		panic("memlink_create: netif_add refused a new interface");
+	return ml;
+}
+
+struct netif *
+memlink_netif(struct memlink *ml, int side)
+{
+	return &ml->side[side].nif;
+}
+
+void
+memlink_stats(struct memlink *ml, int side, struct memlink_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	for (int c = 0; c < NCPU; c++) {
+		const struct memlink_stats *q = &ml->side[side].q[c].st;
+
+		st->sent += q->sent;
+		st->delivered += q->delivered;
+		st->lost += q->lost;
+		st->duplicated += q->duplicated;
+		st->corrupted += q->corrupted;
+		st->reordered += q->reordered;
+		st->overflow += q->overflow;
+		st->nomem += q->nomem;
+	}
+}

@@ -1,0 +1,50 @@
+/*
+ * inet.h: the Internet checksum (RFC 1071), over bytes and over iobuf
+ * chains.  Portable.
+ *
+ * The checksum of IPv4, ICMP and UDP is the ones' complement of the
+ * ones'-complement sum of the data taken as 16-bit big-endian words (an
+ * odd last byte is padded with a zero).  The sum is built in steps:
+ *
+ *	uint32_t s = inet_pseudo(src, dst, IP_PROTO_UDP, len);
+ *	s = inet_sum_chain(pkt, 0, len, s);	// header and data
+ *	hdr->csum = hton16(inet_csum(s));	// fold and complement
+ *
+ * and a received packet is good when the same computation over it,
+ * checksum field included, gives 0 (inet_csum(...) == 0).
+ *
+ * Sums are plain integers in host order ("partial sums"): add them,
+ * pass them along, and fold only at the end.  A chain's buffers may
+ * have odd lengths: inet_sum_chain keeps track of whether each buffer
+ * starts on an odd byte of the message and swaps that buffer's sum's
+ * bytes (RFC 1071 section 2(B): the sum is byte-order independent up to
+ * a swap).
+ */
+#ifndef TCP_INET_H
+#define TCP_INET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iobuf.h"
+
+/* Add the n bytes at p (as if starting on an even byte) to the partial sum. */
+uint32_t inet_sum(const void *p, size_t n, uint32_t sum);
+
+/* Add n bytes of chain b, from off bytes in, to the partial sum. */
+uint32_t inet_sum_chain(const struct iobuf *b, size_t off, size_t n, uint32_t sum);
+
+/* The IPv4 pseudo-header's partial sum (addresses in network order). */
+uint32_t inet_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+
+/* Fold a partial sum to 16 bits (not complemented). */
+uint16_t inet_fold(uint32_t sum);
+
+/* The checksum to store: the folded sum, complemented (host order). */
+static inline uint16_t
+inet_csum(uint32_t sum)
+{
+	return (uint16_t)~inet_fold(sum);
+}
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * iobuf.c: reference-counted packet buffers (iobuf.h).  Portable.
+ *
+ * Two kinds of object:
+ *
+ *   struct iobuf        a window onto a block, one link of a chain; from
+ *                       the "iobuf" slab cache; owned by one holder.
+ *   struct iobuf_block  a reference count, a size and the bytes; shared
+ *                       by every iobuf that views it (iobuf_clone).
+ *
+ *	block:  | refs size kind | headroom | window (data, len) | tailroom |
+ *	                         ^ bytes                                    ^ bytes + size
+ *
+ * A block whose header and bytes fit in IOBUF_BLOCK_SMALL bytes (a 1500-
+ * byte frame and IOBUF_HEADROOM do) comes from the "iobuf_2k" slab cache,
+ * any other from kmalloc; `kind` says which, so the free goes back to the
+ * right place.  The two caches are made on first use (iobuf_caches), so
+ * no one has to call an init: the floors below know nothing of iobufs.
+ *
+ * Reference counting: iobuf_alloc makes a block with refs = 1; each
+ * iobuf_clone adds one; each iobuf_free drops one, and the last frees the
+ * block.  The increment is relaxed (the cloner already holds a reference,
+ * so the block cannot go away under it); the decrement is acq_rel, so that
+ * every core's use of the bytes happens before the free on the core that
+ * drops the last reference.
+ *
+ * Live counts: iobufs and blocks allocated and not freed, global relaxed
+ * atomics.  They are statistics for leak checks, read when the cores are
+ * quiet, so they order nothing.
+ *
+ * Invariants: block->bytes <= b->data, b->data + b->len <= block->bytes +
+ * block->size; refs >= 1 while any iobuf views the block.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/malloc.h"
+#include "kernel/platform.h"
+#include "kernel/slab.h"
+#include "kernel/spinlock.h"
+#include "iobuf.h"
+
+#define IOBUF_BLOCK_SMALL 2048	/* the slab class of blocks: header + bytes */
+
+enum { BLOCK_SLAB, BLOCK_KMALLOC };
+
+struct iobuf_block {
+	int refs;		/* iobufs viewing this block (atomic) */
+	int kind;		/* BLOCK_SLAB or BLOCK_KMALLOC */
+	size_t size;		/* bytes in bytes[] */
+	uint8_t bytes[];	/* headroom, window and tailroom */
+};
+
+static struct slab_cache *bufs;		/* struct iobuf */
+static struct slab_cache *blocks;	/* blocks of IOBUF_BLOCK_SMALL bytes */
+static struct spinlock init_lock = SPINLOCK_INIT("iobuf_init");
+static long nbufs, nblocks;		/* live counts (atomic, relaxed) */
+
+/*
+ * Make the caches on first use.  The acquire load pairs with the release
+ * store below: whoever sees blocks set sees both caches made.  Returns 0,
+ * or -1 if memory ran out (a later call tries again).
+ */
+static int
+iobuf_caches(void)
+{
+	struct slab_cache *b, *k;
+
+	if (__atomic_load_n(&blocks, __ATOMIC_ACQUIRE) != NULL)
+		return 0;
+	spin_lock(&init_lock);
+	if (blocks == NULL) {
+		b = bufs != NULL ? bufs :
+		    slab_cache_create("iobuf", sizeof(struct iobuf), 0);
+		bufs = b;
+		k = b == NULL ? NULL :
+		    slab_cache_create("iobuf_2k", IOBUF_BLOCK_SMALL, 64);
+		/* Release: the caches' set-up is seen before the pointer. */
+		__atomic_store_n(&blocks, k, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&init_lock);
+	return blocks != NULL ? 0 : -1;
+}
+
+/* A block of at least size bytes, refs = 1; NULL if memory ran out. */
+static struct iobuf_block *
+block_alloc(size_t size)
+{
+	struct iobuf_block *k;
+
+	if (size > SIZE_MAX - sizeof *k)
+		return NULL;
+	if (sizeof *k + size <= IOBUF_BLOCK_SMALL) {
+		if ((k = slab_alloc(blocks)) == NULL)
+			return NULL;
+		k->kind = BLOCK_SLAB;
+		k->size = IOBUF_BLOCK_SMALL - sizeof *k;
+	} else {
+		if ((k = kmalloc(sizeof *k + size)) == NULL)
+			return NULL;
+		k->kind = BLOCK_KMALLOC;
+		k->size = size;
+	}
+	k->refs = 1;
+	__atomic_add_fetch(&nblocks, 1, __ATOMIC_RELAXED);
+	return k;
+}
+
+/* Drop one reference to k; the last frees it. */
+static void
+block_put(struct iobuf_block *k)
+{
+	int left;
+
+	/*
+	 * Release: this core's reads and writes of the bytes come before the
+	 * drop.  Acquire: the core that drops the last reference sees every
+	 * other core's, so the free cannot overtake them.
+	 */
+	left = __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL);
+	if (left > 0)
+		return;
+	if (left < 0)
+		panic("iobuf: block %p freed twice", (void *)k);
+	__atomic_sub_fetch(&nblocks, 1, __ATOMIC_RELAXED);
+	if (k->kind == BLOCK_SLAB)
+		slab_free(k);
+	else
+		kfree(k);
+}
+
+/* A new iobuf struct viewing nothing yet; NULL if memory ran out. */
+static struct iobuf *
+buf_alloc(void)
+{
+	struct iobuf *b;
+
+	if (iobuf_caches() < 0 || (b = slab_alloc(bufs)) == NULL)
+		return NULL;
+	__atomic_add_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	b->next = NULL;
+	return b;
+}
+
+static void
+buf_free(struct iobuf *b)
+{
+	__atomic_sub_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	slab_free(b);
+}
+
+struct iobuf *
+iobuf_alloc(size_t headroom, size_t size)
+{
+	struct iobuf *b;
+
+	if (headroom > SIZE_MAX - size)
+		return NULL;
+	if ((b = buf_alloc()) == NULL)
+		return NULL;
+	if ((b->block = block_alloc(headroom + size)) == NULL) {
+		buf_free(b);
+		return NULL;
+	}
+	b->data = b->block->bytes + headroom;
+	b->len = 0;
+	return b;
+}
+
+struct iobuf *
+iobuf_clone(const struct iobuf *b)
+{
+	struct iobuf *c;
+
+	if ((c = buf_alloc()) == NULL)
+		return NULL;
+	/* Relaxed: we hold a reference through b, so refs is >= 1 already. */
+	__atomic_add_fetch(&b->block->refs, 1, __ATOMIC_RELAXED);
+	c->block = b->block;
+	c->data = b->data;
+	c->len = b->len;
+	return c;
+}
+
+int
+iobuf_shared(const struct iobuf *b)
+{
+	return __atomic_load_n(&b->block->refs, __ATOMIC_ACQUIRE) > 1;
+}
+
+void
+iobuf_free(struct iobuf *b)
+{
+	block_put(b->block);
+	buf_free(b);
+}
+
+void
+iobuf_free_chain(struct iobuf *b)
+{
+	struct iobuf *next;
+
+	for (; b != NULL; b = next) {
+		next = b->next;
+		iobuf_free(b);
+	}
+}
+
+size_t
+iobuf_headroom(const struct iobuf *b)
+{
+	return (size_t)(b->data - b->block->bytes);
+}
+
+size_t
+iobuf_tailroom(const struct iobuf *b)
+{
+	return b->block->size - iobuf_headroom(b) - b->len;
+}
+
+void *
+iobuf_push(struct iobuf *b, size_t n)
+{
+	if (n > iobuf_headroom(b))
+		return NULL;
+	b->data -= n;
+	b->len += n;
+	return b->data;
+}
+
+void *
+iobuf_advance(struct iobuf *b, size_t n)
+{
+	if (n > b->len)
+		return NULL;
+	b->data += n;
+	b->len -= n;
+	return b->data;
+}
+
+void *
+iobuf_put(struct iobuf *b, size_t n)
+{
+	uint8_t *end = b->data + b->len;
+
+	if (n > iobuf_tailroom(b))
+		return NULL;
+	b->len += n;
+	return end;
+}
+
+void
+iobuf_trim(struct iobuf *b, size_t len)
+{
+	if (len < b->len)
+		b->len = len;
+}
+
+size_t
+iobuf_chain_len(const struct iobuf *b)
+{
+	size_t n = 0;
+
+	for (; b != NULL; b = b->next)
+		n += b->len;
+	return n;
+}
+
+void
+iobuf_chain_append(struct iobuf *head, struct iobuf *tail)
+{
+	while (head->next != NULL)
+		head = head->next;
+	head->next = tail;
+}
+
+void *
+iobuf_copy_out(const struct iobuf *b, size_t off, size_t n, void *out)
+{
+	uint8_t *o = out;
+	size_t k;
+
+	for (; b != NULL && off >= b->len; b = b->next)	/* the first buffer */
+		off -= b->len;
+	if (b == NULL && off > 0)
+		return NULL;
+	for (; b != NULL && n > 0; b = b->next, off = 0) {
+		k = b->len - off < n ? b->len - off : n;
+		memcpy(o, b->data + off, k);
+		o += k;
+		n -= k;
+	}
+	return n == 0 ? out : NULL;
+}
+
+long
+iobuf_live(void)
+{
+	return __atomic_load_n(&nbufs, __ATOMIC_RELAXED);
+}
+
+long
+iobuf_blocks_live(void)
+{
+	return __atomic_load_n(&nblocks, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,98 @@
+/*
+ * iobuf.h: reference-counted packet buffers.  Portable.
+ *
+ * An iobuf describes a window [data, data + len) into a block of memory
+ * that has room before it (headroom, for headers to be prepended without
+ * copying) and after it (tailroom).  The memory is reference-counted and
+ * may be shared by several iobufs (iobuf_clone: a view of the same bytes,
+ * as a retransmission queue needs).  iobufs chain through next into
+ * packets: a received frame is one chain, handed up the stack without a
+ * copy; a header may span two buffers of a chain (iobuf_copy_out copies
+ * it out).  Every iobuf and every block is counted, so tests can check that
+ * the live counts return to zero.
+ *
+ *	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, 1500);	// or NULL
+ *	memcpy(iobuf_put(b, n), payload, n);	// append n bytes
+ *	struct udp_hdr *u = iobuf_push(b, sizeof *u);	// prepend a header
+ *	netif_send(nif, b, ...);		// ownership passes with the chain
+ *
+ * Ownership: whoever holds a pointer to an iobuf owns one reference to
+ * it and must either pass it on (ownership goes with it, as documented at
+ * each call) or free it with iobuf_free_chain.  Buffers are per-event
+ * objects: they may move between cores, but one iobuf is used by one
+ * core at a time; only the block's reference count is atomic.
+ */
+#ifndef TCP_IOBUF_H
+#define TCP_IOBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IOBUF_HEADROOM	128	/* room for Ethernet + IP + TCP/UDP headers and more */
+
+struct iobuf_block;		/* the shared memory: a refcount and the bytes */
+
+struct iobuf {
+	struct iobuf *next;		/* the next buffer of this chain, or NULL */
+	struct iobuf_block *block;	/* the memory, shared by clones */
+	uint8_t *data;			/* the first byte of the window */
+	size_t len;			/* bytes in the window */
+};
+
+/*
+ * A new buffer with headroom bytes of room before its (empty) window and
+ * size bytes after (at least: a small buffer gets the rest of its 2 KiB
+ * block as tailroom); NULL if memory ran out.  Any core.
+ */
+struct iobuf *iobuf_alloc(size_t headroom, size_t size);
+
+/* A new buffer viewing the same bytes as b's window (b's block is shared). */
+struct iobuf *iobuf_clone(const struct iobuf *b);
+
+/*
+ * Does b share its block with another iobuf (a clone)?  Then the bytes,
+ * headroom included, are seen by both: write into them (iobuf_push a
+ * header and fill it) only through a buffer that is not shared, or one
+ * whose other viewers will never look at those bytes.
+ */
+int iobuf_shared(const struct iobuf *b);
+
+/* Free one buffer (not the rest of its chain). */
+void iobuf_free(struct iobuf *b);
+
+/* Free a whole chain; NULL is ignored. */
+void iobuf_free_chain(struct iobuf *b);
+
+/* Room before and after the window. */
+size_t iobuf_headroom(const struct iobuf *b);
+size_t iobuf_tailroom(const struct iobuf *b);
+
+/* Grow the window at the front by n bytes (a header); NULL if no room. */
+void *iobuf_push(struct iobuf *b, size_t n);
+
+/* Shrink the window at the front by n bytes (consume a header); NULL if short. */
+void *iobuf_advance(struct iobuf *b, size_t n);
+
+/* Grow the window at the end by n bytes; the new bytes' address, or NULL. */
+void *iobuf_put(struct iobuf *b, size_t n);
+
+/* Shrink the window to its first len bytes (no-op if already shorter). */
+void iobuf_trim(struct iobuf *b, size_t len);
+
+/* Bytes in the whole chain. */
+size_t iobuf_chain_len(const struct iobuf *b);
+
+/* Append chain tail to chain head (head must not be NULL). */
+void iobuf_chain_append(struct iobuf *head, struct iobuf *tail);
+
+/*
+ * Copy n bytes starting off bytes into the chain to out; returns out, or
+ * NULL if the chain is shorter.  For a header that spans two buffers.
+ */
+void *iobuf_copy_out(const struct iobuf *b, size_t off, size_t n, void *out);
+
+/* Live counts, for leak checks: iobufs, and blocks. */
+long iobuf_live(void);
+long iobuf_blocks_live(void);
+
+#endif

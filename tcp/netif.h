@@ -1,0 +1,116 @@
+/*
+ * netif.h: network interfaces.  Portable.
+ *
+ * An interface is a driver's struct netif: its ops (how to transmit),
+ * its MAC address, MTU and feature bits, its IPv4 configuration, and
+ * counters.  Drivers live above the stack (hosted/ TAP and memlink,
+ * virtio/ virtio-net, tcp/loopback.c): they fill in a struct netif, call
+ * netif_add, and hand each received frame to netif_input on the core
+ * whose queue received it.  The stack transmits with netif_send.
+ *
+ *	receive:  driver -> netif_input -> eth_input -> arp_input | ip_input -> ...
+ *	transmit: udp_send -> ip_output -> eth_output -> netif_send -> ops->transmit
+ *
+ * Ownership: a frame chain passed to netif_input or netif_send belongs to
+ * the callee from then on, whatever it returns.
+ */
+#ifndef TCP_NETIF_H
+#define TCP_NETIF_H
+
+#include <stdint.h>
+
+#include "iobuf.h"
+
+#define ETH_ALEN	6	/* bytes in a MAC address */
+#define NETIF_NAME_MAX	16
+
+/* Feature bits (struct netif.features): what the device does for us. */
+#define NETIF_F_RX_CSUM	(1u << 0)	/* verifies L4 checksums on receive */
+#define NETIF_F_TX_CSUM	(1u << 1)	/* fills in L4 checksums on transmit */
+#define NETIF_F_TSO4	(1u << 2)	/* segments large TCP/IPv4 sends */
+
+/* netif_input flags: what the device checked for this frame. */
+#define NETIF_RX_CSUM_OK (1u << 0)	/* its L4 checksum is known good */
+
+/*
+ * Offload hints for one transmitted frame.  csum: the device must write
+ * the 16-bit ones'-complement sum of the bytes from csum_start to the
+ * end, at csum_start + csum_offset (the stack has put the pseudo-header
+ * sum there), as virtio-net's VIRTIO_NET_HDR_F_NEEDS_CSUM means.  mss:
+ * nonzero asks for TSO into segments of that many payload bytes.
+ */
+struct netif_tx_hints {
+	uint16_t csum;			/* 1: checksum needed, as above */
+	uint16_t csum_start, csum_offset;
+	uint16_t mss;
+};
+
+struct netif;
+
+struct netif_ops {
+	/*
+	 * Transmit frame (a chain starting at its Ethernet header) on this
+	 * core's queue.  Owns frame from the call on.  Returns 0, or an
+	 * error number if the frame was dropped (counted by the driver).
+	 */
+	int (*transmit)(struct netif *nif, struct iobuf *frame,
+	    const struct netif_tx_hints *hints);
+};
+
+/* Per-interface counters (each layer keeps its own too). */
+struct netif_stats {
+	uint64_t rx_frames, rx_bytes;	/* given to netif_input */
+	uint64_t tx_frames, tx_bytes;	/* accepted by transmit (returned 0) */
+	uint64_t tx_errors;		/* transmit returned an error */
+};
+
+struct netif {
+	const struct netif_ops *ops;
+	void *driver;			/* the driver's own state */
+	char name[NETIF_NAME_MAX];
+	uint8_t mac[ETH_ALEN];
+	uint16_t mtu;			/* bytes of IP datagram per frame */
+	uint32_t features;		/* NETIF_F_* */
+	int nqueues;			/* RX/TX queue pairs, one per core at most */
+
+	/* IPv4 configuration, network byte order; 0 = not configured. */
+	uint32_t ip, netmask, gateway;
+
+	/*
+	 * Who takes received frames: NULL (what drivers leave) means the
+	 * stack, eth_input.  A test or a bridge may set its own before
+	 * netif_add; it is called as netif_input's callee, owns the frame,
+	 * runs in the receiving event and may do anything an event may.
+	 */
+	void (*input)(struct netif *nif, struct iobuf *frame, uint32_t rx_flags);
+
+	struct netif_stats stats;	/* updated with relaxed atomics */
+	struct netif *next;		/* on the list of interfaces */
+};
+
+/*
+ * Register an interface (its fields filled in), at the end of the list.
+ * Any core, any time; interfaces are never removed.  Returns 0, or -1 if
+ * nif has no transmit op or is registered already.
+ */
+int netif_add(struct netif *nif);
+
+/*
+ * The interface list, in registration order, for lookups and apps:
+ *	for (nif = netif_first(); nif != NULL; nif = netif_next(nif))
+ * Read without a lock (rcu_deref; see ebb/rcu.h): safe on any core, at
+ * any time, while netif_add runs elsewhere.
+ */
+struct netif *netif_first(void);
+struct netif *netif_next(const struct netif *nif);
+
+/* A received frame, on the core that received it: the stack takes it. */
+void netif_input(struct netif *nif, struct iobuf *frame, uint32_t rx_flags);
+
+/*
+ * Send a frame: counts it and calls the driver.  Owns frame.  hints may
+ * be NULL (no offload).  Returns the driver's 0 or error number.
+ */
+int netif_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints);
+
+#endif

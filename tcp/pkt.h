@@ -1,0 +1,66 @@
+/*
+ * pkt.h: the chain operations every layer of the stack needs, on top of
+ * iobuf.h.  Portable, all inline.
+ *
+ *	pkt_push	prepend a header: into the first buffer's headroom if
+ *			it has room and is not shared with a clone, else into
+ *			a new buffer put in front of the chain
+ *	pkt_skip	consume a header that may span buffers
+ *	pkt_trim	cut the chain to a length (Ethernet padding, IP's
+ *			total length, UDP's length), freeing what is past it
+ *
+ * A chain may hold empty buffers after pkt_skip; every layer copes (a
+ * chain is only ever walked, summed or copied out).
+ */
+#ifndef TCP_PKT_H
+#define TCP_PKT_H
+
+#include <stddef.h>
+
+#include "iobuf.h"
+
+/*
+ * Prepend n bytes (n <= IOBUF_HEADROOM) to *pkt (which may be NULL: an
+ * empty packet) and return their address; *pkt becomes the new head.
+ * NULL if memory ran out (*pkt unchanged).
+ */
+static inline void *
+pkt_push(struct iobuf **pkt, size_t n)
+{
+	struct iobuf *h;
+
+	if (*pkt != NULL && !iobuf_shared(*pkt) && iobuf_headroom(*pkt) >= n)
+		return iobuf_push(*pkt, n);
+	if ((h = iobuf_alloc(IOBUF_HEADROOM, 0)) == NULL)
+		return NULL;
+	h->next = *pkt;
+	*pkt = h;
+	return iobuf_push(h, n);
+}
+
+/* Consume n bytes from the front of chain b; -1 (b unchanged) if shorter. */
+static inline int
+pkt_skip(struct iobuf *b, size_t n)
+{
+	if (iobuf_chain_len(b) < n)
+		return -1;
+	for (; n > 0; b = b->next) {
+		size_t k = b->len < n ? b->len : n;
+		iobuf_advance(b, k);
+		n -= k;
+	}
+	return 0;
+}
+
+/* Keep the first len bytes of chain b (not NULL); free the buffers past them. */
+static inline void
+pkt_trim(struct iobuf *b, size_t len)
+{
+	for (; b->len < len && b->next != NULL; b = b->next)
+		len -= b->len;
+	iobuf_trim(b, len);
+	iobuf_free_chain(b->next);
+	b->next = NULL;
+}
+
+#endif

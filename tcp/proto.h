@@ -1,0 +1,143 @@
+/*
+ * proto.h: the wire formats of Ethernet, ARP, IPv4, ICMP and UDP, the
+ * byte-order helpers, and the stack's tunables.  Portable.
+ *
+ * Every header struct is packed and laid out exactly as on the wire,
+ * commented field by field against its RFC.  Multi-byte fields are in
+ * network byte order (big-endian) in memory: read them with ntoh16 and
+ * ntoh32, write them with hton16 and hton32.  IPv4 addresses are kept
+ * in network byte order everywhere in the stack (struct netif's ip,
+ * netmask and gateway too), so they are compared and stored as they
+ * come and only printed or built with IP4().
+ *
+ * Headers are never read in place through these structs from a
+ * received chain: the layers copy them out (iobuf_copy_out), because a
+ * header may span two buffers and a buffer's data need not be aligned.
+ * When building a packet the stack writes them into fresh headroom
+ * (iobuf_push), which is contiguous.
+ */
+#ifndef TCP_PROTO_H
+#define TCP_PROTO_H
+
+#include <stdint.h>
+
+#include "netif.h"
+
+/* ---- byte order: the stack runs on little-endian x86-64 ----------------- */
+
+static inline uint16_t hton16(uint16_t x) { return __builtin_bswap16(x); }
+static inline uint16_t ntoh16(uint16_t x) { return __builtin_bswap16(x); }
+static inline uint32_t hton32(uint32_t x) { return __builtin_bswap32(x); }
+static inline uint32_t ntoh32(uint32_t x) { return __builtin_bswap32(x); }
+
+/* The address a.b.c.d, in network byte order. */
+#define IP4(a, b, c, d) \
+	hton32(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+
+#define IP4_BROADCAST	0xffffffffu	/* 255.255.255.255, the same in any byte order */
+
+/* ---- Ethernet II (IEEE 802.3, the DIX framing RFC 894 uses) ------------- */
+
+struct eth_hdr {
+	uint8_t dst[ETH_ALEN];		/* destination MAC */
+	uint8_t src[ETH_ALEN];		/* source MAC */
+	uint16_t type;			/* EtherType of the payload */
+} __attribute__((packed));
+
+#define ETH_HLEN	14		/* sizeof(struct eth_hdr) */
+#define ETH_MIN_FRAME	60		/* shortest frame without the FCS (padded) */
+#define ETHERTYPE_IPV4	0x0800
+#define ETHERTYPE_ARP	0x0806
+
+/* ---- ARP for IPv4 over Ethernet (RFC 826) ------------------------------- */
+
+struct arp_pkt {
+	uint16_t htype;			/* ar$hrd: hardware space, 1 = Ethernet */
+	uint16_t ptype;			/* ar$pro: protocol space, 0x0800 = IPv4 */
+	uint8_t hlen;			/* ar$hln: bytes per hardware address, 6 */
+	uint8_t plen;			/* ar$pln: bytes per protocol address, 4 */
+	uint16_t op;			/* ar$op: ARP_REQUEST or ARP_REPLY */
+	uint8_t sha[ETH_ALEN];		/* ar$sha: sender hardware address */
+	uint32_t spa;			/* ar$spa: sender protocol address */
+	uint8_t tha[ETH_ALEN];		/* ar$tha: target hardware address */
+	uint32_t tpa;			/* ar$tpa: target protocol address */
+} __attribute__((packed));
+
+#define ARP_LEN		28		/* sizeof(struct arp_pkt) */
+#define ARP_HTYPE_ETH	1
+#define ARP_REQUEST	1
+#define ARP_REPLY	2
+
+/* ---- IPv4 (RFC 791 section 3.1) ----------------------------------------- */
+
+struct ip_hdr {
+	uint8_t vhl;			/* version (high nibble, 4) and IHL (low,
+					 * header length in 32-bit words, >= 5) */
+	uint8_t tos;			/* type of service (DSCP + ECN) */
+	uint16_t len;			/* total length: header and data, bytes */
+	uint16_t id;			/* identification, for reassembly */
+	uint16_t frag;			/* flags (3 high bits) and fragment offset
+					 * (13 bits, in 8-byte units) */
+	uint8_t ttl;			/* time to live */
+	uint8_t proto;			/* IP_PROTO_* of the payload */
+	uint16_t csum;			/* header checksum (ones' complement) */
+	uint32_t src;			/* source address */
+	uint32_t dst;			/* destination address */
+	/* options, up to 40 bytes, when IHL > 5 */
+} __attribute__((packed));
+
+#define IP_HLEN		20		/* sizeof(struct ip_hdr): no options */
+#define IP_HLEN_MAX	60		/* IHL is 4 bits: 15 words */
+#define IP_VERSION	4
+#define IP_DF		0x4000		/* frag: don't fragment */
+#define IP_MF		0x2000		/* frag: more fragments */
+#define IP_OFFMASK	0x1fff		/* frag: the offset bits */
+#define IP_PROTO_ICMP	1
+#define IP_PROTO_TCP	6
+#define IP_PROTO_UDP	17
+
+/* ---- ICMP (RFC 792) ------------------------------------------------------ */
+
+struct icmp_hdr {
+	uint8_t type;			/* ICMP_* */
+	uint8_t code;			/* for unreachables: ICMP_UNREACH_* */
+	uint16_t csum;			/* ones' complement of the whole message */
+	uint16_t id;			/* echo: identifier; errors: unused (0) */
+	uint16_t seq;			/* echo: sequence number; errors: unused */
+} __attribute__((packed));
+
+#define ICMP_HLEN		8
+#define ICMP_ECHO_REPLY		0
+#define ICMP_UNREACH		3
+#define ICMP_ECHO		8
+#define ICMP_UNREACH_PROTO	2	/* code: protocol unreachable */
+#define ICMP_UNREACH_PORT	3	/* code: port unreachable */
+#define ICMP_ERR_DATA		8	/* bytes of the offending datagram's data
+					 * quoted after its header (RFC 792) */
+
+/* ---- UDP (RFC 768) ------------------------------------------------------- */
+
+struct udp_hdr {
+	uint16_t sport;			/* source port (0: none) */
+	uint16_t dport;			/* destination port */
+	uint16_t len;			/* header and data, bytes (>= 8) */
+	uint16_t csum;			/* over pseudo-header, header and data;
+					 * 0: none sent; a computed 0 goes as 0xffff */
+} __attribute__((packed));
+
+#define UDP_HLEN	8
+
+/* ---- tunables ------------------------------------------------------------ */
+
+#define IP_TTL		64		/* TTL of the datagrams we send (RFC 1700) */
+#define ARP_CACHE_MAX	256		/* most resolved addresses kept; the oldest goes */
+#define ARP_TTL_MS	60000		/* a resolved address is trusted this long */
+#define ARP_PENDING_MAX	32		/* most addresses being resolved at once */
+#define ARP_QUEUE_MAX	4		/* packets held per unresolved address */
+#define ARP_RETRIES	3		/* requests sent before giving up */
+#define ARP_RETRY_MS	1000		/* between two requests */
+#define ICMP_RATE	10		/* errors per second sent, per core (token bucket) */
+#define ICMP_BURST	10		/* ... of which at most this many back to back */
+#define UDP_BUCKETS	256		/* chains in the UDP bindings table */
+
+#endif
