@@ -96,5 +96,15 @@ size_t test_in_use(const char *name);
 struct test_leaks test_leak_start(int ncores);
 /* A loop test's end: nothing leaked since start (testlib.c says what). */
 void test_leak_check(struct test_leaks start);
+/*
+ * Threads as cores 0..nthreads-1 free each other's blocks: each makes
+ * per_thread blocks with alloc(core, i, &size), patterned, and passes
+ * them through a shared queue to whichever core takes them next, which
+ * checks and frees them with release; then each frees the next core's
+ * box of 1000 (a cross phase that needs no luck).  Returns how many
+ * blocks were freed on a core other than their maker's.
+ */
+long test_cross_free(int nthreads, long per_thread,
+    void *(*alloc)(int core, long i, size_t *size), void (*release)(void *p));
 
 #endif

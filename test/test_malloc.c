@@ -339,147 +339,27 @@ TEST(exhaustion)
 }
 
 /*
- * Threads as cores pass blocks of random sizes through a shared queue to
- * whichever core takes them next, which checks and frees them.
+ * Threads as cores free each other's blocks (test_cross_free), of sizes
+ * from each core's own LCG: mostly under 2000 bytes, one in a hundred of
+ * 20000 (whole pages).
  */
-#define QCAP	256
 #define PER_THREAD	20000
-static struct {
-	pthread_mutex_t lock;
-	struct { void *p; size_t n; uint64_t seed; int core; } q[QCAP];
-	int head, n;
-	long foreign;		/* blocks freed on another core */
-} xq = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-/*
- * The queue's traffic depends on how the threads interleave, so each
- * thread ends with a cross phase that frees only foreign blocks: it
- * fills its own box, waits for every other thread to fill theirs, then
- * frees the box of the next thread.
- */
-#define CROSS	1000
-static void *xbox[NTHREADS][CROSS];
-static pthread_barrier_t xbar;
-
-static size_t
-xcross_size(int k)
-{
-	return k % 7 == 0 ? 9000 : (size_t)(k * 37 % 3000);
-}
-
-static void
-xcross(int core)
-{
-	int next = (core + 1) % NTHREADS;
-
-	for (int k = 0; k < CROSS; k++) {
-		xbox[core][k] = kmalloc(xcross_size(k));
-		if (xbox[core][k] == NULL)
-			test_fail(__FILE__, __LINE__, "kmalloc failed");
-		else
-			test_fill(xbox[core][k], xcross_size(k), ((uint64_t)core << 40) | (uint64_t)k);
-	}
-	pthread_barrier_wait(&xbar);
-	for (int k = 0; k < CROSS; k++) {
-		void *p = xbox[next][k];
-		if (p == NULL)
-			continue;
-		if (!test_intact(p, xcross_size(k), ((uint64_t)next << 40) | (uint64_t)k))
-			test_fail(__FILE__, __LINE__, "block changed in its box");
-		kfree(p);
-		pthread_mutex_lock(&xq.lock);
-		xq.foreign++;
-		pthread_mutex_unlock(&xq.lock);
-	}
-}
-
-/* Take one block from the queue, if any, check it and free it. */
-static int
-xq_free_one(int core)
-{
-	void *p;
-	size_t n;
-	uint64_t seed;
-
-	pthread_mutex_lock(&xq.lock);
-	if (xq.n == 0) {
-		pthread_mutex_unlock(&xq.lock);
-		return 0;
-	}
-	p = xq.q[xq.head].p;
-	n = xq.q[xq.head].n;
-	seed = xq.q[xq.head].seed;
-	xq.foreign += xq.q[xq.head].core != core;
-	xq.head = (xq.head + 1) % QCAP;
-	xq.n--;
-	pthread_mutex_unlock(&xq.lock);
-	if (!test_intact(p, n, seed))
-		test_fail(__FILE__, __LINE__, "block changed in flight");
-	kfree(p);
-	return 1;
-}
-
-/* Put a block on the queue, freeing one first if it is full. */
-static void
-xq_put(void *p, size_t n, uint64_t seed, int core)
-{
-	pthread_mutex_lock(&xq.lock);
-	while (xq.n == QCAP) {
-		pthread_mutex_unlock(&xq.lock);
-		xq_free_one(core);
-		pthread_mutex_lock(&xq.lock);
-	}
-	int t = (xq.head + xq.n++) % QCAP;
-	xq.q[t].p = p;
-	xq.q[t].n = n;
-	xq.q[t].seed = seed;
-	xq.q[t].core = core;
-	pthread_mutex_unlock(&xq.lock);
-}
 
 static void *
-xthread(void *arg)
+xalloc(int core, long i, size_t *size)
 {
-	int core = (int)(intptr_t)arg;
-	uint64_t x = core + 1;
+	uint64_t x = ((uint64_t)core + 1) * 6364136223846793005ULL + (uint64_t)i * 1442695040888963407ULL;
 
-	hosted_set_core(core);
-	for (uint64_t i = 0; i < PER_THREAD; i++) {
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		size_t n = (x >> 33) % 100 == 0 ? 20000 : (x >> 40) % 2000;
-		uint64_t seed = ((uint64_t)core << 32) | i;
-		void *p = kmalloc(n);
-		if (p == NULL) {
-			test_fail(__FILE__, __LINE__, "kmalloc failed");
-			break;
-		}
-		test_fill(p, n, seed);
-		xq_put(p, n, seed, core);
-		if (i % 3 != 0)
-			xq_free_one(core);
-	}
-	xcross(core);
-	slab_reap();			/* this core's arrays go back to the depots */
-	return NULL;
+	x ^= x >> 29;
+	*size = (x >> 33) % 100 == 0 ? 20000 : (x >> 40) % 2000;
+	return kmalloc(*size);
 }
 
 TEST(threads_free_each_others)
 {
 	size_t start = setup();
-	pthread_t t[NTHREADS];
 
-	hosted_set_core_count(NTHREADS);
-	pthread_barrier_init(&xbar, NULL, NTHREADS);
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_create(&t[i], NULL, xthread, (void *)(intptr_t)i);
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&xbar);
-	hosted_set_core_count(1);
-	hosted_set_core(0);
-	while (xq_free_one(0))
-		;
-	CHECK(xq.foreign >= NTHREADS * CROSS);
+	CHECK(test_cross_free(NTHREADS, PER_THREAD, xalloc, kfree) >= NTHREADS * 1000);
 	finish(start);
 }
 

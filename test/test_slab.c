@@ -270,139 +270,30 @@ TEST(stats_all_and_print)
 }
 
 /*
- * Threads as cores, each allocating objects and passing them through a
- * shared queue to whichever core takes them next, which checks and frees
- * them: most objects are freed on a foreign core.
+ * Threads as cores free each other's objects (test_cross_free): 48-byte
+ * objects mostly, a 1024-byte one every fifth.
  */
-#define QCAP	512
 #define PER_THREAD	20000
-static struct {
-	pthread_mutex_t lock;
-	struct { void *p; int core, big; uint64_t seed; } q[QCAP];
-	int head, n;
-	long foreign;		/* objects freed on another core */
-} xq = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
 static const size_t xsize[2] = { 48, 1024 };
 static struct slab_cache *xc[2];	/* 48 bytes (order 0), 1024 (order 2) */
 
-/*
- * The queue's traffic depends on how the threads interleave, so each
- * thread ends with a cross phase that frees only foreign objects: it
- * fills its own box, waits for every other thread to fill theirs, then
- * frees the box of the next thread.
- */
-#define CROSS	1000
-static void *xbox[NTHREADS][CROSS];
-static pthread_barrier_t xbar;
-
-static void
-xcross(int core)
-{
-	int next = (core + 1) % NTHREADS;
-
-	for (int k = 0; k < CROSS; k++) {
-		xbox[core][k] = slab_alloc(xc[k & 1]);
-		if (xbox[core][k] == NULL)
-			test_fail(__FILE__, __LINE__, "slab_alloc failed");
-		else
-			test_fill(xbox[core][k], xsize[k & 1], ((uint64_t)core << 40) | (uint64_t)k);
-	}
-	pthread_barrier_wait(&xbar);
-	for (int k = 0; k < CROSS; k++) {
-		void *p = xbox[next][k];
-		if (p == NULL)
-			continue;
-		if (!test_intact(p, xsize[k & 1], ((uint64_t)next << 40) | (uint64_t)k))
-			test_fail(__FILE__, __LINE__, "object changed in its box");
-		slab_free(p);
-		pthread_mutex_lock(&xq.lock);
-		xq.foreign++;
-		pthread_mutex_unlock(&xq.lock);
-	}
-}
-
-/* Take one object from the queue, if any, check it and free it. */
-static int
-xq_free_one(int core)
-{
-	void *p;
-	int from, big;
-	uint64_t seed;
-
-	pthread_mutex_lock(&xq.lock);
-	if (xq.n == 0) {
-		pthread_mutex_unlock(&xq.lock);
-		return 0;
-	}
-	p = xq.q[xq.head].p;
-	from = xq.q[xq.head].core;
-	big = xq.q[xq.head].big;
-	seed = xq.q[xq.head].seed;
-	xq.head = (xq.head + 1) % QCAP;
-	xq.n--;
-	xq.foreign += from != core;
-	pthread_mutex_unlock(&xq.lock);
-	if (!test_intact(p, xsize[big], seed))
-		test_fail(__FILE__, __LINE__, "object changed in flight");
-	slab_free(p);
-	return 1;
-}
-
 static void *
-xthread(void *arg)
+xalloc(int core, long i, size_t *size)
 {
-	int core = (int)(intptr_t)arg;
+	int big = i % 5 == 0;
 
-	hosted_set_core(core);
-	for (uint64_t i = 0; i < PER_THREAD; i++) {
-		int big = i % 5 == 0;
-		uint64_t seed = ((uint64_t)core << 32) | i;
-		void *p = slab_alloc(xc[big]);
-		if (p == NULL) {
-			test_fail(__FILE__, __LINE__, "slab_alloc failed");
-			break;
-		}
-		test_fill(p, xsize[big], seed);
-		pthread_mutex_lock(&xq.lock);
-		while (xq.n == QCAP) {
-			pthread_mutex_unlock(&xq.lock);
-			xq_free_one(core);
-			pthread_mutex_lock(&xq.lock);
-		}
-		xq.q[(xq.head + xq.n) % QCAP].p = p;
-		xq.q[(xq.head + xq.n) % QCAP].core = core;
-		xq.q[(xq.head + xq.n) % QCAP].big = big;
-		xq.q[(xq.head + xq.n) % QCAP].seed = seed;
-		xq.n++;
-		pthread_mutex_unlock(&xq.lock);
-		if (i % 3 != 0)		/* free less than we make: the queue fills */
-			xq_free_one(core);
-	}
-	xcross(core);
-	slab_reap();			/* this core's arrays go back to the depots */
-	return NULL;
+	(void)core;
+	*size = xsize[big];
+	return slab_alloc(xc[big]);
 }
 
 TEST(threads_free_each_others)
 {
 	size_t start = setup();
-	pthread_t t[NTHREADS];
 
 	xc[0] = slab_cache_create("t-cross-48", xsize[0], 0);
 	xc[1] = slab_cache_create("t-cross-1024", xsize[1], 0);
-	hosted_set_core_count(NTHREADS);
-	pthread_barrier_init(&xbar, NULL, NTHREADS);
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_create(&t[i], NULL, xthread, (void *)(intptr_t)i);
-	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(t[i], NULL);
-	pthread_barrier_destroy(&xbar);
-	hosted_set_core_count(1);
-	hosted_set_core(0);
-	while (xq_free_one(0))
-		;
-	CHECK(xq.foreign >= NTHREADS * CROSS);
+	CHECK(test_cross_free(NTHREADS, PER_THREAD, xalloc, slab_free) >= NTHREADS * 1000);
 	CHECK(stats(xc[0]).drains > 0 && stats(xc[1]).refills > 0);
 	slab_cache_destroy(xc[1]);
 	finish(xc[0], start);

@@ -23,6 +23,7 @@
  *   start.
  */
 #include <endian.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "ebb/ebb.h"
@@ -190,4 +191,148 @@ test_leak_check(struct test_leaks start)
 	CHECK_EQ(test_in_use(NULL), start.objs);
 	reap_all();
 	CHECK_EQ(page_count_free(), start.pages);
+}
+
+/* ---- test_cross_free --------------------------------------------------- */
+
+#define XQ_CAP		256	/* blocks in flight between the threads */
+#define XQ_CROSS	1000	/* blocks per box in the cross phase */
+#define XQ_MAX_THREADS	16
+
+static struct {
+	pthread_mutex_t lock;
+	struct { void *p; size_t n; uint64_t seed; int core; } q[XQ_CAP];
+	int head, n;
+	long foreign;
+} xq = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct {
+	void *p;
+	size_t n;
+} xbox[XQ_MAX_THREADS][XQ_CROSS];
+static pthread_barrier_t xbar;
+static int xthreads;
+static long xper;
+static void *(*xalloc)(int, long, size_t *);
+static void (*xrelease)(void *);
+
+/* Take one block from the queue, if any, check it and free it. */
+static int
+xq_free_one(int core)
+{
+	void *p;
+	size_t n;
+	uint64_t seed;
+
+	pthread_mutex_lock(&xq.lock);
+	if (xq.n == 0) {
+		pthread_mutex_unlock(&xq.lock);
+		return 0;
+	}
+	p = xq.q[xq.head].p;
+	n = xq.q[xq.head].n;
+	seed = xq.q[xq.head].seed;
+	xq.foreign += xq.q[xq.head].core != core;
+	xq.head = (xq.head + 1) % XQ_CAP;
+	xq.n--;
+	pthread_mutex_unlock(&xq.lock);
+	if (!test_intact(p, n, seed))
+		test_fail(__FILE__, __LINE__, "a block changed in flight");
+	xrelease(p);
+	return 1;
+}
+
+/* Put a block on the queue, freeing one first if it is full. */
+static void
+xq_put(void *p, size_t n, uint64_t seed, int core)
+{
+	pthread_mutex_lock(&xq.lock);
+	while (xq.n == XQ_CAP) {
+		pthread_mutex_unlock(&xq.lock);
+		xq_free_one(core);
+		pthread_mutex_lock(&xq.lock);
+	}
+	int t = (xq.head + xq.n++) % XQ_CAP;
+	xq.q[t].p = p;
+	xq.q[t].n = n;
+	xq.q[t].seed = seed;
+	xq.q[t].core = core;
+	pthread_mutex_unlock(&xq.lock);
+}
+
+/* The cross phase: fill my box, wait for every box, free the next one's. */
+static void
+xcross(int core)
+{
+	int next = (core + 1) % xthreads;
+
+	for (int k = 0; k < XQ_CROSS; k++) {
+		xbox[core][k].p = xalloc(core, -1 - k, &xbox[core][k].n);
+		if (xbox[core][k].p == NULL)
+			test_fail(__FILE__, __LINE__, "allocation failed");
+		else
+			test_fill(xbox[core][k].p, xbox[core][k].n, ((uint64_t)core << 40) | (uint64_t)k);
+	}
+	pthread_barrier_wait(&xbar);
+	for (int k = 0; k < XQ_CROSS; k++) {
+		void *p = xbox[next][k].p;
+		if (p == NULL)
+			continue;
+		if (!test_intact(p, xbox[next][k].n, ((uint64_t)next << 40) | (uint64_t)k))
+			test_fail(__FILE__, __LINE__, "a block changed in its box");
+		xrelease(p);
+		pthread_mutex_lock(&xq.lock);
+		xq.foreign++;
+		pthread_mutex_unlock(&xq.lock);
+	}
+}
+
+static void *
+xthread(void *arg)
+{
+	int core = (int)(intptr_t)arg;
+
+	hosted_set_core(core);
+	for (long i = 0; i < xper; i++) {
+		size_t n;
+		uint64_t seed = ((uint64_t)core << 32) | (uint64_t)i;
+		void *p = xalloc(core, i, &n);
+		if (p == NULL) {
+			test_fail(__FILE__, __LINE__, "allocation failed");
+			break;
+		}
+		test_fill(p, n, seed);
+		xq_put(p, n, seed, core);
+		if (i % 3 != 0)		/* free less than we make: the queue fills */
+			xq_free_one(core);
+	}
+	xcross(core);
+	slab_reap();			/* this core's arrays go back to the depots */
+	return NULL;
+}
+
+long
+test_cross_free(int nthreads, long per_thread,
+    void *(*alloc)(int core, long i, size_t *size), void (*release)(void *p))
+{
+	pthread_t t[XQ_MAX_THREADS];
+
+	if (nthreads > XQ_MAX_THREADS)
+		nthreads = XQ_MAX_THREADS;
+	xthreads = nthreads;
+	xper = per_thread;
+	xalloc = alloc;
+	xrelease = release;
+	xq.foreign = 0;
+	hosted_set_core_count(nthreads);
+	pthread_barrier_init(&xbar, NULL, nthreads);
+	for (int i = 0; i < nthreads; i++)
+		pthread_create(&t[i], NULL, xthread, (void *)(intptr_t)i);
+	for (int i = 0; i < nthreads; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&xbar);
+	hosted_set_core_count(1);
+	hosted_set_core(0);
+	while (xq_free_one(0))
+		;
+	return xq.foreign;
 }
