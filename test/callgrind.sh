@@ -18,3 +18,15 @@ e=$(count loop_ebb)
 calls=$((5 * n))		# bench_ebb runs each loop 5 times
 echo "callgrind, $calls calls of each loop: direct $(echo "$d $calls" | awk '{printf "%.2f", $1/$2}')," \
 	"Ebb $(echo "$e $calls" | awk '{printf "%.2f", $1/$2}') instructions per call (loop overhead included)"
+
+# UDP over memlink: the marginal instructions of one datagram (down one
+# stack, across the wire, up the other), from two runs of bench_udp.
+u=build/hosted/bench_udp
+total() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$u" "$1" 2>&1 |
+		sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+}
+t1=$(total 2000)
+t2=$(total 6000)
+echo "callgrind, UDP echo over memlink: $(echo "$t1 $t2" | awk '{printf "%.0f", ($2 - $1) / (2 * 2 * 4000)}')" \
+	"instructions per datagram (2 cores x 4000 more round trips, 2 datagrams each)"
