@@ -74,6 +74,8 @@ PORTABLE := \
 	tcp/ip.c \
 	tcp/icmp.c \
 	tcp/udp.c \
+	tcp/netcfg.c \
+	tcp/dhcp.c \
 	tcp/inet.c \
 	tcp/stats.c
 
@@ -97,7 +99,8 @@ HOSTED := \
 	hosted/main.c \
 	hosted/platform.c \
 	hosted/cores.c \
-	hosted/memlink.c
+	hosted/memlink.c \
+	hosted/tap.c
 
 TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
 BENCHES := $(basename $(notdir $(wildcard test/bench_*.c)))

@@ -14,7 +14,12 @@
  * writes 1 to it.  An eventfd is a counter, so a wake that comes before
  * the sleep is kept and makes the next sleep return at once, as
  * platform.h asks.  Both are async-signal-safe, so the SIGINT handler
- * can wake cores too.
+ * can wake cores too.  A driver whose queue is a file descriptor (the
+ * TAP device, hosted/tap.c) asks with hosted_core_watch_fd that its fd
+ * be polled too: then data arriving on it ends the core's sleep, as an
+ * interrupt would, and the loop goes round to its idle handlers, which
+ * read it.  Level-triggered, so a frame that arrives after the idle
+ * handler looked and before the sleep is never missed.
  *
  * Interrupts: the hosted machine has none.  irq_alloc says so (-1), and
  * irq_poll, which every loop calls when idle, is where a core notices
@@ -51,6 +56,14 @@ static cpu_set_t cpus;			/* the CPUs the process may use */
 static int ncpus;			/* how many */
 static int efd[NCPU];			/* eventfd + 1 per core; 0: none yet */
 static int interrupted;			/* SIGINT seen (atomic accesses) */
+
+/*
+ * Per core: extra fds core_sleep polls (hosted_core_watch_fd).  Written
+ * before the core starts (cores_start's pthread_create orders them) or
+ * by the core itself, read only by that core.
+ */
+static int watch_fd[NCPU][HOSTED_WATCH_MAX];
+static int nwatch[NCPU];
 
 /*
  * Core c's eventfd, made on first use.  Lock-free and signal-safe: two
@@ -151,12 +164,26 @@ check_interrupted(void)
 	}
 }
 
+int
+hosted_core_watch_fd(int c, int fd)
+{
+	if (c < 0 || c >= NCPU || nwatch[c] == HOSTED_WATCH_MAX)
+		return -1;
+	watch_fd[c][nwatch[c]++] = fd;
+	return 0;
+}
+
 void
 core_sleep(uint64_t deadline)
 {
-	struct pollfd p = { .fd = core_efd(core_id()), .events = POLLIN };
+	int c = core_id(), n = nwatch[c];
+	struct pollfd p[1 + HOSTED_WATCH_MAX];
 	struct timespec ts, *timeout = NULL;
 	uint64_t count;
+
+	p[0] = (struct pollfd){ .fd = core_efd(c), .events = POLLIN };
+	for (int i = 0; i < n; i++)	/* the drivers' fds: read by their idle handlers */
+		p[1 + i] = (struct pollfd){ .fd = watch_fd[c][i], .events = POLLIN };
 
 	if (deadline != 0) {
 		uint64_t now = clock_ns(), left = deadline > now ? deadline - now : 0;
@@ -164,8 +191,8 @@ core_sleep(uint64_t deadline)
 		ts.tv_nsec = (long)(left % 1000000000u);
 		timeout = &ts;
 	}
-	(void)ppoll(&p, 1, timeout, NULL);	/* EINTR: a signal; fine */
-	(void)read(p.fd, &count, sizeof count);	/* drain; EAGAIN if none */
+	(void)ppoll(p, (nfds_t)(1 + n), timeout, NULL);	/* EINTR: a signal; fine */
+	(void)read(p[0].fd, &count, sizeof count);	/* drain; EAGAIN if none */
 	check_interrupted();
 }
 

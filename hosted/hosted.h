@@ -31,6 +31,16 @@ void hosted_set_core_count(int n);
  */
 void hosted_catch_sigint(void);
 
+/*
+ * Make core c's core_sleep also return when fd is readable (a driver's
+ * queue: hosted/tap.c), as an interrupt would wake a native core; the
+ * loop then runs its idle handlers, which must read it.  Call before
+ * cores_start, or on core c itself.  At most HOSTED_WATCH_MAX per core;
+ * returns 0, or -1 if c is out of range or its table is full.
+ */
+#define HOSTED_WATCH_MAX	4
+int hosted_core_watch_fd(int c, int fd);
+
 /* The size of the region mem_ranges mmaps; call before it is used. */
 void hosted_set_mem(size_t bytes);
 

@@ -1,7 +1,7 @@
 /*
  * main.c: the hosted runtime's entry, the Linux counterpart of kmain.
  *
- *	build/hosted/APP [--cpus N] [--] [args...]
+ *	build/hosted/APP [--cpus N] [--tap NAME] [--] [args...]
  *
  * Sets up the process as the machine (fault reporting, Ctrl-C, the
  * number of cores, the runtime's allocators over one mmap) and hands over
@@ -14,8 +14,12 @@
  * which is dropped) ends them:
  *
  *	--cpus N, --cpus=N	run on N cores, 1..NCPU (default 1)
+ *	--tap NAME, --tap=NAME	make the TAP device NAME (hosted/tap.c), one
+ *				queue per core, and add it as an interface
  *
- * A bad option prints the usage and exits with EXIT_USAGE (64).
+ * A bad option prints the usage and exits with EXIT_USAGE (64); a TAP
+ * device that cannot be made (no /dev/net/tun, no permission) prints
+ * why and exits with 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,14 +31,16 @@
 #include "kernel/platform.h"
 #include "kernel/slab.h"
 #include "hosted.h"
+#include "tap.h"
 
 /* Print the usage, with what was wrong, and exit with EXIT_USAGE. */
 static void
 usage(const char *prog, const char *why, const char *arg)
 {
 	fprintf(stderr, "%s: %s%s%s\n", prog, why, arg ? ": " : "", arg ? arg : "");
-	fprintf(stderr, "usage: %s [--cpus N] [--] [args...]\n"
-	    "  --cpus N   run on N cores (threads), 1 to %d; default 1\n",
+	fprintf(stderr, "usage: %s [--cpus N] [--tap NAME] [--] [args...]\n"
+	    "  --cpus N   run on N cores (threads), 1 to %d; default 1\n"
+	    "  --tap NAME make the TAP device NAME and use it as a network interface\n",
 	    prog, NCPU);
 	exit(EXIT_USAGE);
 }
@@ -54,6 +60,39 @@ parse_cpus(const char *prog, const char *s)
 	return (int)n;
 }
 
+static const char *tap_name;		/* --tap NAME, or NULL */
+
+/* --tap's argument, or usage. */
+static const char *
+parse_tap(const char *prog, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		usage(prog, "--tap needs an interface name", NULL);
+	if (tap_name != NULL)
+		usage(prog, "only one --tap", s);
+	return s;
+}
+
+/*
+ * Make the TAP interface --tap asked for (after --cpus is known: one
+ * queue per core) and add it; on failure say why and exit with 1.
+ */
+static void
+add_tap(const char *prog)
+{
+	char why[200];
+	struct netif *nif;
+
+	if (tap_name == NULL)
+		return;
+	if ((nif = tap_create(tap_name, core_count(), why, sizeof why)) == NULL) {
+		fprintf(stderr, "%s: --tap %s: %s\n", prog, tap_name, why);
+		exit(1);
+	}
+	if (netif_add(nif) != 0)
+		panic("add_tap: netif_add refused a new interface");
+}
+
 /* Take the runtime's options out of argv; returns the new argc. */
 static int
 take_options(int argc, char **argv)
@@ -65,6 +104,10 @@ take_options(int argc, char **argv)
 			hosted_set_core_count(parse_cpus(argv[0], argv[++i]));
 		else if (strncmp(argv[i], "--cpus=", 7) == 0)
 			hosted_set_core_count(parse_cpus(argv[0], argv[i] + 7));
+		else if (strcmp(argv[i], "--tap") == 0)
+			tap_name = parse_tap(argv[0], argv[++i]);
+		else if (strncmp(argv[i], "--tap=", 6) == 0)
+			tap_name = parse_tap(argv[0], argv[i] + 6);
 		else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -82,9 +125,11 @@ main(int argc, char **argv)
 {
 	hosted_init();		/* faults print a report, as native traps do */
 	hosted_catch_sigint();	/* Ctrl-C ends the run with status 130 */
-	argc = take_options(argc, argv);	/* --cpus: core_count() */
+	argc = take_options(argc, argv);	/* --cpus: core_count(); --tap */
 	page_init();		/* the runtime's allocators, over one mmap */
 	slab_init();
 	kmalloc_init();
+	add_tap(argv[0]);	/* --tap: after the allocators (iobufs) and
+				 * core_count; hooks the loops, so before ebb_start */
 	ebb_start(argc, argv);	/* the portable runtime: cores, loops, the app */
 }

@@ -127,6 +127,57 @@ struct udp_hdr {
 
 #define UDP_HLEN	8
 
+/* ---- DHCP (RFC 2131 section 2, options RFC 2132) ------------------------ */
+
+struct dhcp_msg {
+	uint8_t op;			/* DHCP_BOOTREQUEST or DHCP_BOOTREPLY */
+	uint8_t htype;			/* hardware type: 1 = Ethernet */
+	uint8_t hlen;			/* bytes of hardware address: 6 */
+	uint8_t hops;			/* relays crossed; 0 from a client */
+	uint32_t xid;			/* transaction id, the client's choice */
+	uint16_t secs;			/* seconds since the client began */
+	uint16_t flags;			/* DHCP_FLAG_BROADCAST, or 0 */
+	uint32_t ciaddr;		/* client's address, when it has one */
+	uint32_t yiaddr;		/* "your" address: what the server gives */
+	uint32_t siaddr;		/* next server (boot); unused here */
+	uint32_t giaddr;		/* relay agent's address */
+	uint8_t chaddr[16];		/* client hardware address (6 used) */
+	uint8_t sname[64];		/* server host name (or options) */
+	uint8_t file[128];		/* boot file name (or options) */
+	uint32_t magic;			/* DHCP_MAGIC: options follow */
+	/* options: code, length, value; DHCP_OPT_END last */
+} __attribute__((packed));
+
+#define DHCP_HLEN		240	/* sizeof(struct dhcp_msg): up to the options */
+#define DHCP_SERVER_PORT	67
+#define DHCP_CLIENT_PORT	68
+#define DHCP_BOOTREQUEST	1
+#define DHCP_BOOTREPLY		2
+#define DHCP_MAGIC		0x63825363	/* host order; RFC 2131 section 3 */
+#define DHCP_FLAG_BROADCAST	0x8000
+
+/* Option codes (RFC 2132). */
+#define DHCP_OPT_PAD		0
+#define DHCP_OPT_MASK		1	/* subnet mask, 4 bytes */
+#define DHCP_OPT_ROUTER		3	/* routers, 4 bytes each: the first is ours */
+#define DHCP_OPT_REQ_IP		50	/* requested address, 4 bytes */
+#define DHCP_OPT_LEASE		51	/* lease time, seconds, 4 bytes */
+#define DHCP_OPT_TYPE		53	/* message type, 1 byte: DHCP_* below */
+#define DHCP_OPT_SERVER		54	/* server identifier, 4 bytes */
+#define DHCP_OPT_PARAMS		55	/* parameter request list */
+#define DHCP_OPT_T1		58	/* renewal time, seconds, 4 bytes */
+#define DHCP_OPT_T2		59	/* rebinding time, seconds, 4 bytes */
+#define DHCP_OPT_END		255
+
+/* Message types (option 53). */
+#define DHCP_DISCOVER		1
+#define DHCP_OFFER		2
+#define DHCP_REQUEST		3
+#define DHCP_DECLINE		4
+#define DHCP_ACK		5
+#define DHCP_NAK		6
+#define DHCP_RELEASE		7
+
 /* ---- tunables ------------------------------------------------------------ */
 
 #define IP_TTL		64		/* TTL of the datagrams we send (RFC 1700) */
@@ -139,5 +190,10 @@ struct udp_hdr {
 #define ICMP_RATE	10		/* errors per second sent, per core (token bucket) */
 #define ICMP_BURST	10		/* ... of which at most this many back to back */
 #define UDP_BUCKETS	256		/* chains in the UDP bindings table */
+#define DHCP_RETRY_MS	4000		/* first retransmission (RFC 2131 4.1: 4 s) */
+#define DHCP_RETRY_MAX_MS 64000		/* ... doubling up to this (4.1: 64 s) */
+#define DHCP_REQUEST_TRIES 4		/* REQUESTs sent before discovering again */
+#define DHCP_LEASE_MIN	10		/* shortest lease we accept, seconds
+					 * (shorter ones are raised to this) */
 
 #endif

@@ -16,8 +16,8 @@
 
 struct net_stats net_percore[NCPU];
 
-#define NWORDS	(offsetof(struct net_stats, udp) / sizeof(uint64_t) + \
-		    sizeof(struct udp_stats) / sizeof(uint64_t))
+#define NWORDS	(offsetof(struct net_stats, dhcp) / sizeof(uint64_t) + \
+		    sizeof(struct dhcp_stats) / sizeof(uint64_t))
 
 void
 net_stats_read(struct net_stats *out)
@@ -49,6 +49,10 @@ static const char *const names[] = {
 	"icmp.rx_ignored", "icmp.tx_unreach", "icmp.rate_limited", "icmp.tx_nomem",
 	"udp.rx", "udp.tx", "udp.rx_short", "udp.rx_bad_len", "udp.rx_bad_csum",
 	"udp.rx_no_port", "udp.tx_too_big", "udp.tx_nomem", "udp.tx_err",
+	"dhcp.rx", "dhcp.tx", "dhcp.tx_discover", "dhcp.tx_request",
+	"dhcp.rx_offer", "dhcp.rx_ack", "dhcp.rx_nak", "dhcp.rx_bad",
+	"dhcp.rx_ignored", "dhcp.retransmits", "dhcp.bound", "dhcp.renewing",
+	"dhcp.rebinding", "dhcp.expired", "dhcp.nomem",
 };
 
 _Static_assert(sizeof names / sizeof names[0] == NWORDS,

@@ -86,6 +86,22 @@ struct udp_stats {
 	uint64_t tx_err;		/* no route, or the lower layers refused */
 };
 
+struct dhcp_stats {
+	uint64_t rx, tx;		/* replies taken in, messages sent */
+	uint64_t tx_discover, tx_request;
+	uint64_t rx_offer, rx_ack, rx_nak;
+	uint64_t rx_bad;		/* malformed: short, not a reply, no cookie,
+					 * bad options, no type or server id */
+	uint64_t rx_ignored;		/* well formed, but not for us or not now
+					 * (another xid or MAC, a state that wants
+					 * no such message) */
+	uint64_t retransmits;		/* a message sent again after a timeout */
+	uint64_t bound;			/* leases bound (including renewed ones) */
+	uint64_t renewing, rebinding;	/* T1 and T2 reached */
+	uint64_t expired;		/* leases lost: the address removed */
+	uint64_t nomem;
+};
+
 /* All the layers' counters: one per core, or a sum. */
 struct net_stats {
 	struct eth_stats eth;
@@ -93,6 +109,7 @@ struct net_stats {
 	struct ip_stats ip;
 	struct icmp_stats icmp;
 	struct udp_stats udp;
+	struct dhcp_stats dhcp;
 } __attribute__((aligned(CACHE_LINE)));
 
 /* Per core: net_percore[c] is written only by core c (NSTAT). */

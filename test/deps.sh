@@ -13,7 +13,7 @@ what=${1:-run}
 need="gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86
 gdb:gdb awk:mawk xz:xz-utils /usr/src/newlib:newlib-source"
 if [ "$what" = test ]; then
-	need="$need timeout:coreutils"
+	need="$need timeout:coreutils ip:iproute2 ping:iputils-ping nc:netcat-openbsd"
 fi
 
 missing=

@@ -3,7 +3,8 @@
 # Sets $out (a temporary file for one test's output, removed at exit),
 # $failed (0; check sets it to 1) and $accels ("tcg", or "tcg kvm" when
 # the host has hardware virtualization: the vmx or svm CPU flag and a
-# usable /dev/kvm; otherwise it prints a SKIP line for $1.kvm).
+# usable /dev/kvm; otherwise, for a script that boots QEMU — one that
+# names itself, as "boot" or "smp" — it prints a SKIP line for NAME.kvm).
 #
 # check NAME EXPECTED_STATUS STATUS PATTERN...
 #	prints PASS or FAIL (with the last 40 lines of output): the status
@@ -22,7 +23,7 @@ if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	accels="tcg kvm"
 else
 	accels="tcg"
-	echo "SKIP $1.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
+	[ $# -gt 0 ] && echo "SKIP $1.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
 fi
 
 check() {

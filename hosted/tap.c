@@ -1,0 +1,316 @@
+/*
+ * tap.c: a network interface on a Linux TAP device (tap.h).  Hosted.
+ *
+ *	receive:  Linux -> the queue's fd -> tap_poll (an idle handler on
+ *	          the queue's core) -> read -> netif_input
+ *	transmit: netif_send -> tap_transmit -> writev on this core's fd
+ *
+ * The device.  /dev/net/tun, opened and bound to a name with TUNSETIFF
+ * and IFF_TAP | IFF_NO_PI (Linux's Documentation/networking/tuntap.rst):
+ * each read returns one whole Ethernet frame, each write sends one, with
+ * no packet-information header in front.  With more than one queue the
+ * device is opened once per queue with IFF_MULTI_QUEUE too; the first
+ * open makes the device, the others attach to it, and Linux spreads the
+ * frames it sends among the queues by flow.  The device lives as long as
+ * its fds (it is not made persistent), so it goes when the process does.
+ *
+ * Queues and cores.  Queue c is core c's: only core c reads its fd (its
+ * idle handler) and writes it (transmit runs on the sending core), and
+ * the queue's spare buffer and counters are touched only there, with no
+ * lock.  Each fd is non-blocking.  The loops are not running when
+ * tap_create is called, so it hooks them (one boundary hook for every
+ * TAP interface) and each core adds its own idle handlers on its first
+ * pass through its loop.  While a core sleeps, its fd must still wake
+ * it: hosted_core_watch_fd puts the fd in core_sleep's ppoll, the
+ * hosted stand-in for a NIC's interrupt.
+ *
+ * Offloads: none.  Without IFF_VNET_HDR the device neither checks nor
+ * fills in checksums, so features is 0 and the stack does both; the
+ * transmit hints are never set and are ignored.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ebb/event.h"
+#include "hosted.h"
+#include "kernel/platform.h"
+#include "tap.h"
+
+#define TAP_MTU		1500		/* bytes of IP per frame: Linux's default */
+#define TAP_FRAME_MAX	(TAP_MTU + 14 + 4)	/* + Ethernet header, + a VLAN tag */
+#define TAP_RX_BATCH	32		/* frames read per idle call, at most */
+#define TAP_TX_IOV	16		/* buffers per writev; longer chains are copied */
+
+/* One queue: core `core`'s fd.  Per-core data: owned by that core. */
+struct tap_queue {
+	int fd;
+	int core;
+	struct tap *tap;
+	struct iobuf *spare;		/* allocated, read into nothing yet */
+	struct event_idle *idle;	/* tap_poll, once the core has added it */
+	struct tap_stats st;
+} __attribute__((aligned(CACHE_LINE)));
+
+struct tap {
+	struct netif nif;		/* nif.driver is this struct */
+	struct tap *next;		/* on the list the boundary hook walks */
+	struct tap_queue q[NCPU];	/* nif.nqueues of them used */
+};
+
+static struct tap *taps;		/* every TAP interface; set before the loops run */
+static int hooked;			/* the boundary hook is registered */
+static int started[NCPU];		/* core c has added its idle handlers */
+
+/* ---- receive ----------------------------------------------------------- */
+
+/* A buffer big enough for one frame: the queue's spare, or a new one. */
+static struct iobuf *
+rx_buffer(struct tap_queue *q)
+{
+	struct iobuf *b = q->spare;
+
+	q->spare = NULL;
+	if (b == NULL)
+		b = iobuf_alloc(IOBUF_HEADROOM, TAP_FRAME_MAX);
+	return b;
+}
+
+/* Read a frame into nowhere: no buffer for it.  1 if there was one. */
+static int
+rx_drop(struct tap_queue *q)
+{
+	uint8_t scratch[TAP_FRAME_MAX];
+
+	if (read(q->fd, scratch, sizeof scratch) < 0)
+		return 0;
+	q->st.rx_nomem++;
+	return 1;
+}
+
+/*
+ * The idle handler: up to TAP_RX_BATCH frames from the queue's fd into
+ * the stack, on this core.  Nonzero if any frame came.
+ */
+static int
+tap_poll(void *arg)
+{
+	struct tap_queue *q = arg;
+	int got = 0;
+
+	while (got < TAP_RX_BATCH) {
+		struct iobuf *b = rx_buffer(q);
+		ssize_t n;
+
+		if (b == NULL) {
+			if (!rx_drop(q))
+				break;
+			got++;
+			continue;
+		}
+		n = read(q->fd, b->data, iobuf_tailroom(b));
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				q->st.rx_errors++;
+			q->spare = b;		/* for next time: no alloc per poll */
+			break;
+		}
+		iobuf_put(b, (size_t)n);	/* the window is what was read */
+		netif_input(&q->tap->nif, b, 0);
+		got++;
+	}
+	return got;
+}
+
+/*
+ * The boundary hook: the first time each core passes it, add that
+ * core's idle handlers (an idle handler is added on its own core).
+ * Retried on the next pass if memory ran out.
+ */
+static int
+tap_boundary(void)
+{
+	int c = core_id(), done = 1;
+
+	if (__builtin_expect(started[c], 1))
+		return 0;
+	for (struct tap *t = taps; t != NULL; t = t->next) {
+		struct tap_queue *q = &t->q[c];
+
+		if (c >= t->nif.nqueues || q->idle != NULL)
+			continue;
+		if ((q->idle = event_idle_add(tap_poll, q)) == NULL)
+			done = 0;
+	}
+	started[c] = done;
+	return 0;
+}
+
+/* ---- transmit ---------------------------------------------------------- */
+
+/* The chain as one buffer's bytes, for a chain longer than TAP_TX_IOV. */
+static struct iobuf *
+linearize(const struct iobuf *frame)
+{
+	size_t len = iobuf_chain_len(frame);
+	struct iobuf *b = iobuf_alloc(0, len);
+
+	if (b != NULL)
+		iobuf_copy_out(frame, 0, len, iobuf_put(b, len));
+	return b;
+}
+
+/* Write one frame on this core's queue: one writev of its buffers. */
+static int
+tap_transmit(struct netif *nif, struct iobuf *frame,
+    const struct netif_tx_hints *hints)
+{
+	struct tap *t = nif->driver;
+	struct tap_queue *q = &t->q[core_id() % nif->nqueues];
+	struct iovec iov[TAP_TX_IOV];
+	struct iobuf *b, *flat = NULL;
+	int n = 0, err = 0;
+
+	(void)hints;			/* no offloads: features is 0 */
+	for (b = frame; b != NULL && n < TAP_TX_IOV; b = b->next)
+		iov[n++] = (struct iovec){ .iov_base = b->data, .iov_len = b->len };
+	if (b != NULL) {		/* too many buffers for one writev */
+		if ((flat = linearize(frame)) == NULL) {
+			q->st.tx_errors++;
+			iobuf_free_chain(frame);
+			return ENOMEM;
+		}
+		q->st.tx_copies++;
+		iov[0] = (struct iovec){ .iov_base = flat->data, .iov_len = flat->len };
+		n = 1;
+	}
+	if (writev(q->fd, iov, n) < 0) {	/* one frame per write: never short */
+		err = errno;
+		q->st.tx_errors++;
+	}
+	iobuf_free_chain(flat);		/* NULL if there was no copy */
+	iobuf_free_chain(frame);
+	return err;
+}
+
+static const struct netif_ops tap_ops = {
+	.transmit = tap_transmit,
+};
+
+/* ---- making one -------------------------------------------------------- */
+
+/* Open /dev/net/tun as one queue of device name; the fd, or -1 and why. */
+static int
+tap_open(const char *name, int multi, char *why, size_t whylen)
+{
+	struct ifreq ifr;
+	int fd, e;
+
+	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		e = errno;
+		snprintf(why, whylen, "/dev/net/tun: %s%s", strerror(e),
+		    e == ENOENT ? " (no TUN/TAP support: modprobe tun, or pass the device into the container)" :
+		    e == EACCES || e == EPERM ? " (needs root or CAP_NET_ADMIN)" : "");
+		return -1;
+	}
+	memset(&ifr, 0, sizeof ifr);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+	memcpy(ifr.ifr_name, name, strlen(name));	/* checked: < IFNAMSIZ */
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		snprintf(why, whylen, "TUNSETIFF %s: %s%s", name, strerror(e),
+		    e == EPERM || e == EACCES ? " (making a TAP device needs root or CAP_NET_ADMIN)" :
+		    e == EINVAL || e == EBUSY ? " (does it exist already, as another kind of device or with other queue flags?)" : "");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A locally administered unicast MAC (02:eb:...), different per process and device. */
+static void
+tap_mac(uint8_t *mac, int num)
+{
+	uint32_t id = (uint32_t)getpid() * 2654435761u + (uint32_t)num;
+
+	mac[0] = 0x02;			/* bit 1: locally administered; bit 0: unicast */
+	mac[1] = 0xeb;
+	mac[2] = (uint8_t)(id >> 24);
+	mac[3] = (uint8_t)(id >> 16);
+	mac[4] = (uint8_t)(id >> 8);
+	mac[5] = (uint8_t)id;
+}
+
+struct netif *
+tap_create(const char *name, int nqueues, char *why, size_t whylen)
+{
+	static int ntaps;
+	struct tap *t;
+
+	if (strlen(name) == 0 || strlen(name) >= IFNAMSIZ) {
+		snprintf(why, whylen, "bad interface name \"%s\" (1 to %d characters)",
+		    name, IFNAMSIZ - 1);
+		return NULL;
+	}
+	if (nqueues < 1 || nqueues > NCPU) {
+		snprintf(why, whylen, "bad number of queues: %d", nqueues);
+		return NULL;
+	}
+	if (posix_memalign((void **)&t, CACHE_LINE, sizeof *t) != 0) {
+		snprintf(why, whylen, "no memory");
+		return NULL;
+	}
+	memset(t, 0, sizeof *t);
+	for (int i = 0; i < nqueues; i++) {
+		struct tap_queue *q = &t->q[i];
+
+		q->fd = tap_open(name, nqueues > 1, why, whylen);
+		if (q->fd < 0 || hosted_core_watch_fd(i, q->fd) < 0) {
+			if (q->fd >= 0)
+				snprintf(why, whylen, "core %d watches too many fds", i);
+			while (i-- > 0)
+				close(t->q[i].fd);
+			free(t);
+			return NULL;
+		}
+		q->core = i;
+		q->tap = t;
+	}
+	t->nif.ops = &tap_ops;
+	t->nif.driver = t;
+	snprintf(t->nif.name, NETIF_NAME_MAX, "%s", name);
+	tap_mac(t->nif.mac, ntaps++);
+	t->nif.mtu = TAP_MTU;
+	t->nif.nqueues = nqueues;
+	t->next = taps;
+	taps = t;
+	if (!hooked) {
+		event_hook_boundary(tap_boundary);	/* panics once the loops run */
+		hooked = 1;
+	}
+	return &t->nif;
+}
+
+void
+tap_stats(struct netif *nif, struct tap_stats *st)
+{
+	struct tap *t = nif->driver;
+
+	memset(st, 0, sizeof *st);
+	for (int c = 0; c < nif->nqueues; c++) {
+		const struct tap_stats *q = &t->q[c].st;
+
+		st->rx_errors += q->rx_errors;
+		st->rx_nomem += q->rx_nomem;
+		st->tx_errors += q->tx_errors;
+		st->tx_copies += q->tx_copies;
+	}
+}
