@@ -8,6 +8,8 @@
 #   make gdb             the same, halted, with gdb attached to QEMU's stub
 #   make test            hosted unit tests (ASan+UBSan) and QEMU boot tests
 #   make bench           benchmarks: prints figures, asserts nothing
+#   make fuzz            the receive path under libFuzzer (clang) for
+#                        FUZZ_SECONDS (60); make fuzz-build only builds it
 #   make clean           remove build/ except newlib;  make distclean: all of it
 #
 # Every source file is one of three kinds, and the lists below say which:
@@ -139,6 +141,14 @@ HLDLIBS := -pthread -lm
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TCFLAGS := $(HCFLAGS) $(SAN) -Itest
 
+# The fuzz target (test/fuzz_rx.c): everything it links is compiled by
+# clang with libFuzzer's coverage hooks and the sanitizers into build/fuzz
+# (not ebb/runtime.c: libFuzzer's main is the program's, not app_main's).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FCFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-omit-frame-pointer -I. -MMD -MP -Ihosted \
+	-Itest -pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+
 # ---- objects ----------------------------------------------------------------
 
 obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
@@ -146,13 +156,15 @@ obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
 N_OBJS := $(call obj,$(B)/native,$(NATIVE) $(PORTABLE))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
+F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c \
+	$(filter-out ebb/runtime.c,$(PORTABLE)) test/fuzz_rx.c)
 
 NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)
 HOSTED_BINS := $(APPS:%=$(B)/hosted/%)
 TEST_BINS   := $(TESTS:%=$(B)/test/%)
 BENCH_BINS  := $(BENCHES:%=$(B)/hosted/%)
 
-.PHONY: all run gdb test bench clean distclean deps-run deps-test newlib
+.PHONY: all run gdb test bench fuzz fuzz-build clean distclean deps-run deps-test newlib
 .SECONDARY:
 .DELETE_ON_ERROR:
 
@@ -187,6 +199,16 @@ $(B)/test/obj/%.o: %.c Makefile
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(TCFLAGS) -c $< -o $@
+
+$(B)/fuzz/obj/%.o: %.c Makefile
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FCFLAGS) -c $< -o $@
+
+$(B)/fuzz/obj/%.o: %.S Makefile
+	$(call say,AS,$@)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FCFLAGS) -c $< -o $@
 
 # ---- the native image -------------------------------------------------------
 #
@@ -241,6 +263,11 @@ $(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/obj/test
 	$(call say,LD,$@)
 	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
 
+# The fuzz target; its corpus grows in build/fuzz/corpus across runs.
+$(B)/fuzz/fuzz_rx: $(F_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(FUZZ_CC) $(FCFLAGS) -fsanitize=fuzzer -o $@ $^ $(HLDLIBS)
+
 # ---- newlib -----------------------------------------------------------------
 #
 # Configured for the freestanding x86_64-elf target with the stock gcc
@@ -290,12 +317,18 @@ test: deps-test
 	@$(MAKE) --no-print-directory -s all $(TEST_BINS)
 	@test/run.sh $(TEST_BINS)
 
+fuzz-build: $(B)/fuzz/fuzz_rx
+
+fuzz: fuzz-build
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_rx -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus
+
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
 
 clean:
-	rm -rf $(B)/native $(B)/hosted $(B)/test
+	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz
 
 distclean:
 	rm -rf $(B)

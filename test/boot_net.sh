@@ -9,19 +9,26 @@
 # app takes ip=10.77.0.2/24.  Then Linux's ping must get 100 replies of
 # 100, and UDP datagrams sent to port 7 with nc must come back byte for
 # byte; once on one core (one queue) and once on two (IFF_MULTI_QUEUE).
-# An idle instance must sleep (its fd wakes it), not spin.  No traffic
-# leaves the namespace, and the namespace and the app go at exit.
+# An idle instance must sleep (its fd wakes it), not spin.  Then the
+# DHCP client against a real server: the app with ip=dhcp, tap0 as
+# 10.78.0.1/24 and dnsmasq serving 10.78.0.50-60 on tap0 alone; the app
+# must print its address within 15 s, dnsmasq's log must show the
+# DHCPACK for it, and ping to it must get replies.  No traffic leaves
+# the namespace, and the namespace, the app and dnsmasq go at exit.
 #
 # Without root or without `ip netns`, the tests that need them print
-# SKIP lines.  The option's usage errors are checked always.
+# SKIP lines (and net.dhcp_dnsmasq without dnsmasq, from dnsmasq-base).
+# The option's usage errors are checked always.
 . "$(dirname "$0")/lib.sh"	# no QEMU here: no KVM line
 
 ns=ebbtest$$
 echo_app=${ECHO_APP:-build/hosted/echo}	# the app under test (a test may point elsewhere)
 pid=
+dpid=	# dnsmasq's, for net.dhcp_dnsmasq
 tmp=$(mktemp -d)
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$tmp" "$out" "$out.txt"
 }
@@ -32,7 +39,7 @@ timeout 30 build/hosted/hello --tap >"$out" 2>&1
 check net.tap_usage 64 $? '--tap needs an interface name$' '^usage: .*\[--tap NAME\]'
 
 skip() { for t in "$@"; do echo "SKIP net.$t: $why"; done; exit $failed; }
-tests="tap_no_permission ping_1cpu udp_echo_1cpu idle_sleeps_1cpu ping_2cpus udp_echo_2cpus idle_sleeps_2cpus"
+tests="tap_no_permission ping_1cpu udp_echo_1cpu idle_sleeps_1cpu ping_2cpus udp_echo_2cpus idle_sleeps_2cpus dhcp_dnsmasq"
 if [ "$(id -u)" != 0 ]; then
 	why="not root: a network namespace and a TAP device need it"; skip $tests
 elif ! ip netns add "$ns" 2>/dev/null; then
@@ -126,5 +133,54 @@ for cpus in 1 2; do
 	unset -f check_note
 	stop
 done
+
+# net.dhcp_dnsmasq: the app asks by DHCP; dnsmasq answers on tap0 only
+# (no DNS: --port=0).  The app makes tap0, so dnsmasq starts after it
+# and the first DISCOVER (sent while tap0 is down) is lost; the client
+# sends it again after about 4 s, well within the 15 s allowed.
+dnsmasq=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+dhcp_dnsmasq() {
+	local ip= _
+	ip netns exec "$ns" "$echo_app" --tap tap0 ip=dhcp >"$tmp/app.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do
+		in_ns ip link show tap0 >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || { echo "the app exited"; return 1; }
+		sleep 0.05
+	done
+	in_ns ip addr add 10.78.0.1/24 dev tap0 && in_ns ip link set tap0 up || return 1
+	# ip execs dnsmasq, so $! is its pid; kept in the foreground, as
+	# root (the temporary files are root's), no config file.
+	ip netns exec "$ns" "$dnsmasq" --keep-in-foreground --conf-file=/dev/null \
+		--user=root --pid-file="$tmp/dnsmasq.pid" --port=0 --no-resolv \
+		--interface=tap0 --bind-interfaces \
+		--dhcp-range=10.78.0.50,10.78.0.60,255.255.255.0,2m \
+		--dhcp-leasefile="$tmp/dnsmasq.leases" --log-dhcp \
+		--log-facility="$tmp/dnsmasq.log" >"$tmp/dnsmasq.out" 2>&1 &
+	dpid=$!
+	for _ in $(seq 150); do	# 15 s
+		ip=$(sed -n 's/^echo: udp port 7 on \(10\.78\.0\.[56][0-9]\)$/\1/p' \
+			"$tmp/app.out" | tail -1)
+		[ -n "$ip" ] && break
+		kill -0 "$pid" 2>/dev/null || { echo "the app exited"; break; }
+		kill -0 "$dpid" 2>/dev/null || { echo "dnsmasq exited"; break; }
+		sleep 0.1
+	done
+	echo "app:"; sed 's/^/  /' "$tmp/app.out"
+	[ -n "$ip" ] || { echo "dnsmasq:"; cat "$tmp/dnsmasq.out" "$tmp/dnsmasq.log" 2>/dev/null; return 1; }
+	in_ns timeout 20 ping -c 3 -i 0.2 -W 2 "$ip" || return 1
+	grep -qF "DHCPACK(tap0) $ip " "$tmp/dnsmasq.log" && echo "dnsmasq: DHCPACK for $ip"
+}
+if [ ! -x "$dnsmasq" ]; then
+	echo "SKIP net.dhcp_dnsmasq: no dnsmasq (dnsmasq-base)"
+else
+	dhcp_dnsmasq >"$out" 2>&1
+	check net.dhcp_dnsmasq 0 $? '^  echo: asking for an address on .*DHCP' \
+		'^  echo: udp port 7 on 10\.78\.0\.(5[0-9]|60)$' \
+		'^dnsmasq: DHCPACK for 10\.78\.0\.(5[0-9]|60)$' \
+		'^3 packets transmitted, 3 received, 0% packet loss'
+	kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; dpid=
+	stop
+fi
 
 exit $failed
