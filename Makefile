@@ -79,7 +79,8 @@ PORTABLE := \
 	tcp/netcfg.c \
 	tcp/dhcp.c \
 	tcp/inet.c \
-	tcp/stats.c
+	tcp/stats.c \
+	virtio/virtqueue.c
 
 NATIVE := \
 	boot.S \
@@ -95,6 +96,7 @@ NATIVE := \
 	kernel/acpi.c \
 	kernel/lapic.c \
 	kernel/irq.c \
+	kernel/pci.c \
 	kernel/smp.c
 
 HOSTED := \

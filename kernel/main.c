@@ -9,11 +9,14 @@
  * started later, by the runtime (cores_start), and enter through their
  * own short path: kernel/smp.c's ap_enter.
  */
+#include <string.h>
+
 #include "cmdline.h"
 #include "ebb/runtime.h"
 #include "malloc.h"
 #include "native.h"
 #include "page.h"
+#include "pci.h"
 #include "platform.h"
 #include "print.h"
 #include "slab.h"
@@ -23,6 +26,16 @@
 #define DEBUG_EXIT_PORT	0xF4	/* QEMU's isa-debug-exit (test/qemu.sh) */
 
 static char *argv[MAX_ARGS + 1];
+
+/* Whether one of the command line's words is word (the app sees it too). */
+static int
+has_word(int argc, char **words, const char *word)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(words[i], word) == 0)
+			return 1;
+	return 0;
+}
 
 void
 kmain(uint32_t mb_info)
@@ -53,6 +66,8 @@ kmain(uint32_t mb_info)
 			kprintf("kmain: unterminated quote in the command line\n");
 		machine_exit(EXIT_USAGE);
 	}
+	pci_init(has_word(argc, argv, "pci"));	/* scan, match drivers; after the LAPIC
+						 * (MSI-X aims at it); "pci" lists devices */
 	ebb_start(argc, argv);	/* the portable runtime: runs the app */
 }
 

@@ -27,6 +27,7 @@
 #define EVENT_STACK_ORDER 4		/* a loop instance's stack: 2^4 pages = 64 KiB */
 #define TIMER_HEAP_MIN	64		/* armed timers a core holds without allocating */
 #define HOSTED_MEM	(256UL << 20)	/* memory the hosted runtime mmaps */
+#define PCI_MAX_DEVICES	64		/* most PCI functions kernel/pci.c records */
 #define BACKTRACE_MAX	32		/* most frames a trap report prints */
 #define EXIT_MAX	125		/* largest exit status an instance reports
 					 * (test/qemu.sh explains the limit) */

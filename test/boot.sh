@@ -149,4 +149,13 @@ check hosted.ctrl_c 130 $?
 boot tcg echo ""
 check boot.echo_no_nic 69 $? '^echo: no network interface$'
 
+# The PCI scan: with ARGS=pci the boot lists every function; a virtio-net
+# device added after qemu.sh's -nic none shows its BARs and MSI-X, and the
+# app still sees the word "pci" as its argument.
+boot tcg hello pci -device virtio-net-pci,netdev=n0 -netdev user,id=n0
+check boot.pci_list 0 $? '^pci: [0-9]+ devices$' \
+	'^pci 00:00\.0 8086:29c0 class 06\.00 q35-host-bridge' \
+	'^pci [0-9a-f]{2}:[0-9a-f]{2}\.[0-7] 1af4:(1000|1041) class 02\.00 virtio-net( BAR[0-5] (io|mem|mem64) 0x[0-9a-f]+/[0-9]+[KMG]?)+ caps.* msix' \
+	'^arg 1: pci$'
+
 exit $failed
