@@ -222,6 +222,7 @@ irq_poll(void)
 static void
 on_sigint(int sig)
 {
+	/* Relaxed: the flag orders nothing; core_wake's eventfd write does. */
 	if (__atomic_exchange_n(&interrupted, 1, __ATOMIC_RELAXED))
 		_exit(128 + sig);
 	for (int c = 0; c < core_count(); c++)

@@ -107,6 +107,7 @@ static uint64_t retry_ns = ARP_RETRY_MS * TIMER_MS;
 void
 arp_tune(uint64_t ttl, uint64_t retry)
 {
+	/* Relaxed: two independent tunables, read on their own; nothing hangs on them. */
 	__atomic_store_n(&ttl_ns, ttl, __ATOMIC_RELAXED);
 	__atomic_store_n(&retry_ns, retry, __ATOMIC_RELAXED);
 }
