@@ -80,7 +80,8 @@ PORTABLE := \
 	tcp/dhcp.c \
 	tcp/inet.c \
 	tcp/stats.c \
-	virtio/virtqueue.c
+	virtio/virtqueue.c \
+	virtio/virtio.c
 
 NATIVE := \
 	boot.S \
