@@ -98,7 +98,9 @@ NATIVE := \
 	kernel/lapic.c \
 	kernel/irq.c \
 	kernel/pci.c \
-	kernel/smp.c
+	kernel/smp.c \
+	virtio/pci.c \
+	virtio/vdebug.c
 
 HOSTED := \
 	hosted/main.c \

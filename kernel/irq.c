@@ -32,6 +32,17 @@
  * its handler ran, or it would interrupt again as soon as the halt's
  * sti allowed it.
  *
+ * Polled vectors.  A device that cannot interrupt (no MSI-X, or fewer
+ * table entries than queues) still needs its handler run now and then,
+ * or a core with frames waiting could sleep forever.  irq_tick makes a
+ * vector "tick" on one core: once every IRQ_POLL_US, whether or not
+ * anything happened, it is marked pending as if it had interrupted.
+ * core_sleep does that (irq_tick_check) and never sleeps past the next
+ * tick; a core that never sleeps is busy, and runs irq_poll only when
+ * idle anyway.  The handler cannot
+ * tell a tick from an interrupt, so a driver needs no second path; it
+ * only sees work later (up to IRQ_POLL_US) than with an interrupt.
+ *
  * Locking: the handler table is written under irq_lock by irq_alloc and
  * read without it, by any core, once a device has been told the vector
  * (which happens after irq_alloc returns).  A core's pending set is its
@@ -54,9 +65,18 @@ static struct irq irqs[256];
 static int irq_next = T_IRQ_FIRST;	/* the next vector irq_alloc hands out */
 static struct spinlock irq_lock = SPINLOCK_INIT("irq");
 
-/* Each core's pending device vectors: bit v % 64 of word v / 64. */
+/*
+ * Each core's pending device vectors (bit v % 64 of word v / 64), its
+ * ticking vectors (the same layout) and the time of its next tick.
+ * tick is written by irq_tick (core 0 while the other cores are parked,
+ * or the core itself) and read by the core with relaxed atomics: they
+ * order nothing, the bits only have to arrive; cores_start's release
+ * publishes them before the loops run.
+ */
 static struct {
 	uint64_t bits[4];
+	uint64_t tick[4];
+	uint64_t tick_next;	/* clock_ns of the next tick; 0: at once */
 } __attribute__((aligned(CACHE_LINE))) pending[NCPU];
 
 /* platform.h: a vector of its own for handler, or -1 if none is left. */
@@ -108,6 +128,52 @@ irq_pending(void)
 	const uint64_t *p = pending[core_id()].bits;
 
 	return (p[0] | p[1] | p[2] | p[3]) != 0;
+}
+
+/*
+ * Make vector v (irq_alloc's) pending on core `core` every IRQ_POLL_US
+ * from now on, as if its device interrupted (the top of this file).
+ * Core 0 before the runtime starts (in a driver's probe), or `core`
+ * itself.
+ */
+void
+irq_tick(int v, int core)
+{
+	if (v < T_IRQ_FIRST || v > T_IRQ_LAST || irqs[v].handler == NULL || core < 0 || core >= NCPU)
+		panic("irq_tick: vector %d is not allocated, or no core %d", v, core);
+	__atomic_fetch_or(&pending[core].tick[v / 64], 1ULL << (v % 64), __ATOMIC_RELAXED);
+}
+
+/* Has this core ticking vectors? */
+static int
+ticking(int c)
+{
+	uint64_t t = 0;
+
+	for (int w = 0; w < 4; w++)
+		t |= __atomic_load_n(&pending[c].tick[w], __ATOMIC_RELAXED);
+	return t != 0;
+}
+
+/*
+ * For core_sleep, on its own core: if this core's tick is due, make its
+ * ticking vectors pending, as their interrupts would, and schedule the
+ * next.  Returns when the next tick is due, or 0 if the core has none.
+ */
+uint64_t
+irq_tick_check(void)
+{
+	int c = core_id();
+	uint64_t now;
+
+	if (!ticking(c))
+		return 0;
+	if ((now = clock_ns()) >= pending[c].tick_next) {
+		for (int w = 0; w < 4; w++)
+			pending[c].bits[w] |= __atomic_load_n(&pending[c].tick[w], __ATOMIC_RELAXED);
+		pending[c].tick_next = now + IRQ_POLL_US * 1000ULL;
+	}
+	return pending[c].tick_next;
 }
 
 /*

@@ -6,8 +6,9 @@
  * first 4 GiB identity-mapped and interrupts off.  Each line of kmain
  * brings up one piece, in dependency order; then the portable runtime
  * (ebb/runtime.c) takes over and never returns.  The other cores are
- * started later, by the runtime (cores_start), and enter through their
- * own short path: kernel/smp.c's ap_enter.
+ * started before the PCI scan (smp_start), enter through their own
+ * short path, kernel/smp.c's ap_enter, and wait there until the
+ * runtime lets them run its loops (cores_start).
  */
 #include <string.h>
 
@@ -66,8 +67,9 @@ kmain(uint32_t mb_info)
 			kprintf("kmain: unterminated quote in the command line\n");
 		machine_exit(EXIT_USAGE);
 	}
-	pci_init(has_word(argc, argv, "pci"));	/* scan, match drivers; after the LAPIC
-						 * (MSI-X aims at it); "pci" lists devices */
+	smp_start();		/* the other cores, parked: core_count() is final */
+	pci_init(has_word(argc, argv, "pci"));	/* scan, match drivers; after the cores
+						 * (MSI-X aims at their APICs); "pci" lists devices */
 	ebb_start(argc, argv);	/* the portable runtime: runs the app */
 }
 

@@ -95,8 +95,12 @@ void lapic_timer_stop(void);
 /* irq.c */
 void irq_trap(int vector);
 int irq_pending(void);
+void irq_tick(int vector, int core);
+uint64_t irq_tick_check(void);
 
 /* smp.c */
+void smp_start(void);
+uint32_t core_apic(int core);
 void ap_enter(int core) __attribute__((noreturn));
 
 /* libc.c */

@@ -28,6 +28,8 @@
 #define TIMER_HEAP_MIN	64		/* armed timers a core holds without allocating */
 #define HOSTED_MEM	(256UL << 20)	/* memory the hosted runtime mmaps */
 #define PCI_MAX_DEVICES	64		/* most PCI functions kernel/pci.c records */
+#define IRQ_POLL_US	1000		/* a device queue without an interrupt is
+					 * polled this often (kernel/irq.c's ticks) */
 #define BACKTRACE_MAX	32		/* most frames a trap report prints */
 #define EXIT_MAX	125		/* largest exit status an instance reports
 					 * (test/qemu.sh explains the limit) */

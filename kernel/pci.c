@@ -14,6 +14,16 @@
  * the bridges.  Function 0 of each slot is read first; functions 1..7
  * only when its header says it is multifunction (spec 6.2.1).
  *
+ * MSI-X (pci.h has the sequence a driver follows): pci_msix_enable maps
+ * the table through pci_map, turns MSI-X on with the whole function
+ * masked and masks every entry, so that nothing fires half-programmed;
+ * pci_msix_route writes an entry (masked) with the address of one
+ * core's local APIC and a vector; the driver unmasks the entries it
+ * routed, then the function.  Every table access is an uncached 32-bit
+ * load or store (spec 6.8.2: DWORD accesses), and x86 keeps uncached
+ * stores in program order, so "mask, write address and data, unmask"
+ * reaches the device in that order.
+ *
  * Invariant: after pci_init the table never changes, so it is read
  * without a lock from any core.  Configuration space through ports
  * 0xCF8/0xCFC is an address/data pair, not atomic: only pci_init (core
@@ -23,11 +33,14 @@
 #include "param.h"
 #include "pci.h"
 #include "print.h"
+#include "vm.h"
 #include "x86.h"
 
 #define CONFIG_ADDRESS	0xCF8	/* bit 31 enable, bus 23..16, dev 15..11, fn 10..8, reg 7..2 */
 #define CONFIG_DATA	0xCFC
 #define CAPS_MAX	48	/* a list longer than 256 / 4 bytes has a loop */
+#define MAP_LIMIT	(1ULL << 39)	/* pci_map's identity map stays in the
+					 * first PML4 slot (kernel/vm.c) */
 
 static struct pci_dev devs[PCI_MAX_DEVICES];
 static int ndevs;
@@ -65,8 +78,9 @@ pci_write32(const struct pci_dev *d, int off, uint32_t v)
 	outl(CONFIG_DATA, v);
 }
 
-static uint8_t
-read8(const struct pci_dev *d, int off)
+/* Read the byte at off of a found function. */
+uint8_t
+pci_read8(const struct pci_dev *d, int off)
 {
 	return (uint8_t)(pci_read32(d, off) >> (8 * (off & 3)));
 }
@@ -142,11 +156,11 @@ pci_cap_next(const struct pci_dev *d, int off, int id)
 {
 	if (!(pci_read32(d, PCI_COMMAND) >> 16 & PCI_STATUS_CAPS))
 		return 0;
-	int p = off ? read8(d, off + 1) : read8(d, PCI_CAP_PTR);
+	int p = off ? pci_read8(d, off + 1) : pci_read8(d, PCI_CAP_PTR);
 	for (int n = 0; n < CAPS_MAX && (p &= 0xFC) != 0; n++) {
-		if (read8(d, p) == id)
+		if (pci_read8(d, p) == id)
 			return p;
-		p = read8(d, p + 1);
+		p = pci_read8(d, p + 1);
 	}
 	return 0;
 }
@@ -160,6 +174,156 @@ caps_walk(struct pci_dev *d)
 	d->cap_vendor = (uint8_t)pci_cap_next(d, 0, PCI_CAP_VENDOR);
 	d->cap_pcie = (uint8_t)pci_cap_next(d, 0, PCI_CAP_PCIE);
 	d->cap_msix = (uint8_t)pci_cap_next(d, 0, PCI_CAP_MSIX);
+	if (d->cap_msix)
+		d->msix_size = (uint16_t)(((pci_read32(d, d->cap_msix) >> 16) & MSIX_CTRL_SIZE) + 1);
+}
+
+/*
+ * Let the device decode its memory BARs and master the bus (DMA), with
+ * its INTx pin off: this kernel takes device interrupts only by MSI-X.
+ */
+void
+pci_enable(struct pci_dev *d)
+{
+	uint32_t cmd = pci_read32(d, PCI_COMMAND) & 0xFFFF;	/* no write-one-to-clear */
+
+	pci_write32(d, PCI_COMMAND, cmd | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_OFF);
+}
+
+/*
+ * The address of [off, off + len) in memory BAR bar, mapped uncached
+ * and writable (identity: the address is the physical one), or NULL,
+ * said why, if the range is not inside a memory BAR or cannot be
+ * mapped.  Below 4 GiB vm_init mapped device memory so already; mapping
+ * again says so and covers a 64-bit BAR placed above.  Core 0, in
+ * pci_init's probes, while the other cores are parked: nobody else
+ * edits page tables, and no core has a translation of a BAR cached.
+ */
+volatile void *
+pci_map(const struct pci_dev *d, int bar, uint64_t off, uint64_t len)
+{
+	const struct pci_bar *b = bar >= 0 && bar < PCI_NBAR ? &d->bar[bar] : NULL;
+
+	if (b == NULL || (b->kind != PCI_BAR_KIND_MEM32 && b->kind != PCI_BAR_KIND_MEM64)) {
+		kprintf("pci %02x:%02x.%x: BAR%d is not a memory BAR\n", d->bus, d->dev, d->fn, bar);
+		return NULL;
+	}
+	if (len == 0 || off > b->size || len > b->size - off) {
+		kprintf("pci %02x:%02x.%x: %#llx bytes at %#llx are outside BAR%d (%#llx bytes)\n",
+		    d->bus, d->dev, d->fn, (unsigned long long)len, (unsigned long long)off, bar,
+		    (unsigned long long)b->size);
+		return NULL;
+	}
+	uint64_t pa = b->addr + off;
+	uint64_t lo = pa & ~(uint64_t)(PAGE_SIZE - 1);
+	uint64_t hi = (pa + len + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	if (b->addr == 0 || hi > MAP_LIMIT || memmap_is_ram(pa)) {
+		kprintf("pci %02x:%02x.%x: BAR%d at %#llx cannot be mapped\n", d->bus, d->dev, d->fn,
+		    bar, (unsigned long long)b->addr);
+		return NULL;
+	}
+	if (vm_map(lo, lo, hi - lo, VM_W | VM_UC) < 0) {
+		kprintf("pci %02x:%02x.%x: no memory for page tables to map BAR%d\n",
+		    d->bus, d->dev, d->fn, bar);
+		return NULL;
+	}
+	return (volatile void *)(uintptr_t)pa;
+}
+
+/* ---- MSI-X ------------------------------------------------------------- */
+
+static volatile uint32_t *
+msix_reg(struct pci_dev *d, int entry, int reg)
+{
+	return (volatile uint32_t *)(d->msix_table + entry * MSIX_ENTRY + reg);
+}
+
+/* Write the MSI-X message control register (the high half of the capability's first dword). */
+static void
+msix_ctrl(struct pci_dev *d, uint16_t ctrl)
+{
+	uint32_t low = pci_read32(d, d->cap_msix) & 0xFFFF;
+
+	pci_write32(d, d->cap_msix, (uint32_t)ctrl << 16 | low);
+}
+
+/*
+ * Map the device's MSI-X table, check where its pending-bit array is,
+ * and turn MSI-X on with the function and every entry masked.  Returns
+ * the number of entries, or -1 (said why) if the device has no usable
+ * MSI-X.  Once per device, in its probe.
+ */
+int
+pci_msix_enable(struct pci_dev *d)
+{
+	if (d->cap_msix == 0)
+		return -1;
+	if (d->msix_table != NULL)
+		return d->msix_size;
+	uint32_t t = pci_read32(d, d->cap_msix + MSIX_TABLE);
+	uint32_t p = pci_read32(d, d->cap_msix + MSIX_PBA);
+	int n = d->msix_size;
+	volatile void *table = pci_map(d, (int)(t & 7), t & ~7u, (uint64_t)n * MSIX_ENTRY);
+	if (table == NULL || pci_map(d, (int)(p & 7), p & ~7u, (uint64_t)(n + 63) / 64 * 8) == NULL) {
+		kprintf("pci %02x:%02x.%x: MSI-X table or pending bits out of place; MSI-X not used\n",
+		    d->bus, d->dev, d->fn);
+		return -1;
+	}
+	d->msix_table = table;
+	uint16_t ctrl = (uint16_t)(pci_read32(d, d->cap_msix) >> 16);
+	msix_ctrl(d, ctrl | MSIX_CTRL_ON | MSIX_CTRL_MASK);
+	for (int i = 0; i < n; i++)
+		pci_msix_mask(d, i);
+	return n;
+}
+
+/*
+ * Aim MSI-X entry `entry` at core `core` with vector `vector`: fixed
+ * delivery, edge-triggered, physical destination (SDM vol. 3, 10.11.1
+ * and 10.11.2).  The entry is left masked.  0, or -1 if there is no
+ * such entry or the core's APIC id does not fit the 8-bit destination
+ * (x2APIC ids above 255 would need interrupt remapping).
+ */
+int
+pci_msix_route(struct pci_dev *d, int entry, int core, int vector)
+{
+	uint32_t apic = core_apic(core);
+
+	if (d->msix_table == NULL || entry < 0 || entry >= d->msix_size || apic > 255 ||
+	    vector < T_IRQ_FIRST || vector > T_IRQ_LAST)
+		return -1;
+	pci_msix_mask(d, entry);
+	*msix_reg(d, entry, MSIX_ADDR_LO) = MSI_ADDR_BASE | apic << 12;
+	*msix_reg(d, entry, MSIX_ADDR_HI) = 0;
+	*msix_reg(d, entry, MSIX_DATA) = (uint32_t)vector;	/* fixed, edge: bits 15..8 zero */
+	return 0;
+}
+
+/* Mask entry `entry`: it holds its interrupts pending. */
+void
+pci_msix_mask(struct pci_dev *d, int entry)
+{
+	volatile uint32_t *v = msix_reg(d, entry, MSIX_VCTRL);
+
+	*v |= 1;
+}
+
+/* Unmask entry `entry`: it fires (one held pending fires now). */
+void
+pci_msix_unmask(struct pci_dev *d, int entry)
+{
+	volatile uint32_t *v = msix_reg(d, entry, MSIX_VCTRL);
+
+	*v &= ~1u;
+}
+
+/* Lift the function mask: every unmasked entry may fire. */
+void
+pci_msix_start(struct pci_dev *d)
+{
+	uint16_t ctrl = (uint16_t)(pci_read32(d, d->cap_msix) >> 16);
+
+	msix_ctrl(d, (ctrl | MSIX_CTRL_ON) & ~MSIX_CTRL_MASK);
 }
 
 /* Record one present function; returns its header-type byte. */
@@ -273,9 +437,11 @@ dev_print(const struct pci_dev *d)
 		    i, kind[b->kind], (unsigned long)b->addr, sz);
 	}
 	if (n < (int)sizeof line && (d->cap_pm | d->cap_msi | d->cap_msix | d->cap_pcie | d->cap_vendor))
-		ksnprintf(line + n, sizeof line - n, " caps%s%s%s%s%s",
+		n += ksnprintf(line + n, sizeof line - n, " caps%s%s%s%s%s",
 		    d->cap_pm ? " pm" : "", d->cap_msi ? " msi" : "", d->cap_msix ? " msix" : "",
 		    d->cap_pcie ? " pcie" : "", d->cap_vendor ? " vendor" : "");
+	if (n < (int)sizeof line && d->cap_msix)
+		ksnprintf(line + n, sizeof line - n, " msix-table %d", d->msix_size);
 	kprintf("%s%s%s\n", line, d->driver ? " driver " : "", d->driver ? d->driver->name : "");
 }
 

@@ -47,8 +47,9 @@ static inline void **ebb_table(void);
 #include <core.h>
 
 /*
- * How many cores this instance runs on: natively 1 until cores_start,
- * hosted the --cpus count from the start.
+ * How many cores this instance runs on: natively final from kmain's
+ * smp_start on (before any driver's probe), hosted the --cpus count
+ * from the start.
  */
 int core_count(void);
 
@@ -58,7 +59,8 @@ int core_count(void);
  * stack, never to return.  cores_start returns on core 0 once every core
  * has called in, or has been reported (on the console) as missing and
  * left out of core_count().  Native: the ACPI MADT and INIT-SIPI-SIPI,
- * as many cores as QEMU's -smp; hosted: one thread per core, as many as
+ * as many cores as QEMU's -smp, done already by kmain (smp_start), so
+ * that here the parked cores are only let go; hosted: one thread per core, as many as
  * --cpus says.  Called once, by the runtime, on core 0.
  */
 void cores_start(void (*entry)(void));

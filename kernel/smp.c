@@ -1,14 +1,21 @@
 /*
- * smp.c: the other cores.  Starting them (platform.h's cores_start), the
- * first C code each runs (ap_enter), and sleeping and waking any core
+ * smp.c: the other cores.  Starting them (smp_start, from kmain) and
+ * letting them run the runtime (platform.h's cores_start), the first C
+ * code each runs (ap_enter), and sleeping and waking any core
  * (core_sleep, core_wake); core_count.
+ *
+ * Starting happens in two steps.  kmain calls smp_start before the
+ * PCI scan, so that core_count() and every core's APIC id are final
+ * when drivers probe (a NIC sets up one queue per core and aims each
+ * queue's MSI-X vector at its core's APIC).  The started cores park in
+ * core_sleep until the runtime calls cores_start with their entry.
  *
  * Starting a core (Intel SDM vol. 3, 8.4, "Multiple-Processor (MP)
  * Initialization").  At reset only core 0, the bootstrap processor, runs
  * (it is the one QEMU hands to the loader); the others, the application
  * processors, wait for an INIT IPI and then a STARTUP IPI (SIPI), which
  * starts them in real mode at a page below 1 MiB named by the SIPI's
- * vector.  cores_start copies boot.S's real-mode trampoline to
+ * vector.  smp_start copies boot.S's real-mode trampoline to
  * AP_TRAMPOLINE, then, for each processor the ACPI MADT lists (kernel/
  * acpi.c), one at a time, following 8.4.4.1's sequence:
  *
@@ -23,7 +30,8 @@
  *	"smp: core k up (apic id X)"		vm_core_init, lapic_init,
  *						  core_sleep until released
  *	... the next processor ...
- *	released = 1, core_wake(every core)	entry()
+ *	(kmain goes on: pci_init, ebb_start)
+ *	cores_start: released = 1, wake all	entry()
  *
  * Core ids are dense: core 0 is the bootstrap processor and the others
  * are numbered in MADT order, skipping any that fail to start; apic_of
@@ -51,7 +59,9 @@
  * WOKEN at its next core_sleep and not sleep.  core_sleep moves AWAKE to
  * SLEEPING with a compare-and-swap (failing if a wake came first), then
  * halts until the state is WOKEN, an interrupt left a device vector
- * pending (irq_pending) or the deadline passed; it sets AWAKE with a swap
+ * pending (irq_pending) or the deadline passed (brought forward to the
+ * next tick of a polled vector, and a due tick counts as an interrupt:
+ * kernel/irq.c); it sets AWAKE with a swap
  * on the way out.  The halt itself is "sti; hlt; cli": an IPI sent
  * between the compare-and-swap and the hlt is held pending while
  * interrupts are off, and sti's one-instruction shadow means it is taken
@@ -88,7 +98,8 @@ enum { AP_WAITING, AP_UP, AP_ABANDONED };
 static int ap_state;
 
 static void (*ap_entry)(void);	/* cores_start's entry; set once, by core 0 */
-static int released;		/* set by core 0 once core_count is final */
+static int smp_started;		/* smp_start has run (core 0 only) */
+static int released;		/* set by core 0 in cores_start, after ap_entry */
 static int ncores = 1;		/* core_count; final before released is set */
 static uint32_t apic_of[NCPU];	/* each core's APIC id; final before released */
 
@@ -150,19 +161,23 @@ core_start(int core, uint32_t apic)
 	return -1;
 }
 
-/* platform.h: start every other core; see the top of this file. */
+/*
+ * Start every other processor the MADT lists, one at a time (see the
+ * top of this file); they park until cores_start.  Core 0, once, from
+ * kmain: afterwards core_count() and core_apic() are final.
+ */
 void
-cores_start(void (*entry)(void))
+smp_start(void)
 {
 	uint32_t me = lapic_id(), efer = (uint32_t)rdmsr(MSR_EFER);
 	uint64_t t0 = clock_ns();
 	int found = 0;
 
-	if (core_id() != 0 || ap_entry != NULL)
-		panic("cores_start: called twice, or not on core 0");
+	if (core_id() != 0 || smp_started)
+		panic("smp_start: called twice, or not on core 0");
 	if (ap_trampoline_end - ap_trampoline > PAGE_SIZE || vm_kernel_cr3() >> 32 != 0)
-		panic("cores_start: the trampoline or the kernel's PML4 is out of place");
-	ap_entry = entry;
+		panic("smp_start: the trampoline or the kernel's PML4 is out of place");
+	smp_started = 1;
 	apic_of[0] = me;
 	memcpy((void *)AP_TRAMPOLINE, ap_trampoline, ap_trampoline_end - ap_trampoline);
 	ap_boot_cr3 = (uint32_t)vm_kernel_cr3();
@@ -186,13 +201,35 @@ cores_start(void (*entry)(void))
 	}
 	if (acpi_cpu_count() > 0 && !found)
 		kprintf("smp: core 0's apic id %u is not in the MADT\n", me);
+	kprintf("smp: %d core%s running, %llu ms to start\n", ncores, ncores == 1 ? "" : "s",
+	    (unsigned long long)((clock_ns() - t0) / 1000000));
+}
 
-	/* Release: a core that sees released sees ncores and apic_of final. */
+/* The APIC id of core c (0 .. core_count()-1): where its interrupts go. */
+uint32_t
+core_apic(int c)
+{
+	if (c < 0 || c >= ncores)
+		panic("core_apic: no core %d", c);
+	return apic_of[c];
+}
+
+/*
+ * platform.h: let the cores smp_start parked run entry.  Starts them
+ * first if kmain did not.
+ */
+void
+cores_start(void (*entry)(void))
+{
+	if (core_id() != 0 || ap_entry != NULL)
+		panic("cores_start: called twice, or not on core 0");
+	if (!smp_started)
+		smp_start();
+	ap_entry = entry;
+	/* Release: a core that sees released sees ap_entry (and ncores, apic_of). */
 	__atomic_store_n(&released, 1, __ATOMIC_RELEASE);
 	for (int c = 1; c < ncores; c++)
 		core_wake(c);
-	kprintf("smp: %d core%s running, %llu ms to start\n", ncores, ncores == 1 ? "" : "s",
-	    (unsigned long long)((clock_ns() - t0) / 1000000));
 }
 
 /*
@@ -239,6 +276,10 @@ void
 core_sleep(uint64_t deadline)
 {
 	int *state = &sleeper[core_id()].state, expect = AWAKE, armed = 0;
+	uint64_t tick = irq_tick_check();	/* a polled device's next look */
+
+	if (tick != 0 && (deadline == 0 || tick < deadline))
+		deadline = tick;
 
 	/* Seq-cst, against core_wake's swap: a wake is either seen here or sees SLEEPING. */
 	if (__atomic_compare_exchange_n(state, &expect, SLEEPING, 0,
