@@ -3,11 +3,17 @@
 #   make                 newlib (once), build/native/APP.elf (+ APP.elf32) and
 #                        build/hosted/APP for every app in app/
 #   make run             boot APP in QEMU:  [APP=hello] [CPUS=1] [MEM=256M]
-#                        [ARGS="..."] [ACCEL=kvm|tcg]; fails (make's Error N) when
-#                        the app's status N is not 0 (test/qemu.sh returns N itself)
+#                        [ARGS="..."] [ACCEL=kvm|tcg] [NET=none|user|tap];
+#                        fails (make's Error N) when the app's status N is
+#                        not 0 (test/qemu.sh returns N itself).  NET: a
+#                        virtio-net NIC on QEMU's user networking (the default
+#                        for apps in NET_APPS; their ports are forwarded from
+#                        free localhost ports, printed at start) or on a TAP
+#                        device in a network namespace (test/netns.sh, root)
 #   make gdb             the same, halted, with gdb attached to QEMU's stub
 #   make test            hosted unit tests (ASan+UBSan) and QEMU boot tests
-#   make bench           benchmarks: prints figures, asserts nothing
+#   make bench           benchmarks: prints figures, asserts nothing (the ping
+#                        figures over TAP, test/bench_ping.sh, need root)
 #   make fuzz            the receive path under libFuzzer (clang) for
 #                        FUZZ_SECONDS (60); make fuzz-build only builds it
 #   make clean           remove build/ except newlib;  make distclean: all of it
@@ -35,6 +41,11 @@ MEM  ?= 256M
 ARGS ?=
 ACCEL ?=
 export APP CPUS MEM ARGS ACCEL
+# The apps that use the network, and the guest ports make run NET=user
+# forwards for each (FWD_app: proto:port words, see test/qemu.sh).
+NET_APPS := echo
+FWD_echo := udp:7
+NET ?= $(if $(filter $(APP),$(NET_APPS)),user,none)
 
 B    := build
 
@@ -312,7 +323,11 @@ deps-test:
 
 run: deps-run
 	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
-	@test/qemu.sh $(B)/native/$(APP).elf32
+ifeq ($(NET),tap)
+	@test/netns.sh $(B)/native/$(APP).elf32
+else
+	@NET=$(NET) FWD="$(FWD_$(APP))" test/qemu.sh $(B)/native/$(APP).elf32
+endif
 
 gdb: deps-run
 	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
@@ -331,6 +346,7 @@ fuzz: fuzz-build
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
+	@echo; test/bench_ping.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz

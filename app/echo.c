@@ -2,7 +2,7 @@
  * echo.c: the UDP echo server (RFC 862) on port 7.
  *
  *	build/hosted/echo [--tap NAME] ip=dhcp
- *	build/hosted/echo [--tap NAME] ip=10.0.2.15/24,gw=10.0.2.2
+ *	build/hosted/echo [--tap NAME] ip=10.0.2.15/24,gw=10.0.2.2 stats=5
  *	make run APP=echo ARGS="ip=dhcp"
  *
  * It takes the first network interface there is, configures it
@@ -12,20 +12,27 @@
  * datagram back to where it came from, from the core that received
  * it.  Once configured it prints "echo: udp port 7 on A.B.C.D" (again
  * after each new address; "echo: lease lost" when DHCP takes it away).
- * No argument means ip=dhcp.
+ * No address argument means ip=dhcp.
+ *
+ * stats=SECONDS (1..3600) prints the interface's counters every SECONDS
+ * from core 0, one line "echo: stats rx F/B tx F/B errors E" (frames
+ * and bytes), followed by the driver's own (netif_ops.print_stats,
+ * when it has one: virtio-net's per-queue counters), for tests and
+ * people watching a run.
  *
  *	app_main -> netcfg_apply | dhcp_start ... notify -> configured
  *	udp_input -> echo -> udp_sendto (the payload, unchanged)
  *
- * Natively there is no NIC driver yet: with no interface at all it
- * says so and exits with EX_UNAVAILABLE (69).  A bad argument exits
- * with EXIT_USAGE (64).
+ * With no interface at all (natively: no virtio-net device, as with
+ * make run NET=none) it says so and exits with EX_UNAVAILABLE (69).  A
+ * bad argument exits with EXIT_USAGE (64).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ebb/runtime.h"
+#include "ebb/timer.h"
 #include "kernel/param.h"
 #include "tcp/dhcp.h"
 #include "tcp/netcfg.h"
@@ -34,6 +41,9 @@
 
 #define ECHO_PORT	7
 #define EX_UNAVAILABLE	69	/* sysexits.h: a service is unavailable */
+#define STATS_MAX	3600	/* longest stats= period, seconds */
+
+static struct timer stats_timer;	/* core 0's, when stats= is given */
 
 /* A datagram for port 7, on the core that received it: send it back. */
 static void
@@ -57,23 +67,68 @@ configured(void *arg, struct netif *nif)
 	fflush(stdout);
 }
 
+/* stats=: the interface's counters, then the driver's; every period on core 0. */
+static void
+stats_print(void *arg)
+{
+	struct netif *nif = arg;
+	struct netif_stats *st = &nif->stats;
+
+	/* Relaxed loads: counters other cores add to; a line may be a moment stale. */
+	printf("echo: stats rx %llu/%llu tx %llu/%llu errors %llu\n",
+	    (unsigned long long)__atomic_load_n(&st->rx_frames, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->rx_bytes, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->tx_frames, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->tx_bytes, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->tx_errors, __ATOMIC_RELAXED));
+	/* MERGE-VNET: nif->ops->print_stats(nif) when present */
+	fflush(stdout);
+}
+
 static int
 usage(const char *why, const char *arg)
 {
-	printf("echo: %s: %s\nusage: echo [ip=dhcp | ip=A.B.C.D/N[,gw=G]]\n", arg, why);
+	printf("echo: %s: %s\nusage: echo [ip=dhcp | ip=A.B.C.D/N[,gw=G]] [stats=SECONDS]\n",
+	    arg, why);
 	return EXIT_USAGE;
+}
+
+/* SECONDS of stats=SECONDS, or -1 if it is not a number in 1..STATS_MAX. */
+static int
+stats_period(const char *s)
+{
+	int n = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || (n = n * 10 + (*s - '0')) > STATS_MAX)
+			return -1;
+	}
+	return n >= 1 ? n : -1;
 }
 
 int
 app_main(int argc, char **argv)
 {
-	const char *cfg = argc > 1 ? argv[1] : "ip=dhcp";
+	const char *cfg = "ip=dhcp";
 	uint32_t ip = 0, mask = 0, gw = 0;
 	struct netif *nif;
-	int dhcp = strcmp(cfg, "ip=dhcp") == 0, err;
+	int dhcp, err, period = 0, have_cfg = 0;
 
-	if (argc > 2)
-		return usage("one argument at most", argv[2]);
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "stats=", 6) == 0) {
+			if (period != 0 || (period = stats_period(argv[i] + 6)) < 0)
+				return usage(period < 0 ? "want one stats=SECONDS, 1 to 3600" :
+				    "one stats= at most", argv[i]);
+		} else if (!have_cfg) {
+			cfg = argv[i];
+			have_cfg = 1;
+		} else {
+			return usage("one address argument at most", argv[i]);
+		}
+	}
+	dhcp = strcmp(cfg, "ip=dhcp") == 0;
 	if (!dhcp && (err = netcfg_parse(cfg, &ip, &mask, &gw)) != NETCFG_OK)
 		return usage(netcfg_error(err), cfg);
 	if ((nif = netif_first()) == NULL) {
@@ -83,6 +138,13 @@ app_main(int argc, char **argv)
 	if ((err = udp_bind(ECHO_PORT, echo, NULL)) != 0) {
 		printf("echo: cannot bind udp port %d: %s\n", ECHO_PORT, strerror(err));
 		return 1;
+	}
+	if (period > 0) {
+		timer_setup(&stats_timer, stats_print, nif);
+		if (timer_start(&stats_timer, period * 1000000000ULL, period * 1000000000ULL) != 0) {
+			printf("echo: cannot start the stats timer: %s\n", strerror(ENOMEM));
+			return 1;
+		}
 	}
 	if (dhcp) {
 		printf("echo: asking for an address on %s (DHCP)\n", nif->name);

@@ -38,8 +38,10 @@
  *
  * Edits flush only this core's TLB.  Today every edit made while other
  * cores run is core 0 unmapping the guard pages of a core it is about to
- * start, whose stacks no running core touches, so no other core's stale
- * translation matters.  An edit that removes or restricts a mapping some
+ * start, whose stacks no running core touches, or core 0 mapping a
+ * device's BAR uncached in a driver's probe (kernel/pci.c's pci_map),
+ * while the other cores are parked and have never touched it; so no
+ * other core's stale translation matters.  An edit that removes or restricts a mapping some
  * running core uses will need a TLB shootdown.  Page-table pages are
  * taken with an atomic add on the pool index (or from the page
  * allocator, which locks), because any core may need one in vm_fault.

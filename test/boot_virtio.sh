@@ -1,0 +1,213 @@
+#!/bin/bash
+# boot_virtio.sh: the native image on a virtio-net NIC in QEMU: the PCI
+# transport with MSI-X (virtio/pci.c, kernel/pci.c), the driver
+# (virtio/net.c) and the stack above it, reached from Linux.
+#
+# User networking (no root needed; test/qemu.sh NET=user): the echo app
+# gets 10.0.2.15 from QEMU's DHCP and sends back UDP datagrams that
+# reach it through QEMU's hostfwd from 127.0.0.1, compared byte for
+# byte; the negotiated feature list is checked (QEMU's default device),
+# and the same echo works with a device that has one queue pair
+# (mq=off), one that is modern only (disable-legacy=on) and one without
+# MSI-X (vectors=0: the queues are polled).  A legacy-only device
+# (disable-modern=on) is refused with a message; ARGS=pci shows the
+# MSI-X table and the driver.
+#
+# TAP, in a network namespace of its own (root): Linux's ping, 1000
+# requests 2 ms apart, gets 1000 replies; a flood ping of about 5 s
+# loses nothing; then, on 4 cores with a multiqueue device (mq=on,
+# vectors=10, 4 TAP queues), UDP datagrams from 64 source ports reach
+# every core's receive queue (the per-queue counters the app prints
+# with stats=1) and all come back.
+#
+# Every boot is TCG (KVM is exercised by boot.sh and boot_smp.sh); each
+# runs in the background in its own process group, which the test ends.
+. "$(dirname "$0")/lib.sh" virtio
+
+img=build/native/echo.elf32
+tmp=$(mktemp -d)
+ns=ebbvirtio$$
+qpid=
+cleanup() {
+	[ -n "$qpid" ] && kill -- -"$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$tmp" "$out" "$out.txt"
+}
+trap cleanup EXIT
+
+# Datagrams: short text, all 256 byte values, and the largest that fits
+# in one 1500-byte frame (1472 bytes of payload).
+printf 'hello, virtio' >"$tmp/d1"
+for i in $(seq 0 255); do printf "\\$(printf %03o "$i")"; done >"$tmp/d2"
+head -c 1472 /dev/urandom >"$tmp/d3"
+
+# start [env assignments...]: boot the echo app in the background, in
+# its own process group (qpid), output in $tmp/q.out.
+start() {
+	setsid env ACCEL=tcg MEM=256M "$@" test/qemu.sh "$img" </dev/null >"$tmp/q.out" 2>&1 &
+	qpid=$!
+}
+
+# wait_for REGEX SECONDS: until a line of the output matches; 1 if the
+# boot ended or the time ran out.
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		tr -d '\r' <"$tmp/q.out" | grep -qE -- "$1" && return 0
+		kill -0 "$qpid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop: end the boot; its output goes to $out for check.
+stop() {
+	kill -- -"$qpid" 2>/dev/null
+	wait "$qpid" 2>/dev/null
+	qpid=
+}
+
+# udp_echo HOST PORT [nc options]: each datagram there and back, compared.
+udp_echo() {
+	local d
+	for d in d1 d2 d3; do
+		timeout 10 nc -u -w1 "$@" <"$tmp/$d" >"$tmp/$d.back" 2>&1
+		if cmp -s "$tmp/$d" "$tmp/$d.back"; then
+			echo "$d: $(stat -c %s "$tmp/$d") bytes back intact"
+		else
+			echo "$d: differs ($(stat -c %s "$tmp/$d.back") bytes back)"
+			return 1
+		fi
+	done
+}
+echo_pats=('^d1: 13 bytes back intact' '^d2: 256 bytes back intact' '^d3: 1472 bytes back intact')
+
+# user_echo NAME [env...]: boot on user networking, wait for DHCP's
+# address, echo through hostfwd; checked as NAME.
+user_echo() {
+	local name=$1 port rc=0
+	shift
+	start NET=user FWD=udp:7 ARGS="ip=dhcp" "$@"
+	if wait_for '^echo: udp port 7 on ' 60; then
+		port=$(tr -d '\r' <"$tmp/q.out" | sed -n 's/^echo.s UDP port 7 is at 127\.0\.0\.1:\([0-9]*\)$/\1/p')
+		udp_echo 127.0.0.1 "$port" >"$tmp/echo.out" 2>&1 || rc=1
+	else
+		rc=1
+	fi
+	stop
+	cat "$tmp/q.out" "$tmp/echo.out" >"$out" 2>/dev/null
+	rm -f "$tmp/echo.out"
+	return $rc
+}
+
+# QEMU's default virtio-net-pci (transitional, MSI-X, one queue pair).
+user_echo user_default
+check virtio.user_dhcp_udp_echo 0 $? '^echo.s UDP port 7 is at 127\.0\.0\.1:[0-9]+$' \
+	'^echo: udp port 7 on 10\.0\.2\.15$' "${echo_pats[@]}" '!stray|panic'
+# The features QEMU's default device offers and the driver uses.
+check virtio.features_default 0 0 \
+	'^vnet: virtio@00:0[0-9a-f]\.0 features .*VERSION_1' \
+	'^vnet: .* features .*MAC' '^vnet: .* features .*CSUM' '^vnet: .* features .*GUEST_CSUM' \
+	'^vnet: .* features .*HOST_TSO4' '^vnet: .* features .*MRG_RXBUF' \
+	'^vnet: .* features .*EVENT_IDX'
+
+user_echo mq_off NIC_OPTS=,mq=off CPUS=2
+check virtio.mq_off 0 $? '^echo: udp port 7 on 10\.0\.2\.15$' "${echo_pats[@]}"
+
+user_echo modern_only NIC_OPTS=,disable-legacy=on
+check virtio.disable_legacy 0 $? 'virtio-net.* 1af4:1041|1af4:1041' '^echo: udp port 7 on 10\.0\.2\.15$' \
+	"${echo_pats[@]}"
+
+user_echo no_msix NIC_OPTS=,vectors=0
+check virtio.no_msix_polled 0 $? 'no MSI-X; its queues will be polled' \
+	'^echo: udp port 7 on 10\.0\.2\.15$' "${echo_pats[@]}"
+
+# A legacy-only device is named and refused; echo then has no interface.
+ACCEL=tcg NET=user NIC_OPTS=,disable-modern=on timeout 60 test/qemu.sh "$img" </dev/null >"$out" 2>&1
+check virtio.legacy_refused 69 $? 'a legacy-only virtio device .* not supported' \
+	'^echo: no network interface$'
+
+# ARGS=pci: the device, its MSI-X table size and the driver that took it.
+ACCEL=tcg NET=user ARGS=pci timeout 60 test/qemu.sh build/native/hello.elf32 </dev/null >"$out" 2>&1
+check virtio.pci_list 0 $? '^pci 00:0[0-9a-f]\.0 1af4:1000 class 02\.00 virtio-net .* msix-table [0-9]+ driver virtio_net'
+
+# ---- TAP, in a namespace ----------------------------------------------------
+
+tap_tests="ping_1000 ping_flood mq_every_queue"
+skip() { for t in $tap_tests; do echo "SKIP virtio.$t: $why"; done; exit $failed; }
+if [ "$(id -u)" != 0 ]; then
+	why="not root: a network namespace and a TAP device need it"; skip
+elif ! ip netns add "$ns" 2>/dev/null; then
+	why="'ip netns' is unavailable here"; skip
+fi
+in_ns() { ip netns exec "$ns" "$@"; }
+in_ns ip link set lo up
+
+# tap_start NET_PREFIX CPUS [env...]: echo on tap0 at PREFIX.2, Linux at
+# PREFIX.1; 0 once the guest answers a ping.
+tap_start() {
+	local net=$1 cpus=$2 i
+	shift 2
+	ip netns exec "$ns" setsid env ACCEL=tcg MEM=256M CPUS="$cpus" NET=tap TAP=tap0 \
+		ARGS="ip=$net.2/24 stats=1" "$@" test/qemu.sh "$img" </dev/null >"$tmp/q.out" 2>&1 &
+	qpid=$!
+	for ((i = 0; i < 300; i++)); do
+		in_ns ip link show tap0 >/dev/null 2>&1 && break
+		kill -0 "$qpid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	in_ns ip addr add "$net.1/24" dev tap0 && in_ns ip link set tap0 up || return 1
+	wait_for '^echo: udp port 7 on ' 60 || return 1
+	for ((i = 0; i < 30; i++)); do
+		in_ns ping -c 1 -w 1 "$net.2" >/dev/null 2>&1 && return 0
+		kill -0 "$qpid" 2>/dev/null || return 1
+	done
+	return 1
+}
+
+if tap_start 10.81.0 1; then
+	in_ns timeout 120 ping -c 1000 -i 0.002 -W 2 10.81.0.2 >"$out" 2>&1
+	check virtio.ping_1000 0 $? '^1000 packets transmitted, 1000 received, 0% packet loss'
+
+	# Flood: a 1 s run gives the rate, then about 5 s' worth by count,
+	# so that no request is still in flight when ping stops.
+	n=$(in_ns ping -f -w 1 10.81.0.2 2>/dev/null | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
+	n=$((${n:-200} * 5))
+	in_ns timeout 120 ping -f -c "$n" -W 2 10.81.0.2 >"$out" 2>&1
+	rc=$?
+	check_note() { sed -n 's/^\([0-9]* packets transmitted\).*time \([0-9]*ms\).*/\1 in \2/p' "$out.txt"; }
+	check virtio.ping_flood 0 $rc "^$n packets transmitted, $n received, 0% packet loss"
+	unset -f check_note
+else
+	cp "$tmp/q.out" "$out"
+	check virtio.tap_start 0 1
+fi
+stop
+in_ns ip link del tap0 2>/dev/null
+
+# Multiqueue: 4 cores, 4 queue pairs.  Linux's TAP spreads what it sends
+# over its queues by flow, so 64 source ports reach all four.
+if tap_start 10.82.0 4 NETDEV_OPTS=,queues=4 NIC_OPTS=,mq=on,vectors=10; then
+	for p in $(seq 40000 40063); do
+		echo "from port $p" >"$tmp/m$p"
+		in_ns timeout 10 nc -u -w1 -p "$p" 10.82.0.2 7 <"$tmp/m$p" >"$tmp/m$p.back" 2>&1 &
+	done
+	wait_pids=$(jobs -p | grep -vx "$qpid")
+	# shellcheck disable=SC2086
+	wait $wait_pids 2>/dev/null
+	back=0
+	for p in $(seq 40000 40063); do cmp -s "$tmp/m$p" "$tmp/m$p.back" && back=$((back + 1)); done
+	sleep 1.5	# one more stats=1 line, after the traffic
+	stop
+	{ cat "$tmp/q.out"; echo "udp: $back of 64 datagrams back"; } >"$out"
+	check virtio.mq_every_queue 0 0 '^udp: 64 of 64 datagrams back$' \
+		'vnet: .* queue pairs: 4' \
+		"$(printf '%s' 'vnet: rx queue 0: [1-9]')" 'vnet: rx queue 1: [1-9]' \
+		'vnet: rx queue 2: [1-9]' 'vnet: rx queue 3: [1-9]'
+else
+	stop
+	cp "$tmp/q.out" "$out"
+	check virtio.mq_start 0 1
+fi
+
+exit $failed

@@ -1,0 +1,67 @@
+#!/bin/bash
+# netns.sh: boot a native image on a TAP device in a network namespace of
+# its own (make run NET=tap), so that Linux can reach it without touching
+# the host's network.
+#
+#   test/netns.sh build/native/APP.elf32 [extra QEMU options...]
+#
+# It makes the namespace ebbrunPID, runs test/qemu.sh inside it with
+# NET=tap TAP=tap0 (QEMU makes tap0 there), and once tap0 appears gives
+# the Linux end 10.80.0.1/24 and brings it up.  The guest is 10.80.0.2:
+# when ARGS is empty and the app is echo, ARGS becomes ip=10.80.0.2/24
+# (no DHCP server runs here).  It prints how to reach the guest, e.g.
+#
+#	netns: ip netns exec ebbrun1234 ping 10.80.0.2
+#
+# and deletes the namespace (and with it tap0) when QEMU exits.  The
+# exit status is qemu.sh's.  Needs root (a namespace, a TAP device).
+# Environment: as test/qemu.sh (CPUS, MEM, ARGS, ACCEL, NETDEV_OPTS,
+# NIC_OPTS).
+set -u
+img=${1:?usage: test/netns.sh IMAGE.elf32 [qemu options]}
+shift
+here=$(dirname "$0")
+
+if [ "$(id -u)" != 0 ]; then
+	echo "netns.sh: NET=tap needs root, for a network namespace and a TAP device;" \
+		"run: sudo make run NET=tap (or NET=user, which needs nothing)" >&2
+	exit 1
+fi
+ns=ebbrun$$
+if ! ip netns add "$ns"; then
+	echo "netns.sh: cannot make network namespace $ns ('ip netns' from iproute2)" >&2
+	exit 1
+fi
+watcher=
+cleanup() {
+	[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ip netns exec "$ns" ip link set lo up
+
+hint="give the app ip=10.80.0.2/24"
+if [ -z "${ARGS:-}" ] && [ "$(basename "$img" .elf32)" = echo ]; then
+	export ARGS=ip=10.80.0.2/24
+	hint="ARGS=$ARGS"
+fi
+
+# Configure tap0 once QEMU has made it (within 30 s), then say how to
+# reach the guest.
+(
+	for _ in $(seq 300); do
+		if ip netns exec "$ns" ip link show tap0 >/dev/null 2>&1; then
+			ip netns exec "$ns" ip addr add 10.80.0.1/24 dev tap0 &&
+				ip netns exec "$ns" ip link set tap0 up &&
+				echo "netns: tap0 is 10.80.0.1/24 in namespace $ns; the guest is 10.80.0.2" \
+					"($hint): ip netns exec $ns ping 10.80.0.2"
+			exit
+		fi
+		sleep 0.1
+	done
+	echo "netns: QEMU made no tap0 in 30 s" >&2
+) &
+watcher=$!
+
+ip netns exec "$ns" env NET=tap TAP=tap0 "$here/qemu.sh" "$img" "$@"
