@@ -145,7 +145,7 @@ timeout 30 tail --pid=$pid -f /dev/null
 wait $pid
 check hosted.ctrl_c 130 $?
 
-# echo natively: there is no NIC driver yet, so it says so and exits 69.
+# echo natively without a NIC (qemu.sh's default NET=none): it says so and exits 69.
 boot tcg echo ""
 check boot.echo_no_nic 69 $? '^echo: no network interface$'
 
