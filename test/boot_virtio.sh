@@ -9,9 +9,10 @@
 # byte; the negotiated feature list is checked (QEMU's default device),
 # and the same echo works with a device that has one queue pair
 # (mq=off), one that is modern only (disable-legacy=on) and one without
-# MSI-X (vectors=0: the queues are polled).  A legacy-only device
-# (disable-modern=on) is refused with a message; ARGS=pci shows the
-# MSI-X table and the driver.
+# MSI-X (vectors=0: the queues are polled).  Setting the link down and
+# up from QEMU's monitor raises the configuration-change interrupt.  A
+# legacy-only device (disable-modern=on) is refused with a message;
+# ARGS=pci shows two devices, each with its MSI-X table and driver.
 #
 # TAP, in a network namespace of its own (root): Linux's ping, 1000
 # requests 2 ms apart, gets 1000 replies; a flood ping of about 5 s
@@ -20,8 +21,9 @@
 # every core's receive queue (the per-queue counters the app prints
 # with stats=1) and all come back.
 #
-# Every boot is TCG (KVM is exercised by boot.sh and boot_smp.sh); each
-# runs in the background in its own process group, which the test ends.
+# Every boot is TCG, and the first one KVM too where the host has
+# hardware virtualization; each runs in the background in its own
+# process group, which the test ends.
 . "$(dirname "$0")/lib.sh" virtio
 
 img=build/native/echo.elf32
@@ -41,10 +43,14 @@ printf 'hello, virtio' >"$tmp/d1"
 for i in $(seq 0 255); do printf "\\$(printf %03o "$i")"; done >"$tmp/d2"
 head -c 1472 /dev/urandom >"$tmp/d3"
 
-# start [env assignments...]: boot the echo app in the background, in
-# its own process group (qpid), output in $tmp/q.out.
+# start [env assignments...] [-- QEMU options...]: boot the echo app in
+# the background, in its own process group (qpid), output in $tmp/q.out.
 start() {
-	setsid env ACCEL=tcg MEM=256M "$@" test/qemu.sh "$img" </dev/null >"$tmp/q.out" 2>&1 &
+	local envs=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	setsid env ACCEL=tcg MEM=256M "${envs[@]}" test/qemu.sh "$img" "$@" \
+		</dev/null >"$tmp/q.out" 2>&1 &
 	qpid=$!
 }
 
@@ -100,36 +106,66 @@ user_echo() {
 	return $rc
 }
 
-# QEMU's default virtio-net-pci (transitional, MSI-X, one queue pair).
+# QEMU's default virtio-net-pci (transitional, MSI-X, one queue pair);
+# under KVM too where the host has it (the feature check below reads
+# the TCG run, the last).
+for a in $accels; do
+	[ "$a" = tcg ] && continue
+	user_echo "user_default_$a" ACCEL="$a"
+	check "virtio.user_dhcp_udp_echo.$a" 0 $? '^echo: udp port 7 on 10\.0\.2\.15$' \
+		"${echo_pats[@]}" '!stray|panic'
+done
 user_echo user_default
 check virtio.user_dhcp_udp_echo 0 $? '^echo.s UDP port 7 is at 127\.0\.0\.1:[0-9]+$' \
 	'^echo: udp port 7 on 10\.0\.2\.15$' "${echo_pats[@]}" '!stray|panic'
-# The features QEMU's default device offers and the driver uses.
+# The features QEMU's default device offers and the driver uses, by
+# name on the driver's attach line.
+feat() { echo "^vnet0: virtio@00:0[0-9a-f]\.0, .*features:( [A-Z0-9_]+)* $1( |\$)"; }
 check virtio.features_default 0 0 \
-	'^vnet: virtio@00:0[0-9a-f]\.0 features .*VERSION_1' \
-	'^vnet: .* features .*MAC' '^vnet: .* features .*CSUM' '^vnet: .* features .*GUEST_CSUM' \
-	'^vnet: .* features .*HOST_TSO4' '^vnet: .* features .*MRG_RXBUF' \
-	'^vnet: .* features .*EVENT_IDX'
+	'^vnet0: virtio@00:0[0-9a-f]\.0, mac 52:54:00:12:34:56, link up, 1 queue pair ' \
+	"$(feat VERSION_1)" "$(feat MAC)" "$(feat STATUS)" "$(feat CSUM)" "$(feat GUEST_CSUM)" \
+	"$(feat HOST_TSO4)" "$(feat MRG_RXBUF)" "$(feat EVENT_IDX)"
 
 user_echo mq_off NIC_OPTS=,mq=off CPUS=2
 check virtio.mq_off 0 $? '^echo: udp port 7 on 10\.0\.2\.15$' "${echo_pats[@]}"
 
 user_echo modern_only NIC_OPTS=,disable-legacy=on
-check virtio.disable_legacy 0 $? 'virtio-net.* 1af4:1041|1af4:1041' '^echo: udp port 7 on 10\.0\.2\.15$' \
-	"${echo_pats[@]}"
+check virtio.disable_legacy 0 $? '^echo: udp port 7 on 10\.0\.2\.15$' "${echo_pats[@]}"
 
 user_echo no_msix NIC_OPTS=,vectors=0
 check virtio.no_msix_polled 0 $? 'no MSI-X; its queues will be polled' \
 	'^echo: udp port 7 on 10\.0\.2\.15$' "${echo_pats[@]}"
+
+# A configuration change -- the link set down, then up, from QEMU's
+# monitor -- interrupts through MSI-X entry 0, on core 0.
+monitor() { printf '%s\n' "$1" | timeout 5 nc -U -q1 "$tmp/mon" >/dev/null 2>&1; }
+start NET=user ARGS=ip=dhcp -- -monitor "unix:$tmp/mon,server,nowait"
+if wait_for '^echo: udp port 7 on ' 60; then
+	monitor 'set_link n0 off'
+	wait_for 'configuration changed \(generation 1\)' 10
+	monitor 'set_link n0 on'
+	wait_for 'configuration changed \(generation 2\)' 10
+fi
+stop
+cp "$tmp/q.out" "$out"
+check virtio.config_change 0 0 '^virtio@00:02\.0: configuration changed \(generation 1\)$' \
+	'^virtio@00:02\.0: configuration changed \(generation 2\)$'
 
 # A legacy-only device is named and refused; echo then has no interface.
 ACCEL=tcg NET=user NIC_OPTS=,disable-modern=on timeout 60 test/qemu.sh "$img" </dev/null >"$out" 2>&1
 check virtio.legacy_refused 69 $? 'a legacy-only virtio device .* not supported' \
 	'^echo: no network interface$'
 
-# ARGS=pci: the device, its MSI-X table size and the driver that took it.
-ACCEL=tcg NET=user ARGS=pci timeout 60 test/qemu.sh build/native/hello.elf32 </dev/null >"$out" 2>&1
-check virtio.pci_list 0 $? '^pci 00:0[0-9a-f]\.0 1af4:1000 class 02\.00 virtio-net .* msix-table [0-9]+ driver virtio_net'
+# ARGS=pci: two devices, QEMU's default (transitional, 1af4:1000) and a
+# modern-only one (1af4:1041), each with its MSI-X table size and taken
+# by the driver (vnet0, vnet1).
+ACCEL=tcg NET=user ARGS=pci timeout 60 test/qemu.sh build/native/hello.elf32 \
+	-netdev user,id=n1 -device virtio-net-pci,netdev=n1,disable-legacy=on,romfile= \
+	</dev/null >"$out" 2>&1
+check virtio.pci_list 0 $? \
+	'^pci 00:0[0-9a-f]\.0 1af4:1000 class 02\.00 virtio-net .* msix-table [0-9]+ driver virtio_net_transitional$' \
+	'^pci 00:0[0-9a-f]\.0 1af4:1041 class 02\.00 virtio-net .* msix-table [0-9]+ driver virtio_net$' \
+	'^vnet0: virtio@' '^vnet1: virtio@'
 
 # ---- TAP, in a namespace ----------------------------------------------------
 
@@ -201,9 +237,9 @@ if tap_start 10.82.0 4 NETDEV_OPTS=,queues=4 NIC_OPTS=,mq=on,vectors=10; then
 	stop
 	{ cat "$tmp/q.out"; echo "udp: $back of 64 datagrams back"; } >"$out"
 	check virtio.mq_every_queue 0 0 '^udp: 64 of 64 datagrams back$' \
-		'vnet: .* queue pairs: 4' \
-		"$(printf '%s' 'vnet: rx queue 0: [1-9]')" 'vnet: rx queue 1: [1-9]' \
-		'vnet: rx queue 2: [1-9]' 'vnet: rx queue 3: [1-9]'
+		'^vnet0: virtio@.*, 4 queue pairs ' \
+		'^vnet0 q0: rx [1-9][0-9]* frames' '^vnet0 q1: rx [1-9][0-9]* frames' \
+		'^vnet0 q2: rx [1-9][0-9]* frames' '^vnet0 q3: rx [1-9][0-9]* frames'
 else
 	stop
 	cp "$tmp/q.out" "$out"

@@ -48,18 +48,19 @@ tcg) cpu=max ;;
 esac
 
 # free_port PROTO: a local port nothing listens on or uses for PROTO
-# (udp or tcp), per /proc/net; from a start that differs between runs.
+# (udp or tcp), per /proc/net (ports in hex there); from a start that
+# differs between runs.
 free_port() {
 	used=$(cat /proc/net/"$1" /proc/net/"$1"6 2>/dev/null |
-		awk 'NR > 1 { split($2, a, ":"); printf " %d", ("0x" a[2]) + 0 }')
+		awk 'NR > 1 { n = split($2, a, ":"); printf " %s", a[n] }')
 	p=$((20000 + ($$ * 7 + $(date +%N | sed 's/^0*//;s/^$/0/') / 1000) % 30000))
 	while :; do
 		case " $used $taken " in
-		*" $p "*) p=$((p + 1)) ;;
+		*" $(printf %04X "$p") "*) p=$((p + 1)) ;;
 		*) break ;;
 		esac
 	done
-	taken="$taken $p"
+	taken="$taken $(printf %04X "$p")"
 	echo "$p"
 }
 

@@ -379,7 +379,10 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 static void
 vpci_notify(struct virtio_dev *d, int q)
 {
-	volatile uint16_t *bell = vpci(d)->doorbell[q];
+	volatile uint16_t *bell = q >= 0 && q < VPCI_QUEUES ? vpci(d)->doorbell[q] : NULL;
+
+	if (bell == NULL)
+		panic("%s: notify of queue %d, which is not enabled", d->name, q);
 
 	/*
 	 * Compiler barrier: the ring stores virtq_add and virtq_kick made
