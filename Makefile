@@ -92,7 +92,10 @@ PORTABLE := \
 	tcp/inet.c \
 	tcp/stats.c \
 	virtio/virtqueue.c \
-	virtio/virtio.c
+	virtio/virtio.c \
+	virtio/net.c \
+	virtio/net_rx.c \
+	virtio/net_tx.c
 
 NATIVE := \
 	boot.S \

@@ -14,6 +14,10 @@
  * grace period; they walk it with rcu_deref, and a writer, under
  * list_lock, fills the struct first and then links it at the tail with
  * rcu_assign (release), so a reader that finds it sees it complete.
+ *
+ * The flow hash (netif_flow_core) is here too: the one rule that says
+ * which core owns a flow, shared by every driver that spreads frames
+ * over cores in software and, later, by TCP.
  */
 #include <stddef.h>
 
@@ -21,6 +25,7 @@
 #include "kernel/spinlock.h"
 #include "eth.h"
 #include "netif.h"
+#include "proto.h"
 
 static struct netif *list;		/* first interface (rcu_assign) */
 static struct spinlock list_lock = SPINLOCK_INIT("netif_list");
@@ -87,4 +92,51 @@ netif_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *
 	STAT_ADD(nif->stats.tx_frames, 1);
 	STAT_ADD(nif->stats.tx_bytes, len);
 	return 0;
+}
+
+/* ---- the software flow hash --------------------------------------------- */
+
+/* One round of mixing (the finalizer of MurmurHash3): every bit counts. */
+static uint32_t
+flow_mix(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+uint32_t
+netif_flow_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+	uint64_t a = ((uint64_t)src << 16) | sport;	/* one end */
+	uint64_t b = ((uint64_t)dst << 16) | dport;	/* the other */
+	uint64_t lo = a < b ? a : b, hi = a < b ? b : a;	/* symmetric */
+
+	return flow_mix(flow_mix((uint32_t)lo ^ 0x9e3779b9u) ^ (uint32_t)(lo >> 32) ^
+	    flow_mix((uint32_t)hi) ^ (uint32_t)(hi >> 32) * 0x27d4eb2fu);
+}
+
+int
+netif_flow_core(const struct iobuf *frame, int ncores)
+{
+	struct eth_hdr eh;
+	struct ip_hdr ih;
+	uint16_t ports[2] = { 0, 0 };
+	size_t ihl;
+
+	if (ncores <= 1 || iobuf_copy_out(frame, 0, ETH_HLEN, &eh) == NULL ||
+	    eh.type != hton16(ETHERTYPE_IPV4) ||
+	    iobuf_copy_out(frame, ETH_HLEN, IP_HLEN, &ih) == NULL ||
+	    (ih.vhl >> 4) != IP_VERSION || (ihl = 4u * (ih.vhl & 0x0f)) < IP_HLEN)
+		return 0;
+	/* Ports only for unfragmented TCP and UDP: fragments use the 2-tuple. */
+	if ((ih.proto == IP_PROTO_TCP || ih.proto == IP_PROTO_UDP) &&
+	    (ih.frag & hton16(IP_MF | IP_OFFMASK)) == 0 &&
+	    iobuf_copy_out(frame, ETH_HLEN + ihl, sizeof ports, ports) == NULL)
+		ports[0] = ports[1] = 0;	/* a runt: the 2-tuple then */
+	return (int)(netif_flow_hash(ih.src, ih.dst, ports[0], ports[1]) %
+	    (uint32_t)ncores);
 }

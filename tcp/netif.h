@@ -55,6 +55,14 @@ struct netif_ops {
 	 */
 	int (*transmit)(struct netif *nif, struct iobuf *frame,
 	    const struct netif_tx_hints *hints);
+	/*
+	 * Optional (NULL: the driver keeps no counters of its own): print
+	 * the driver's counters on the console, one line per queue, each
+	 * starting with the interface's name and the queue ("vnet0 q1:
+	 * rx 12 frames 3456 bytes, ...").  Any core, any time; the figures
+	 * are a snapshot, read without stopping the queues.
+	 */
+	void (*print_stats)(struct netif *nif);
 };
 
 /* Per-interface counters (each layer keeps its own too). */
@@ -112,5 +120,27 @@ void netif_input(struct netif *nif, struct iobuf *frame, uint32_t rx_flags);
  * be NULL (no offload).  Returns the driver's 0 or error number.
  */
 int netif_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints);
+
+/*
+ * The software flow hash: which of ncores cores owns the flow of this
+ * frame (a chain starting at its Ethernet header), so that every frame
+ * of one flow is handled on one core whichever queue received it.  The
+ * rule, for TCP and anyone else who must agree with the drivers:
+ *
+ *	IPv4, first fragment or unfragmented, TCP or UDP:
+ *		netif_flow_hash(src, dst, sport, dport) % ncores
+ *	IPv4, anything else (other protocols, later fragments, and first
+ *	fragments too, so all fragments of a datagram meet):
+ *		netif_flow_hash(src, dst, 0, 0) % ncores
+ *	not IPv4 (ARP, IPv6, VLAN tags, runts): core 0
+ *
+ * (so a datagram that is fragmented lands on its 2-tuple's core, which
+ * may differ from its flow's).  The hash is symmetric: swapping the
+ * (address, port) ends gives the same value, so a connection's two
+ * directions agree and a local sender can compute its own flow's core.
+ * Addresses and ports in network byte order, as in the headers.
+ */
+uint32_t netif_flow_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport);
+int netif_flow_core(const struct iobuf *frame, int ncores);
 
 #endif

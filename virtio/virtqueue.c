@@ -206,24 +206,41 @@ virtq_get(struct virtq *vq, uint32_t *len)
 	uint32_t id;
 	void *token;
 
-	/*
-	 * Barrier 2: acquire orders this load of used->idx before the read
-	 * of the entry below; the device wrote the entry, then (its write
-	 * barrier) used->idx.
-	 */
-	if (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) == vq->last_used)
-		return NULL;
-	e = &vq->used->ring[vq->last_used & (vq->size - 1)];
-	id = e->id;
-	if (id >= vq->size || (token = vq->token[id]) == NULL)
-		panic("virtq_get: device used descriptor %u, not a chain it holds",
-		    (unsigned)id);
-	if (len != NULL)
-		*len = e->len;
-	vq->last_used++;
+	for (;;) {
+		/*
+		 * Barrier 2: acquire orders this load of used->idx before the
+		 * read of the entry below; the device wrote the entry, then
+		 * (its write barrier) used->idx.
+		 */
+		if (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) == vq->last_used)
+			return NULL;
+		e = &vq->used->ring[vq->last_used & (vq->size - 1)];
+		id = e->id;
+		if (len != NULL)
+			*len = e->len;
+		vq->last_used++;
+		if (id < vq->size && (token = vq->token[id]) != NULL)
+			break;
+		/* Not a chain the device holds: input to drop, not a panic. */
+		vq->bad++;
+	}
 	free_chain(vq, (uint16_t)id);
 	/* used_event is not moved here: virtq_enable_cb does it, fenced. */
 	return token;
+}
+
+void *
+virtq_detach_unused(struct virtq *vq)
+{
+	void *token;
+
+	for (uint16_t i = 0; i < vq->size; i++) {
+		if ((token = vq->token[i]) != NULL) {
+			free_chain(vq, i);
+			return token;
+		}
+	}
+	return NULL;
 }
 
 void

@@ -115,6 +115,7 @@ struct virtq {
 	struct virtq_avail *avail;
 	struct virtq_used *used;
 	void **token;		/* token[head]: the caller's, NULL if free */
+	uint32_t bad;		/* used entries skipped: not a chain the device holds */
 };
 
 /* The used_event and avail_event words, after each ring (2.7.6, 2.7.8). */
@@ -168,9 +169,17 @@ int virtq_kick(struct virtq *vq);
 /*
  * The next buffer the device is done with: its token, and in *len the
  * bytes the device wrote; NULL if there is none.  Its descriptors go back
- * on the free list.
+ * on the free list.  A used entry that names no chain the device holds
+ * (a broken or malicious device) is skipped and counted in vq->bad.
  */
 void *virtq_get(struct virtq *vq, uint32_t *len);
+
+/*
+ * After the device is reset (it holds nothing any more): take back one
+ * buffer still offered to it, returning its token, or NULL when none is
+ * left.  For freeing a queue's buffers before virtq_destroy.
+ */
+void *virtq_detach_unused(struct virtq *vq);
 
 /* Ask the device not to interrupt when it uses buffers (a hint). */
 void virtq_disable_cb(struct virtq *vq);

@@ -1,0 +1,109 @@
+/*
+ * net_priv.h: the virtio-net driver's own state, shared by net.c
+ * (setup, the loop hook), net_rx.c and net_tx.c.  Portable.  Not for
+ * anyone else: the interface is net.h.
+ *
+ * One struct vnet per device, one struct vnet_pair per queue pair in
+ * use.  Pair i is core i's (i < pairs): only core i touches its queues,
+ * its receive assembly state and the counters it owns, with no lock.
+ * Cores at or beyond pairs hand their frames to core (c % pairs) as
+ * events (net_tx.c); with a single pair, core 0 hands received frames to
+ * their flow's core (net_rx.c).  The hand-over record carries
+ * everything, so the receiving core touches only its own pair.
+ *
+ * Device-visible memory: the rings (virtq_init: pages), the receive
+ * buffers (iobufs), transmitted iobufs, and the control buffer (in
+ * struct vnet, kmalloc'd).  RAM is identity-mapped in both builds, so a
+ * pointer is the device's address; the device reads or writes each
+ * buffer only between the virtq_add that offers it and the virtq_get
+ * that returns it, or until the device is reset.
+ */
+#ifndef VIRTIO_NET_PRIV_H
+#define VIRTIO_NET_PRIV_H
+
+#include "ebb/event.h"
+#include "kernel/platform.h"
+#include "net.h"
+#include "virtqueue.h"
+
+/* Counters: the owner's add (a plain load, a relaxed store; no lock prefix). */
+#define VNET_INC(f, n)	__atomic_store_n(&(f), (f) + (n), __ATOMIC_RELAXED)
+/* Counters any core may add to (hand-overs into a pair). */
+#define VNET_ADD(f, n)	__atomic_add_fetch(&(f), (n), __ATOMIC_RELAXED)
+
+struct vnet;
+
+/* One queue pair: receiveq (2i) and transmitq (2i + 1).  Core i's. */
+struct vnet_pair {
+	struct vnet *v;
+	int index;			/* i */
+
+	/* Receive. */
+	struct virtq rx;
+	int rx_irq;			/* 1: interrupts routed; 0: always polled */
+	int polling;			/* callbacks masked, the idle handler polls */
+	int ev_pending;			/* ev is queued (rx_interrupt) */
+	struct event ev;		/* rx_interrupt's event: cannot fail */
+	/* A frame being assembled from mergeable buffers (net_rx.c). */
+	struct iobuf *frame, *tail;	/* buffers so far (NULL: none) */
+	int need;			/* buffers still to come */
+	int drop;			/* 1: drop it once complete */
+	struct virtio_net_hdr hdr;	/* its header, from the first buffer */
+
+	/* Transmit. */
+	struct virtq tx;
+
+	struct vnet_stats st;
+} __attribute__((aligned(CACHE_LINE)));
+
+/* A control command's buffers, device-visible (5.1.6.5). */
+struct vnet_ctrl {
+	uint8_t cls, cmd;		/* read by the device */
+	uint16_t pairs;			/* VQ_PAIRS_SET's data, read */
+	uint8_t ack;			/* written by the device */
+};
+
+struct vnet {
+	struct virtio_dev *d;
+	struct netif *nif;		/* vnet_nifs[slot] */
+	int slot;			/* N of vnetN */
+	int pairs;			/* pairs in use: 1 .. core_count() */
+	int max_pairs;			/* N of the queue layout (5.1.2) */
+	struct vnet_pair *pair;		/* pairs of them */
+	int has_ctrl;			/* ctrl is set up */
+	struct virtq ctrl;		/* controlq: queue 2 * max_pairs */
+	struct vnet_ctrl cmd;		/* its one command buffer */
+};
+
+/*
+ * A frame on its way to another core (spawn_on_record with ev): a
+ * received one to its flow's core (net_rx.c), or one to transmit to a
+ * core that owns a pair (net_tx.c).  kmalloc'd by the sender, freed by
+ * the receiving event.
+ */
+struct vnet_handoff {
+	struct event ev;
+	struct netif *nif;
+	struct iobuf *frame;
+	uint32_t rx_flags;		/* receive: for netif_input */
+	struct netif_tx_hints hints;	/* transmit: the caller's */
+};
+
+/* Queue numbers (5.1.2). */
+static inline int vnet_rxq(int i) { return 2 * i; }
+static inline int vnet_txq(int i) { return 2 * i + 1; }
+
+/* net_rx.c */
+int vnet_rx_fill(struct vnet_pair *p);
+void vnet_rx_kick(struct vnet_pair *p);
+void vnet_rx_interrupt(void *arg);
+int vnet_rx_service(struct vnet_pair *p);
+void vnet_rx_drain(struct vnet_pair *p);
+
+/* net_tx.c */
+int vnet_transmit(struct netif *nif, struct iobuf *frame,
+    const struct netif_tx_hints *hints);
+int vnet_tx_harvest(struct vnet_pair *p);
+void vnet_tx_drain(struct vnet_pair *p);
+
+#endif

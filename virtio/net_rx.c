@@ -1,0 +1,375 @@
+/*
+ * net_rx.c: the virtio-net receive path.  Portable.
+ *
+ *	device writes a frame -> interrupt (core i) -> vnet_rx_interrupt:
+ *	  mask the queue's interrupts, queue one event -> vnet_rx_service
+ *	  (that event, then core i's idle handler, net.c) -> rx_poll:
+ *	  virtq_get -> rx_buffer (assemble) -> rx_frame -> netif_input, here
+ *	  or on the flow's core
+ *	  ... until the ring is empty: unmask (virtq_enable_cb) and check
+ *	  again, so that a frame that came while masked is not forgotten
+ *
+ * Buffers.  Every receive buffer is an iobuf of one 2 KiB block with
+ * VNET_RX_HEADROOM bytes of room in front, offered whole (its tailroom)
+ * as one device-writable descriptor; its token is the iobuf.  The device
+ * writes the 12-byte struct virtio_net_hdr and then the frame.  Zero
+ * copy: the frame goes up as that same iobuf, its window advanced past
+ * the header (the header's bytes become headroom), and the ring gets a
+ * fresh buffer in its place.  With MRG_RXBUF the header's num_buffers
+ * says how many buffers the frame spans (5.1.6.4); the next ones hold
+ * only frame bytes, and they are chained behind the first into one
+ * iobuf chain.  A frame may be half harvested when a poll's batch ends:
+ * its state (frame, tail, need, drop, hdr) waits in the pair.
+ *
+ * Memory.  The fresh buffer is allocated before the received one is
+ * kept; if there is none, the frame is dropped (counted rx_nomem) and
+ * its buffer offered again, so the ring never runs dry for want of
+ * memory and every ring slot always holds a buffer.
+ *
+ * Checksums (GUEST_CSUM).  DATA_VALID: the device checked the frame's
+ * checksums; it goes up with NETIF_RX_CSUM_OK.  NEEDS_CSUM (5.1.6.4.1):
+ * the frame came from a sender that left the checksum to the NIC (a
+ * local VM or the host); its data is trusted but the checksum field at
+ * csum_start + csum_offset holds only the pseudo-header's partial sum.
+ * The checksum is then completed here in software, exactly as a device
+ * does on transmit: the ones'-complement sum from csum_start to the end
+ * of the IP datagram (not the Ethernet padding), complemented and stored
+ * in the field; the frame is then correct for anyone who reads it (an
+ * application, a bridge, a capture) and goes up with NETIF_RX_CSUM_OK.
+ *
+ * Malformed input from the device never panics: a used length shorter
+ * than the header or longer than the buffer, a num_buffers of 0 or more
+ * than the ring holds, a partial checksum outside the frame, GSO or
+ * NEEDS_CSUM that were not negotiated: the frame is dropped,
+ * rx_malformed counted, the buffers offered again.  A used id that is
+ * no buffer of ours names nothing to drop: virtq_get skips it, and it is
+ * counted in bad_used.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel/malloc.h"
+#include "tcp/inet.h"
+#include "tcp/proto.h"
+#include "net_priv.h"
+
+#define RX_BUF_MIN	(VIRTIO_NET_HDR_LEN + ETH_HLEN + VNET_MTU + 4)	/* 5.1.6.3.1: >= 1526 */
+
+enum { KEEP, DROP_NOMEM, DROP_MALFORMED };	/* struct vnet_pair.drop */
+
+/* A fresh receive buffer, or NULL. */
+static struct iobuf *
+rx_alloc(void)
+{
+	return iobuf_alloc(VNET_RX_HEADROOM, RX_BUF_MIN);
+}
+
+/* Offer b (a fresh or reset buffer: empty window) to the device. */
+static int
+rx_post(struct vnet_pair *p, struct iobuf *b)
+{
+	struct virtq_seg seg = { b->data, (uint32_t)iobuf_tailroom(b) };
+
+	return virtq_add(&p->rx, &seg, 0, 1, b);
+}
+
+/* Offer b again: a harvested buffer we do not keep (its window is untouched). */
+static void
+rx_repost(struct vnet_pair *p, struct iobuf *b)
+{
+	if (rx_post(p, b) < 0)		/* virtq_get just freed its descriptor */
+		panic("vnet: no descriptor to re-offer a receive buffer");
+}
+
+int
+vnet_rx_fill(struct vnet_pair *p)
+{
+	struct iobuf *b;
+	int n = 0;
+
+	while (virtq_free_count(&p->rx) > 0 && (b = rx_alloc()) != NULL) {
+		if (rx_post(p, b) < 0) {
+			iobuf_free(b);
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+void
+vnet_rx_kick(struct vnet_pair *p)
+{
+	struct virtio_dev *d = p->v->d;
+
+	if (virtq_kick(&p->rx)) {
+		d->ops->notify(d, vnet_rxq(p->index));
+		VNET_INC(p->st.kicks, 1);
+	}
+}
+
+/* ---- a whole frame ----------------------------------------------------- */
+
+/* Write n bytes from src at off bytes into the chain (off + n within it). */
+static void
+chain_write(struct iobuf *b, size_t off, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+
+	for (; b != NULL && n > 0; b = b->next) {
+		if (off >= b->len) {
+			off -= b->len;
+			continue;
+		}
+		size_t k = b->len - off < n ? b->len - off : n;
+		memcpy(b->data + off, s, k);
+		s += k;
+		n -= k;
+		off = 0;
+	}
+}
+
+/*
+ * Complete a partial checksum (NEEDS_CSUM): see the top of this file.
+ * 0, or -1 if csum_start and csum_offset do not fit the frame.
+ */
+static int
+rx_complete_csum(struct iobuf *frame, const struct virtio_net_hdr *h)
+{
+	size_t len = iobuf_chain_len(frame), start = h->csum_start;
+	size_t at = start + h->csum_offset;
+	struct eth_hdr eh;
+	uint16_t iplen, csum;
+
+	/* The end of the IP datagram, when it is one: padding is not summed. */
+	if (iobuf_copy_out(frame, 0, ETH_HLEN, &eh) != NULL &&
+	    eh.type == hton16(ETHERTYPE_IPV4) &&
+	    iobuf_copy_out(frame, ETH_HLEN + 2, 2, &iplen) != NULL &&
+	    ETH_HLEN + (size_t)ntoh16(iplen) < len)
+		len = ETH_HLEN + (size_t)ntoh16(iplen);
+	if (start < ETH_HLEN || at + 2 > len)
+		return -1;
+	csum = hton16(inet_csum(inet_sum_chain(frame, start, len - start, 0)));
+	chain_write(frame, at, &csum, 2);
+	return 0;
+}
+
+/* On the flow's core: a frame core 0 received for it. */
+static void
+rx_handed(void *arg)
+{
+	struct vnet_handoff *h = arg;
+
+	netif_input(h->nif, h->frame, h->rx_flags);
+	kfree(h);
+}
+
+/* Hand frame to core c, or drop it (counted) if that cannot be done. */
+static void
+rx_hand_over(struct vnet_pair *p, int c, struct iobuf *frame, uint32_t flags)
+{
+	struct vnet_handoff *h = kmalloc(sizeof *h);
+
+	if (h == NULL) {
+		VNET_INC(p->st.rx_handoff_drops, 1);
+		iobuf_free_chain(frame);
+		return;
+	}
+	h->nif = p->v->nif;
+	h->frame = frame;
+	h->rx_flags = flags;
+	VNET_INC(p->st.rx_handed, 1);
+	spawn_on_record(c, &h->ev, rx_handed, h);
+}
+
+/* A complete frame (the pair's assembly state): check it and send it up. */
+static void
+rx_frame(struct vnet_pair *p)
+{
+	struct iobuf *frame = p->frame;
+	struct virtio_net_hdr *h = &p->hdr;
+	struct virtio_dev *d = p->v->d;
+	uint32_t flags = 0;
+	int drop = p->drop, c;
+
+	p->frame = p->tail = NULL;
+	if (drop == KEEP && (iobuf_chain_len(frame) < ETH_HLEN ||
+	    h->gso_type != VIRTIO_NET_HDR_GSO_NONE))	/* GUEST_TSO4 is not negotiated */
+		drop = DROP_MALFORMED;
+	if (drop == KEEP && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+		if (!virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) || rx_complete_csum(frame, h) < 0)
+			drop = DROP_MALFORMED;
+		flags |= NETIF_RX_CSUM_OK;
+	} else if ((h->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
+	    virtio_has(d, VIRTIO_NET_F_GUEST_CSUM)) {
+		flags |= NETIF_RX_CSUM_OK;
+	}
+	if (drop != KEEP) {
+		if (drop == DROP_NOMEM)
+			VNET_INC(p->st.rx_nomem, 1);
+		else
+			VNET_INC(p->st.rx_malformed, 1);
+		iobuf_free_chain(frame);
+		return;
+	}
+	VNET_INC(p->st.rx_frames, 1);
+	VNET_INC(p->st.rx_bytes, iobuf_chain_len(frame));
+	/* One pair for several cores: the flow's core takes it (netif.h). */
+	c = p->v->pairs == 1 ? netif_flow_core(frame, core_count()) : core_id();
+	if (c != core_id())
+		rx_hand_over(p, c, frame, flags);
+	else
+		netif_input(p->v->nif, frame, flags);
+}
+
+/* ---- one buffer -------------------------------------------------------- */
+
+/*
+ * The first buffer of a frame: read its header and start the assembly.
+ * 0, or -1 if it is malformed (then it was offered again).
+ */
+static int
+rx_head(struct vnet_pair *p, struct iobuf *b, uint32_t len)
+{
+	/* Buffers the device holds besides b: the most a frame may still take. */
+	int held = p->rx.size - virtq_free_count(&p->rx);
+	int nb = 1;
+
+	if (len < VIRTIO_NET_HDR_LEN) {
+		VNET_INC(p->st.rx_malformed, 1);
+		rx_repost(p, b);
+		return -1;
+	}
+	memcpy(&p->hdr, b->data, VIRTIO_NET_HDR_LEN);
+	if (virtio_has(p->v->d, VIRTIO_NET_F_MRG_RXBUF))
+		nb = p->hdr.num_buffers;
+	if (nb < 1 || nb - 1 > held) {
+		VNET_INC(p->st.rx_malformed, 1);
+		rx_repost(p, b);
+		return -1;
+	}
+	p->need = nb;
+	p->drop = KEEP;
+	p->frame = p->tail = NULL;
+	return 0;
+}
+
+/*
+ * One harvested buffer b, len bytes written: the head of a frame or its
+ * next part.  The ring gets a fresh buffer, or b back if b is not kept.
+ */
+static void
+rx_buffer(struct vnet_pair *p, struct iobuf *b, uint32_t len)
+{
+	struct iobuf *fresh = NULL;
+	int head = p->need == 0;
+
+	if (len > iobuf_tailroom(b)) {	/* more than we offered */
+		if (head) {
+			VNET_INC(p->st.rx_malformed, 1);
+			rx_repost(p, b);
+			return;
+		}
+		p->drop = DROP_MALFORMED;
+	}
+	if (head && rx_head(p, b, len) < 0)
+		return;
+	p->need--;
+	if (p->drop == KEEP && (fresh = rx_alloc()) == NULL)
+		p->drop = DROP_NOMEM;
+	if (p->drop != KEEP) {
+		rx_repost(p, b);
+	} else {
+		rx_repost(p, fresh);	/* the fresh one takes b's place */
+		iobuf_put(b, len);
+		if (head)
+			iobuf_advance(b, VIRTIO_NET_HDR_LEN);
+		if (p->tail == NULL)
+			p->frame = b;
+		else
+			p->tail->next = b;
+		p->tail = b;
+	}
+	if (p->need == 0)
+		rx_frame(p);
+}
+
+/* Harvest up to budget buffers; how many. */
+static int
+rx_poll(struct vnet_pair *p, int budget)
+{
+	uint32_t bad = p->rx.bad, len;
+	struct iobuf *b;
+	int n = 0;
+
+	while (n < budget && (b = virtq_get(&p->rx, &len)) != NULL) {
+		rx_buffer(p, b, len);
+		n++;
+	}
+	if (p->rx.bad != bad)		/* used entries naming no buffer of ours */
+		VNET_INC(p->st.bad_used, p->rx.bad - bad);
+	if (n > 0)
+		vnet_rx_kick(p);	/* the buffers offered in their place */
+	return n;
+}
+
+int
+vnet_rx_service(struct vnet_pair *p)
+{
+	int n;
+
+	if (!p->polling)
+		return 0;
+	n = rx_poll(p, VNET_RX_BATCH);
+	if (n == VNET_RX_BATCH || !p->rx_irq)
+		return n > 0;		/* more may wait; or polled for ever */
+	/* Empty: unmask, then look again (virtqueue.c, barrier 4). */
+	if (virtq_enable_cb(&p->rx)) {
+		virtq_disable_cb(&p->rx);
+		return 1;		/* it came meanwhile: keep polling */
+	}
+	p->polling = 0;
+	return n > 0;
+}
+
+/* The event vnet_rx_interrupt queues: the first poll, promptly. */
+static void
+rx_event(void *arg)
+{
+	struct vnet_pair *p = arg;
+
+	p->ev_pending = 0;
+	vnet_rx_service(p);
+}
+
+void
+vnet_rx_interrupt(void *arg)
+{
+	struct vnet_pair *p = arg;
+
+	VNET_INC(p->st.interrupts, 1);
+	if (!p->polling) {
+		virtq_disable_cb(&p->rx);	/* polled until empty from now */
+		p->polling = 1;
+	}
+	/*
+	 * An event, so that the loop goes round instead of sleeping (an
+	 * interrupt's handler may run just before the core would sleep).
+	 */
+	if (!p->ev_pending) {
+		p->ev_pending = 1;
+		spawn_on_record(core_id(), &p->ev, rx_event, p);
+	}
+}
+
+void
+vnet_rx_drain(struct vnet_pair *p)
+{
+	struct iobuf *b;
+
+	iobuf_free_chain(p->frame);	/* a frame half assembled */
+	p->frame = p->tail = NULL;
+	p->need = 0;
+	while ((b = virtq_detach_unused(&p->rx)) != NULL)
+		iobuf_free(b);
+}
