@@ -113,8 +113,7 @@ NATIVE := \
 	kernel/irq.c \
 	kernel/pci.c \
 	kernel/smp.c \
-	virtio/pci.c \
-	virtio/vdebug.c
+	virtio/pci.c
 
 HOSTED := \
 	hosted/main.c \

@@ -81,7 +81,8 @@ stats_print(void *arg)
 	    (unsigned long long)__atomic_load_n(&st->tx_frames, __ATOMIC_RELAXED),
 	    (unsigned long long)__atomic_load_n(&st->tx_bytes, __ATOMIC_RELAXED),
 	    (unsigned long long)__atomic_load_n(&st->tx_errors, __ATOMIC_RELAXED));
-	/* MERGE-VNET: nif->ops->print_stats(nif) when present */
+	if (nif->ops->print_stats != NULL)
+		nif->ops->print_stats(nif);
 	fflush(stdout);
 }
 

@@ -62,9 +62,8 @@
 #include "kernel/native.h"
 #include "kernel/pci.h"
 #include "kernel/print.h"
+#include "net.h"
 #include "virtio.h"
-
-int vnet_attach(struct virtio_dev *d);	/* virtio/net.c (TEMPORARY: until net.h) */
 
 #define VIRTIO_VENDOR		0x1af4
 #define VIRTIO_NET_MODERN	0x1041	/* 0x1040 + device type 1 (4.1.2.1) */
