@@ -11,6 +11,8 @@
 #                        free localhost ports, printed at start) or on a TAP
 #                        device in a network namespace (test/netns.sh, root)
 #   make gdb             the same, halted, with gdb attached to QEMU's stub
+#                        (NET=user or none; the forwarded ports are in the
+#                        console log)
 #   make test            hosted unit tests (ASan+UBSan) and QEMU boot tests
 #   make bench           benchmarks: prints figures, asserts nothing (the ping
 #                        figures over TAP, test/bench_ping.sh, need root)
@@ -333,7 +335,7 @@ endif
 
 gdb: deps-run
 	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
-	@test/gdb.sh $(B)/native/$(APP).elf
+	@NET=$(if $(filter tap,$(NET)),none,$(NET)) FWD="$(FWD_$(APP))" test/gdb.sh $(B)/native/$(APP).elf
 
 test: deps-test
 	@$(MAKE) --no-print-directory -s all $(TEST_BINS)

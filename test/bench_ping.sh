@@ -28,7 +28,8 @@ pid=
 stop() {
 	[ -n "$pid" ] && kill -- -"$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	pid=
-	ip netns exec "$ns" ip link del tap0 2>/dev/null
+	ip netns exec "$ns" ip link del tap0 2>/dev/null	# usually gone with its fds
+	return 0
 }
 trap 'stop; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 in_ns() { ip netns exec "$ns" "$@"; }
@@ -92,3 +93,4 @@ else
 	echo "  hosted: did not come up:"; tail -5 "$tmp/h.out" | sed 's/^/    /'
 fi
 stop
+exit 0
