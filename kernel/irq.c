@@ -20,7 +20,8 @@
  *					which may spawn events
  *
  * The vectors (native.h draws the whole table): T_IRQ_FIRST..T_IRQ_LAST
- * are handed out by irq_alloc, in order, never taken back.  T_TIMER and
+ * are handed out by irq_alloc, in order, never taken back (irq_disarm
+ * makes one do nothing, for a device that was reset).  T_TIMER and
  * T_WAKE only end a halt, so irq_trap just acknowledges them.  The
  * spurious vector needs no EOI (SDM vol. 3, 10.9); T_LAPIC_ERROR prints
  * the error.  An interrupt on a vector nobody allocated is reported,
@@ -142,6 +143,35 @@ irq_tick(int v, int core)
 	if (v < T_IRQ_FIRST || v > T_IRQ_LAST || irqs[v].handler == NULL || core < 0 || core >= NCPU)
 		panic("irq_tick: vector %d is not allocated, or no core %d", v, core);
 	__atomic_fetch_or(&pending[core].tick[v / 64], 1ULL << (v % 64), __ATOMIC_RELAXED);
+}
+
+/* What a disarmed vector runs: nothing. */
+static void
+irq_ignore(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * Disarm vector v: its handler becomes a no-op and it stops ticking on
+ * every core, so that a device that is reset can have its driver's
+ * state freed while an interrupt it sent before the reset is still
+ * pending somewhere.  The vector stays allocated (irq_alloc never hands
+ * one out twice).  Only while no core can be running the handler:
+ * before the loops run or while they are stopped (a driver's probe or
+ * detach); the loops' start publishes the change.
+ */
+void
+irq_disarm(int v)
+{
+	if (v < T_IRQ_FIRST || v > T_IRQ_LAST || irqs[v].handler == NULL)
+		panic("irq_disarm: vector %d is not allocated", v);
+	spin_lock(&irq_lock);
+	irqs[v].handler = irq_ignore;
+	irqs[v].arg = NULL;
+	spin_unlock(&irq_lock);
+	for (int c = 0; c < NCPU; c++)
+		__atomic_fetch_and(&pending[c].tick[v / 64], ~(1ULL << (v % 64)), __ATOMIC_RELAXED);
 }
 
 /* Has this core ticking vectors? */

@@ -96,6 +96,7 @@ void lapic_timer_stop(void);
 void irq_trap(int vector);
 int irq_pending(void);
 void irq_tick(int vector, int core);
+void irq_disarm(int vector);
 uint64_t irq_tick_check(void);
 
 /* smp.c */

@@ -109,6 +109,12 @@
 #define RESET_WAIT_NS		1000000000ULL	/* how long a reset may take */
 #define CONFIG_ENTRY		0	/* the MSI-X entry for configuration changes */
 
+/* The interrupt of one queue: its vector, MSI-X entry (or none) and core. */
+struct vpci_irq {
+	int vector;		/* -1: none */
+	int entry;		/* -1: no MSI-X entry (the vector ticks) */
+};
+
 /* One structure found through a capability: where it is mapped, how long. */
 struct vpci_region {
 	volatile uint8_t *base;	/* NULL: not found */
@@ -125,6 +131,7 @@ struct vpci {
 	int next_entry;			/* the next unused MSI-X entry */
 	uint64_t config_changes;	/* configuration-change interrupts seen */
 	volatile uint16_t *doorbell[VPCI_QUEUES];	/* each enabled queue's */
+	struct vpci_irq irq[VPCI_QUEUES];		/* each enabled queue's */
 };
 
 /* ---- registers ----------------------------------------------------------- */
@@ -181,7 +188,29 @@ vpci(struct virtio_dev *d)
 
 /* ---- the transport ops (virtio.h) ----------------------------------------- */
 
-/* Write 0 to the status, wait for the device to read back 0 (4.1.4.3.2). */
+/*
+ * Queue q is gone (the device was reset): no doorbell, its MSI-X entry
+ * masked, its vector disarmed, so that the driver may free what the
+ * handler's argument points to even if an interrupt is still pending.
+ */
+static void
+queue_forget(struct vpci *v, int q)
+{
+	struct vpci_irq *qi = &v->irq[q];
+
+	v->doorbell[q] = NULL;
+	if (qi->entry >= 0)
+		pci_msix_mask(v->pci, qi->entry);
+	if (qi->vector >= 0)
+		irq_disarm(qi->vector);
+	qi->vector = qi->entry = -1;
+}
+
+/*
+ * Write 0 to the status, wait for the device to read back 0 (4.1.4.3.2);
+ * forget the queues (queue_forget).  Only while the loops are stopped
+ * or not yet running, as irq_disarm requires.
+ */
 static void
 vpci_reset(struct virtio_dev *d)
 {
@@ -197,7 +226,8 @@ vpci_reset(struct virtio_dev *d)
 		__asm__ volatile("pause");
 	}
 	for (int q = 0; q < VPCI_QUEUES; q++)
-		v->doorbell[q] = NULL;
+		queue_forget(v, q);
+	v->next_entry = CONFIG_ENTRY + 1;	/* the entries are free again */
 	/* Reset forgot msix_config: entry 0 again, if the device takes it. */
 	if (v->msix > 0) {
 		w16(v, CC_MSIX, CONFIG_ENTRY);
@@ -357,7 +387,7 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 		if (entry != VIRTIO_MSI_NO_VECTOR && r16(v, CC_Q_MSIX) != entry) {
 			kprintf("%s: the device refused MSI-X entry %u for queue %d\n", d->name,
 			    entry, q);
-			entry = VIRTIO_MSI_NO_VECTOR;
+			entry = VIRTIO_MSI_NO_VECTOR;	/* routed but masked: unused */
 		}
 		if (entry == VIRTIO_MSI_NO_VECTOR) {
 			rc = -2;
@@ -366,6 +396,8 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 		} else {
 			pci_msix_unmask(v->pci, entry);
 		}
+		v->irq[q].vector = vector;
+		v->irq[q].entry = entry == VIRTIO_MSI_NO_VECTOR ? -1 : entry;
 	} else {
 		w16(v, CC_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
 	}
@@ -495,6 +527,8 @@ vpci_probe(struct pci_dev *p)
 		return -1;
 	}
 	v->pci = p;
+	for (int q = 0; q < VPCI_QUEUES; q++)
+		v->irq[q].vector = v->irq[q].entry = -1;
 	v->vd.ops = &vpci_ops;
 	v->vd.priv = v;
 	ksnprintf(v->vd.name, sizeof v->vd.name, "virtio@%02x:%02x.%x", p->bus, p->dev, p->fn);
