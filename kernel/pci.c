@@ -232,6 +232,7 @@ pci_map(const struct pci_dev *d, int bar, uint64_t off, uint64_t len)
 
 /* ---- MSI-X ------------------------------------------------------------- */
 
+/* The 32-bit register reg of MSI-X table entry `entry`. */
 static volatile uint32_t *
 msix_reg(struct pci_dev *d, int entry, int reg)
 {

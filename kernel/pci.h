@@ -104,7 +104,9 @@ struct pci_dev {
 	/* Offsets of the first capability of each kind; 0 if absent. */
 	uint8_t cap_pm, cap_msi, cap_vendor, cap_pcie, cap_msix;
 	uint16_t msix_size;		/* MSI-X table entries; 0 without MSI-X */
-	volatile uint8_t *msix_table;	/* mapped by pci_msix_enable; NULL before */
+	volatile uint8_t *msix_table;	/* mapped by pci_msix_enable; NULL before;
+					 * volatile: device memory, each access is
+					 * one uncached access, in program order */
 	const struct pci_driver *driver;	/* the driver that claimed it, or NULL */
 };
 

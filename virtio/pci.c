@@ -117,7 +117,8 @@ struct vpci_irq {
 
 /* One structure found through a capability: where it is mapped, how long. */
 struct vpci_region {
-	volatile uint8_t *base;	/* NULL: not found */
+	volatile uint8_t *base;	/* NULL: not found; volatile: device memory,
+				 * each access reaches the device, in order */
 	uint32_t len;
 };
 
@@ -136,36 +137,42 @@ struct vpci {
 
 /* ---- registers ----------------------------------------------------------- */
 
+/* Read the 8-bit common-configuration register at off. */
 static uint8_t
 r8(struct vpci *v, int off)
 {
 	return *(volatile uint8_t *)(v->common.base + off);
 }
 
+/* Read the 16-bit common-configuration register at off. */
 static uint16_t
 r16(struct vpci *v, int off)
 {
 	return *(volatile uint16_t *)(v->common.base + off);
 }
 
+/* Read the 32-bit common-configuration register at off. */
 static uint32_t
 r32(struct vpci *v, int off)
 {
 	return *(volatile uint32_t *)(v->common.base + off);
 }
 
+/* Write the 8-bit common-configuration register at off. */
 static void
 w8(struct vpci *v, int off, uint8_t x)
 {
 	*(volatile uint8_t *)(v->common.base + off) = x;
 }
 
+/* Write the 16-bit common-configuration register at off. */
 static void
 w16(struct vpci *v, int off, uint16_t x)
 {
 	*(volatile uint16_t *)(v->common.base + off) = x;
 }
 
+/* Write the 32-bit common-configuration register at off. */
 static void
 w32(struct vpci *v, int off, uint32_t x)
 {
@@ -180,6 +187,7 @@ w64(struct vpci *v, int off, uint64_t x)
 	w32(v, off + 4, (uint32_t)(x >> 32));
 }
 
+/* The transport's state of d. */
 static struct vpci *
 vpci(struct virtio_dev *d)
 {
@@ -237,12 +245,14 @@ vpci_reset(struct virtio_dev *d)
 	}
 }
 
+/* The device status byte. */
 static uint8_t
 vpci_get_status(struct virtio_dev *d)
 {
 	return r8(vpci(d), CC_STATUS);
 }
 
+/* Write the device status byte (the whole of it). */
 static void
 vpci_set_status(struct virtio_dev *d, uint8_t status)
 {
@@ -263,6 +273,7 @@ vpci_get_features(struct virtio_dev *d)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* Write the driver's 64 feature bits, 32 at a time. */
 static void
 vpci_set_features(struct virtio_dev *d, uint64_t f)
 {
