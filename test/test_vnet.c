@@ -1134,3 +1134,73 @@ TEST(flow_hash_rule)
 	CHECK_EQ(netif_flow_core(b, NCORES), 0);
 	iobuf_free(b);
 }
+
+/* ---- out of memory --------------------------------------------------------- */
+
+static struct iobuf *hoard;		/* every 2 KiB block there was */
+static struct iobuf *nm_shared, *nm_clone, *nm_long;
+static int nm_tx[2];
+
+static void
+nomem_body(void)
+{
+	struct netif *nif = vnet_netif(&dev.d);
+	uint8_t f[80];
+	struct iobuf *b;
+
+	while ((b = iobuf_alloc(0, 1500)) != NULL) {
+		b->next = hoard;
+		hoard = b;
+	}
+	/* Transmit: no header buffer for a shared frame, no copy of a long chain. */
+	nm_tx[0] = netif_send(nif, nm_shared, NULL);
+	nm_tx[1] = netif_send(nif, nm_long, NULL);
+	while ((b = iobuf_alloc(0, 1500)) != NULL) {	/* what those freed */
+		b->next = hoard;
+		hoard = b;
+	}
+	/* Receive: no fresh buffers, so the frames are dropped, buffers re-offered. */
+	for (int k = 0; k < 3; k++)
+		CHECK_EQ(vdev_rx(&dev, 0, &plain, f, (uint32_t)make_other(f, 80, 1), 0), 0);
+}
+
+static int
+nomem_done(void)
+{
+	struct vnet_stats st;
+	uint8_t f[80];
+
+	vnet_stats(vnet_netif(&dev.d), 0, &st);
+	if (hoard != NULL && st.rx_nomem == 3) {
+		iobuf_free_chain(hoard);	/* memory is back: a frame comes up */
+		hoard = NULL;
+		CHECK_EQ(vdev_rx(&dev, 0, &plain, f, (uint32_t)make_other(f, 80, 2), 0), 0);
+	}
+	return rx_done();
+}
+
+TEST(no_memory)
+{
+	struct vnet_stats st;
+
+	vstart();
+	vdev_init(&dev, SINGLE, 1, 16);
+	attach();
+	nm_shared = buf_of(IOBUF_HEADROOM, 60, 1);
+	nm_clone = iobuf_clone(nm_shared);
+	nm_long = buf_of(IOBUF_HEADROOM, 42, 2);
+	for (int k = 0; k < 20; k++)
+		iobuf_chain_append(nm_long, buf_of(0, 10, 3));
+	rx_expect = 1;
+	run(nomem_body, nomem_done);
+	iobuf_free(nm_clone);
+	CHECK_EQ(nm_tx[0], ENOMEM);
+	CHECK_EQ(nm_tx[1], ENOMEM);
+	CHECK_EQ(rx_total, 1);
+	vnet_stats(vnet_netif(&dev.d), 0, &st);
+	CHECK_EQ(st.rx_nomem, 3);
+	CHECK_EQ(st.tx_errors, 2);
+	CHECK_EQ(st.rx_frames, 1);
+	CHECK_EQ(vdev_avail(&dev.q[0]), 16);	/* the ring never ran dry */
+	vend();
+}
