@@ -329,10 +329,21 @@ netif_setup(struct vnet *v, const uint8_t *mac)
 	nif->features = netif_features(v->d);
 	nif->nqueues = v->pairs;
 	nif->ip = nif->netmask = nif->gateway = 0;
+	nif->input = NULL;		/* the stack's */
 	memset(&nif->stats, 0, sizeof nif->stats);
 	v->nif = nif;
 	if (!registered[v->slot] && netif_add(nif) == 0)
 		registered[v->slot] = 1;
+}
+
+/* The device's struct vnet, or NULL. */
+static struct vnet *
+vnet_of(struct virtio_dev *d)
+{
+	for (int s = 0; s < VNET_MAX; s++)
+		if (vnets[s] != NULL && vnets[s]->d == d)
+			return vnets[s];
+	return NULL;
 }
 
 /* The one line vnet_attach prints. */
@@ -359,6 +370,10 @@ vnet_attach(struct virtio_dev *d)
 	uint16_t status, max = 1;
 	int slot, link = -1, random = 0;
 
+	if (vnet_of(d) != NULL) {
+		printf("%s: attached already\n", d->name);
+		return -1;
+	}
 	for (slot = 0; slot < VNET_MAX && vnets[slot] != NULL; slot++)
 		;
 	if (slot == VNET_MAX) {
@@ -438,16 +453,6 @@ vnet_attach(struct virtio_dev *d)
 	vnets[slot] = v;		/* published to the cores by the loops' start */
 	print_attach(v, random, link);
 	return 0;
-}
-
-/* The device's struct vnet, or NULL. */
-static struct vnet *
-vnet_of(struct virtio_dev *d)
-{
-	for (int s = 0; s < VNET_MAX; s++)
-		if (vnets[s] != NULL && vnets[s]->d == d)
-			return vnets[s];
-	return NULL;
 }
 
 void

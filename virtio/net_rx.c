@@ -347,6 +347,8 @@ vnet_rx_interrupt(void *arg)
 {
 	struct vnet_pair *p = arg;
 
+	if (core_id() != p->index)	/* virtio.h: on the core queue_enable named */
+		panic("vnet: pair %d's interrupt ran on core %d", p->index, core_id());
 	VNET_INC(p->st.interrupts, 1);
 	if (!p->polling) {
 		virtq_disable_cb(&p->rx);	/* polled until empty from now */
