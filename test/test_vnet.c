@@ -355,7 +355,11 @@ TEST(rx_flow_hand_over)
 	vend();
 }
 
-/* A queue without an interrupt is polled: frames still come up. */
+/*
+ * A queue without an interrupt is polled by the idle handler: frames
+ * still come up.  What wakes core 0 here is the run's 1 ms tick, as the
+ * PCI transport's periodic poll of the handler does natively.
+ */
 TEST(rx_no_interrupt)
 {
 	vstart();

@@ -208,7 +208,7 @@ queue_setup(struct vnet *v, int q, struct virtq *vq, int want, int core,
 	if (irq != NULL)
 		*irq = (r == 0);
 	if (r == -2)
-		printf("%s: no interrupt for queue %d: core %d polls it without sleeping\n",
+		printf("%s: no interrupt for queue %d: core %d polls it when idle\n",
 		    d->name, q, core);
 	return 0;
 }
@@ -224,7 +224,7 @@ pair_setup(struct vnet *v, int i)
 	if (queue_setup(v, vnet_rxq(i), &p->rx, VNET_QUEUE_SIZE, i,
 	    vnet_rx_interrupt, p, &p->rx_irq) < 0)
 		return -1;
-	p->polling = !p->rx_irq;	/* no interrupt: poll for ever */
+	p->polling = !p->rx_irq;	/* no interrupt: always in polling mode */
 	if (queue_setup(v, vnet_txq(i), &p->tx, VNET_QUEUE_SIZE, i, NULL, NULL, NULL) < 0)
 		return -1;
 	virtq_disable_cb(&p->tx);	/* harvested when convenient: no interrupts */
