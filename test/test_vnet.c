@@ -106,6 +106,18 @@ TEST(attach_legacy)
 	test_leak_check(leaks);
 }
 
+/* A max_virtqueue_pairs out of the spec's range (1..0x8000): refused. */
+TEST(attach_bad_max_pairs)
+{
+	vstart();
+	vdev_init(&dev, FULL, 0, 16);
+	CHECK_EQ(vnet_attach(&dev.d), -1);
+	CHECK(dev.status & VIRTIO_STATUS_FAILED);
+	CHECK(vnet_netif(&dev.d) == NULL);
+	CHECK_EQ(dev.q[0].vq == NULL, 1);	/* no queue was set up */
+	test_leak_check(leaks);
+}
+
 /* MQ: the control command refused, or never answered: attach fails clean. */
 TEST(attach_ctrl_fails)
 {
