@@ -201,8 +201,25 @@ tap_transmit(struct netif *nif, struct iobuf *frame,
 	return err;
 }
 
+/* netif_ops.print_stats: each queue's counters, one line per queue. */
+static void
+tap_print_stats(struct netif *nif)
+{
+	struct tap *t = nif->driver;
+
+	for (int c = 0; c < nif->nqueues; c++) {
+		const struct tap_stats *q = &t->q[c].st;
+
+		printf("%s q%d: rx %llu errors %llu nomem, tx %llu errors %llu copies\n",
+		    nif->name, c, (unsigned long long)q->rx_errors,
+		    (unsigned long long)q->rx_nomem, (unsigned long long)q->tx_errors,
+		    (unsigned long long)q->tx_copies);
+	}
+}
+
 static const struct netif_ops tap_ops = {
 	.transmit = tap_transmit,
+	.print_stats = tap_print_stats,
 };
 
 /* ---- making one -------------------------------------------------------- */

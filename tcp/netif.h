@@ -127,10 +127,10 @@ int netif_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hin
  * of one flow is handled on one core whichever queue received it.  The
  * rule, for TCP and anyone else who must agree with the drivers:
  *
- *	IPv4, first fragment or unfragmented, TCP or UDP:
+ *	IPv4, TCP or UDP, not a fragment:
  *		netif_flow_hash(src, dst, sport, dport) % ncores
- *	IPv4, anything else (other protocols, later fragments, and first
- *	fragments too, so all fragments of a datagram meet):
+ *	IPv4, anything else (other protocols; every fragment, the first
+ *	one too, so that all fragments of a datagram meet):
  *		netif_flow_hash(src, dst, 0, 0) % ncores
  *	not IPv4 (ARP, IPv6, VLAN tags, runts): core 0
  *

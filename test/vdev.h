@@ -18,7 +18,8 @@
  *                        puts them on the used ring with one index
  *                        update, and interrupts if the driver asked:
  *                        the queue's handler runs as an event on the
- *                        queue's core (spawn_on)
+ *                        queue's core (spawn_on_record, one pending
+ *                        at a time)
  *   transmit (notify)    walks each chain (readable only), records the
  *                        last frame (header, bytes, each descriptor's
  *                        address and length) and counts them all; a
@@ -57,6 +58,8 @@ struct vdev_q {
 	uint16_t last_avail;		/* avail entries taken */
 	uint16_t used_idx;		/* the device's copy of used->idx */
 	long kicks, interrupts;
+	struct event irq_ev;		/* the interrupt's event: allocates nothing */
+	int irq_pending;		/* irq_ev is queued (atomic) */
 	/* TX: what the device took. */
 	long frames;
 	uint64_t bytes;
@@ -147,7 +150,27 @@ vdev_used_at(struct vdev_q *q, int k, uint32_t id, uint32_t len)
 	e->len = len;
 }
 
-/* Publish n used entries; interrupt (an event on the queue's core) if asked. */
+/*
+ * The interrupt, on the queue's core.  Clearing irq_pending first: a
+ * device that publishes after this still sees 0 and queues another.
+ */
+static inline void
+vdev_irq(void *arg)
+{
+	struct vdev_q *q = arg;
+
+	/* Release: pairs with vdev_publish's exchange. */
+	__atomic_store_n(&q->irq_pending, 0, __ATOMIC_RELEASE);
+	if (q->handler != NULL)
+		q->handler(q->arg);
+}
+
+/*
+ * Publish n used entries; interrupt if asked: an event on the queue's
+ * core, on a record of the queue's own (a pending interrupt is not
+ * queued twice, like an MSI-X pending bit), so it works when memory
+ * has run out.
+ */
 static inline void
 vdev_publish(struct vdev_q *q, int n)
 {
@@ -168,8 +191,9 @@ vdev_publish(struct vdev_q *q, int n)
 		    VIRTQ_AVAIL_F_NO_INTERRUPT);
 	if (want) {
 		q->interrupts++;
-		if (q->handler != NULL)
-			spawn_on(q->core, q->handler, q->arg);
+		if (q->handler != NULL &&
+		    !__atomic_exchange_n(&q->irq_pending, 1, __ATOMIC_ACQ_REL))
+			spawn_on_record(q->core, &q->irq_ev, vdev_irq, q);
 	}
 }
 

@@ -208,7 +208,7 @@ queue_setup(struct vnet *v, int q, struct virtq *vq, int want, int core,
 	if (irq != NULL)
 		*irq = (r == 0);
 	if (r == -2)
-		printf("%s: no interrupt for queue %d: core %d polls it without sleeping\n",
+		printf("%s: no interrupt for queue %d: core %d polls it when idle\n",
 		    d->name, q, core);
 	return 0;
 }
@@ -224,7 +224,7 @@ pair_setup(struct vnet *v, int i)
 	if (queue_setup(v, vnet_rxq(i), &p->rx, VNET_QUEUE_SIZE, i,
 	    vnet_rx_interrupt, p, &p->rx_irq) < 0)
 		return -1;
-	p->polling = !p->rx_irq;	/* no interrupt: poll for ever */
+	p->polling = !p->rx_irq;	/* no interrupt: always in polling mode */
 	if (queue_setup(v, vnet_txq(i), &p->tx, VNET_QUEUE_SIZE, i, NULL, NULL, NULL) < 0)
 		return -1;
 	virtq_disable_cb(&p->tx);	/* harvested when convenient: no interrupts */
@@ -302,7 +302,16 @@ vnet_free(struct vnet *v)
 	kfree(v);
 }
 
-/* Give up on a half-attached device: stop it, free v, mark it FAILED. */
+/* Give up on a device that holds none of our memory: reset, FAILED; -1. */
+static int
+give_up(struct virtio_dev *d)
+{
+	d->ops->reset(d);
+	virtio_fail(d);
+	return -1;
+}
+
+/* Give up on a half-attached device: stop it, free v, mark it FAILED; -1. */
 static int
 attach_fail(struct vnet *v)
 {
@@ -329,10 +338,21 @@ netif_setup(struct vnet *v, const uint8_t *mac)
 	nif->features = netif_features(v->d);
 	nif->nqueues = v->pairs;
 	nif->ip = nif->netmask = nif->gateway = 0;
+	nif->input = NULL;		/* the stack's */
 	memset(&nif->stats, 0, sizeof nif->stats);
 	v->nif = nif;
 	if (!registered[v->slot] && netif_add(nif) == 0)
 		registered[v->slot] = 1;
+}
+
+/* The device's struct vnet, or NULL. */
+static struct vnet *
+vnet_of(struct virtio_dev *d)
+{
+	for (int s = 0; s < VNET_MAX; s++)
+		if (vnets[s] != NULL && vnets[s]->d == d)
+			return vnets[s];
+	return NULL;
 }
 
 /* The one line vnet_attach prints. */
@@ -351,14 +371,87 @@ print_attach(struct vnet *v, int random, int link)
 	    v->pairs, v->pairs == 1 ? "" : "s", v->max_pairs, feat);
 }
 
+/* What vnet_attach reads from the configuration space (5.1.4). */
+struct vnet_cfg {
+	uint8_t mac[ETH_ALEN];
+	int random;			/* no MAC feature: mac is made up */
+	int link;			/* 1 up, 0 down, -1 unknown (no STATUS) */
+	uint16_t max_pairs;		/* 1 without MQ */
+};
+
+/* Read the configuration; 0, or -1 with the reason printed. */
+static int
+config_read(struct virtio_dev *d, int slot, struct vnet_cfg *c)
+{
+	uint16_t status;
+
+	c->random = !virtio_has(d, VIRTIO_NET_F_MAC);
+	if (c->random)
+		random_mac(c->mac, slot);
+	else
+		d->ops->read_config(d, VIRTIO_NET_CFG_MAC, c->mac, ETH_ALEN);
+	c->link = -1;
+	if (virtio_has(d, VIRTIO_NET_F_STATUS)) {
+		d->ops->read_config(d, VIRTIO_NET_CFG_STATUS, &status, 2);
+		c->link = (status & VIRTIO_NET_S_LINK_UP) != 0;
+	}
+	c->max_pairs = 1;
+	if (virtio_has(d, VIRTIO_NET_F_MQ) && virtio_has(d, VIRTIO_NET_F_CTRL_VQ)) {
+		d->ops->read_config(d, VIRTIO_NET_CFG_MAX_PAIRS, &c->max_pairs, 2);
+		if (c->max_pairs < 1 || c->max_pairs > 0x8000) {
+			printf("%s: max_virtqueue_pairs %u is out of range (1..32768)\n",
+			    d->name, (unsigned)c->max_pairs);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Set up every queue of v (pairs, then the control queue) and fill the
+ * receive queues, all before DRIVER_OK.  0, or -1 with the reason printed
+ * (what was built is left for vnet_free).
+ */
+static int
+queues_setup(struct vnet *v)
+{
+	struct virtio_dev *d = v->d;
+	size_t bytes = sizeof *v->pair * (size_t)v->pairs;
+
+	if ((v->pair = kaligned_alloc(CACHE_LINE, bytes)) == NULL) {
+		printf("%s: no memory for %d queue pairs\n", d->name, v->pairs);
+		return -1;
+	}
+	memset(v->pair, 0, bytes);
+	for (int i = 0; i < v->pairs; i++)
+		if (pair_setup(v, i) < 0)
+			return -1;
+	if (virtio_has(d, VIRTIO_NET_F_CTRL_VQ)) {
+		if (queue_setup(v, 2 * v->max_pairs, &v->ctrl, 16, 0, NULL, NULL, NULL) < 0)
+			return -1;
+		v->has_ctrl = 1;
+		virtq_disable_cb(&v->ctrl);	/* polled */
+	}
+	for (int i = 0; i < v->pairs; i++) {
+		if (vnet_rx_fill(&v->pair[i]) == 0) {
+			printf("%s: no memory for receive buffers\n", d->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 vnet_attach(struct virtio_dev *d)
 {
+	struct vnet_cfg cfg;
 	struct vnet *v;
-	uint8_t mac[ETH_ALEN];
-	uint16_t status, max = 1;
-	int slot, link = -1, random = 0;
+	int slot;
 
+	if (vnet_of(d) != NULL) {
+		printf("%s: attached already\n", d->name);
+		return -1;
+	}
 	for (slot = 0; slot < VNET_MAX && vnets[slot] != NULL; slot++)
 		;
 	if (slot == VNET_MAX) {
@@ -368,86 +461,35 @@ vnet_attach(struct virtio_dev *d)
 	}
 	if (virtio_start(d, vnet_wanted()) < 0)
 		return -1;		/* printed, FAILED */
-
-	/* The configuration space (5.1.4). */
-	if (virtio_has(d, VIRTIO_NET_F_MAC)) {
-		d->ops->read_config(d, VIRTIO_NET_CFG_MAC, mac, ETH_ALEN);
-	} else {
-		random_mac(mac, slot);
-		random = 1;
-	}
-	if (virtio_has(d, VIRTIO_NET_F_STATUS)) {
-		d->ops->read_config(d, VIRTIO_NET_CFG_STATUS, &status, 2);
-		link = (status & VIRTIO_NET_S_LINK_UP) != 0;
-	}
-	if (virtio_has(d, VIRTIO_NET_F_MQ) && virtio_has(d, VIRTIO_NET_F_CTRL_VQ)) {
-		d->ops->read_config(d, VIRTIO_NET_CFG_MAX_PAIRS, &max, 2);
-		if (max < 1 || max > 0x8000) {
-			printf("%s: max_virtqueue_pairs %u is out of range (1..32768)\n",
-			    d->name, (unsigned)max);
-			d->ops->reset(d);
-			virtio_fail(d);
-			return -1;
-		}
-	}
-
+	if (config_read(d, slot, &cfg) < 0)
+		return give_up(d);
 	if ((v = kcalloc(1, sizeof *v)) == NULL) {
 		printf("%s: no memory for the driver's state\n", d->name);
-		d->ops->reset(d);
-		virtio_fail(d);
-		return -1;
+		return give_up(d);
 	}
 	v->d = d;
 	v->slot = slot;
-	v->max_pairs = max;
-	v->pairs = max < core_count() ? max : core_count();
-	if ((v->pair = kaligned_alloc(CACHE_LINE, sizeof *v->pair * (size_t)v->pairs)) == NULL) {
-		printf("%s: no memory for %d queue pairs\n", d->name, v->pairs);
+	v->max_pairs = cfg.max_pairs;
+	v->pairs = cfg.max_pairs < core_count() ? cfg.max_pairs : core_count();
+	if (queues_setup(v) < 0)
 		return attach_fail(v);
-	}
-	memset(v->pair, 0, sizeof *v->pair * (size_t)v->pairs);
-	for (int i = 0; i < v->pairs; i++)
-		if (pair_setup(v, i) < 0)
-			return attach_fail(v);
-	if (virtio_has(d, VIRTIO_NET_F_CTRL_VQ)) {
-		if (queue_setup(v, 2 * max, &v->ctrl, 16, 0, NULL, NULL, NULL) < 0)
-			return attach_fail(v);
-		v->has_ctrl = 1;
-		virtq_disable_cb(&v->ctrl);	/* polled */
-	}
-	for (int i = 0; i < v->pairs; i++) {
-		if (vnet_rx_fill(&v->pair[i]) == 0) {
-			printf("%s: no memory for receive buffers\n", d->name);
-			return attach_fail(v);
-		}
-	}
 
 	virtio_ready(d);		/* DRIVER_OK: now the device may run */
 	for (int i = 0; i < v->pairs; i++)
-		vnet_rx_kick(&v->pair[i]);
+		vnet_rx_kick(&v->pair[i]);	/* no notification before DRIVER_OK */
 	if (virtio_has(d, VIRTIO_NET_F_MQ) && v->has_ctrl &&
 	    ctrl_command(v, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
 	    (uint16_t)v->pairs, "VQ_PAIRS_SET") < 0)
 		return attach_fail(v);
 
-	netif_setup(v, mac);
+	netif_setup(v, cfg.mac);
 	if (!hooked) {
 		event_hook_boundary(vnet_boundary);	/* panics once the loops run */
 		hooked = 1;
 	}
 	vnets[slot] = v;		/* published to the cores by the loops' start */
-	print_attach(v, random, link);
+	print_attach(v, cfg.random, cfg.link);
 	return 0;
-}
-
-/* The device's struct vnet, or NULL. */
-static struct vnet *
-vnet_of(struct virtio_dev *d)
-{
-	for (int s = 0; s < VNET_MAX; s++)
-		if (vnets[s] != NULL && vnets[s]->d == d)
-			return vnets[s];
-	return NULL;
 }
 
 void

@@ -9,6 +9,13 @@
  *	  ... until the ring is empty: unmask (virtq_enable_cb) and check
  *	  again, so that a frame that came while masked is not forgotten
  *
+ * A receive queue whose interrupt could not be routed (queue_enable
+ * returned -2) stays in polling mode: the core's idle handler looks at
+ * it whenever the core is idle, without keeping it awake.  Something
+ * must wake the core now and then: natively virtio/pci.c runs the
+ * queue's handler every millisecond on its core (kernel/irq.c's
+ * irq_tick), and the handler is the same as for an interrupt.
+ *
  * Buffers.  Every receive buffer is an iobuf of one 2 KiB block with
  * VNET_RX_HEADROOM bytes of room in front, offered whole (its tailroom)
  * as one device-writable descriptor; its token is the iobuf.  The device
@@ -322,7 +329,7 @@ vnet_rx_service(struct vnet_pair *p)
 		return 0;
 	n = rx_poll(p, VNET_RX_BATCH);
 	if (n == VNET_RX_BATCH || !p->rx_irq)
-		return n > 0;		/* more may wait; or polled for ever */
+		return n > 0;		/* more may wait; or never unmasked */
 	/* Empty: unmask, then look again (virtqueue.c, barrier 4). */
 	if (virtq_enable_cb(&p->rx)) {
 		virtq_disable_cb(&p->rx);
@@ -347,6 +354,8 @@ vnet_rx_interrupt(void *arg)
 {
 	struct vnet_pair *p = arg;
 
+	if (core_id() != p->index)	/* virtio.h: on the core queue_enable named */
+		panic("vnet: pair %d's interrupt ran on core %d", p->index, core_id());
 	VNET_INC(p->st.interrupts, 1);
 	if (!p->polling) {
 		virtq_disable_cb(&p->rx);	/* polled until empty from now */

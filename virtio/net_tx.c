@@ -66,6 +66,8 @@ tx_header(struct virtio_dev *d, const struct iobuf *frame,
 	if (hints->csum) {
 		if (!virtio_has(d, VIRTIO_NET_F_CSUM))
 			return EOPNOTSUPP;
+		if ((size_t)hints->csum_start + hints->csum_offset + 2 > iobuf_chain_len(frame))
+			return EINVAL;		/* the field is not in the frame */
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		h->csum_start = hints->csum_start;
 		h->csum_offset = hints->csum_offset;
