@@ -44,13 +44,18 @@ for i in $(seq 0 255); do printf "\\$(printf %03o "$i")"; done >"$tmp/d2"
 head -c 1472 /dev/urandom >"$tmp/d3"
 
 # start [env assignments...] [-- QEMU options...]: boot the echo app in
-# the background, in its own process group (qpid), output in $tmp/q.out.
+# the background, in its own process group (qpid), output in $qout (a
+# new file for every boot, so that nothing a previous one still writes
+# can land in it).
+nboot=0
 start() {
 	local envs=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
 	[ $# -gt 0 ] && shift
+	nboot=$((nboot + 1))
+	qout=$tmp/q$nboot.out
 	setsid env ACCEL=tcg MEM=256M "${envs[@]}" test/qemu.sh "$img" "$@" \
-		</dev/null >"$tmp/q.out" 2>&1 &
+		</dev/null >"$qout" 2>&1 &
 	qpid=$!
 }
 
@@ -59,29 +64,41 @@ start() {
 wait_for() {
 	local i
 	for ((i = 0; i < $2 * 10; i++)); do
-		tr -d '\r' <"$tmp/q.out" | grep -qE -- "$1" && return 0
+		tr -d '\r' <"$qout" | grep -qE -- "$1" && return 0
 		kill -0 "$qpid" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1
 }
 
-# stop: end the boot; its output goes to $out for check.
+# stop: end the boot, and wait (up to 10 s) until QEMU is gone too.
 stop() {
+	local i
 	kill -- -"$qpid" 2>/dev/null
 	wait "$qpid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 -- -"$qpid" 2>/dev/null || break
+		sleep 0.1
+	done
 	qpid=
 }
 
-# udp_echo HOST PORT [nc options]: each datagram there and back, compared.
+# udp_echo HOST PORT: each datagram there and back, compared byte for
+# byte; UDP may lose one on a loaded host, so up to 3 tries each (a
+# reply that differs fails at once).
 udp_echo() {
-	local d
+	local d try
+	[ -n "$2" ] || { echo "no port to send to"; return 1; }
 	for d in d1 d2 d3; do
-		timeout 10 nc -u -w1 "$@" <"$tmp/$d" >"$tmp/$d.back" 2>&1
+		for try in 1 2 3; do
+			timeout 10 nc -u -w1 "$1" "$2" <"$tmp/$d" >"$tmp/$d.back" 2>&1
+			[ -s "$tmp/$d.back" ] && break
+		done
 		if cmp -s "$tmp/$d" "$tmp/$d.back"; then
-			echo "$d: $(stat -c %s "$tmp/$d") bytes back intact"
+			echo "$d: $(stat -c %s "$tmp/$d") bytes back intact (try $try)"
 		else
-			echo "$d: differs ($(stat -c %s "$tmp/$d.back") bytes back)"
+			echo "$d: differs ($(stat -c %s "$tmp/$d.back") bytes back):"
+			od -c "$tmp/$d.back" | head -5
 			return 1
 		fi
 	done
@@ -95,13 +112,14 @@ user_echo() {
 	shift
 	start NET=user FWD=udp:7 ARGS="ip=dhcp" "$@"
 	if wait_for '^echo: udp port 7 on ' 60; then
-		port=$(tr -d '\r' <"$tmp/q.out" | sed -n 's/^echo.s UDP port 7 is at 127\.0\.0\.1:\([0-9]*\)$/\1/p')
+		port=$(tr -d '\r' <"$qout" | sed -n 's/^echo.s UDP port 7 is at 127\.0\.0\.1:\([0-9]*\)$/\1/p')
 		udp_echo 127.0.0.1 "$port" >"$tmp/echo.out" 2>&1 || rc=1
 	else
+		echo "no address in 60 s" >"$tmp/echo.out"
 		rc=1
 	fi
 	stop
-	cat "$tmp/q.out" "$tmp/echo.out" >"$out" 2>/dev/null
+	cat "$qout" "$tmp/echo.out" >"$out"
 	rm -f "$tmp/echo.out"
 	return $rc
 }
@@ -147,7 +165,7 @@ if wait_for '^echo: udp port 7 on ' 60; then
 	wait_for 'configuration changed \(generation 2\)' 10
 fi
 stop
-cp "$tmp/q.out" "$out"
+cp "$qout" "$out"
 check virtio.config_change 0 0 '^virtio@00:02\.0: configuration changed \(generation 1\)$' \
 	'^virtio@00:02\.0: configuration changed \(generation 2\)$'
 
@@ -184,8 +202,10 @@ in_ns ip link set lo up
 tap_start() {
 	local net=$1 cpus=$2 i
 	shift 2
+	nboot=$((nboot + 1))
+	qout=$tmp/q$nboot.out
 	ip netns exec "$ns" setsid env ACCEL=tcg MEM=256M CPUS="$cpus" NET=tap TAP=tap0 \
-		ARGS="ip=$net.2/24 stats=1" "$@" test/qemu.sh "$img" </dev/null >"$tmp/q.out" 2>&1 &
+		ARGS="ip=$net.2/24 stats=1" "$@" test/qemu.sh "$img" </dev/null >"$qout" 2>&1 &
 	qpid=$!
 	for ((i = 0; i < 300; i++)); do
 		in_ns ip link show tap0 >/dev/null 2>&1 && break
@@ -202,7 +222,7 @@ tap_start() {
 }
 
 if tap_start 10.81.0 1; then
-	cp "$tmp/q.out" "$out"
+	cp "$qout" "$out"
 	check virtio.features_tap 0 0 \
 		'^vnet0: virtio@00:0[0-9a-f]\.0, mac 52:54:00:12:34:56, link up, 1 queue pair ' \
 		"$(feat VERSION_1)" "$(feat MAC)" "$(feat STATUS)" "$(feat CSUM)" "$(feat GUEST_CSUM)" \
@@ -221,7 +241,7 @@ if tap_start 10.81.0 1; then
 	check virtio.ping_flood 0 $rc "^$n packets transmitted, $n received, 0% packet loss"
 	unset -f check_note
 else
-	cp "$tmp/q.out" "$out"
+	cp "$qout" "$out"
 	check virtio.tap_start 0 1
 fi
 stop
@@ -241,14 +261,14 @@ if tap_start 10.82.0 4 NETDEV_OPTS=,queues=4 NIC_OPTS=,mq=on,vectors=10; then
 	for p in $(seq 40000 40063); do cmp -s "$tmp/m$p" "$tmp/m$p.back" && back=$((back + 1)); done
 	sleep 1.5	# one more stats=1 line, after the traffic
 	stop
-	{ cat "$tmp/q.out"; echo "udp: $back of 64 datagrams back"; } >"$out"
+	{ cat "$qout"; echo "udp: $back of 64 datagrams back"; } >"$out"
 	check virtio.mq_every_queue 0 0 '^udp: 64 of 64 datagrams back$' \
 		'^vnet0: virtio@.*, 4 queue pairs ' \
 		'^vnet0 q0: rx [1-9][0-9]* frames' '^vnet0 q1: rx [1-9][0-9]* frames' \
 		'^vnet0 q2: rx [1-9][0-9]* frames' '^vnet0 q3: rx [1-9][0-9]* frames'
 else
 	stop
-	cp "$tmp/q.out" "$out"
+	cp "$qout" "$out"
 	check virtio.mq_start 0 1
 fi
 
