@@ -44,9 +44,10 @@ for i in $(seq 0 255); do printf "\\$(printf %03o "$i")"; done >"$tmp/d2"
 head -c 1472 /dev/urandom >"$tmp/d3"
 
 # start [env assignments...] [-- QEMU options...]: boot the echo app in
-# the background, in its own process group (qpid), output in $qout (a
-# new file for every boot, so that nothing a previous one still writes
-# can land in it).
+# the background, in its own process group (qpid), output in $qout: a
+# new file for every boot, made here, because the background child opens
+# it only later, and until then a reused file would still show the last
+# boot's lines to wait_for.
 nboot=0
 start() {
 	local envs=()
@@ -54,6 +55,7 @@ start() {
 	[ $# -gt 0 ] && shift
 	nboot=$((nboot + 1))
 	qout=$tmp/q$nboot.out
+	: >"$qout"
 	setsid env ACCEL=tcg MEM=256M "${envs[@]}" test/qemu.sh "$img" "$@" \
 		</dev/null >"$qout" 2>&1 &
 	qpid=$!
@@ -204,6 +206,7 @@ tap_start() {
 	shift 2
 	nboot=$((nboot + 1))
 	qout=$tmp/q$nboot.out
+	: >"$qout"
 	ip netns exec "$ns" setsid env ACCEL=tcg MEM=256M CPUS="$cpus" NET=tap TAP=tap0 \
 		ARGS="ip=$net.2/24 stats=1" "$@" test/qemu.sh "$img" </dev/null >"$qout" 2>&1 &
 	qpid=$!
