@@ -350,7 +350,7 @@ TEST(flow_hash_rule)
 	struct iobuf *b;
 	int per[NCORES] = { 0 };
 
-	test_setup(NCORES, 0, TEST_EVENTS);
+	vstart();
 	for (int k = 0; k < 3000; k++) {
 		uint32_t s = (uint32_t)test_rnd(), d = (uint32_t)test_rnd();
 		uint16_t sp = (uint16_t)test_rnd(), dp = (uint16_t)test_rnd();
@@ -379,6 +379,8 @@ TEST(flow_hash_rule)
 	b->data[12] = 0x08, b->data[13] = 0x00;
 	CHECK_EQ(netif_flow_core(b, NCORES), 0);
 	iobuf_free(b);
+	CHECK_EQ(iobuf_live(), iobufs0);
+	test_leak_check(leaks);
 }
 
 /* ---- out of memory --------------------------------------------------------- */
