@@ -44,6 +44,7 @@
 #define STATS_MAX	3600	/* longest stats= period, seconds */
 
 static struct timer stats_timer;	/* core 0's, when stats= is given */
+static int stats_period;		/* stats=SECONDS; 0: not asked for */
 
 /* A datagram for port 7, on the core that received it: send it back. */
 static void
@@ -94,19 +95,37 @@ usage(const char *why, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* SECONDS of stats=SECONDS, or -1 if it is not a number in 1..STATS_MAX. */
+/* Parse stats=SECONDS (1..STATS_MAX) into stats_period; 0, or -1 if malformed. */
 static int
-stats_period(const char *s)
+parse_stats(const char *s)
 {
 	int n = 0;
 
+	s += strlen("stats=");
 	if (*s == '\0')
 		return -1;
 	for (; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9' || (n = n * 10 + (*s - '0')) > STATS_MAX)
 			return -1;
 	}
-	return n >= 1 ? n : -1;
+	stats_period = n;
+	return n >= 1 ? 0 : -1;
+}
+
+/* stats=: print nif's counters every stats_period seconds; 0, or -1 (said why). */
+static int
+stats_start(struct netif *nif)
+{
+	uint64_t ns = stats_period * 1000000000ULL;
+
+	if (stats_period == 0)
+		return 0;
+	timer_setup(&stats_timer, stats_print, nif);
+	if (timer_start(&stats_timer, ns, ns) != 0) {
+		printf("echo: cannot start the stats timer: %s\n", strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -115,19 +134,16 @@ app_main(int argc, char **argv)
 	const char *cfg = "ip=dhcp";
 	uint32_t ip = 0, mask = 0, gw = 0;
 	struct netif *nif;
-	int dhcp, err, period = 0, have_cfg = 0;
+	int dhcp, err;
 
 	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "stats=", 6) == 0) {
-			if (period != 0 || (period = stats_period(argv[i] + 6)) < 0)
-				return usage(period < 0 ? "want one stats=SECONDS, 1 to 3600" :
-				    "one stats= at most", argv[i]);
-		} else if (!have_cfg) {
+		if (strncmp(argv[i], "ip=", 3) == 0)
 			cfg = argv[i];
-			have_cfg = 1;
-		} else {
-			return usage("one address argument at most", argv[i]);
-		}
+		else if (strncmp(argv[i], "stats=", 6) == 0) {
+			if (parse_stats(argv[i]) != 0)
+				return usage("not stats=SECONDS, 1 to 3600", argv[i]);
+		} else
+			return usage("unknown argument", argv[i]);
 	}
 	dhcp = strcmp(cfg, "ip=dhcp") == 0;
 	if (!dhcp && (err = netcfg_parse(cfg, &ip, &mask, &gw)) != NETCFG_OK)
@@ -140,13 +156,8 @@ app_main(int argc, char **argv)
 		printf("echo: cannot bind udp port %d: %s\n", ECHO_PORT, strerror(err));
 		return 1;
 	}
-	if (period > 0) {
-		timer_setup(&stats_timer, stats_print, nif);
-		if (timer_start(&stats_timer, period * 1000000000ULL, period * 1000000000ULL) != 0) {
-			printf("echo: cannot start the stats timer: %s\n", strerror(ENOMEM));
-			return 1;
-		}
-	}
+	if (stats_start(nif) != 0)
+		return 1;
 	if (dhcp) {
 		printf("echo: asking for an address on %s (DHCP)\n", nif->name);
 		fflush(stdout);
