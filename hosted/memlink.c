@@ -172,18 +172,6 @@ pcap_write(struct memlink *ml, const struct iobuf *b)
 
 /* ---- the frame's copy -------------------------------------------------- */
 
-/* The chain copied into one fresh buffer; NULL if memory ran out. */
-static struct iobuf *
-copy_frame(const struct iobuf *frame)
-{
-	size_t len = iobuf_chain_len(frame);
-	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, len);
-
-	if (b != NULL)
-		iobuf_copy_out(frame, 0, len, iobuf_put(b, len));
-	return b;
-}
-
 /* Checksum offload: the ones'-complement sum from start, stored at start + off. */
 static void
 fill_csum(struct iobuf *b, const struct netif_tx_hints *h)
@@ -317,7 +305,7 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 	struct wire_frame *w;
 	struct iobuf *b, *d;
 
-	b = copy_frame(frame);
+	b = iobuf_linearize(frame, IOBUF_HEADROOM);
 	iobuf_free_chain(frame);
 	if (b == NULL) {
 		q->st.nomem++;
@@ -361,7 +349,7 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		at += cfg->reorder_ns;
 		q->st.reordered++;
 	}
-	d = chance(r_dup, cfg->dup_ppm) ? copy_frame(b) : NULL;
+	d = chance(r_dup, cfg->dup_ppm) ? iobuf_linearize(b, IOBUF_HEADROOM) : NULL;
 	if ((w = wire_frame(q, b, at, flags)) != NULL)
 		wire_put(q, w);
 	if (chance(r_dup, cfg->dup_ppm)) {

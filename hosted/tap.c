@@ -156,18 +156,6 @@ tap_boundary(void)
 
 /* ---- transmit ---------------------------------------------------------- */
 
-/* The chain as one buffer's bytes, for a chain longer than TAP_TX_IOV. */
-static struct iobuf *
-linearize(const struct iobuf *frame)
-{
-	size_t len = iobuf_chain_len(frame);
-	struct iobuf *b = iobuf_alloc(0, len);
-
-	if (b != NULL)
-		iobuf_copy_out(frame, 0, len, iobuf_put(b, len));
-	return b;
-}
-
 /* Write one frame on this core's queue: one writev of its buffers. */
 static int
 tap_transmit(struct netif *nif, struct iobuf *frame,
@@ -183,7 +171,7 @@ tap_transmit(struct netif *nif, struct iobuf *frame,
 	for (b = frame; b != NULL && n < TAP_TX_IOV; b = b->next)
 		iov[n++] = (struct iovec){ .iov_base = b->data, .iov_len = b->len };
 	if (b != NULL) {		/* too many buffers for one writev */
-		if ((flat = linearize(frame)) == NULL) {
+		if ((flat = iobuf_linearize(frame, 0)) == NULL) {
 			q->st.tx_errors++;
 			iobuf_free_chain(frame);
 			return ENOMEM;

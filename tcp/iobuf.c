@@ -293,6 +293,17 @@ iobuf_copy_out(const struct iobuf *b, size_t off, size_t n, void *out)
 	return n == 0 ? out : NULL;
 }
 
+struct iobuf *
+iobuf_linearize(const struct iobuf *chain, size_t headroom)
+{
+	size_t len = iobuf_chain_len(chain);
+	struct iobuf *b = iobuf_alloc(headroom, len);
+
+	if (b != NULL)
+		iobuf_copy_out(chain, 0, len, iobuf_put(b, len));
+	return b;
+}
+
 long
 iobuf_live(void)
 {

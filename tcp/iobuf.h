@@ -91,6 +91,13 @@ void iobuf_chain_append(struct iobuf *head, struct iobuf *tail);
  */
 void *iobuf_copy_out(const struct iobuf *b, size_t off, size_t n, void *out);
 
+/*
+ * A new single buffer holding a copy of the whole chain's bytes, with
+ * headroom bytes of room before them (for a header to be pushed later);
+ * NULL if memory ran out.  For a driver that cannot take a long chain.
+ */
+struct iobuf *iobuf_linearize(const struct iobuf *chain, size_t headroom);
+
 /* Live counts, for leak checks: iobufs, and blocks. */
 long iobuf_live(void);
 long iobuf_blocks_live(void);

@@ -296,6 +296,26 @@ TEST(copy_out_everywhere)
 	check_clean();
 }
 
+/* A chain flattened into one buffer: the same bytes, the headroom asked. */
+TEST(linearize)
+{
+	static const size_t lens[] = { 14, 0, 1, 1500, 33 };
+	uint8_t flat[1548];
+	struct iobuf *h, *b;
+
+	setup();
+	h = make_chain(lens, 5, flat);
+	b = iobuf_linearize(h, IOBUF_HEADROOM);
+	CHECK(b != NULL && b->next == NULL);
+	CHECK_EQ(b->len, sizeof flat);
+	CHECK(memcmp(b->data, flat, sizeof flat) == 0);
+	CHECK(iobuf_headroom(b) >= IOBUF_HEADROOM);
+	iobuf_free_chain(h);		/* the copy does not share the chain's blocks */
+	CHECK(memcmp(b->data, flat, sizeof flat) == 0);
+	iobuf_free(b);
+	check_clean();
+}
+
 /* A header that spans two buffers, read through a clone of the chain. */
 TEST(copy_out_header_across_clone)
 {

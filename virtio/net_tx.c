@@ -43,18 +43,6 @@
 #include "tcp/proto.h"
 #include "net_priv.h"
 
-/* The chain copied into one new buffer with room for the header; or NULL. */
-static struct iobuf *
-linearize(const struct iobuf *frame)
-{
-	size_t len = iobuf_chain_len(frame);
-	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, len);
-
-	if (b != NULL)
-		iobuf_copy_out(frame, 0, len, iobuf_put(b, len));
-	return b;
-}
-
 /* Fill *h from the hints; 0 or an error number (see the top of the file). */
 static int
 tx_header(struct virtio_dev *d, const struct iobuf *frame,
@@ -134,7 +122,7 @@ tx_queue(struct vnet_pair *p, struct iobuf *frame, const struct netif_tx_hints *
 	for (b = frame; b != NULL; b = b->next)
 		n += b->len > 0;
 	if (n > VNET_TX_SEGS - 1) {	/* one descriptor may go to the header */
-		if ((flat = linearize(frame)) == NULL)
+		if ((flat = iobuf_linearize(frame, IOBUF_HEADROOM)) == NULL)
 			return tx_drop(p, frame, ENOMEM);
 		iobuf_free_chain(frame);
 		frame = flat;
