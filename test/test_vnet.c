@@ -106,6 +106,30 @@ TEST(attach_legacy)
 	test_leak_check(leaks);
 }
 
+/*
+ * A device offering features without their prerequisites (5.1.3.1):
+ * HOST_TSO4 without CSUM, MQ without CTRL_VQ.  The driver must accept
+ * neither (6: no feature without the one it requires), and works.
+ */
+TEST(attach_orphan_features)
+{
+	struct netif *nif;
+
+	vstart();
+	vdev_init(&dev, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_MQ) |
+	    F(VIRTIO_NET_F_MAC), 2, 16);
+	nif = attach();
+	CHECK_EQ(dev.driver_features, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC));
+	CHECK_EQ(dev.d.features, dev.driver_features);
+	CHECK_EQ(nif->features, 0);
+	CHECK_EQ(nif->nqueues, 1);
+	rx_expect = 1;
+	run(v1_body, rx_done);
+	CHECK_EQ(rx_total, 1);
+	CHECK_EQ(dev.q[1].frames, 1);
+	vend();
+}
+
 /* A max_virtqueue_pairs out of the spec's range (1..0x8000): refused. */
 TEST(attach_bad_max_pairs)
 {

@@ -171,6 +171,56 @@ TEST(tx_hints)
 	vend();
 }
 
+/*
+ * A device whose queues are smaller than VNET_TX_SEGS: a chain longer
+ * than the ring is copied into one buffer (it could never fit as it
+ * is), and with a ring of one entry so is a frame whose header needs a
+ * descriptor of its own.
+ */
+TEST(tx_small_ring)
+{
+	struct netif *nif;
+	struct vdev_q *q = &dev.q[1];
+	struct vnet_stats st;
+	struct iobuf *a;
+	size_t n;
+
+	vstart();
+	vdev_init(&dev, SINGLE, 1, 4);
+	nif = attach();
+	a = buf_of(IOBUF_HEADROOM, 42, 1);
+	for (int k = 0; k < 5; k++)
+		iobuf_chain_append(a, buf_of(0, 100, 2 + (uint64_t)k));
+	n = bytes_of(a, want);
+	CHECK_EQ(netif_send(nif, a, NULL), 0);
+	CHECK_EQ(q->frames, 1);
+	CHECK_EQ(q->ndesc, 1);
+	CHECK_EQ(q->flen, n);
+	CHECK_EQ(memcmp(q->frame, want, n), 0);
+	a = buf_of(IOBUF_HEADROOM, 42, 3);	/* 3 descriptors fit: as it is */
+	a->next = buf_of(0, 100, 4);
+	a->next->next = buf_of(0, 100, 5);
+	CHECK_EQ(netif_send(nif, a, NULL), 0);
+	CHECK_EQ(q->ndesc, 3);
+	vnet_stats(nif, 0, &st);
+	CHECK_EQ(st.tx_frames, 2);
+	CHECK_EQ(st.tx_copies, 1);
+	CHECK_EQ(st.tx_full, 0);
+	vend();
+
+	vstart();
+	vdev_init(&dev, SINGLE, 1, 1);
+	nif = attach();
+	a = buf_of(0, 60, 6);			/* no headroom for the header */
+	n = bytes_of(a, want);
+	CHECK_EQ(netif_send(nif, a, NULL), 0);
+	CHECK_EQ(q->frames, 1);
+	CHECK_EQ(q->ndesc, 1);
+	CHECK_EQ(q->flen, n);
+	CHECK_EQ(memcmp(q->frame, want, n), 0);
+	vend();
+}
+
 /* A stalled device: transmit fails cleanly once the ring is full; no leak. */
 TEST(tx_stall)
 {
@@ -221,6 +271,8 @@ TEST(tx_wrap)
 	CHECK_EQ(dev.q[1].used_idx, (uint16_t)70000);
 	/* The device consumes at each kick and asks for the next: one each. */
 	CHECK_EQ(dev.q[1].kicks, 70000);
+	/* Callbacks off for good: not even when used->idx wraps past used_event. */
+	CHECK_EQ(dev.q[1].interrupts, 0);
 	vend();
 }
 

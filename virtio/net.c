@@ -5,7 +5,8 @@
  *
  * Attaching, in the order the spec asks (3.1.1, 5.1.5):
  *
- *	virtio_start(wanted)	reset, ACKNOWLEDGE, DRIVER, features,
+ *	virtio_start(wanted)	reset, ACKNOWLEDGE, DRIVER, features
+ *				(none without its prerequisite),
  *				FEATURES_OK read back
  *	config			MAC (or a random local one), link status,
  *				max_virtqueue_pairs (with MQ)
@@ -145,6 +146,15 @@ vnet_wanted(void)
 	    VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |
 	    VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
 }
+
+/*
+ * What the wanted features require (5.1.3.1): a device may offer one
+ * without the other, and then neither is taken.
+ */
+static const struct virtio_dep vnet_deps[] = {
+	{ VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_CSUM },
+	{ VIRTIO_NET_F_MQ, VIRTIO_NET_F_CTRL_VQ },
+};
 
 /* A locally administered unicast MAC (02:...), different per device and boot. */
 static void
@@ -459,7 +469,8 @@ vnet_attach(struct virtio_dev *d)
 		virtio_fail(d);
 		return -1;
 	}
-	if (virtio_start(d, vnet_wanted()) < 0)
+	if (virtio_start(d, vnet_wanted(), vnet_deps,
+	    (int)(sizeof vnet_deps / sizeof vnet_deps[0])) < 0)
 		return -1;		/* printed, FAILED */
 	if (config_read(d, slot, &cfg) < 0)
 		return give_up(d);

@@ -12,7 +12,9 @@
  * it puts the chain on the used ring; then (at the next transmit on that
  * core, or from the core's idle handler, net.c) the chain is freed.  The
  * token of a chain is its first iobuf.  A chain of more than
- * VNET_TX_SEGS - 1 buffers is copied into one (counted in tx_copies).
+ * VNET_TX_SEGS - 1 buffers (or of more than the ring's size - 1, for a
+ * device with a smaller queue) is copied into one (counted in
+ * tx_copies): else it would never fit, and every try would say ENOBUFS.
  *
  * The header.  Every frame is preceded by a struct virtio_net_hdr
  * (5.1.6).  VERSION_1 lets the driver lay a buffer out as it likes
@@ -121,7 +123,8 @@ tx_queue(struct vnet_pair *p, struct iobuf *frame, const struct netif_tx_hints *
 		return tx_drop(p, frame, err);
 	for (b = frame; b != NULL; b = b->next)
 		n += b->len > 0;
-	if (n > VNET_TX_SEGS - 1) {	/* one descriptor may go to the header */
+	/* One descriptor may go to the header; a small ring holds fewer. */
+	if (n > (p->tx.size < VNET_TX_SEGS ? p->tx.size : VNET_TX_SEGS) - 1) {
 		if ((flat = iobuf_linearize(frame, IOBUF_HEADROOM)) == NULL)
 			return tx_drop(p, frame, ENOMEM);
 		iobuf_free_chain(frame);

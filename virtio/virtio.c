@@ -13,14 +13,34 @@
 
 #include "virtio.h"
 
+/* Set one more status bit, keeping those set before. */
 static void
 add_status(struct virtio_dev *d, uint8_t bit)
 {
 	d->ops->set_status(d, d->ops->get_status(d) | bit);
 }
 
+/*
+ * f less every feature whose prerequisite (deps) is not in it, again
+ * until nothing changes: dropping one may orphan another.
+ */
+static uint64_t
+drop_orphans(uint64_t f, const struct virtio_dep *deps, int ndeps)
+{
+	uint64_t before;
+
+	do {
+		before = f;
+		for (int i = 0; i < ndeps; i++)
+			if ((f & VIRTIO_BIT(deps[i].bit)) && !(f & VIRTIO_BIT(deps[i].needs)))
+				f &= ~VIRTIO_BIT(deps[i].bit);
+	} while (f != before);
+	return f;
+}
+
+/* virtio.h: reset and negotiate (3.1.1, steps 1 to 6). */
 int
-virtio_start(struct virtio_dev *d, uint64_t wanted)
+virtio_start(struct virtio_dev *d, uint64_t wanted, const struct virtio_dep *deps, int ndeps)
 {
 	uint64_t offered, f;
 
@@ -35,7 +55,7 @@ virtio_start(struct virtio_dev *d, uint64_t wanted)
 		virtio_fail(d);
 		return -1;
 	}
-	f = offered & (wanted | VIRTIO_BIT(VIRTIO_F_VERSION_1));
+	f = drop_orphans(offered & (wanted | VIRTIO_BIT(VIRTIO_F_VERSION_1)), deps, ndeps);
 	d->ops->set_features(d, f);
 	add_status(d, VIRTIO_STATUS_FEATURES_OK);
 	if (!(d->ops->get_status(d) & VIRTIO_STATUS_FEATURES_OK)) {
@@ -48,12 +68,14 @@ virtio_start(struct virtio_dev *d, uint64_t wanted)
 	return 0;
 }
 
+/* virtio.h: DRIVER_OK. */
 void
 virtio_ready(struct virtio_dev *d)
 {
 	add_status(d, VIRTIO_STATUS_DRIVER_OK);
 }
 
+/* virtio.h: FAILED. */
 void
 virtio_fail(struct virtio_dev *d)
 {

@@ -12,9 +12,10 @@
  *
  * Initialization, as the spec orders it (3.1.1), using virtio.c's helpers:
  *
- *	virtio_start(d, wanted)		reset; ACKNOWLEDGE; DRIVER; read the
+ *	virtio_start(d, wanted, deps)	reset; ACKNOWLEDGE; DRIVER; read the
  *					offered features; write offered &
- *					wanted; FEATURES_OK, read back
+ *					wanted, less any whose prerequisite
+ *					is missing; FEATURES_OK, read back
  *	d->ops->read_config(...)	device-specific setup: MAC, queue
  *	d->ops->queue_enable(...)	  counts, the queues themselves
  *	virtio_ready(d)			DRIVER_OK: the device may now use
@@ -91,12 +92,25 @@ struct virtio_dev {
 };
 
 /*
- * Reset the device and negotiate: the features both the device offers
- * and the driver wants (VIRTIO_F_VERSION_1 is always wanted), written,
- * then FEATURES_OK set and read back.  0, with d->features set; -1 if
- * the device refused (FAILED is then set and a reason printed).
+ * A feature bit that requires another (the device type's "feature bit
+ * requirements", e.g. 5.1.3.1): the driver must not accept `bit`
+ * unless it accepts `needs` too (6, "the driver MUST NOT accept a
+ * feature which requires another feature which was not accepted").
  */
-int virtio_start(struct virtio_dev *d, uint64_t wanted);
+struct virtio_dep {
+	int bit, needs;
+};
+
+/*
+ * Reset the device and negotiate: the features both the device offers
+ * and the driver wants (VIRTIO_F_VERSION_1 is always wanted), less every
+ * one whose prerequisite in deps[0..ndeps-1] is not among them (a device
+ * may offer a feature without its prerequisite), written, then
+ * FEATURES_OK set and read back.  0, with d->features set; -1 if the
+ * device refused (FAILED is then set and a reason printed).
+ */
+int virtio_start(struct virtio_dev *d, uint64_t wanted, const struct virtio_dep *deps,
+    int ndeps);
 
 /* Set DRIVER_OK: setup is done, the device may start. */
 void virtio_ready(struct virtio_dev *d);

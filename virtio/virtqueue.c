@@ -225,7 +225,17 @@ virtq_get(struct virtq *vq, uint32_t *len)
 		vq->bad++;
 	}
 	free_chain(vq, (uint16_t)id);
-	/* used_event is not moved here: virtq_enable_cb does it, fenced. */
+	/*
+	 * Callbacks off under EVENT_IDX: keep used_event one behind what
+	 * was harvested (virtq_disable_cb), or a queue left off for good
+	 * (a transmit queue, a polled one) would interrupt once every 65536
+	 * entries, when used->idx passes the old value.  Relaxed: a hint
+	 * that orders nothing.  Turning callbacks on is virtq_enable_cb's
+	 * job, fenced.
+	 */
+	if (vq->cb_off && vq->event_idx)
+		__atomic_store_n(virtq_used_event(vq), (uint16_t)(vq->last_used - 1),
+		    __ATOMIC_RELAXED);
 	return token;
 }
 
@@ -246,12 +256,14 @@ virtq_detach_unused(struct virtq *vq)
 void
 virtq_disable_cb(struct virtq *vq)
 {
+	vq->cb_off = 1;
 	if (vq->event_idx) {
 		/*
 		 * With EVENT_IDX the flag must stay 0 (2.7.7); instead ask
 		 * to be told only when used->idx passes last_used - 1, which
 		 * is ~65535 entries away: never, as at most size buffers can
-		 * be outstanding before we harvest.
+		 * be outstanding before we harvest, and virtq_get keeps it
+		 * one behind as it harvests.
 		 */
 		__atomic_store_n(virtq_used_event(vq),
 		    (uint16_t)(vq->last_used - 1), __ATOMIC_RELAXED);
@@ -264,6 +276,7 @@ virtq_disable_cb(struct virtq *vq)
 int
 virtq_enable_cb(struct virtq *vq)
 {
+	vq->cb_off = 0;
 	if (vq->event_idx) {
 		/* Interrupt when the entry at last_used is written. */
 		__atomic_store_n(virtq_used_event(vq), vq->last_used,

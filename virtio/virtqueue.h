@@ -110,6 +110,7 @@ struct virtq {
 	uint16_t kicked_idx;	/* avail_idx at the last virtq_kick */
 	uint16_t last_used;	/* used entries harvested so far */
 	int event_idx;		/* VIRTIO_F_EVENT_IDX negotiated? */
+	int cb_off;		/* virtq_disable_cb in force (until virtq_enable_cb) */
 	int order;		/* page_alloc order of the block */
 	struct virtq_desc *desc;
 	struct virtq_avail *avail;
