@@ -56,6 +56,7 @@ config_addr(int bus, int dev, int fn, int off)
 	    (uint32_t)fn << 8 | (uint32_t)(off & 0xFC);
 }
 
+/* Read a 32-bit configuration register of any function (mechanism #1). */
 static uint32_t
 config_read(int bus, int dev, int fn, int off)
 {
@@ -188,6 +189,19 @@ pci_enable(struct pci_dev *d)
 	uint32_t cmd = pci_read32(d, PCI_COMMAND) & 0xFFFF;	/* no write-one-to-clear */
 
 	pci_write32(d, PCI_COMMAND, cmd | PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_OFF);
+}
+
+/*
+ * Stop the device's DMA: bus mastering off, so that it can reach no
+ * memory any more (for a device that will not reset, before its
+ * driver frees the buffers it was given).
+ */
+void
+pci_master_off(struct pci_dev *d)
+{
+	uint32_t cmd = pci_read32(d, PCI_COMMAND) & 0xFFFF;	/* no write-one-to-clear */
+
+	pci_write32(d, PCI_COMMAND, cmd & ~(uint32_t)PCI_CMD_MASTER);
 }
 
 /*
@@ -350,6 +364,7 @@ scan_fn(int bus, int dev, int fn, uint32_t id)
 	return header;
 }
 
+/* Record every function on bus: function 0 of each slot, 1..7 if multifunction. */
 static void
 scan_bus(int bus)
 {
@@ -398,6 +413,7 @@ static const struct {
 	{ 0x1234, 0x1111, "qemu-vga" },
 };
 
+/* The well-known name of d's ids, or "unknown". */
 static const char *
 dev_name(const struct pci_dev *d)
 {
@@ -463,12 +479,14 @@ pci_init(int verbose)
 		dev_print(&devs[i]);
 }
 
+/* How many functions pci_init recorded. */
 int
 pci_count(void)
 {
 	return ndevs;
 }
 
+/* The i-th function recorded, or NULL. */
 struct pci_dev *
 pci_get(int i)
 {

@@ -136,6 +136,7 @@ void pci_write32(const struct pci_dev *d, int off, uint32_t v);
 int pci_cap_next(const struct pci_dev *d, int off, int id);
 uint8_t pci_read8(const struct pci_dev *d, int off);
 void pci_enable(struct pci_dev *d);
+void pci_master_off(struct pci_dev *d);
 volatile void *pci_map(const struct pci_dev *d, int bar, uint64_t off, uint64_t len);
 int pci_msix_enable(struct pci_dev *d);
 int pci_msix_route(struct pci_dev *d, int entry, int core, int vector);

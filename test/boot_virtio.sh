@@ -19,7 +19,9 @@
 # loses nothing; then, on 4 cores with a multiqueue device (mq=on,
 # vectors=10, 4 TAP queues), UDP datagrams from 64 source ports reach
 # every core's receive queue, whose interrupt comes to that core (the
-# per-queue counters the app prints with stats=1), and all come back.
+# per-queue counters the app prints with stats=1), and all come back;
+# a device with 65 queue pairs, more than the kernel has cores, works
+# on one core (its control queue is queue 130).
 #
 # Every boot is TCG, and the first one KVM too where the host has
 # hardware virtualization; each runs in the background in its own
@@ -189,7 +191,7 @@ check virtio.pci_list 0 $? \
 
 # ---- TAP, in a namespace ----------------------------------------------------
 
-tap_tests="features_tap ping_1000 ping_flood mq_every_queue"
+tap_tests="features_tap ping_1000 ping_flood mq_every_queue mq_many_pairs"
 skip() { for t in $tap_tests; do echo "SKIP virtio.$t: $why"; done; exit $failed; }
 if [ "$(id -u)" != 0 ]; then
 	why="not root: a network namespace and a TAP device need it"; skip
@@ -275,6 +277,23 @@ else
 	stop
 	cp "$qout" "$out"
 	check virtio.mq_start 0 1
+fi
+in_ns ip link del tap0 2>/dev/null
+
+# More queue pairs than the kernel has cores (NCPU, 64): on one core the
+# driver uses one pair, and the control queue is the device's last,
+# 2 * 65 = 130, past the first 2 * NCPU + 1 queues.
+if tap_start 10.83.0 1 NETDEV_OPTS=,queues=65 NIC_OPTS=,mq=on; then
+	in_ns timeout 30 ping -c 20 -i 0.05 -W 2 10.83.0.2 >"$tmp/ping.out" 2>&1
+	rc=$?
+	stop
+	cat "$qout" "$tmp/ping.out" >"$out"
+	check virtio.mq_many_pairs 0 $rc '^vnet0: virtio@.*, 1 queue pair \(device max 65\), ' \
+		'^20 packets transmitted, 20 received, 0% packet loss'
+else
+	stop
+	cp "$qout" "$out"
+	check virtio.mq_many_start 0 1
 fi
 
 exit $failed

@@ -93,17 +93,17 @@ struct vnet_handoff {
 static inline int vnet_rxq(int i) { return 2 * i; }
 static inline int vnet_txq(int i) { return 2 * i + 1; }
 
-/* net_rx.c */
-int vnet_rx_fill(struct vnet_pair *p);
-void vnet_rx_kick(struct vnet_pair *p);
-void vnet_rx_interrupt(void *arg);
-int vnet_rx_service(struct vnet_pair *p);
-void vnet_rx_drain(struct vnet_pair *p);
+/* net_rx.c; all but vnet_rx_fill and vnet_rx_drain on pair p's core. */
+int vnet_rx_fill(struct vnet_pair *p);		/* post buffers into every free slot; how many */
+void vnet_rx_kick(struct vnet_pair *p);		/* notify the device if it wants it */
+void vnet_rx_interrupt(void *arg);		/* the queue's handler (virtio.h): mask, poll */
+int vnet_rx_service(struct vnet_pair *p);	/* poll if in polling mode; nonzero: work done */
+void vnet_rx_drain(struct vnet_pair *p);	/* after the reset: free every buffer */
 
 /* net_tx.c */
-int vnet_transmit(struct netif *nif, struct iobuf *frame,
+int vnet_transmit(struct netif *nif, struct iobuf *frame,	/* netif_ops.transmit */
     const struct netif_tx_hints *hints);
-int vnet_tx_harvest(struct vnet_pair *p);
-void vnet_tx_drain(struct vnet_pair *p);
+int vnet_tx_harvest(struct vnet_pair *p);	/* free what the device sent; nonzero: some */
+void vnet_tx_drain(struct vnet_pair *p);	/* after the reset: free every chain */
 
 #endif

@@ -88,6 +88,7 @@ rx_repost(struct vnet_pair *p, struct iobuf *b)
 		panic("vnet: no descriptor to re-offer a receive buffer");
 }
 
+/* Post a fresh buffer into every free slot (attach); how many were posted. */
 int
 vnet_rx_fill(struct vnet_pair *p)
 {
@@ -104,6 +105,7 @@ vnet_rx_fill(struct vnet_pair *p)
 	return n;
 }
 
+/* Notify the device of new buffers, if it asked to be (virtq_kick). */
 void
 vnet_rx_kick(struct vnet_pair *p)
 {
@@ -320,6 +322,11 @@ rx_poll(struct vnet_pair *p, int budget)
 	return n;
 }
 
+/*
+ * In polling mode, harvest a batch; once the ring is empty, unmask and
+ * leave polling mode (unless new entries came meanwhile).  Nonzero if
+ * it did any work.  The idle handler and rx_event call it.
+ */
 int
 vnet_rx_service(struct vnet_pair *p)
 {
@@ -349,6 +356,7 @@ rx_event(void *arg)
 	vnet_rx_service(p);
 }
 
+/* The receive queue's handler (an interrupt, or a tick): mask, then poll from an event. */
 void
 vnet_rx_interrupt(void *arg)
 {
@@ -371,6 +379,7 @@ vnet_rx_interrupt(void *arg)
 	}
 }
 
+/* After the device's reset: free a half-assembled frame and every posted buffer. */
 void
 vnet_rx_drain(struct vnet_pair *p)
 {

@@ -162,6 +162,7 @@ tx_handed(void *arg)
 	kfree(h);
 }
 
+/* netif_ops.transmit: on this core's pair, or handed to a core that owns one. */
 int
 vnet_transmit(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints)
 {
@@ -191,6 +192,7 @@ vnet_transmit(struct netif *nif, struct iobuf *frame, const struct netif_tx_hint
 	return 0;
 }
 
+/* Free every chain the device has sent; nonzero if there was one. */
 int
 vnet_tx_harvest(struct vnet_pair *p)
 {
@@ -207,6 +209,7 @@ vnet_tx_harvest(struct vnet_pair *p)
 	return n > 0;
 }
 
+/* After the device's reset: free every chain still on the ring. */
 void
 vnet_tx_drain(struct vnet_pair *p)
 {

@@ -105,8 +105,8 @@
 #define CC_LEN		0x38	/* bytes of the registers above */
 
 #define VIRTIO_MSI_NO_VECTOR	0xffff	/* no MSI-X entry (4.1.4.3) */
-#define VPCI_QUEUES		(2 * NCPU + 1)	/* RX/TX per core, and a control queue */
 #define RESET_WAIT_NS		1000000000ULL	/* how long a reset may take */
+#define CONFIG_TRIES		100	/* reads of the config while its generation changes */
 #define CONFIG_ENTRY		0	/* the MSI-X entry for configuration changes */
 
 /* The interrupt of one queue: its vector, MSI-X entry (or none) and core. */
@@ -130,9 +130,11 @@ struct vpci {
 	uint32_t notify_mult;		/* notify_off_multiplier */
 	int msix;			/* MSI-X table entries usable, 0: none */
 	int next_entry;			/* the next unused MSI-X entry */
+	int broken;			/* it did not reset: bus mastering off, no queues */
 	uint64_t config_changes;	/* configuration-change interrupts seen */
-	volatile uint16_t *doorbell[VPCI_QUEUES];	/* each enabled queue's */
-	struct vpci_irq irq[VPCI_QUEUES];		/* each enabled queue's */
+	int nq;				/* entries of the two arrays below */
+	volatile uint16_t **doorbell;	/* [nq]: each enabled queue's, else NULL */
+	struct vpci_irq *irq;		/* [nq]: each enabled queue's interrupt */
 };
 
 /* ---- registers ----------------------------------------------------------- */
@@ -216,8 +218,11 @@ queue_forget(struct vpci *v, int q)
 
 /*
  * Write 0 to the status, wait for the device to read back 0 (4.1.4.3.2);
- * forget the queues (queue_forget).  Only while the loops are stopped
- * or not yet running, as irq_disarm requires.
+ * forget the queues (queue_forget).  A device still not reset after
+ * RESET_WAIT_NS may go on using its queues, which the driver is about
+ * to free: its bus mastering is turned off (it reaches no memory any
+ * more) and it is marked broken (queue_enable refuses).  Only while the
+ * loops are stopped or not yet running, as irq_disarm requires.
  */
 static void
 vpci_reset(struct virtio_dev *d)
@@ -228,12 +233,15 @@ vpci_reset(struct virtio_dev *d)
 	w8(v, CC_STATUS, 0);
 	while (r8(v, CC_STATUS) != 0) {
 		if (clock_ns() > deadline) {
-			kprintf("%s: the device did not finish its reset in 1 s\n", d->name);
-			return;
+			kprintf("%s: the device did not finish its reset in 1 s: "
+			    "its DMA is stopped and it is not used\n", d->name);
+			pci_master_off(v->pci);
+			v->broken = 1;
+			break;
 		}
 		__asm__ volatile("pause");
 	}
-	for (int q = 0; q < VPCI_QUEUES; q++)
+	for (int q = 0; q < v->nq; q++)
 		queue_forget(v, q);
 	v->next_entry = CONFIG_ENTRY + 1;	/* the entries are free again */
 	/* Reset forgot msix_config: entry 0 again, if the device takes it. */
@@ -289,8 +297,10 @@ vpci_set_features(struct virtio_dev *d, uint64_t f)
  * Copy device configuration [off, off + len) into buf, each field with
  * its natural width where the request is one field (1, 2, 4 or 8 bytes,
  * aligned), byte by byte otherwise (a MAC is 6 single bytes); again
- * while config_generation changes underneath (4.1.4.3.1).  Bytes beyond
- * the structure read as zero, reported.
+ * while config_generation changes underneath (2.4.1), at most
+ * CONFIG_TRIES times (a device that never settles gets the last read,
+ * reported, rather than hanging the boot).  Bytes beyond the structure
+ * read as zero, reported.
  */
 static void
 vpci_read_config(struct virtio_dev *d, unsigned off, void *buf, unsigned len)
@@ -299,6 +309,7 @@ vpci_read_config(struct virtio_dev *d, unsigned off, void *buf, unsigned len)
 	volatile uint8_t *p = v->device.base + off;
 	uint8_t *out = buf;
 	uint8_t gen;
+	int tries = 0;
 
 	if (v->device.base == NULL || off > v->device.len || len > v->device.len - off) {
 		kprintf("%s: config bytes %u..%u are outside the device's %u\n", d->name, off,
@@ -320,6 +331,11 @@ vpci_read_config(struct virtio_dev *d, unsigned off, void *buf, unsigned len)
 			for (unsigned i = 0; i < len; i++)
 				out[i] = p[i];
 		}
+		if (++tries == CONFIG_TRIES) {
+			kprintf("%s: the configuration changed under each of %d reads\n",
+			    d->name, CONFIG_TRIES);
+			break;
+		}
 	} while (r8(v, CC_CFGGEN) != gen);
 }
 
@@ -329,10 +345,49 @@ vpci_queue_max(struct virtio_dev *d, int q)
 {
 	struct vpci *v = vpci(d);
 
-	if (q < 0 || q >= r16(v, CC_NUMQ) || q >= VPCI_QUEUES)
+	if (q < 0 || q >= r16(v, CC_NUMQ))	/* which may change with the features */
 		return 0;
 	w16(v, CC_Q_SELECT, (uint16_t)q);
 	return r16(v, CC_Q_SIZE);
+}
+
+/*
+ * Make room for queue q in the per-queue arrays, which grow to the
+ * highest queue enabled (with MQ the control queue is 2 *
+ * max_virtqueue_pairs, however many pairs the driver uses).  0, or -1
+ * if there is no memory.  Core 0, the loops stopped: notify, on other
+ * cores, reads the arrays only once the loops run.
+ */
+static int
+queues_grow(struct vpci *v, int q)
+{
+	volatile uint16_t **bell;
+	struct vpci_irq *irq;
+	int n = q + 1;
+
+	if (q < v->nq)
+		return 0;
+	bell = kcalloc((size_t)n, sizeof *bell);
+	irq = kcalloc((size_t)n, sizeof *irq);
+	if (bell == NULL || irq == NULL) {
+		kfree(bell);
+		kfree(irq);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (i < v->nq) {
+			bell[i] = v->doorbell[i];
+			irq[i] = v->irq[i];
+		} else {
+			irq[i].vector = irq[i].entry = -1;
+		}
+	}
+	kfree(v->doorbell);
+	kfree(v->irq);
+	v->doorbell = bell;
+	v->irq = irq;
+	v->nq = n;
+	return 0;
 }
 
 /*
@@ -373,6 +428,10 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 	int max = vpci_queue_max(d, q), vector = -1, rc = 0;
 	uint16_t entry = VIRTIO_MSI_NO_VECTOR;
 
+	if (v->broken) {
+		kprintf("%s: queue %d refused: the device did not reset\n", d->name, q);
+		return -1;
+	}
 	if (max == 0 || vq->size > max || core < 0 || core >= core_count()) {
 		kprintf("%s: no queue %d of %u entries (largest %d) on core %d\n", d->name, q,
 		    vq->size, max, core);
@@ -386,6 +445,10 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 	if (noff + 2 > v->notify.len) {
 		kprintf("%s: queue %d's doorbell (%#llx) is outside the notify structure\n",
 		    d->name, q, (unsigned long long)noff);
+		return -1;
+	}
+	if (queues_grow(v, q) < 0) {
+		kprintf("%s: no memory for queue %d's state\n", d->name, q);
 		return -1;
 	}
 	w16(v, CC_Q_SIZE, vq->size);
@@ -421,7 +484,7 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 static void
 vpci_notify(struct virtio_dev *d, int q)
 {
-	volatile uint16_t *bell = q >= 0 && q < VPCI_QUEUES ? vpci(d)->doorbell[q] : NULL;
+	volatile uint16_t *bell = q >= 0 && q < vpci(d)->nq ? vpci(d)->doorbell[q] : NULL;
 
 	if (bell == NULL)
 		panic("%s: notify of queue %d, which is not enabled", d->name, q);
@@ -538,8 +601,6 @@ vpci_probe(struct pci_dev *p)
 		return -1;
 	}
 	v->pci = p;
-	for (int q = 0; q < VPCI_QUEUES; q++)
-		v->irq[q].vector = v->irq[q].entry = -1;
 	v->vd.ops = &vpci_ops;
 	v->vd.priv = v;
 	ksnprintf(v->vd.name, sizeof v->vd.name, "virtio@%02x:%02x.%x", p->bus, p->dev, p->fn);

@@ -54,6 +54,7 @@ used_off(int size)
 	return (end + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
 }
 
+/* The token array after the used ring (ours only: the device never sees it). */
 static size_t
 token_off(int size)
 {
