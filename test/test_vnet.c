@@ -291,6 +291,44 @@ TEST(rx_checksums)
 	vend();
 }
 
+/*
+ * NEEDS_CSUM on a UDP datagram whose checksum comes out 0: stored as
+ * 0xffff, since a 0 in UDP's field means "no checksum" (RFC 768).
+ */
+static size_t
+make_csum_zero(int k, uint8_t *f, int *pair, struct virtio_net_hdr *h, uint32_t *chunk)
+{
+	size_t len = make_udp(f, 200, CS_SRC, CS_DST, 7, 9, (uint64_t)k), start = ETH_HLEN + IP_HLEN;
+
+	(void)pair; (void)chunk;
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)start;
+	h->csum_offset = 6;
+	/* The last two payload bytes chosen so that the completed sum is 0. */
+	for (uint32_t x = 0; x < 0x10000; x++) {
+		f[len - 2] = (uint8_t)(x >> 8);
+		f[len - 1] = (uint8_t)x;
+		if (inet_csum(inet_sum(f + start, len - start, 0)) == 0)
+			break;
+	}
+	return len;
+}
+
+TEST(rx_csum_zero)
+{
+	const uint8_t *u;
+
+	vstart();
+	vdev_init(&dev, SINGLE, 1, 16);
+	attach();
+	inject(1, 1, make_csum_zero);
+	CHECK_EQ(rec[0].flags, NETIF_RX_CSUM_OK);
+	u = rec[0].bytes + ETH_HLEN + IP_HLEN;
+	CHECK_EQ(u[6] << 8 | u[7], 0xffff);
+	CHECK(udp_csum_ok(0));
+	vend();
+}
+
 /* Over 65536 frames through a queue of 8: every index wraps; nothing lost. */
 TEST(rx_wrap)
 {

@@ -41,7 +41,7 @@
  * The checksum is then completed here in software, exactly as a device
  * does on transmit: the ones'-complement sum from csum_start to the end
  * of the IP datagram (not the Ethernet padding), complemented and stored
- * in the field; the frame is then correct for anyone who reads it (an
+ * in the field (0 as 0xffff, which UDP needs); the frame is then correct for anyone who reads it (an
  * application, a bridge, a capture) and goes up with NETIF_RX_CSUM_OK.
  *
  * Malformed input from the device never panics: a used length shorter
@@ -159,6 +159,13 @@ rx_complete_csum(struct iobuf *frame, const struct virtio_net_hdr *h)
 	if (start < ETH_HLEN || at + 2 > len)
 		return -1;
 	csum = hton16(inet_csum(inet_sum_chain(frame, start, len - start, 0)));
+	/*
+	 * A checksum that comes out 0 is stored as 0xffff, its other
+	 * ones'-complement form: in UDP a 0 would mean "no checksum" (RFC
+	 * 768), and for TCP the two are the same number.
+	 */
+	if (csum == 0)
+		csum = 0xffff;
 	chain_write(frame, at, &csum, 2);
 	return 0;
 }
