@@ -393,7 +393,8 @@ queues_grow(struct vpci *v, int q)
 /*
  * Give handler(arg) a vector and the selected queue an MSI-X entry
  * routed to core; returns the entry, or VIRTIO_MSI_NO_VECTOR with
- * *vector the vector to tick instead (-1 if none could be had).
+ * *vector the vector to tick instead (-1 if none could be had: then
+ * nothing could run the handler, and the caller refuses the queue).
  */
 static uint16_t
 queue_route(struct vpci *v, int core, void (*handler)(void *), void *arg, int *vector)
@@ -457,6 +458,8 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 	w64(v, CC_Q_DEVICE, virtq_addr_used(vq));
 	if (handler != NULL) {
 		entry = queue_route(v, core, handler, arg, &vector);
+		if (vector < 0)
+			return -1;	/* not even a tick could wake core for it */
 		w16(v, CC_Q_MSIX, entry);
 		if (entry != VIRTIO_MSI_NO_VECTOR && r16(v, CC_Q_MSIX) != entry) {
 			kprintf("%s: the device refused MSI-X entry %u for queue %d\n", d->name,
@@ -465,8 +468,7 @@ vpci_queue_enable(struct virtio_dev *d, int q, struct virtq *vq, int core,
 		}
 		if (entry == VIRTIO_MSI_NO_VECTOR) {
 			rc = -2;
-			if (vector >= 0)
-				irq_tick(vector, core);	/* polled every IRQ_POLL_US instead */
+			irq_tick(vector, core);	/* polled every IRQ_POLL_US instead */
 		} else {
 			pci_msix_unmask(v->pci, entry);
 		}
