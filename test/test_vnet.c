@@ -443,6 +443,7 @@ TEST(rx_no_interrupt)
 	inject(40, 40, make_small);
 	CHECK_EQ(rx_total, 40);
 	CHECK_EQ(dev.q[0].handler == NULL, 1);
+	CHECK_EQ(dev.q[0].interrupts, 0);	/* the driver asked for none */
 	vend();
 }
 

@@ -234,7 +234,8 @@ pair_setup(struct vnet *v, int i)
 	if (queue_setup(v, vnet_rxq(i), &p->rx, VNET_QUEUE_SIZE, i,
 	    vnet_rx_interrupt, p, &p->rx_irq) < 0)
 		return -1;
-	p->polling = !p->rx_irq;	/* no interrupt: always in polling mode */
+	if ((p->polling = !p->rx_irq))	/* no interrupt: always in polling mode, */
+		virtq_disable_cb(&p->rx);	/* and the device need not signal */
 	if (queue_setup(v, vnet_txq(i), &p->tx, VNET_QUEUE_SIZE, i, NULL, NULL, NULL) < 0)
 		return -1;
 	virtq_disable_cb(&p->tx);	/* harvested when convenient: no interrupts */

@@ -10,7 +10,8 @@
  *	  again, so that a frame that came while masked is not forgotten
  *
  * A receive queue whose interrupt could not be routed (queue_enable
- * returned -2) stays in polling mode: the core's idle handler looks at
+ * returned -2) stays in polling mode, its callbacks off for good (the
+ * device need not even try to signal): the core's idle handler looks at
  * it whenever the core is idle, without keeping it awake.  Something
  * must wake the core now and then: natively virtio/pci.c runs the
  * queue's handler every millisecond on its core (kernel/irq.c's
