@@ -194,7 +194,8 @@ pci_enable(struct pci_dev *d)
 /*
  * Stop the device's DMA: bus mastering off, so that it can reach no
  * memory any more (for a device that will not reset, before its
- * driver frees the buffers it was given).
+ * driver frees the buffers it was given).  Configuration space, so
+ * under the rule at the top of this file: core 0, nobody else using it.
  */
 void
 pci_master_off(struct pci_dev *d)
