@@ -56,7 +56,6 @@
 					 * bounds the blocks tiny segments pin) */
 #define TCP_CHALLENGE_RATE 100		/* challenge ACKs a second, per core */
 #define TCP_DUPTHRESH	  3		/* duplicate ACKs that mean a loss */
-#define TCP_PERSIST_MIN_MS 200		/* first zero-window probe interval */
 #define TCP_G_US	  1000		/* clock granularity G of RFC 6298 */
 
 /* ---- sequence arithmetic (RFC 9293 3.4) ----------------------------------- */

@@ -89,8 +89,7 @@ tcp_rtx_check(struct tcp_conn *c)
 		if (!c->persist) {
 			c->persist = 1;
 			c->probes = 0;
-			c->persist_ms = c->rto_ms > TCP_PERSIST_MIN_MS ? c->rto_ms :
-			    TCP_PERSIST_MIN_MS;
+			c->persist_ms = c->rto_ms;
 			timer_start(&c->rtx, (uint64_t)c->persist_ms * TIMER_MS, 0);
 		}
 	} else {

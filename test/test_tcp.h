@@ -247,6 +247,8 @@ struct app {
 	size_t nrx;
 	uint8_t rx[1 << 16];
 	size_t sent;
+	size_t headroom;		/* of the first buffer last delivered */
+	int core;			/* where the last callback ran */
 };
 
 __attribute__((unused)) static struct app app;
@@ -256,7 +258,7 @@ app_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
 	struct app *a = arg;
 
-	(void)c;
+	a->core = core_id();
 	if (data == NULL) {
 		a->fin++;
 		if (a->close_on_fin) {
@@ -265,6 +267,7 @@ app_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 		}
 		return;
 	}
+	a->headroom = iobuf_headroom(data);
 	for (struct iobuf *b = data; b != NULL; b = b->next) {
 		size_t k = b->len;
 		if (a->nrx + k > sizeof a->rx)
@@ -280,6 +283,7 @@ app_connected(void *arg, struct tcp_conn *c)
 {
 	(void)c;
 	((struct app *)arg)->connected++;
+	((struct app *)arg)->core = core_id();
 }
 
 static inline void
@@ -321,6 +325,7 @@ app_accept(void *arg, struct tcp_conn *c)
 	struct app *a = arg;
 
 	a->accepted++;
+	a->core = core_id();
 	if (a->refuse)
 		return 1;
 	a->c = c;
@@ -415,6 +420,79 @@ static inline void
 clear(void)
 {
 	nframes = 0;
+}
+
+/* ---- opening ------------------------------------------------------------------------ */
+
+__attribute__((unused)) static const struct synopt full = { .mss = 1460, .ws = 7, .sack_ok = 1, .ts = 1 };
+__attribute__((unused)) static const struct synopt bare = { .mss = 0, .ws = -1, .sack_ok = 0, .ts = 0 };
+__attribute__((unused)) static struct peer p;
+__attribute__((unused)) static uint16_t open_win = 65535;	/* the peer's window in the handshake */
+
+/* Listen on 80 and take a connection from the peer (port pport). */
+__attribute__((unused)) static struct out
+open_passive(uint16_t pport, const struct synopt *so)
+{
+	struct out o;
+
+	learn_peer();
+	memset(&p, 0, sizeof p);
+	p.port = pport;
+	p.our_port = 80;
+	p.snd = 1000;
+	p.win = open_win;
+	p.tsval = 777;
+	if (tcp_listen(80, app_accept, &app) != 0 && tcp_listen(80, app_accept, &app) != EADDRINUSE)
+		CHECK(!"tcp_listen");
+	clear();
+	p_syn(&p, TCP_FSYN, so);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FSYN | TCP_FACK);
+	CHECK_EQ(o.ack, p.snd);
+	CHECK_EQ(o.sport, 80);
+	CHECK_EQ(o.dport, pport);
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);
+	if (app.refuse) {			/* refused: an RST */
+		CHECK_EQ(nframes, 1);
+		CHECK_EQ(out(0).flags, TCP_FRST | TCP_FACK);
+		return o;
+	}
+	CHECK_EQ(nframes, 0);
+	CHECK(app.c != NULL);
+	if (app.c != NULL)
+		CHECK_EQ(tcp_state(app.c), TCP_ESTABLISHED);
+	return o;
+}
+
+/* Connect to the peer's port 80; the peer answers with a SYN-ACK (so). */
+__attribute__((unused)) static void
+open_active(const struct synopt *so)
+{
+	struct out o;
+
+	learn_peer();
+	memset(&p, 0, sizeof p);
+	p.port = 80;
+	p.snd = 5000;
+	p.win = 65535;
+	p.tsval = 100;
+	clear();
+	CHECK_EQ(tcp_connect(PEER_IP, 80, &app_cb, &app, &app.c), 0);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FSYN);
+	p.our_port = o.sport;
+	clear();
+	p_syn(&p, TCP_FSYN | TCP_FACK, so);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK);
+	CHECK_EQ(o.ack, p.snd);
+	CHECK_EQ(app.connected, 1);
+	CHECK_EQ(tcp_state(app.c), TCP_ESTABLISHED);
+	clear();
 }
 
 #endif
