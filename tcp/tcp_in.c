@@ -349,6 +349,7 @@ syn_sent(struct tcp_conn *c, struct tcp_rxseg *s)
 		return;
 	}
 	c->snd_una = s->ack;
+	c->snd_wl2 = s->ack;
 	c->retries = 0;
 	timer_stop(&c->rtx);
 	tcp_established(c);
@@ -466,7 +467,13 @@ tcp_receive(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 
 /* ---- the state machine ------------------------------------------------------- */
 
-/* Is s acceptable (RFC 9293 3.10.7.4, the four cases)? */
+/*
+ * Is s acceptable (RFC 9293 3.10.7.4, the four cases)?  One allowance,
+ * which the RFC asks for ("special allowance should be made to accept
+ * valid ACKs"): a segment with no data may sit exactly at the right
+ * edge, so a pure ACK is taken when the window is zero or the peer has
+ * filled it to the last byte (its SEQ is its SND.MAX there).
+ */
 static int
 tcp_acceptable(const struct tcp_conn *c, const struct tcp_rxseg *s)
 {
@@ -474,8 +481,7 @@ tcp_acceptable(const struct tcp_conn *c, const struct tcp_rxseg *s)
 	uint32_t seglen = s->len + ((s->flags & TCP_FSYN) != 0) + ((s->flags & TCP_FFIN) != 0);
 
 	if (seglen == 0)
-		return wnd == 0 ? s->seq == c->rcv_nxt :
-		    SEQ_IN(s->seq, c->rcv_nxt, c->rcv_nxt + wnd);
+		return SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LEQ(s->seq, c->rcv_nxt + wnd);
 	if (wnd == 0)
 		return 0;
 	return SEQ_IN(s->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
@@ -590,10 +596,16 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 		goto out;
 	if (!tcp_acceptable(c, s)) {
 		NSTAT(tcp, rx_out_of_window);
-		if (!(s->flags & TCP_FRST))
-			c->ack_now = 1;
-		else
+		if (s->flags & TCP_FRST) {
 			NSTAT(tcp, rst_ignored);
+			goto out;
+		}
+		c->ack_now = 1;
+		/* Data beyond a closed window (a probe): its ACK still counts. */
+		if (SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LEQ(s->seq, c->rcv_adv) &&
+		    (s->flags & (TCP_FACK | TCP_FSYN)) == TCP_FACK &&
+		    c->state != TCP_SYN_RCVD && tcp_ack(c, s) == 0 && !c->freed)
+			tcp_ack_states(c, s);
 		goto out;
 	}
 	if (s->flags & TCP_FRST) {

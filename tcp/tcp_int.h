@@ -92,6 +92,14 @@ seg_span(const struct tcp_seg *s)
 	return s->len + ((s->flags & TCP_FSYN) != 0) + ((s->flags & TCP_FFIN) != 0);
 }
 
+/*
+ * The right edge of the peer's window: the ACK of the segment that
+ * gave the window, plus it.  Not SND.UNA + SND.WND: a later segment may
+ * move SND.UNA without being allowed to move the window (an older SEQ,
+ * such as a retransmission's), and the edge must not move with it.
+ */
+#define tcp_snd_edge(c)	((c)->snd_wl2 + (c)->snd_wnd)
+
 /* ---- an out-of-order segment ---------------------------------------------- */
 
 struct tcp_ooo {

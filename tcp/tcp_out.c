@@ -442,7 +442,7 @@ advance(struct tcp_conn *c, struct tcp_seg *s)
 static int
 tcp_may_send(struct tcp_conn *c, struct tcp_seg *s, uint32_t flight)
 {
-	uint32_t edge = c->snd_una + c->snd_wnd, usable;
+	uint32_t edge = tcp_snd_edge(c), usable;
 
 	if (SEQ_GT(s->seq + s->len, edge)) {
 		/* Sender SWS (RFC 9293 3.8.6.2.1): a full MSS, or half the
@@ -502,7 +502,7 @@ tcp_output(struct tcp_conn *c)
 		    !SEQ_LT(s->seq, c->snd_max) && s->len == c->mss && !s->flags) {
 			for (t = TAILQ_NEXT(s, link); t != NULL && t->len == c->mss &&
 			    !t->flags && run + t->len <= TSO_MAX &&
-			    SEQ_LEQ(t->seq + t->len, c->snd_una + c->snd_wnd) &&
+			    SEQ_LEQ(t->seq + t->len, tcp_snd_edge(c)) &&
 			    flight + run + t->len <= c->cwnd; t = TAILQ_NEXT(t, link)) {
 				run += t->len;
 				n++;
@@ -529,7 +529,9 @@ tcp_ack_now(struct tcp_conn *c)
 {
 	if (c->freed || c->state == TCP_CLOSED || c->state == TCP_SYN_SENT)
 		return;
-	tcp_emit(c, NULL, c->snd_nxt, TCP_FACK, 0);
+	tcp_emit(c, NULL, c->snd_max, TCP_FACK, 0);	/* not SND.NXT: after an RTO
+							 * it went back below what
+							 * the peer has seen */
 }
 
 void
@@ -559,7 +561,7 @@ tcp_send_syn(struct tcp_conn *c)
 void
 tcp_send_rst(struct tcp_conn *c)
 {
-	tcp_emit(c, NULL, c->snd_nxt, TCP_FRST | TCP_FACK, 0);
+	tcp_emit(c, NULL, c->snd_max, TCP_FRST | TCP_FACK, 0);
 }
 
 void
