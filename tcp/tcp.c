@@ -605,19 +605,11 @@ int
 tcp_shutdown(struct tcp_conn *c)
 {
 	percore_check(c->core, "tcp_shutdown");
-	if (c->shut_wr)
+	if (c->shut_wr || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
 		return ENOTCONN;
-	switch (c->state) {
-	case TCP_ESTABLISHED:
-		tcp_set_state(c, TCP_FIN_WAIT_1);
-		break;
-	case TCP_CLOSE_WAIT:
-		tcp_set_state(c, TCP_LAST_ACK);
-		break;
-	default:
-		return ENOTCONN;
-	}
-	tcp_queue_fin(c);
+	if (tcp_queue_fin(c) != 0)
+		return ENOMEM;
+	tcp_set_state(c, c->state == TCP_ESTABLISHED ? TCP_FIN_WAIT_1 : TCP_LAST_ACK);
 	tcp_output(c);
 	return 0;
 }
@@ -632,12 +624,11 @@ tcp_close(struct tcp_conn *c)
 	switch (c->state) {
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:
-		if (c->rcv_held > 0) {		/* bytes that will never be read */
+		/* Bytes that will never be read, or no memory for a FIN: reset. */
+		if (c->rcv_held > 0 || tcp_shutdown(c) != 0) {
 			tcp_send_rst(c);
 			tcp_conn_free(c);
-			return;
 		}
-		tcp_shutdown(c);
 		return;
 	case TCP_FIN_WAIT_2:
 		tcp_slow_arm(c, tcp_cfg.fin_wait2_ms);

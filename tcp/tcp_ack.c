@@ -28,8 +28,15 @@
  *     believed in the network) is below cwnd, holes first
  *     (tcp_next_hole), new data after.
  * A retransmission timeout (tcp_rto_expired) ends any recovery, drops
- * cwnd to one segment, forgets SACK marks (RFC 2018 8: the receiver may
- * renege) and sends again from SND.UNA.
+ * cwnd to one segment and sends again from SND.UNA, skipping segments
+ * the peer has SACKed (their marks are forgotten only on a second
+ * timeout in a row: RFC 2018 8, the receiver may renege).  Until the
+ * resend passes the old SND.MAX, what is in flight is counted as the
+ * scoreboard's pipe, so the skipped segments do not count.
+ *
+ * Limited transmit (RFC 3042): the first two duplicate ACKs each let one
+ * new segment go beyond cwnd, so that a small window still produces the
+ * three duplicates fast retransmit needs.
  *
  * RTT (RFC 6298): with timestamps each ACK of new data is a sample
  * (now - TSecr, RFC 7323 4.1); without, only a segment sent once may be
@@ -218,6 +225,8 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 		cc_newack(c, acked, ack);
 		if (!c->in_recovery)
 			c->dupacks = 0;
+		if (SEQ_GEQ(ack, c->recover))
+			c->rto_sack = 0;		/* the resend is over */
 		c->ctr.bytes_acked += bytes;
 		timer_stop(&c->rtx);			/* RFC 6298 5.3: restart */
 		c->persist = 0;
@@ -257,8 +266,15 @@ tcp_rto_expired(struct tcp_conn *c)
 	c->ca_acked = 0;
 	c->recover = c->snd_max;
 	tcp_recovery_reset(c);
+	/*
+	 * SACK marks survive one timeout, so that the resend skips what the
+	 * peer holds (RFC 6675 5.1); a second timeout in a row forgets them,
+	 * in case the peer reneged on what it SACKed (RFC 2018 8).
+	 */
+	c->rto_sack = c->sack_ok && c->retries < 2;
 	TAILQ_FOREACH(s, &c->sndq, link) {
-		s->sacked = 0;
+		if (!c->rto_sack)
+			s->sacked = 0;
 		s->lost = 0;
 	}
 	/* Go back to SND.UNA: tcp_output sends from there again. */

@@ -461,6 +461,9 @@ tcp_receive(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 		return;
 	if (had_ooo || fin)
 		c->ack_now = 1;			/* RFC 5681 4.2: a hole filled */
+	else if (c->rcv_nxt == c->rcv_adv)
+		c->ack_now = 1;			/* the window is used up: the peer
+						 * can send nothing until we speak */
 	else if (len > 0)
 		tcp_ack_later(c);
 }

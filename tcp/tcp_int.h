@@ -165,6 +165,7 @@ struct tcp_conn {
 	unsigned ts_ok : 1, sack_ok : 1, ws_ok : 1;
 	unsigned ack_now : 1;		/* send an ACK at the end of this input */
 	unsigned in_recovery : 1;	/* fast recovery (RFC 6582 / 6675) */
+	unsigned rto_sack : 1;		/* resending after an RTO, SACK marks kept */
 	unsigned persist : 1;		/* the rtx timer is the persist timer */
 	unsigned freed : 1;		/* gone (tcp_conn_free): the memory stays
 					 * valid until this event ends (RCU), so
@@ -280,7 +281,7 @@ void tcp_rst_reply(const struct tcp_rxseg *s);		/* no connection */
 int tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg);
 struct iobuf *tcp_slice(const struct iobuf *b, size_t off, size_t len);
 uint32_t tcp_rcv_wnd_field(struct tcp_conn *c);
-void tcp_queue_fin(struct tcp_conn *c);
+int tcp_queue_fin(struct tcp_conn *c);			/* 0, or ENOMEM */
 size_t tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
     const void *bytes, int *err);
 uint32_t tcp_inflight(const struct tcp_conn *c);

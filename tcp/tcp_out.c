@@ -166,24 +166,23 @@ tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
 	return done;
 }
 
-void
+int
 tcp_queue_fin(struct tcp_conn *c)
 {
 	struct tcp_seg *s = TAILQ_LAST(&c->sndq, tcp_segq);
 
-	c->shut_wr = 1;
 	if (s != NULL && c->snd_next != NULL && !(s->flags & TCP_FFIN)) {
 		s->flags |= TCP_FFIN;		/* rides on the last unsent segment */
-		return;
+		c->shut_wr = 1;
+		return 0;
 	}
 	if ((s = seg_new(c, sndq_end(c))) == NULL) {
-		/* No memory for a FIN: give up the connection cleanly. */
 		NSTAT(tcp, nomem);
-		tcp_send_rst(c);
-		tcp_drop(c, TCP_ERR_NOMEM);
-		return;
+		return ENOMEM;
 	}
 	s->flags = TCP_FFIN;
+	c->shut_wr = 1;
+	return 0;
 }
 
 /* Cut s after k payload bytes into two segments; 0, or ENOMEM. */
@@ -442,7 +441,7 @@ advance(struct tcp_conn *c, struct tcp_seg *s)
 static int
 tcp_may_send(struct tcp_conn *c, struct tcp_seg *s, uint32_t flight)
 {
-	uint32_t edge = tcp_snd_edge(c), usable;
+	uint32_t edge = tcp_snd_edge(c), usable, cwnd;
 
 	if (SEQ_GT(s->seq + s->len, edge)) {
 		/* Sender SWS (RFC 9293 3.8.6.2.1): a full MSS, or half the
@@ -453,7 +452,11 @@ tcp_may_send(struct tcp_conn *c, struct tcp_seg *s, uint32_t flight)
 		if (tcp_seg_split(c, s, usable) != 0)
 			return 0;
 	}
-	if (flight > 0 && flight + s->len > c->cwnd)
+	cwnd = c->cwnd;
+	if (!c->in_recovery && c->dupacks > 0 && c->dupacks < TCP_DUPTHRESH &&
+	    !SEQ_LT(s->seq, c->snd_max))
+		cwnd += (uint32_t)c->dupacks * c->mss;	/* limited transmit */
+	if (flight > 0 && flight + s->len > cwnd)
 		return 0;
 	/* Nagle (RFC 9293 3.7.4): one small segment in flight at a time. */
 	if (s->len < c->mss && !(s->flags & TCP_FFIN) && !c->nodelay &&
@@ -483,7 +486,7 @@ tcp_output(struct tcp_conn *c)
 			tcp_ack_now(c);
 		return;
 	}
-	sack_rec = c->sack_ok && c->in_recovery;
+	sack_rec = c->sack_ok && (c->in_recovery || c->rto_sack);
 	while (sack_rec && (s = tcp_next_hole(c)) != NULL &&
 	    c->cwnd > (flight = tcp_pipe(c)) && c->cwnd - flight >= s->len) {
 		s->rexmit_rec = 1;
@@ -492,6 +495,10 @@ tcp_output(struct tcp_conn *c)
 		tcp_xmit(c, s);
 	}
 	while ((s = c->snd_next) != NULL) {
+		if (s->sacked) {			/* the peer has it (after an RTO) */
+			advance(c, s);
+			continue;
+		}
 		flight = sack_rec ? tcp_pipe(c) : tcp_inflight(c);
 		if (!tcp_may_send(c, s, flight))
 			break;

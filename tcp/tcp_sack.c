@@ -190,16 +190,17 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 		if (!SEQ_LT(l, r) || SEQ_LT(l, c->snd_una) || SEQ_GT(r, c->snd_max))
 			continue;
 		TAILQ_FOREACH(seg, &c->sndq, link) {
-			if (seg == c->snd_next || SEQ_GEQ(seg->seq, r))
+			if (!SEQ_LT(seg->seq, c->snd_max) || SEQ_GEQ(seg->seq, r))
 				break;
 			if (seg->len > 0 && SEQ_GEQ(seg->seq, l) &&
 			    SEQ_LEQ(seg->seq + seg->len, r))
 				seg->sacked = 1;
 		}
 	}
-	/* IsLost, from the highest sent segment down. */
-	seg = c->snd_next == NULL ? TAILQ_LAST(&c->sndq, tcp_segq) :
-	    TAILQ_PREV(c->snd_next, tcp_segq, link);
+	/* IsLost, from the highest segment ever sent down. */
+	for (seg = TAILQ_LAST(&c->sndq, tcp_segq); seg != NULL &&
+	    !SEQ_LT(seg->seq, c->snd_max); seg = TAILQ_PREV(seg, tcp_segq, link))
+		;
 	for (; seg != NULL; seg = TAILQ_PREV(seg, tcp_segq, link)) {
 		if (seg->sacked)
 			above++;

@@ -675,3 +675,41 @@ TEST(tcp_checksums_and_offload)
 	run(csum_body);
 	tend(l);
 }
+
+/* ---- limits ----------------------------------------------------------------------------- */
+
+static int
+conn_max_body(void)
+{
+	struct tcp_conn *c2;
+
+	learn_peer();
+	CHECK_EQ(tcp_connect(PEER_IP, 80, &app_cb, &app, &app.c), 0);
+	CHECK_EQ(tcp_connect(PEER_IP, 81, &app_cb, &app, &c2), EMFILE);
+	/* A SYN to a listener is turned away too, silently. */
+	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
+	memset(&p, 0, sizeof p);
+	p.port = 48000;
+	p.our_port = 80;
+	clear();
+	p_syn(&p, TCP_FSYN, &bare);
+	CHECK_EQ(nframes, 0);
+	CHECK_EQ(DELTA(tcp, conn_limit), 2);
+	CHECK_EQ(tcp_live(), 1);
+	tcp_close(app.c);			/* SYN_SENT: just gone */
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_connection_limit)
+{
+	struct test_leaks l = tbegin();
+	struct tcp_config cfg;
+
+	tcp_config_get(&cfg);
+	cfg.conn_max = 1;
+	CHECK_EQ(tcp_configure(&cfg), 0);
+	run(conn_max_body);
+	tend(l);
+}

@@ -271,7 +271,7 @@ static int
 newreno_body(void)
 {
 	struct tcp_info ti;
-	uint32_t q0, m = 536;
+	uint32_t q0, m = 536, hi;
 	int n;
 
 	open_passive(50004, &bare);
@@ -286,35 +286,44 @@ newreno_body(void)
 	tcp_conn_info(app.c, &ti);
 	CHECK_EQ(ti.cwnd, 8 * m);
 	CHECK_EQ(nframes, 4 + 8);		/* segments 5..12 in flight */
-	/* Segment 5 is lost: three duplicate ACKs, then it goes again. */
+	/*
+	 * Segment 5 is lost.  The first two duplicate ACKs each let one new
+	 * segment go (limited transmit, RFC 3042); the third sends 5 again.
+	 */
 	clear();
 	ack_to(q0 + 4 * m);
 	ack_to(q0 + 4 * m);
-	CHECK_EQ(nframes, 0);
+	CHECK_EQ(nframes, 2);
+	CHECK_EQ(out(0).seq, q0 + 12 * m);
+	CHECK_EQ(out(1).seq, q0 + 13 * m);
+	clear();
 	ack_to(q0 + 4 * m);
 	CHECK_EQ(nframes, 1);
 	CHECK_EQ(out(0).seq, q0 + 4 * m);
 	CHECK(pattern_at(0, 4 * m));
 	tcp_conn_info(app.c, &ti);
-	CHECK_EQ(ti.ssthresh, 4 * m);
-	CHECK_EQ(ti.cwnd, 4 * m + 3 * m);
+	CHECK_EQ(ti.ssthresh, 5 * m);		/* half of 10 segments in flight */
+	CHECK_EQ(ti.cwnd, 5 * m + 3 * m);
 	CHECK_EQ(ti.fast_retransmits, 1);
-	/* A fourth duplicate inflates cwnd: one new segment may go. */
+	/* A fourth duplicate inflates cwnd by one more segment. */
 	clear();
 	ack_to(q0 + 4 * m);
 	tcp_conn_info(app.c, &ti);
-	CHECK_EQ(ti.cwnd, 8 * m);
+	CHECK_EQ(ti.cwnd, 9 * m);
 	/* A partial ACK (segment 7 lost too): it goes at once. */
 	clear();
 	ack_to(q0 + 6 * m);
 	CHECK(nframes >= 1);
 	CHECK_EQ(out(0).seq, q0 + 6 * m);
-	/* The full ACK ends recovery: cwnd back to about ssthresh. */
-	n = nframes;
+	/* The full ACK of everything sent ends recovery: cwnd about ssthresh. */
+	hi = q0 + 14 * m;
+	for (n = 0; n < nframes; n++)
+		if (SEQ_GT(out(n).seq + out(n).len, hi))
+			hi = out(n).seq + out(n).len;
 	clear();
-	ack_to(q0 + (12 + (uint32_t)(n - 1)) * m);
+	ack_to(hi);
 	tcp_conn_info(app.c, &ti);
-	CHECK(ti.cwnd <= 5 * m);
+	CHECK(ti.cwnd <= 5 * m + m);
 	CHECK_EQ(DELTA(tcp, fast_retransmits), 1);
 	tcp_abort(app.c);
 	CHECK_EQ(tcp_unlisten(80), 0);
@@ -438,22 +447,24 @@ sack_use_body(void)
 	clear();
 	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 6 * m);
 	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 7 * m);
-	CHECK_EQ(nframes, 0);
+	CHECK_EQ(nframes, 2);			/* limited transmit: 13, 14 */
+	CHECK_EQ(out(0).seq, q0 + 12 * m);
+	clear();
 	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 8 * m);
-	/* Only the hole went again; pipe allowed no more yet. */
+	/* Only the hole went again (and new data as the pipe allows). */
 	CHECK(nframes >= 1);
 	CHECK_EQ(out(0).seq, q0 + 4 * m);
 	for (int i = 1; i < nframes; i++)
 		CHECK(SEQ_GEQ(out(i).seq, q0 + 12 * m));	/* new data only */
 	tcp_conn_info(app.c, &ti);
-	CHECK_EQ(ti.ssthresh, 4 * m);
-	CHECK_EQ(ti.cwnd, 4 * m);
-	/* More SACKs: pipe falls, new data flows, nothing SACKed again. */
+	CHECK_EQ(ti.ssthresh, 5 * m);
+	CHECK_EQ(ti.cwnd, 5 * m);
+	/* More SACKs, more of the pipe out: still nothing SACKed goes again. */
 	clear();
-	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 10 * m);
-	for (int i = 0; i < nframes; i++)
-		CHECK(SEQ_GEQ(out(i).seq, q0 + 12 * m));
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 14 * m);
 	CHECK(nframes >= 1);
+	for (int i = 0; i < nframes; i++)
+		CHECK(SEQ_GEQ(out(i).seq, q0 + 14 * m));
 	/* The hole's ACK covers everything SACKed: recovery ends. */
 	clear();
 	ack_to(q0 + 12 * m);
@@ -685,5 +696,46 @@ TEST(tcp_segments_handed_to_the_owner_core)
 	struct test_leaks l = tbegin();
 
 	run(cross_body);
+	tend(l);
+}
+
+/* ---- TSO ------------------------------------------------------------------------------ */
+
+static int
+tso_body(void)
+{
+	static const struct synopt so = { .mss = 400, .ws = -1, .sack_ok = 0, .ts = 0 };
+	struct out o;
+
+	open_passive(50011, &so);
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_NODELAY, 1), 0);
+	fake.features |= NETIF_F_TSO4;
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 6 * 400), 6 * 400);
+	fake.features &= ~NETIF_F_TSO4;
+	/* The initial window (4 segments) goes as one frame the device cuts. */
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(frames[0].h.mss, 400);
+	CHECK_EQ(frames[0].has_hints, 1);
+	CHECK_EQ(frames[0].h.csum_start, L4);
+	CHECK_EQ(frames[0].h.csum_offset, 16);
+	uint8_t *fr = frames[0].b;
+	uint16_t c = inet_csum(inet_sum(fr + L4, frames[0].len - L4, 0));
+	fr[L4 + 16] = (uint8_t)(c >> 8);
+	fr[L4 + 17] = (uint8_t)c;
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 4 * 400);
+	CHECK(pattern_at(0, 0));
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_tso_frames)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(tso_body);
 	tend(l);
 }

@@ -213,6 +213,7 @@ cl_poll(void *arg)
 }
 
 static int which;		/* the link of this run */
+static uint32_t bufsize = 65536;	/* both ends' send and receive buffers */
 
 static int
 transfer_body(void)
@@ -224,8 +225,8 @@ transfer_body(void)
 	cfg.rto_init_ms = 100;
 	cfg.rto_min_ms = 20;
 	cfg.time_wait_ms = 50;
-	cfg.sndbuf = 65536;
-	cfg.rcvbuf = 65536;
+	cfg.sndbuf = bufsize;
+	cfg.rcvbuf = bufsize;
 	CHECK_EQ(tcp_configure(&cfg), 0);
 	arp_tune(ARP_TTL_MS * TIMER_MS, 10 * TIMER_MS);
 	CHECK_EQ(netcfg_apply(a, IP4(10, 20 + which, 0, 1), IP4(255, 255, 255, 0), 0), 0);
@@ -280,4 +281,13 @@ TEST(tcp_wire_loss_reorder_dup_corrupt)
 TEST(tcp_wire_ten_percent_loss)
 {
 	transfer(1, 256 << 10);
+}
+
+/* A one-byte window both ways: every segment is cut to a byte. */
+TEST(tcp_wire_one_byte_window)
+{
+	bufsize = 1;
+	transfer(0, 1000);
+	bufsize = 65536;
+	CHECK(DELTA(tcp, tx) > 2 * 1000);
 }
