@@ -57,6 +57,8 @@
 #define TCP_CHALLENGE_RATE 100		/* challenge ACKs a second, per core */
 #define TCP_DUPTHRESH	  3		/* duplicate ACKs that mean a loss */
 #define TCP_G_US	  1000		/* clock granularity G of RFC 6298 */
+#define TCP_REO_MIN_NS	  1000000	/* least reordering allowed for before a
+					 * retransmission is deemed lost again */
 
 /* ---- sequence arithmetic (RFC 9293 3.4) ----------------------------------- */
 

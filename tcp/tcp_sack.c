@@ -28,7 +28,11 @@
  * sacked; a segment not SACKed with at least TCP_DUPTHRESH SACKed
  * segments above it is lost (RFC 6675 IsLost, counted in segments).
  * The pipe is RFC 6675's: the bytes of every sent segment not SACKed,
- * not counting lost ones unless they were sent again.
+ * not counting lost ones unless they were sent again.  A hole sent
+ * again in this recovery and lost again would otherwise wait for the
+ * RTO: when a segment sent after it (by more than a reordering
+ * allowance) is SACKed, it is marked lost once more (RFC 8985's idea,
+ * applied to retransmissions only).
  */
 #include "kernel/malloc.h"
 #include "pkt.h"
@@ -182,6 +186,7 @@ void
 tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 {
 	struct tcp_seg *seg;
+	uint64_t newest = 0, reo;
 	int above = 0;
 
 	for (int i = 0; i < s->nsack; i++) {
@@ -202,10 +207,29 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 	    !SEQ_LT(seg->seq, c->snd_max); seg = TAILQ_PREV(seg, tcp_segq, link))
 		;
 	for (; seg != NULL; seg = TAILQ_PREV(seg, tcp_segq, link)) {
-		if (seg->sacked)
+		if (seg->sacked) {
 			above++;
-		else if (above >= TCP_DUPTHRESH)
+			if (seg->sent_ns > newest)
+				newest = seg->sent_ns;
+		} else if (above >= TCP_DUPTHRESH) {
 			seg->lost = 1;
+		}
+	}
+	/*
+	 * A retransmission that was lost too: something sent after it (by
+	 * more than a reordering allowance, a quarter RTT) has arrived and
+	 * it has not.  It is a hole again (RFC 8985's rule, for these only).
+	 */
+	reo = (uint64_t)c->srtt_us * 1000 / 4;
+	if (reo < TCP_REO_MIN_NS)
+		reo = TCP_REO_MIN_NS;
+	TAILQ_FOREACH(seg, &c->sndq, link) {
+		if (!SEQ_LT(seg->seq, c->snd_max))
+			break;
+		if (seg->rexmit_rec && !seg->sacked && seg->sent_ns + reo < newest) {
+			seg->rexmit_rec = 0;
+			seg->lost = 1;
+		}
 	}
 }
 
