@@ -238,6 +238,7 @@ static void
 tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s, int active)
 {
 	uint32_t peer_mss = s->mss != 0 ? s->mss : TCP_MSS_DEFAULT;
+	int mss;
 
 	c->rmss = (uint16_t)(c->nif->mtu - IP_HLEN - TCP_HLEN);
 	/* Passive: agree to what the peer offered; active: it answered. */
@@ -250,11 +251,10 @@ tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s, int active)
 	if (c->ts_ok)
 		c->ts_recent = s->tsval;
 	(void)active;
-	c->mss = (uint16_t)(peer_mss < c->rmss ? peer_mss : c->rmss);
+	mss = (int)(peer_mss < c->rmss ? peer_mss : c->rmss);
 	if (c->ts_ok)
-		c->mss -= 12;		/* NOP, NOP, timestamps on every segment */
-	if (c->mss < 64)
-		c->mss = 64;
+		mss -= 12;		/* NOP, NOP, timestamps on every segment */
+	c->mss = (uint16_t)(mss < 64 ? 64 : mss);	/* a silly MSS option */
 	/* RFC 5681 3.1: the initial window. */
 	c->cwnd = c->mss > 2190 ? 2u * c->mss : c->mss > 1095 ? 3u * c->mss : 4u * c->mss;
 	c->irs = s->seq;
@@ -582,6 +582,11 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 	c->ctr.segs_in++;
 	c->last_rx_ns = tcp_now_ns();
 	c->ka_probes = 0;
+	if (c->state == TCP_CLOSED) {		/* done, the app not yet told */
+		if (!(s->flags & TCP_FRST))
+			tcp_rst_reply(s);
+		goto out;
+	}
 	if (c->state == TCP_SYN_SENT) {
 		syn_sent(c, s);
 		goto out;

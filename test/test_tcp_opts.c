@@ -460,23 +460,33 @@ sack_use_body(void)
 	CHECK_EQ(ti.ssthresh, 5 * m);
 	CHECK_EQ(ti.cwnd, 5 * m);
 	/* More SACKs, more of the pipe out: still nothing SACKed goes again. */
+	nap(3);
 	clear();
 	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 14 * m);
 	CHECK(nframes >= 1);
 	for (int i = 0; i < nframes; i++)
 		CHECK(SEQ_GEQ(out(i).seq, q0 + 14 * m));
-	/* The hole's ACK covers everything SACKed: recovery ends. */
+	/*
+	 * Segments sent after the hole's retransmission arrive (SACKed) and
+	 * it does not: it was lost again, and goes a third time.
+	 */
+	uint32_t hi = out(nframes - 1).seq + out(nframes - 1).len;
 	clear();
-	ack_to(q0 + 12 * m);
+	sack_to(q0 + 4 * m, q0 + 5 * m, hi);
+	CHECK(nframes >= 1);
+	CHECK_EQ(out(0).seq, q0 + 4 * m);
+	/* Its ACK covers everything SACKed. */
+	clear();
+	ack_to(hi);
 	tcp_conn_info(app.c, &ti);
-	CHECK_EQ(ti.retransmits, 1);
-	CHECK_EQ(DELTA(tcp, sack_retransmits) + DELTA(tcp, fast_retransmits), 1);
+	CHECK_EQ(ti.retransmits, 2);
+	CHECK_EQ(DELTA(tcp, sack_retransmits) + DELTA(tcp, fast_retransmits), 2);
 	tcp_abort(app.c);
 	CHECK_EQ(tcp_unlisten(80), 0);
 	return 0;
 }
 
-TEST(tcp_sack_scoreboard_resends_only_holes)
+TEST(tcp_sack_scoreboard_resends_only_holes_lost_retransmission)
 {
 	struct test_leaks l = tbegin();
 
