@@ -749,3 +749,48 @@ TEST(tcp_tso_frames)
 	run(tso_body);
 	tend(l);
 }
+
+/* ---- tail loss probe ------------------------------------------------------------------ */
+
+static int
+tlp_body(void)
+{
+	struct tcp_info ti;
+	struct out o;
+
+	open_passive(50012, &full);
+	/* An RTT sample first: the peer answers at once. */
+	clear();
+	CHECK_EQ(tcp_write(app.c, "one", 3), 3);
+	p_take(&p, 0);
+	p_send(&p, TCP_FACK, NULL, 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK(ti.srtt_us > 0 && ti.srtt_us < 1000);
+	/* The tail is lost: two RTTs (at least 2 ms) on, it goes again as a
+	 * probe, long before the RTO (30 ms here). */
+	clear();
+	CHECK_EQ(tcp_write(app.c, "tail", 4), 4);
+	o = out(0);
+	nap(10);
+	CHECK_EQ(nframes, 2);
+	CHECK_EQ(out(1).seq, o.seq);
+	CHECK_EQ(out(1).len, 4);
+	CHECK_EQ(DELTA(tcp, tlp_probes), 1);
+	CHECK_EQ(DELTA(tcp, timeouts), 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.cwnd, 3 * (1460 - 12) + 3);	/* a probe is not a timeout */
+	/* Still nothing: the RTO follows. */
+	nap(50);
+	CHECK(DELTA(tcp, timeouts) >= 1);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_tail_loss_probe)
+{
+	struct test_leaks l = tbegin();
+
+	run(tlp_body);
+	tend(l);
+}
