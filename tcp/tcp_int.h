@@ -4,7 +4,8 @@
  * sequence arithmetic, the tunables, and the functions each file gives
  * the others.  Portable.
  *
- *	tcp.c      lifecycle, lookup, API, configuration, ISNs
+ *	tcp.c      lifecycle, lookup, listeners, ISNs
+ *	tcp_api.c  the application's calls, configuration
  *	tcp_in.c   tcp_input -> tcp_process -> tcp_ack, tcp_receive
  *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
  *	tcp_timer.c the four timers: retransmission/persist, delayed ACK,
@@ -244,6 +245,7 @@ extern struct tcp_config tcp_cfg;	/* read anywhere, set by tcp_configure */
 /* ---- tcp.c ----------------------------------------------------------------- */
 
 uint64_t tcp_key(uint32_t rip, uint16_t rport, uint16_t lport);
+uint8_t tcp_wscale_for(uint32_t rcvbuf);		/* the shift rcvbuf needs */
 struct tcp_conn *tcp_lookup(uint64_t key);		/* this core's */
 struct tcp_conn *tcp_owner_lookup(uint64_t key);	/* any core's (RCU) */
 struct tcp_listener *tcp_listener_get(uint16_t port);	/* RCU; NULL if none */
