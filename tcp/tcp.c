@@ -106,6 +106,7 @@ tcp_key(uint32_t rip, uint16_t rport, uint16_t lport)
 	return (uint64_t)rip << 32 | (uint32_t)rport << 16 | lport;
 }
 
+/* This core's lookup chain for key. */
 static LIST_HEAD(, tcp_conn) *
 tcp_bucket(uint64_t key)
 {
@@ -146,6 +147,7 @@ tcp_listener_get(uint16_t port)
 	return l;
 }
 
+/* After a grace period: a listener nobody can hold any more. */
 static void
 listener_free(struct rcu_head *r)
 {
@@ -387,6 +389,7 @@ tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport, uint32_t rip,
 	return c;
 }
 
+/* After a grace period: a connection no other core can be reading. */
 static void
 conn_kfree(struct rcu_head *r)
 {

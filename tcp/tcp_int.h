@@ -7,9 +7,11 @@
  *	tcp.c      lifecycle, lookup, listeners, ISNs
  *	tcp_api.c  the application's calls, configuration
  *	tcp_in.c   tcp_input -> tcp_process -> tcp_ack, tcp_receive
+ *	tcp_ack.c  tcp_ack: the send queue, RTT, congestion control, recovery
  *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
- *	tcp_timer.c the four timers: retransmission/persist, delayed ACK,
- *	           keepalive / TIME_WAIT / FIN_WAIT_2 (one "slow" timer)
+ *	tcp_timer.c the three timers: retransmission / persist / tail loss
+ *	           probe, delayed ACK, and keepalive / TIME_WAIT / FIN_WAIT_2
+ *	           (one "slow" timer)
  *	tcp_sack.c the out-of-order queue, SACK blocks both ways, the
  *	           scoreboard
  *
