@@ -1,0 +1,440 @@
+/*
+ * test_tcp_opts.c: TCP's options and timers, hosted, with crafted
+ * segments (test/test_tcp.h): window scaling both ways and the sender's
+ * silly-window rule, the manual receive window and zero-copy delivery,
+ * timestamps with PAWS and RTT samples, persist probes, keepalive, the
+ * delayed-ACK timer, Nagle on and off, segments handed between cores,
+ * TSO frames.  (Loss recovery is test_tcp_loss.c.)  Every test ends
+ * with no connection and nothing leaked.
+ */
+#define _GNU_SOURCE
+#include "test_tcp.h"
+
+/* ---- windows ---------------------------------------------------------------------- */
+
+static int
+wscale_body(void)
+{
+	static const struct synopt so = { .mss = 1460, .ws = 2, .sack_ok = 0, .ts = 0 };
+	struct tcp_info ti;
+	struct out o;
+
+	open_passive(50000, &so);
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_NODELAY, 1), 0);
+	/* The peer offers 1000 << 2 = 4000 bytes. */
+	p.win = 1000;
+	p_send(&p, TCP_FACK, NULL, 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.snd_wnd, 4000);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 10000), 10000);
+	/* Two full segments fit; the 1080 left is under half the window. */
+	CHECK_EQ(nframes, 2);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 1460);
+	CHECK_EQ(o.win, 262144 >> 3);		/* ours, scaled by 3 */
+	p_take(&p, 1);
+	CHECK(pattern_at(1, 1460));
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);		/* 4000 more from here */
+	CHECK_EQ(nframes, 2);
+	p_take(&p, 0);
+	p_take(&p, 1);
+	/* A window of 700: under an MSS but over half the largest seen?  No. */
+	p.win = 175;
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(nframes, 0);
+	/* 2500 (625 << 2): the next full segment fits, no more. */
+	p.win = 625;
+	p_send(&p, TCP_FACK | TCP_FPSH, "x", 1);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 1460);
+	CHECK(pattern_at(0, 4 * 1460));
+	tcp_abort(app.c);
+	/* A peer whose window never reaches an MSS: segments cut to fit. */
+	memset(&app, 0, sizeof app);
+	open_win = 300;
+	open_passive(50010, &bare);
+	open_win = 65535;
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_NODELAY, 1), 0);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 536 * 3), 536 * 3);
+	CHECK_EQ(nframes, 1);			/* 300 of the first 536 */
+	CHECK_EQ(p_take(&p, 0).len, 300);
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(nframes, 1);			/* its other 236; 64 is too few */
+	CHECK_EQ(p_take(&p, 0).len, 236);
+	CHECK(pattern_at(0, 300));
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_window_scaling_and_sender_sws)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(wscale_body);
+	tend(l);
+}
+
+static int
+manual_window_body(void)
+{
+	struct out o;
+	static uint8_t d[1000];
+
+	open_passive(50001, &bare);
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_MANUAL_RECVED, 1), 0);
+	/* The receive buffer is 4000 (set for this test): the SYN-ACK said so. */
+	for (int i = 0; i < 4; i++)
+		p_send(&p, TCP_FACK, d, 1000);
+	CHECK_EQ(app.nrx, 4000);
+	o = p_take(&p, nframes - 1);
+	CHECK_EQ(o.ack, p.snd);
+	CHECK_EQ(o.win, 0);			/* all held by the application */
+	/* Zero-copy: the bytes came in the frame's own buffer. */
+	CHECK_EQ(app.headroom, IOBUF_HEADROOM + L4 + TCP_HLEN);
+	/* One byte more: outside the window, not delivered, answered. */
+	clear();
+	p_send(&p, TCP_FACK, "z", 1);
+	p.snd--;
+	CHECK_EQ(app.nrx, 4000);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).win, 0);
+	/* Released: a window update. */
+	clear();
+	tcp_recved(app.c, 4000);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).win, 4000);
+	/* Data held when the application closes: an RST, not a FIN. */
+	p_send(&p, TCP_FACK, d, 10);
+	clear();
+	tcp_close(app.c);
+	CHECK_EQ(nframes, 1);
+	CHECK(out(0).flags & TCP_FRST);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_manual_receive_window_and_zero_copy)
+{
+	struct test_leaks l = tbegin();
+	struct tcp_config cfg;
+
+	tcp_config_get(&cfg);
+	cfg.rcvbuf = 4000;
+	CHECK_EQ(tcp_configure(&cfg), 0);
+	run(manual_window_body);
+	tend(l);
+}
+
+/* ---- timestamps ------------------------------------------------------------------- */
+
+static int
+ts_body(void)
+{
+	struct tcp_info ti;
+	struct out o;
+
+	open_passive(50002, &full);
+	p.tsval = 1000;
+	p_send(&p, TCP_FACK, "abc", 3);
+	p.tsval = 2000;
+	p_send(&p, TCP_FACK, "def", 3);
+	CHECK_EQ(app.nrx, 6);
+	o = p_take(&p, nframes - 1);
+	CHECK(o.ts);
+	CHECK_EQ(o.tsecr, 1000);		/* RFC 7323 4.3: the earliest unacked */
+	/* PAWS: an older TSval is a segment from the past: dropped. */
+	p.tsval = 500;
+	clear();
+	p_send(&p, TCP_FACK, "old", 3);
+	p.snd -= 3;
+	CHECK_EQ(app.nrx, 6);
+	CHECK_EQ(DELTA(tcp, rx_paws), 1);
+	CHECK_EQ(nframes, 1);			/* answered with an ACK */
+	o = out(0);
+	CHECK_EQ(o.tsecr, 1000);
+	/* An RTT sample from TSecr: about the 20 ms the peer takes. */
+	p.tsval = 3000;
+	clear();
+	CHECK_EQ(tcp_write(app.c, "ping", 4), 4);
+	p_take(&p, 0);
+	nap(20);
+	p_send(&p, TCP_FACK, NULL, 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK(ti.srtt_us >= 15000 && ti.srtt_us < 200000);
+	CHECK_EQ(ti.rto_ms >= 30, 1);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_timestamps_paws_rtt)
+{
+	struct test_leaks l = tbegin();
+
+	run(ts_body);
+	tend(l);
+}
+
+/* ---- persist, keepalive, delayed ACK, Nagle ------------------------------------------- */
+
+static int
+persist_body(void)
+{
+	struct out o;
+
+	open_passive(50007, &bare);
+	p.win = 0;
+	p_send(&p, TCP_FACK, NULL, 0);
+	clear();
+	CHECK_EQ(tcp_write(app.c, "wait", 4), 4);
+	CHECK_EQ(nframes, 0);
+	/* Probes at 60, 120, 200 ms: ACKs one below SND.UNA, no data. */
+	nap(300);
+	CHECK(nframes >= 2);
+	o = out(0);
+	CHECK_EQ(o.seq, p.rcv - 1);
+	CHECK_EQ(o.len, 0);
+	CHECK(DELTA(tcp, zero_window_probes) >= 2);
+	CHECK_EQ(tcp_live(), 1);		/* probing never gives up */
+	/* The window opens: the data goes. */
+	p.win = 100;
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 4);
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(app.sent, 4);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_persist_probes)
+{
+	struct test_leaks l = tbegin();
+
+	run(persist_body);
+	tend(l);
+}
+
+static int
+keepalive_body(void)
+{
+	open_passive(50008, &bare);
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_KEEPALIVE, 1), 0);
+	clear();
+	nap(80);				/* idle 60 ms: a probe */
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).seq, p.rcv - 1);
+	p_send(&p, TCP_FACK, NULL, 0);		/* answered */
+	clear();
+	nap(40);
+	CHECK_EQ(nframes, 0);			/* idle again from the answer */
+	/* Unanswered: two probes, then the connection is reset. */
+	nap(200);
+	CHECK_EQ(app.aborted, 1);
+	CHECK_EQ(app.reason, TCP_ERR_KEEPALIVE);
+	CHECK_EQ(nframes, 3);
+	CHECK(out(2).flags & TCP_FRST);
+	CHECK_EQ(DELTA(tcp, keepalive_probes), 3);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_keepalive)
+{
+	struct test_leaks l = tbegin();
+
+	run(keepalive_body);
+	tend(l);
+}
+
+static int
+delack_nagle_body(void)
+{
+	struct out o;
+
+	open_passive(50009, &bare);
+	/* One segment: no ACK until the 40 ms timer. */
+	clear();
+	p_send(&p, TCP_FACK, "q", 1);
+	CHECK_EQ(nframes, 0);
+	nap(60);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).ack, p.snd);
+	CHECK_EQ(DELTA(tcp, delayed_acks), 1);
+	/* Nagle: "a" goes, "b" and "c" wait for its ACK and go together. */
+	clear();
+	CHECK_EQ(tcp_write(app.c, "a", 1), 1);
+	CHECK_EQ(tcp_write(app.c, "b", 1), 1);
+	CHECK_EQ(tcp_write(app.c, "c", 1), 1);
+	CHECK_EQ(nframes, 1);
+	p_take(&p, 0);
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(nframes, 2);
+	o = p_take(&p, 1);
+	CHECK_EQ(o.len, 2);
+	CHECK(memcmp(o.data, "bc", 2) == 0);
+	/* Nagle off: each write goes at once. */
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_NODELAY, 1), 0);
+	clear();
+	CHECK_EQ(tcp_write(app.c, "d", 1), 1);
+	CHECK_EQ(tcp_write(app.c, "e", 1), 1);
+	CHECK_EQ(nframes, 2);
+	/* A full send buffer takes what fits. */
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_SNDBUF, 10), 0);
+	CHECK_EQ(tcp_write(app.c, "0123456789abc", 13), 6);	/* 4 queued */
+	CHECK_EQ(tcp_sndbuf_free(app.c), 0);
+	CHECK_EQ(tcp_write(app.c, "x", 1), 0);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_delayed_ack_and_nagle)
+{
+	struct test_leaks l = tbegin();
+
+	run(delack_nagle_body);
+	tend(l);
+}
+
+/* ---- cores ------------------------------------------------------------------------- */
+
+static struct synopt cross_so;
+
+static void
+on_core_syn(void *arg)
+{
+	(void)arg;
+	p_syn(&p, TCP_FSYN, &cross_so);
+}
+
+static void
+on_core_ack(void *arg)
+{
+	(void)arg;
+	p_send(&p, TCP_FACK, "hi", 2);
+}
+
+static void
+on_core_synack(void *arg)
+{
+	(void)arg;
+	p_syn(&p, TCP_FSYN | TCP_FACK, &cross_so);
+}
+
+static void
+on_core_abort(void *arg)
+{
+	tcp_abort(arg);
+}
+
+static int
+cross_body(void)
+{
+	struct out o;
+
+	cross_so = bare;
+	learn_peer();
+	/* A passive open on core 2; its next segment arrives on core 0. */
+	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
+	memset(&p, 0, sizeof p);
+	p.port = 51000;
+	p.our_port = 80;
+	p.snd = 10;
+	p.win = 1000;
+	spawn_on(2, on_core_syn, NULL);
+	nap(20);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(frames[0].core, 2);
+	p_take(&p, 0);
+	on_core_ack(NULL);			/* here, on core 0 */
+	nap(20);
+	CHECK_EQ(app.accepted, 1);
+	CHECK_EQ(app.core, 2);			/* accepted and delivered on 2 */
+	CHECK_EQ(app.nrx, 2);
+	CHECK_EQ(tcp_core(app.c), 2);
+	CHECK_EQ(DELTA(tcp, rx_handover), 1);
+	spawn_on(2, on_core_abort, app.c);
+	nap(20);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	/* An active open from core 0 whose SYN-ACK arrives on core 3. */
+	memset(&app, 0, sizeof app);
+	memset(&p, 0, sizeof p);
+	p.port = 80;
+	p.snd = 70;
+	p.win = 1000;
+	clear();
+	CHECK_EQ(tcp_connect(PEER_IP, 80, &app_cb, &app, &app.c), 0);
+	o = p_take(&p, 0);
+	p.our_port = o.sport;
+	spawn_on(3, on_core_synack, NULL);
+	nap(20);
+	CHECK_EQ(app.connected, 1);
+	CHECK_EQ(app.core, 0);
+	CHECK_EQ(tcp_state(app.c), TCP_ESTABLISHED);
+	CHECK_EQ(DELTA(tcp, rx_handover), 2);
+	tcp_abort(app.c);
+	return 0;
+}
+
+TEST(tcp_segments_handed_to_the_owner_core)
+{
+	struct test_leaks l = tbegin();
+
+	run(cross_body);
+	tend(l);
+}
+
+/* ---- TSO ------------------------------------------------------------------------------ */
+
+static int
+tso_body(void)
+{
+	static const struct synopt so = { .mss = 400, .ws = -1, .sack_ok = 0, .ts = 0 };
+	struct out o;
+
+	open_passive(50011, &so);
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_NODELAY, 1), 0);
+	fake.features |= NETIF_F_TSO4;
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 6 * 400), 6 * 400);
+	fake.features &= ~NETIF_F_TSO4;
+	/* The initial window (4 segments) goes as one frame the device cuts. */
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(frames[0].h.mss, 400);
+	CHECK_EQ(frames[0].has_hints, 1);
+	CHECK_EQ(frames[0].h.csum_start, L4);
+	CHECK_EQ(frames[0].h.csum_offset, 16);
+	uint8_t *fr = frames[0].b;
+	uint16_t c = inet_csum(inet_sum(fr + L4, frames[0].len - L4, 0));
+	fr[L4 + 16] = (uint8_t)(c >> 8);
+	fr[L4 + 17] = (uint8_t)c;
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 4 * 400);
+	CHECK(pattern_at(0, 0));
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_tso_frames)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(tso_body);
+	tend(l);
+}
+
