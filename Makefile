@@ -266,6 +266,13 @@ $(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/obj/test
 	$(call say,LD,$@)
 	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
 
+# The Linux end of the TCP tests and benchmarks (test/tcp_peer.c): an
+# ordinary program on the kernel's sockets, none of our code in it.
+$(B)/test/tcp_peer: test/tcp_peer.c Makefile
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<
+
 # The fuzz target; its corpus grows in build/fuzz/corpus across runs.
 $(B)/fuzz/fuzz_rx: $(F_OBJS)
 	$(call say,LD,$@)
@@ -317,7 +324,7 @@ gdb: deps-run
 	@test/gdb.sh $(B)/native/$(APP).elf
 
 test: deps-test
-	@$(MAKE) --no-print-directory -s all $(TEST_BINS)
+	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer
 	@test/run.sh $(TEST_BINS)
 
 fuzz-build: $(B)/fuzz/fuzz_rx
