@@ -1,5 +1,5 @@
 /*
- * proto.h: the wire formats of Ethernet, ARP, IPv4, ICMP and UDP, the
+ * proto.h: the wire formats of Ethernet, ARP, IPv4, ICMP, UDP and TCP, the
  * byte-order helpers, and the stack's tunables.  Portable.
  *
  * Every header struct is packed and laid out exactly as on the wire,
@@ -126,6 +126,44 @@ struct udp_hdr {
 } __attribute__((packed));
 
 #define UDP_HLEN	8
+
+/* ---- TCP (RFC 9293 section 3.1; options RFC 7323, RFC 2018) -------------- */
+
+struct tcp_hdr {
+	uint16_t sport;			/* source port */
+	uint16_t dport;			/* destination port */
+	uint32_t seq;			/* sequence number of the first data byte
+					 * (of the SYN, if SYN is set) */
+	uint32_t ack;			/* next sequence number expected (if ACK) */
+	uint8_t off;			/* data offset: header length in 32-bit
+					 * words (high nibble, >= 5); low bits reserved */
+	uint8_t flags;			/* TCP_F* */
+	uint16_t win;			/* receive window (scaled after the SYNs) */
+	uint16_t csum;			/* over pseudo-header, header and data */
+	uint16_t urg;			/* urgent pointer (ignored here) */
+	/* options, up to 40 bytes, when the offset is over 5 */
+} __attribute__((packed));
+
+#define TCP_HLEN	20		/* sizeof(struct tcp_hdr): no options */
+#define TCP_HLEN_MAX	60		/* the offset is 4 bits: 15 words */
+#define TCP_FFIN	0x01		/* no more data from the sender */
+#define TCP_FSYN	0x02		/* synchronize sequence numbers */
+#define TCP_FRST	0x04		/* reset the connection */
+#define TCP_FPSH	0x08		/* push (we set it; we ignore it) */
+#define TCP_FACK	0x10		/* the ack field is significant */
+#define TCP_FURG	0x20		/* the urgent field is significant (ignored) */
+
+/* Option kinds (RFC 9293 3.2, RFC 7323 2.2 and 3.2, RFC 2018 2 and 3). */
+#define TCPOPT_EOL	0		/* end of the option list */
+#define TCPOPT_NOP	1		/* padding */
+#define TCPOPT_MSS	2		/* length 4: the MSS, SYNs only */
+#define TCPOPT_WSCALE	3		/* length 3: window shift count, SYNs only */
+#define TCPOPT_SACK_OK	4		/* length 2: SACK permitted, SYNs only */
+#define TCPOPT_SACK	5		/* length 2 + 8n: SACK blocks, left and right */
+#define TCPOPT_TS	8		/* length 10: TSval, TSecr */
+#define TCP_WSCALE_MAX	14		/* largest shift (RFC 7323 2.3) */
+#define TCP_MSS_DEFAULT	536		/* without an MSS option (RFC 9293 3.7.1) */
+#define TCP_SACK_MAX	4		/* blocks in one option (3 with timestamps) */
 
 /* ---- DHCP (RFC 2131 section 2, options RFC 2132) ------------------------ */
 

@@ -16,8 +16,8 @@
 
 struct net_stats net_percore[NCPU];
 
-#define NWORDS	(offsetof(struct net_stats, dhcp) / sizeof(uint64_t) + \
-		    sizeof(struct dhcp_stats) / sizeof(uint64_t))
+#define NWORDS	(offsetof(struct net_stats, tcp) / sizeof(uint64_t) + \
+		    sizeof(struct tcp_stats) / sizeof(uint64_t))
 
 void
 net_stats_read(struct net_stats *out)
@@ -53,6 +53,18 @@ static const char *const names[] = {
 	"dhcp.rx_offer", "dhcp.rx_ack", "dhcp.rx_nak", "dhcp.rx_bad",
 	"dhcp.rx_ignored", "dhcp.retransmits", "dhcp.bound", "dhcp.renewing",
 	"dhcp.rebinding", "dhcp.expired", "dhcp.nomem",
+	"tcp.rx", "tcp.tx", "tcp.rx_short", "tcp.rx_bad_off", "tcp.rx_bad_csum",
+	"tcp.rx_bad_addr", "tcp.rx_handover", "tcp.rx_no_conn",
+	"tcp.rx_out_of_window", "tcp.rx_ooo", "tcp.rx_ooo_drops", "tcp.rx_dup",
+	"tcp.rx_paws", "tcp.rx_bad_ack", "tcp.rx_after_close", "tcp.rst_rx",
+	"tcp.rst_tx", "tcp.rst_ignored", "tcp.challenge_acks",
+	"tcp.challenge_limited", "tcp.syn_rx", "tcp.backlog_drops",
+	"tcp.conn_limit", "tcp.accepts", "tcp.refused_by_app", "tcp.connects",
+	"tcp.established", "tcp.closed", "tcp.aborts", "tcp.retransmits",
+	"tcp.fast_retransmits", "tcp.sack_retransmits", "tcp.timeouts",
+	"tcp.dupacks", "tcp.delayed_acks", "tcp.zero_window_probes",
+	"tcp.keepalive_probes", "tcp.keepalive_drops", "tcp.time_wait",
+	"tcp.nomem",
 };
 
 _Static_assert(sizeof names / sizeof names[0] == NWORDS,

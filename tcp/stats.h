@@ -102,6 +102,48 @@ struct dhcp_stats {
 	uint64_t nomem;
 };
 
+struct tcp_stats {
+	uint64_t rx, tx;		/* segments taken in (checked), sent */
+	uint64_t rx_short;		/* shorter than its header */
+	uint64_t rx_bad_off;		/* data offset below 5 or past the segment */
+	uint64_t rx_bad_csum;
+	uint64_t rx_bad_addr;		/* to or from a broadcast address, port 0 */
+	uint64_t rx_handover;		/* handed to the owner core (spawn_on) */
+	uint64_t rx_no_conn;		/* no connection, no listener: RST sent */
+	uint64_t rx_out_of_window;	/* unacceptable segments (answered by an ACK) */
+	uint64_t rx_ooo;		/* segments queued out of order */
+	uint64_t rx_ooo_drops;		/* ... or dropped: past the window, no memory */
+	uint64_t rx_dup;		/* segments with nothing new */
+	uint64_t rx_paws;		/* dropped by PAWS (an old timestamp) */
+	uint64_t rx_bad_ack;		/* ACKs of data never sent */
+	uint64_t rx_after_close;	/* data after tcp_close: answered by RST */
+	uint64_t rst_rx;		/* acceptable RSTs taken */
+	uint64_t rst_tx;		/* RSTs sent */
+	uint64_t rst_ignored;		/* RSTs outside the window, dropped */
+	uint64_t challenge_acks;	/* RFC 5961 challenge ACKs sent */
+	uint64_t challenge_limited;	/* ... not sent: over the rate limit */
+	uint64_t syn_rx;		/* SYNs to a listener */
+	uint64_t backlog_drops;		/* SYNs dropped: syn_backlog full */
+	uint64_t conn_limit;		/* SYNs and connects refused: conn_max */
+	uint64_t accepts;		/* passive opens completed */
+	uint64_t refused_by_app;	/* ... that on_accept refused */
+	uint64_t connects;		/* active opens started */
+	uint64_t established;		/* connections that reached ESTABLISHED */
+	uint64_t closed;		/* connections freed (any way) */
+	uint64_t aborts;		/* aborted callbacks and tcp_abort calls */
+	uint64_t retransmits;		/* segments sent again */
+	uint64_t fast_retransmits;	/* ... on three duplicate ACKs */
+	uint64_t sack_retransmits;	/* ... holes found by the SACK scoreboard */
+	uint64_t timeouts;		/* retransmission timer expiries */
+	uint64_t dupacks;		/* duplicate ACKs received */
+	uint64_t delayed_acks;		/* ACKs sent by the delayed-ACK timer */
+	uint64_t zero_window_probes;	/* persist probes sent */
+	uint64_t keepalive_probes;	/* keepalive probes sent */
+	uint64_t keepalive_drops;	/* connections aborted by keepalive */
+	uint64_t time_wait;		/* connections that entered TIME_WAIT */
+	uint64_t nomem;			/* a segment dropped for want of memory */
+};
+
 /* All the layers' counters: one per core, or a sum. */
 struct net_stats {
 	struct eth_stats eth;
@@ -110,6 +152,7 @@ struct net_stats {
 	struct icmp_stats icmp;
 	struct udp_stats udp;
 	struct dhcp_stats dhcp;
+	struct tcp_stats tcp;
 } __attribute__((aligned(CACHE_LINE)));
 
 /* Per core: net_percore[c] is written only by core c (NSTAT). */
