@@ -7,9 +7,11 @@
 #                        the app's status N is not 0 (test/qemu.sh returns N itself)
 #   make gdb             the same, halted, with gdb attached to QEMU's stub
 #   make test            hosted unit tests (ASan+UBSan) and QEMU boot tests
-#   make bench           benchmarks: prints figures, asserts nothing
-#   make fuzz            the receive path under libFuzzer (clang) for
-#                        FUZZ_SECONDS (60); make fuzz-build only builds it
+#   make bench           benchmarks: prints figures, asserts nothing (the TCP
+#                        ones against Linux over TAP need root)
+#   make fuzz            the fuzz targets under libFuzzer (clang), each for
+#                        FUZZ_SECONDS (60): [FUZZ="rx tcp"] (test/fuzz_*.c);
+#                        make fuzz-build only builds them
 #   make clean           remove build/ except newlib;  make distclean: all of it
 #
 # Every source file is one of three kinds, and the lists below say which:
@@ -144,11 +146,12 @@ HLDLIBS := -pthread -lm
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TCFLAGS := $(HCFLAGS) $(SAN) -Itest
 
-# The fuzz target (test/fuzz_rx.c): everything it links is compiled by
+# The fuzz targets (test/fuzz_*.c): everything they link is compiled by
 # clang with libFuzzer's coverage hooks and the sanitizers into build/fuzz
 # (not ebb/runtime.c: libFuzzer's main is the program's, not app_main's).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ ?= $(patsubst fuzz_%,%,$(basename $(notdir $(wildcard test/fuzz_*.c))))
 FCFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-omit-frame-pointer -I. -MMD -MP -Ihosted \
 	-Itest -pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
@@ -160,7 +163,7 @@ N_OBJS := $(call obj,$(B)/native,$(NATIVE) $(PORTABLE))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
 F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c \
-	$(filter-out ebb/runtime.c,$(PORTABLE)) test/fuzz_rx.c)
+	$(filter-out ebb/runtime.c,$(PORTABLE)))
 
 NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)
 HOSTED_BINS := $(APPS:%=$(B)/hosted/%)
@@ -273,8 +276,9 @@ $(B)/test/tcp_peer: test/tcp_peer.c Makefile
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<
 
-# The fuzz target; its corpus grows in build/fuzz/corpus across runs.
-$(B)/fuzz/fuzz_rx: $(F_OBJS)
+# The fuzz targets; each one's corpus grows in build/fuzz/corpus_NAME
+# across runs.
+$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/test/fuzz_%.o $(F_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) $(FCFLAGS) -fsanitize=fuzzer -o $@ $^ $(HLDLIBS)
 
@@ -327,15 +331,16 @@ test: deps-test
 	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer
 	@test/run.sh $(TEST_BINS)
 
-fuzz-build: $(B)/fuzz/fuzz_rx
+fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)
 
 fuzz: fuzz-build
-	@mkdir -p $(B)/fuzz/corpus
-	$(B)/fuzz/fuzz_rx -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus
+	@for f in $(FUZZ); do mkdir -p $(B)/fuzz/corpus_$$f && \
+	  $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f || exit 1; done
 
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(B)/test/tcp_peer
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
+	@echo; test/bench_tcp.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz
