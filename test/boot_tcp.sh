@@ -187,6 +187,9 @@ nc_echo() {
 	fi
 }
 
+# Seconds since $t0, for the notes after PASS.
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
 # run_kind KIND: every test against that kind of instance.
 run_kind() {
 	local k=$1 rc t0
@@ -204,7 +207,7 @@ run_kind() {
 	t0=$(date +%s.%N)
 	nc_echo "$tmp/r16m" 300 >"$out" 2>&1
 	rc=$?
-	check_note() { echo "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f s", b-a}')"; }
+	check_note() { echo "$(elapsed) s"; }
 	check "tcp.echo_16m.$k" 0 $rc '^16777216 bytes back intact$'
 	unset -f check_note
 
@@ -218,6 +221,7 @@ run_kind() {
 	if [ ! -x "$nft" ]; then
 		echo "SKIP tcp.loss_5pct.$k: no nft (nftables)"
 	elif [ "$dev" != none ]; then
+		t0=$(date +%s.%N)
 		loss_on "$dev" && {
 			nc_echo "$tmp/r4m" 300
 			rc=$?
@@ -226,8 +230,11 @@ run_kind() {
 			[ $rc -eq 0 ]
 		} >"$out" 2>&1
 		rc=$?
+		drops=$(sed -n 's/^nft drops (in out): //p' "$out")
+		check_note() { echo "$(elapsed) s, $drops segments dropped (in, out)"; }
 		check "tcp.loss_5pct.$k" 0 $rc '^4194304 bytes back intact$' \
 			'^nft drops \(in out\): [1-9][0-9]* [1-9][0-9]* $'
+		unset -f check_note
 	else
 		echo "SKIP tcp.loss_5pct.$k: user networking ends the guest's TCP at QEMU"
 	fi

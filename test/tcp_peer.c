@@ -248,7 +248,7 @@ do_drain(uint64_t bytes)
 	uint64_t got = 0;
 
 	while (got < bytes) {
-		ssize_t r = read(fd, buf, sizeof buf);
+		ssize_t r = read(fd, buf, bytes - got < CHUNK ? (size_t)(bytes - got) : CHUNK);
 		if (r <= 0)
 			die("drain: the stream ended early", r < 0 ? errno : 0);
 		got += (uint64_t)r;

@@ -25,10 +25,12 @@
  *	rcvbuf_1	a one-byte receive window at the server (tcp_config's
  *			rcvbuf = 1 while the connection is made): 16 KiB,
  *			every segment one byte, and the transfer completes
- * The wire adds 50 us each way.  Each case ends with no connection
+ * The wire adds 50 us each way, so the RTO's floor is 10 ms here (200
+ * ms by default, which would leave the 20% case idle for minutes: the
+ * recovery under test is the same).  Each case ends with no connection
  * left (TIME_WAIT is 20 ms here), no iobuf, and the leak checks of
  * test/netwire.h; the link counters must show the impairments.  A case
- * that does not finish in CASE_DOG_S seconds fails with each
+ * that does not finish in CASE_DOG_S seconds (or $TCPLINK_DOG_S) fails with each
  * connection's state printed.
  *
  * Figures (time, retransmissions) go to standard output beside the
@@ -41,7 +43,7 @@
 
 #define PORT		5001
 #define MIB		(1024 * 1024ULL)
-#define CASE_DOG_S	240		/* a case that takes longer has hung */
+#define CASE_DOG_S	240		/* a case that takes longer has hung ... */
 #define CHUNK		16384		/* most bytes a client makes per tcp_send */
 #define HDR		8		/* the stream header: k */
 #define MAXK		NCORES
@@ -136,7 +138,6 @@ struct client {
 
 /* One accepted connection (malloc'd in accept, freed at its end). */
 struct server {
-	struct checker ck;
 	struct iobuf *pending;	/* echo: delivered, not yet taken by tcp_send */
 	int fin;
 	int slot;		/* where its result goes: servers[slot] */
@@ -146,6 +147,10 @@ struct server {
 struct server_result {
 	struct checker ck;
 	int done, aborted;
+	struct tcp_conn *c;	/* while it runs (the watchdog aborts it) */
+	struct server *s;
+	int core;
+	struct tcp_info info;	/* the server's, at the watchdog */
 };
 
 static const struct tcase *tc;
@@ -157,8 +162,20 @@ static int finished;		/* clients and servers done (atomic) */
 static uint64_t t_start;
 static struct timer quiet;	/* core 0: waits for tcp_live() == 0 */
 static const struct tcp_config *base_cfg;
+static int dog_fired;		/* the watchdog ended this case */
+static int quiet_started;	/* core 0: all_done has run */
+static uint64_t quiet_deadline;	/* ... and the wait for quiet ends then */
 
 static void end_one(void);
+
+/* ... unless TCPLINK_DOG_S says how long (to see a hang sooner). */
+static uint64_t
+dog_s(void)
+{
+	const char *e = getenv("TCPLINK_DOG_S");
+
+	return e != NULL && atoi(e) > 0 ? (uint64_t)atoi(e) : CASE_DOG_S;
+}
 
 /* ---- the client -------------------------------------------------------------- */
 
@@ -287,8 +304,8 @@ chain_drop(struct iobuf *b, size_t n)
 static void
 server_end(struct server *s, struct tcp_conn *c)
 {
-	servers[s->slot].ck = s->ck;
 	servers[s->slot].done = 1;
+	servers[s->slot].c = NULL;
 	free(s);
 	tcp_close(c);
 	end_one();
@@ -323,7 +340,7 @@ sv_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 			server_flush(s, c);
 		return;
 	}
-	check_chain(&s->ck, data);
+	check_chain(&servers[s->slot].ck, data);
 	if (!tc->echo) {
 		iobuf_free_chain(data);
 		return;
@@ -352,8 +369,8 @@ sv_aborted(void *arg, struct tcp_conn *c, int reason)
 	(void)c;
 	snprintf(m, sizeof m, "server %d aborted, reason %d", s->slot, reason);
 	test_fail(__FILE__, __LINE__, m);
-	servers[s->slot].ck = s->ck;
 	servers[s->slot].aborted = servers[s->slot].done = 1;
+	servers[s->slot].c = NULL;
 	iobuf_free_chain(s->pending);
 	free(s);
 	end_one();
@@ -378,7 +395,10 @@ sv_accept(void *arg, struct tcp_conn *c)
 		free(s);
 		return 1;
 	}
-	s->ck.hash = FNV_INIT;
+	servers[s->slot].ck.hash = FNV_INIT;
+	servers[s->slot].c = c;
+	servers[s->slot].s = s;
+	servers[s->slot].core = core_id();
 	if (tc->echo)
 		tcp_setopt(c, TCP_OPT_MANUAL_RECVED, 1);
 	tcp_attach(c, &server_cb, s);
@@ -392,7 +412,7 @@ static void
 quiet_tick(void *unused)
 {
 	(void)unused;
-	if (tcp_live() != 0)
+	if (tcp_live() != 0 && !(dog_fired && clock_ns() > quiet_deadline))
 		return;
 	timer_stop(&quiet);
 	CHECK_EQ(tcp_unlisten(PORT), 0);
@@ -403,6 +423,8 @@ static void
 all_done(void *unused)
 {
 	(void)unused;
+	if (quiet_started++)
+		return;		/* the watchdog's and the last end_one's */
 	timer_setup(&quiet, quiet_tick, NULL);
 	timer_start(&quiet, 5 * TIMER_MS, 5 * TIMER_MS);
 }
@@ -416,22 +438,72 @@ end_one(void)
 		spawn_on(0, all_done, NULL);
 }
 
-/* The watchdog: say where every connection stood, and stop. */
+/* Print one connection's state and counters. */
+static void
+print_conn(const char *who, int k, const struct tcp_info *ti)
+{
+	printf("    %s %d: %s, snd_wnd %u rcv_wnd %u cwnd %u inflight %u sndq %u rcvq %u oooq %u "
+	    "rto %u ms, segs %llu in %llu out, retx %llu, timeouts %llu, zwp %llu\n",
+	    who, k, tcp_state_name(ti->state), ti->snd_wnd, ti->rcv_wnd, ti->cwnd,
+	    ti->inflight, ti->sndq, ti->rcvq, ti->oooq, ti->rto_ms,
+	    (unsigned long long)ti->segs_in, (unsigned long long)ti->segs_out,
+	    (unsigned long long)ti->retransmits, (unsigned long long)ti->timeouts,
+	    (unsigned long long)ti->zero_window_probes);
+}
+
+/* After the watchdog, on each core: report and abort what is still open here. */
+static void
+abort_core(void *unused)
+{
+	int k = core_id();
+	struct tcp_info ti;
+
+	(void)unused;
+	if (k < tc->conns && !clients[k].done && clients[k].c != NULL) {
+		tcp_conn_info(clients[k].c, &ti);
+		print_conn("client", k, &ti);
+		clients[k].done = clients[k].aborted = 1;
+		tcp_abort(clients[k].c);
+	}
+	for (int j = 0; j < tc->conns; j++)
+		if (servers[j].c != NULL && servers[j].core == k) {
+			tcp_conn_info(servers[j].c, &ti);
+			print_conn("server", j, &ti);
+			iobuf_free_chain(servers[j].s->pending);
+			free(servers[j].s);
+			tcp_abort(servers[j].c);
+			servers[j].c = NULL;
+		}
+	fflush(stdout);
+}
+
+/*
+ * The watchdog: say where every connection stood, fail, abort them all
+ * and end the run (after at most 2 s more for what the stack holds), so
+ * that the cases after this one start clean.
+ */
 static void
 case_dog(void *unused)
 {
 	char m[160];
 
 	(void)unused;
+	printf("  %s: %d connections accepted\n", tc->name, nservers);
 	for (int k = 0; k < tc->conns; k++)
-		printf("  client %d: sent %llu of %llu, shut %d, fin %d, done %d; server %d: got %llu, done %d\n",
+		printf("  client %d: sent %llu of %llu, shut %d, fin %d, done %d; "
+		    "server slot %d: stream %llu, got %llu, done %d\n",
 		    k, (unsigned long long)clients[k].sent, (unsigned long long)tc->bytes,
 		    clients[k].shut, clients[k].fin, clients[k].done, k,
-		    (unsigned long long)servers[k].ck.got, servers[k].done);
-	snprintf(m, sizeof m, "%s: not finished after %d s; tcp_live() = %ld",
-	    tc->name, CASE_DOG_S, tcp_live());
+		    (unsigned long long)servers[k].ck.k, (unsigned long long)servers[k].ck.got,
+		    servers[k].done);
+	snprintf(m, sizeof m, "%s: not finished after %llu s; tcp_live() = %ld",
+	    tc->name, (unsigned long long)dog_s(), tcp_live());
 	test_fail(__FILE__, __LINE__, m);
-	event_stop(1);
+	dog_fired = 1;
+	quiet_deadline = clock_ns() + 2000 * TIMER_MS;
+	for (int c = 0; c < core_count(); c++)
+		spawn_on(c, abort_core, NULL);
+	spawn_on(0, all_done, NULL);
 }
 
 static int
@@ -445,7 +517,7 @@ case_body(void)
 		CHECK_EQ(tcp_configure(&cfg), 0);
 	}
 	timer_setup(&dog, case_dog, NULL);
-	timer_start(&dog, CASE_DOG_S * 1000 * TIMER_MS, 0);
+	timer_start(&dog, dog_s() * 1000 * TIMER_MS, 0);
 	CHECK_EQ(tcp_listen(PORT, sv_accept, NULL), 0);
 	t_start = clock_ns();
 	for (int k = 0; k < tc->conns; k++)
@@ -489,6 +561,8 @@ make_links(void)
 	tcp_config_get(&cfg);
 	cfg.time_wait_ms = 20;		/* so that a case ends soon after */
 	cfg.fin_wait2_ms = 1000;
+	cfg.rto_min_ms = 10;		/* the wire's round trip is 100 us */
+	cfg.rto_init_ms = 100;
 	CHECK_EQ(tcp_configure(&cfg), 0);
 	base_cfg = &cfg;
 	return memlink_netif(links[5], 0);
@@ -511,7 +585,7 @@ run_once(const struct tcase *t)
 	tc = t;
 	memset(clients, 0, sizeof clients);
 	memset(servers, 0, sizeof servers);
-	nservers = finished = 0;
+	nservers = finished = dog_fired = quiet_started = 0;
 	CHECK_EQ(event_run(case_first, NULL), 0);
 }
 
@@ -587,14 +661,14 @@ run_case(const struct tcase *t)
 
 /* ---- the cases ---------------------------------------------------------------- */
 
-TEST(tcplink_clean)
+TEST(clean)
 {
 	static const struct tcase t = { .name = "clean", .ml = &links[0], .conns = 4, .bytes = 16 * MIB };
 
 	run_case(&t);
 }
 
-TEST(tcplink_loss_1pct)
+TEST(loss_1pct)
 {
 	static const struct tcase t = { .name = "loss_1pct", .ml = &links[1], .conns = 4, .bytes = 16 * MIB };
 
@@ -602,7 +676,7 @@ TEST(tcplink_loss_1pct)
 	CHECK(lost(links[1]) > 0);
 }
 
-TEST(tcplink_loss_5pct)
+TEST(loss_5pct)
 {
 	static const struct tcase t = { .name = "loss_5pct", .ml = &links[2], .conns = 4, .bytes = 16 * MIB };
 
@@ -610,7 +684,7 @@ TEST(tcplink_loss_5pct)
 	CHECK(lost(links[2]) > 0);
 }
 
-TEST(tcplink_loss_20pct)
+TEST(loss_20pct)
 {
 	static const struct tcase t = { .name = "loss_20pct", .ml = &links[3], .conns = 4, .bytes = 16 * MIB };
 
@@ -618,7 +692,7 @@ TEST(tcplink_loss_20pct)
 	CHECK(lost(links[3]) > 0);
 }
 
-TEST(tcplink_reorder_dup_echo)
+TEST(reorder_dup_echo)
 {
 	static const struct tcase t = { .name = "reorder_dup_echo", .ml = &links[4], .conns = 4,
 	    .bytes = 16 * MIB, .echo = 1 };
@@ -631,7 +705,7 @@ TEST(tcplink_reorder_dup_echo)
 	CHECK(a.duplicated + b.duplicated > 0);
 }
 
-TEST(tcplink_rcvbuf_1)
+TEST(rcvbuf_1)
 {
 	static const struct tcase t = { .name = "rcvbuf_1", .ml = &links[5], .conns = 1,
 	    .bytes = 16384, .server_rcvbuf = 1 };
