@@ -82,6 +82,12 @@ PORTABLE := \
 	tcp/dhcp.c \
 	tcp/inet.c \
 	tcp/stats.c \
+	tcp/tcp.c \
+	tcp/tcp_in.c \
+	tcp/tcp_ack.c \
+	tcp/tcp_out.c \
+	tcp/tcp_timer.c \
+	tcp/tcp_sack.c \
 	virtio/virtqueue.c \
 	virtio/virtio.c
 

@@ -2,9 +2,9 @@
  * ip.c: IPv4 (RFC 791) for a host: input validation and dispatch,
  * routing, output.  Portable.
  *
- *	receive:  eth_input -> ip_input -> icmp_input | udp_input
+ *	receive:  eth_input -> ip_input -> icmp_input | udp_input | tcp_input
  *	                                -> other protocols: icmp_unreach
- *	transmit: udp_sendto, icmp_send -> ip_output -> ip_next_hop
+ *	transmit: udp_sendto, icmp_send, tcp_emit -> ip_output -> ip_next_hop
  *	                                -> eth_output
  *
  * ip_input checks, in order, and drops and counts by reason (struct
@@ -40,6 +40,7 @@
 #include "pkt.h"
 #include "proto.h"
 #include "stats.h"
+#include "tcp.h"
 #include "udp.h"
 
 /* Per core: the identification of the next datagram this core sends. */
@@ -135,6 +136,9 @@ ip_input(struct netif *nif, struct iobuf *pkt, uint32_t rx_flags)
 		return;
 	case IP_PROTO_UDP:
 		udp_input(&rx, pkt);
+		return;
+	case IP_PROTO_TCP:
+		tcp_input(&rx, pkt);
 		return;
 	default:
 		NSTAT(ip, rx_bad_proto);

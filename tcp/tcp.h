@@ -102,8 +102,14 @@ enum tcp_abort_reason {
 	TCP_ERR_REFUSED,	/* an RST answered our SYN (SYN_SENT) */
 	TCP_ERR_TIMEOUT,	/* retransmissions (or SYNs) went unanswered */
 	TCP_ERR_KEEPALIVE,	/* keepalive probes went unanswered */
-	TCP_ERR_NOMEM,		/* the stack could not keep the connection */
-	TCP_ERR_UNREACH,	/* no route to the peer (tcp_connect's SYN) */
+	/*
+	 * Not produced by this implementation, kept so that tables indexed
+	 * by reason stay valid: an allocation failure drops a segment (the
+	 * peer retransmits) or makes the call return ENOMEM, and a peer with
+	 * no route fails tcp_connect at once (EHOSTUNREACH).
+	 */
+	TCP_ERR_NOMEM,
+	TCP_ERR_UNREACH,
 };
 
 /*
@@ -203,8 +209,9 @@ int tcp_unlisten(uint16_t port);
  * core; cb and arg as tcp_attach.  The SYN goes out at once;
  * cb->connected follows, or cb->aborted (TCP_ERR_REFUSED,
  * TCP_ERR_TIMEOUT).  On success *out is the handle.  Returns 0,
- * EHOSTUNREACH (no route), EADDRNOTAVAIL (no ephemeral port free for
- * that peer), EMFILE (conn_max reached), or ENOMEM.
+ * EINVAL (port 0, address 0 or broadcast), EHOSTUNREACH (no route),
+ * EADDRNOTAVAIL (no ephemeral port free for that peer), EMFILE
+ * (conn_max reached), or ENOMEM.
  */
 int tcp_connect(uint32_t ip, uint16_t port, const struct tcp_callbacks *cb,
     void *arg, struct tcp_conn **out);
@@ -219,10 +226,10 @@ void tcp_attach(struct tcp_conn *c, const struct tcp_callbacks *cb, void *arg);
  * queues, so the caller frees data (or keeps the part past the count
  * for later) and must not write into those blocks again.  Returns the
  * bytes taken (0: the buffer is full; sent will say when there is
- * room), or -ENOTCONN (shut down for writing, or not yet connected:
- * SYN_SENT and SYN_RCVD take no data), -EPIPE (the connection is
- * closing or gone), -ENOMEM (nothing taken).  Segments go out as the
- * windows and Nagle allow, some before this returns.
+ * room), or -ENOTCONN (not yet connected: SYN_SENT takes no data),
+ * -EPIPE (shut down for writing already, or the connection is closing
+ * or closed), -ENOMEM (nothing taken).  Segments go out as the windows
+ * and Nagle allow, some before this returns.
  */
 long tcp_send(struct tcp_conn *c, const struct iobuf *data);
 
@@ -242,9 +249,9 @@ void tcp_recved(struct tcp_conn *c, size_t n);
 
 /*
  * Close the write side: a FIN goes after every queued byte.  Receiving
- * goes on until the peer's FIN.  Returns 0, or ENOTCONN if already shut
- * down or not connected.  In SYN_SENT the connection is simply closed
- * (and aborted is not called: tcp_close it).
+ * goes on until the peer's FIN.  Returns 0, ENOTCONN if already shut
+ * down or not connected (SYN_SENT: tcp_close gives such a connection
+ * up), or ENOMEM (nothing changed: try again, or tcp_abort).
  */
 int tcp_shutdown(struct tcp_conn *c);
 

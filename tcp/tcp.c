@@ -1,0 +1,782 @@
+/*
+ * tcp.c: TCP's connection lifecycle, lookup, API and configuration.
+ * Portable.
+ *
+ *	open:   tcp_listen -> (tcp_in.c) tcp_listen_input -> tcp_conn_new
+ *	        tcp_connect -> tcp_conn_new -> tcp_send_syn
+ *	API:    tcp_send, tcp_write -> tcp_queue_data -> tcp_output
+ *	        tcp_shutdown, tcp_close -> tcp_queue_fin -> tcp_output
+ *	        tcp_abort -> tcp_send_rst -> tcp_conn_free
+ *	end:    tcp_drop (aborted), tcp_finished (closed), tcp_time_wait
+ *	        -> tcp_conn_free -> (RCU) kfree
+ *
+ * Where connections are found.  Each core keeps its own connections in
+ * a chained hash table of its own (tcp_cores[core].bucket), keyed by
+ * the remote address, remote port and local port (tcp_key: 64 bits; the
+ * local address is the interface's and is checked on the match).  That
+ * is the lookup every segment makes, touching nothing shared.  A second
+ * table, shared by the instance (an RCU hash, ebb/rhash.h), maps the
+ * same key to the connection for the other cores: a segment that
+ * misses on its core looks there and is handed to the owner with
+ * spawn_on (tcp_in.c); tcp_connect picks its ephemeral port by putting
+ * the key there (rhash_put refuses a key in use, so two cores cannot
+ * take the same 4-tuple).  Writes to it take the table's one lock, once
+ * when a connection is made and once when it is freed.  Since other
+ * cores read c->core through that table, a connection's memory is
+ * freed after an RCU grace period (and, within the owner's own event,
+ * code that ran a callback checks c->freed before going on).
+ *
+ * Listeners: an RCU hash from port to struct tcp_listener, as UDP's.  A
+ * listener is counted (refs): the table holds one reference, and each
+ * handshake in progress one more, so a listener removed while SYNs are
+ * pending lives until they finish; the last reference frees it after a
+ * grace period.
+ *
+ * Initial sequence numbers (RFC 6528): ISN = M + F(4-tuple, secret),
+ * M a clock that ticks every 4 microseconds, F SipHash-2-4 of the
+ * 4-tuple under a 128-bit boot secret (made at first use from the clock
+ * unless tcp_set_secret gave one).  The timestamp clock's offset per
+ * connection comes from the same hash (RFC 7323 section 5.4).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "ebb/percore.h"
+#include "ebb/rhash.h"
+#include "kernel/malloc.h"
+#include "kernel/spinlock.h"
+#include "pkt.h"
+#include "stats.h"
+#include "tcp_int.h"
+
+struct tcp_config tcp_cfg = {
+	.time_wait_ms = 60000,
+	.fin_wait2_ms = 60000,
+	.sndbuf = 262144,
+	.rcvbuf = 262144,
+	.conn_max = 65536,
+	.syn_backlog = 128,
+	.rto_init_ms = 1000,
+	.rto_min_ms = 200,
+	.rto_max_ms = 60000,
+	.syn_retries = 6,
+	.data_retries = 15,
+	.delack_ms = 40,
+	.keepalive_idle_ms = 7200000,
+	.keepalive_intvl_ms = 75000,
+	.keepalive_cnt = 9,
+	.persist_max_ms = 60000,
+};
+
+/* Per core: its connections, its port cursor, its challenge-ACK bucket. */
+static struct tcp_core {
+	LIST_HEAD(, tcp_conn) bucket[TCP_CONN_BUCKETS];
+	uint16_t next_port;		/* ephemeral cursor (0: not started) */
+	uint32_t tokens;		/* challenge ACKs left this second */
+	uint64_t refill_ns;		/* when tokens were last refilled */
+} tcp_cores[NCPU] PERCORE;
+
+static struct rhash *owners;		/* key -> conn, every core's */
+static struct rhash *listeners;		/* port -> listener */
+static struct spinlock make_lock = SPINLOCK_INIT("tcp_tables");
+static long live;			/* connections allocated (atomic) */
+
+static uint64_t secret[2];		/* SipHash key, set once */
+static int secret_set;			/* atomic: 0 none, 1 being set, 2 set */
+
+/* ---- tables ---------------------------------------------------------------- */
+
+/* The shared tables, made on first use; 0, or ENOMEM. */
+static int
+tcp_tables(void)
+{
+	if (rcu_deref(listeners) != NULL)
+		return 0;
+	spin_lock(&make_lock);
+	if (owners == NULL)
+		rcu_assign(owners, rhash_new(TCP_OWNER_BUCKETS));
+	if (owners != NULL && listeners == NULL)
+		rcu_assign(listeners, rhash_new(TCP_LISTEN_BUCKETS));
+	spin_unlock(&make_lock);
+	return rcu_deref(listeners) == NULL ? ENOMEM : 0;
+}
+
+uint64_t
+tcp_key(uint32_t rip, uint16_t rport, uint16_t lport)
+{
+	return (uint64_t)rip << 32 | (uint32_t)rport << 16 | lport;
+}
+
+static LIST_HEAD(, tcp_conn) *
+tcp_bucket(uint64_t key)
+{
+	uint64_t h = key * 0x9E3779B97F4A7C15ULL;
+
+	return (void *)&tcp_cores[core_id()].bucket[(h >> 40) % TCP_CONN_BUCKETS];
+}
+
+struct tcp_conn *
+tcp_lookup(uint64_t key)
+{
+	struct tcp_conn *c;
+
+	LIST_FOREACH(c, tcp_bucket(key), hlink)
+		if (c->key == key)
+			return c;
+	return NULL;
+}
+
+struct tcp_conn *
+tcp_owner_lookup(uint64_t key)
+{
+	struct rhash *h = rcu_deref(owners);
+
+	return h == NULL ? NULL : rhash_get(h, key);
+}
+
+struct tcp_listener *
+tcp_listener_get(uint16_t port)
+{
+	struct rhash *h = rcu_deref(listeners);
+	struct tcp_listener *l;
+
+	if (h == NULL || (l = rhash_get(h, port)) == NULL)
+		return NULL;
+	if (__atomic_load_n(&l->dead, __ATOMIC_ACQUIRE))
+		return NULL;
+	return l;
+}
+
+static void
+listener_free(struct rcu_head *r)
+{
+	kfree((char *)r - offsetof(struct tcp_listener, rcu));
+}
+
+void
+tcp_listener_put(struct tcp_listener *l)
+{
+	/* Acq_rel: every holder's use comes before the free. */
+	if (__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		rcu_call_head(&l->rcu, listener_free);
+}
+
+int
+tcp_listen(uint16_t port, tcp_accept_fn on_accept, void *arg)
+{
+	struct tcp_listener *l;
+	int err;
+
+	if (port == 0 || on_accept == NULL)
+		return EINVAL;
+	if (tcp_tables() != 0 || (l = kcalloc(1, sizeof *l)) == NULL)
+		return ENOMEM;
+	l->port = port;
+	l->fn = on_accept;
+	l->arg = arg;
+	l->refs = 1;
+	if ((err = rhash_put(listeners, port, l)) != 0) {
+		kfree(l);
+		return err == -1 ? EADDRINUSE : err;
+	}
+	return 0;
+}
+
+int
+tcp_unlisten(uint16_t port)
+{
+	struct rhash *h = rcu_deref(listeners);
+	struct tcp_listener *l;
+
+	if (h == NULL || (l = rhash_del(h, port)) == NULL)
+		return ENOENT;
+	/* Release: a reader that sees dead sees nothing newer needed. */
+	__atomic_store_n(&l->dead, 1, __ATOMIC_RELEASE);
+	tcp_listener_put(l);
+	return 0;
+}
+
+/* ---- ISNs and clocks ------------------------------------------------------- */
+
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do {							\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+/* SipHash-2-4 (Aumasson and Bernstein) of two 64-bit words under secret. */
+static uint64_t
+siphash2(uint64_t m0, uint64_t m1)
+{
+	uint64_t v0 = secret[0] ^ 0x736f6d6570736575ULL;
+	uint64_t v1 = secret[1] ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = secret[0] ^ 0x6c7967656e657261ULL;
+	uint64_t v3 = secret[1] ^ 0x7465646279746573ULL;
+	uint64_t m[3] = { m0, m1, (uint64_t)16 << 56 };	/* last: the length */
+
+	for (int i = 0; i < 3; i++) {
+		v3 ^= m[i];
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m[i];
+	}
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+void
+tcp_set_secret(const uint8_t key[16])
+{
+	memcpy(secret, key, 16);
+	__atomic_store_n(&secret_set, 2, __ATOMIC_RELEASE);
+}
+
+/* Make the secret from the clock on first use (once, by whoever comes first). */
+static void
+tcp_secret(void)
+{
+	int zero = 0;
+	uint64_t t;
+
+	if (__atomic_load_n(&secret_set, __ATOMIC_ACQUIRE) == 2)
+		return;
+	if (__atomic_compare_exchange_n(&secret_set, &zero, 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		t = clock_ns();
+		secret[0] = t * 0x9E3779B97F4A7C15ULL ^ (uintptr_t)&t;
+		secret[1] = ROTL(t, 29) * 0xC2B2AE3D27D4EB4FULL ^ (uintptr_t)tcp_cores;
+		/* Release: the key is written before anyone reads it. */
+		__atomic_store_n(&secret_set, 2, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&secret_set, __ATOMIC_ACQUIRE) != 2)
+		;
+}
+
+uint32_t
+tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	tcp_secret();
+	return (uint32_t)siphash2((uint64_t)lip << 32 | rip,
+	    (uint64_t)lport << 16 | rport) + (uint32_t)(clock_ns() / 4000);
+}
+
+uint64_t
+tcp_now_ns(void)
+{
+	return clock_ns();
+}
+
+uint32_t
+tcp_ts_now(const struct tcp_conn *c)
+{
+	return (uint32_t)(clock_ns() / TIMER_MS) + c->ts_off;
+}
+
+int
+tcp_challenge_ok(void)
+{
+	struct tcp_core *tc = &tcp_cores[core_id()];
+	uint64_t now = clock_ns();
+
+	if (now - tc->refill_ns >= 1000 * TIMER_MS) {
+		tc->refill_ns = now;
+		tc->tokens = TCP_CHALLENGE_RATE;
+	}
+	if (tc->tokens == 0) {
+		NSTAT(tcp, challenge_limited);
+		return 0;
+	}
+	tc->tokens--;
+	return 1;
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+/* The window scale that lets rcvbuf be advertised whole. */
+static uint8_t
+tcp_wscale_for(uint32_t rcvbuf)
+{
+	uint8_t ws = 0;
+
+	while (ws < TCP_WSCALE_MAX && (rcvbuf >> ws) > 0xffff)
+		ws++;
+	return ws;
+}
+
+/* Put c in the shared table, choosing an ephemeral port if lport is 0. */
+static int
+tcp_publish(struct tcp_conn *c)
+{
+	struct tcp_core *tc = &tcp_cores[core_id()];
+	int span = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1, err;
+
+	if (c->lport != 0) {
+		c->key = tcp_key(c->rip, c->rport, c->lport);
+		err = rhash_put(owners, c->key, c);
+		return err == -1 ? EADDRINUSE : err;
+	}
+	if (tc->next_port == 0)
+		tc->next_port = (uint16_t)(TCP_EPHEMERAL_LO +
+		    (tcp_isn(0, 0, c->rip, (uint16_t)core_id()) % span));
+	for (int i = 0; i < span; i++) {
+		uint16_t p = tc->next_port;
+		tc->next_port = p == TCP_EPHEMERAL_HI ? TCP_EPHEMERAL_LO : p + 1;
+		c->key = tcp_key(c->rip, c->rport, p);
+		if ((err = rhash_put(owners, c->key, c)) == 0) {
+			c->lport = p;
+			return 0;
+		}
+		if (err != -1)
+			return err;
+	}
+	return EADDRNOTAVAIL;
+}
+
+struct tcp_conn *
+tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport, uint32_t rip,
+    uint16_t rport, int *err)
+{
+	struct tcp_conn *c;
+	uint64_t h;
+
+	if ((*err = tcp_tables()) != 0)
+		return NULL;
+	/* Relaxed: a count; overshooting by a racing core is undone below. */
+	if (__atomic_add_fetch(&live, 1, __ATOMIC_RELAXED) > (long)tcp_cfg.conn_max) {
+		__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+		NSTAT(tcp, conn_limit);
+		*err = EMFILE;
+		return NULL;
+	}
+	if ((c = kcalloc(1, sizeof *c)) == NULL) {
+		__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+		*err = ENOMEM;
+		return NULL;
+	}
+	c->core = core_id();
+	c->state = TCP_CLOSED;
+	c->nif = nif;
+	c->lip = lip;
+	c->rip = rip;
+	c->lport = lport;
+	c->rport = rport;
+	TAILQ_INIT(&c->sndq);
+	TAILQ_INIT(&c->oooq);
+	c->sndbuf = tcp_cfg.sndbuf;
+	c->rcvbuf = tcp_cfg.rcvbuf;
+	c->rcv_ws = tcp_wscale_for(c->rcvbuf);
+	c->rto_ms = tcp_cfg.rto_init_ms;
+	c->ssthresh = UINT32_MAX;
+	c->last_rx_ns = clock_ns();
+	tcp_timers_setup(c);
+	if ((*err = tcp_publish(c)) != 0) {
+		kfree(c);
+		__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	c->iss = tcp_isn(lip, c->lport, rip, rport);
+	h = siphash2((uint64_t)rip << 32 | lip, (uint64_t)rport << 16 | c->lport | 1ULL << 40);
+	c->ts_off = (uint32_t)h;
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	LIST_INSERT_HEAD(tcp_bucket(c->key), c, hlink);
+	return c;
+}
+
+static void
+conn_kfree(struct rcu_head *r)
+{
+	kfree((char *)r - offsetof(struct tcp_conn, rcu));
+}
+
+void
+tcp_conn_free(struct tcp_conn *c)
+{
+	struct tcp_seg *s;
+
+	if (c->freed)
+		return;
+	c->freed = 1;
+	c->app_gone = 1;
+	tcp_timers_stop(c);
+	while ((s = TAILQ_FIRST(&c->sndq)) != NULL) {
+		TAILQ_REMOVE(&c->sndq, s, link);
+		iobuf_free_chain(s->data);
+		kfree(s);
+	}
+	c->snd_next = NULL;
+	tcp_ooo_free(c);
+	if (c->lst != NULL) {
+		__atomic_sub_fetch(&c->lst->backlog, 1, __ATOMIC_RELAXED);
+		tcp_listener_put(c->lst);
+		c->lst = NULL;
+	}
+	LIST_REMOVE(c, hlink);
+	rhash_del(owners, c->key);
+	c->state = TCP_CLOSED;
+	NSTAT(tcp, closed);
+	__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+	rcu_call_head(&c->rcu, conn_kfree);
+}
+
+void
+tcp_set_state(struct tcp_conn *c, enum tcp_state s)
+{
+	c->state = s;
+}
+
+void
+tcp_established(struct tcp_conn *c)
+{
+	tcp_set_state(c, TCP_ESTABLISHED);
+	NSTAT(tcp, established);
+	tcp_keepalive_reset(c);
+}
+
+/* Does the application still hold c (callbacks allowed)? */
+static int
+app_holds(const struct tcp_conn *c)
+{
+	return c->accepted && !c->app_gone && !c->freed;
+}
+
+void
+tcp_drop(struct tcp_conn *c, int reason)
+{
+	if (c->freed)
+		return;
+	NSTAT(tcp, aborts);
+	if (app_holds(c)) {
+		c->app_gone = 1;
+		if (c->cb != NULL && c->cb->aborted != NULL)
+			c->cb->aborted(c->arg, c, reason);
+	}
+	tcp_conn_free(c);
+}
+
+/* Tell the application both directions finished (once). */
+static void
+tcp_notify_closed(struct tcp_conn *c)
+{
+	if (app_holds(c) && !c->closed_cb) {
+		c->closed_cb = 1;
+		if (c->cb != NULL && c->cb->closed != NULL)
+			c->cb->closed(c->arg, c);
+	}
+}
+
+void
+tcp_finished(struct tcp_conn *c)
+{
+	tcp_timers_stop(c);
+	if (!app_holds(c)) {
+		tcp_conn_free(c);
+		return;
+	}
+	tcp_set_state(c, TCP_CLOSED);
+	tcp_notify_closed(c);		/* the application's tcp_close frees it */
+}
+
+void
+tcp_time_wait(struct tcp_conn *c)
+{
+	tcp_set_state(c, TCP_TIME_WAIT);
+	NSTAT(tcp, time_wait);
+	tcp_timers_stop(c);
+	tcp_slow_arm(c, tcp_cfg.time_wait_ms);
+	tcp_notify_closed(c);
+}
+
+/* ---- the API --------------------------------------------------------------- */
+
+int
+tcp_connect(uint32_t ip, uint16_t port, const struct tcp_callbacks *cb,
+    void *arg, struct tcp_conn **out)
+{
+	struct netif *nif;
+	struct tcp_conn *c;
+	uint32_t next_hop;
+	int err;
+
+	if (port == 0 || ip == 0 || ip == IP4_BROADCAST)
+		return EINVAL;
+	if ((nif = ip_route(ip, &next_hop)) == NULL)
+		return EHOSTUNREACH;
+	if ((c = tcp_conn_new(nif, nif->ip, 0, ip, port, &err)) == NULL)
+		return err;
+	c->accepted = 1;
+	c->cb = cb;
+	c->arg = arg;
+	tcp_set_state(c, TCP_SYN_SENT);
+	NSTAT(tcp, connects);
+	*out = c;
+	tcp_send_syn(c);
+	return 0;
+}
+
+void
+tcp_attach(struct tcp_conn *c, const struct tcp_callbacks *cb, void *arg)
+{
+	percore_check(c->core, "tcp_attach");
+	c->cb = cb;
+	c->arg = arg;
+}
+
+/* Can the application queue data on c now?  0, or a negated errno. */
+static long
+tcp_can_send(const struct tcp_conn *c)
+{
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+		return c->shut_wr ? -EPIPE : 0;
+	case TCP_SYN_SENT:
+	case TCP_SYN_RCVD:
+		return -ENOTCONN;
+	default:
+		return -EPIPE;
+	}
+}
+
+long
+tcp_send(struct tcp_conn *c, const struct iobuf *data)
+{
+	long r;
+	int err = 0;
+	size_t n;
+
+	percore_check(c->core, "tcp_send");
+	if ((r = tcp_can_send(c)) != 0)
+		return r;
+	n = tcp_queue_data(c, data, iobuf_chain_len(data), NULL, &err);
+	if (n == 0 && err != 0)
+		return -err;
+	tcp_output(c);
+	return (long)n;
+}
+
+long
+tcp_write(struct tcp_conn *c, const void *p, size_t n)
+{
+	long r;
+	int err = 0;
+
+	percore_check(c->core, "tcp_write");
+	if ((r = tcp_can_send(c)) != 0)
+		return r;
+	n = tcp_queue_data(c, NULL, n, p, &err);
+	if (n == 0 && err != 0)
+		return -err;
+	tcp_output(c);
+	return (long)n;
+}
+
+size_t
+tcp_sndbuf_free(const struct tcp_conn *c)
+{
+	return c->sndq_bytes >= c->sndbuf ? 0 : c->sndbuf - c->sndq_bytes;
+}
+
+void
+tcp_recved(struct tcp_conn *c, size_t n)
+{
+	uint32_t before, after;
+
+	percore_check(c->core, "tcp_recved");
+	if (c->freed || c->state < TCP_ESTABLISHED)
+		return;
+	before = c->rcv_adv - c->rcv_nxt;
+	c->rcv_held -= n > c->rcv_held ? c->rcv_held : (uint32_t)n;
+	after = c->rcvbuf - c->rcv_held - c->ooo_bytes;
+	/* Window update (RFC 9293 3.8.6.2.2): when it opens by enough. */
+	if (after > before && (after - before >= 2u * c->rmss ||
+	    after - before >= c->rcvbuf / 2 || before < c->rmss))
+		tcp_ack_now(c);
+}
+
+int
+tcp_shutdown(struct tcp_conn *c)
+{
+	percore_check(c->core, "tcp_shutdown");
+	if (c->shut_wr || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+		return ENOTCONN;
+	if (tcp_queue_fin(c) != 0)
+		return ENOMEM;
+	tcp_set_state(c, c->state == TCP_ESTABLISHED ? TCP_FIN_WAIT_1 : TCP_LAST_ACK);
+	tcp_output(c);
+	return 0;
+}
+
+void
+tcp_close(struct tcp_conn *c)
+{
+	percore_check(c->core, "tcp_close");
+	if (c->freed)
+		return;
+	c->app_gone = 1;
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+		/* Bytes that will never be read, or no memory for a FIN: reset. */
+		if (c->rcv_held > 0 || tcp_shutdown(c) != 0) {
+			tcp_send_rst(c);
+			tcp_conn_free(c);
+		}
+		return;
+	case TCP_FIN_WAIT_2:
+		tcp_slow_arm(c, tcp_cfg.fin_wait2_ms);
+		return;
+	case TCP_FIN_WAIT_1:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+	case TCP_TIME_WAIT:
+		return;				/* finishing on its own */
+	default:				/* SYN_SENT, SYN_RCVD, CLOSED */
+		tcp_conn_free(c);
+		return;
+	}
+}
+
+void
+tcp_abort(struct tcp_conn *c)
+{
+	percore_check(c->core, "tcp_abort");
+	if (c->freed)
+		return;
+	c->app_gone = 1;
+	NSTAT(tcp, aborts);
+	if (c->state != TCP_SYN_SENT && c->state != TCP_CLOSED &&
+	    c->state != TCP_TIME_WAIT)
+		tcp_send_rst(c);
+	tcp_conn_free(c);
+}
+
+int
+tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, long v)
+{
+	percore_check(c->core, "tcp_setopt");
+	switch (opt) {
+	case TCP_OPT_NODELAY:
+		c->nodelay = v != 0;
+		if (c->nodelay)
+			tcp_output(c);
+		return 0;
+	case TCP_OPT_KEEPALIVE:
+		c->keepalive = v != 0;
+		tcp_keepalive_reset(c);
+		return 0;
+	case TCP_OPT_SNDBUF:
+		if (v <= 0 || v > (1L << 30))
+			return EINVAL;
+		c->sndbuf = (uint32_t)v;
+		return 0;
+	case TCP_OPT_RCVBUF:
+		if (v <= 0 || v > (1L << 30))
+			return EINVAL;
+		c->rcvbuf = (uint32_t)v;
+		if (c->state == TCP_CLOSED || c->state == TCP_SYN_SENT)
+			c->rcv_ws = tcp_wscale_for(c->rcvbuf);
+		return 0;
+	case TCP_OPT_MANUAL_RECVED:
+		c->manual = v != 0;
+		return 0;
+	}
+	return EINVAL;
+}
+
+int
+tcp_core(const struct tcp_conn *c)
+{
+	return c->core;
+}
+
+enum tcp_state
+tcp_state(const struct tcp_conn *c)
+{
+	return c->state;
+}
+
+const char *
+tcp_state_name(enum tcp_state s)
+{
+	static const char *const names[] = {
+		"CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED",
+		"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
+		"LAST_ACK", "TIME_WAIT",
+	};
+
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+void
+tcp_endpoints(const struct tcp_conn *c, uint32_t *lip, uint16_t *lport,
+    uint32_t *rip, uint16_t *rport)
+{
+	if (lip != NULL)
+		*lip = c->lip;
+	if (lport != NULL)
+		*lport = c->lport;
+	if (rip != NULL)
+		*rip = c->rip;
+	if (rport != NULL)
+		*rport = c->rport;
+}
+
+void
+tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
+{
+	*ti = c->ctr;
+	ti->state = c->state;
+	ti->mss = c->mss;
+	ti->snd_wnd = c->snd_wnd;
+	ti->rcv_wnd = c->rcv_adv - c->rcv_nxt;
+	ti->snd_wscale = c->ws_ok ? c->snd_ws : 0;
+	ti->rcv_wscale = c->ws_ok ? c->rcv_ws : 0;
+	ti->ts_ok = c->ts_ok;
+	ti->sack_ok = c->sack_ok;
+	ti->cwnd = c->cwnd;
+	ti->ssthresh = c->ssthresh;
+	ti->srtt_us = c->srtt_us;
+	ti->rttvar_us = c->rttvar_us;
+	ti->rto_ms = c->rto_ms;
+	ti->inflight = c->snd_nxt - c->snd_una;
+	ti->sndq = c->sndq_bytes;
+	ti->rcvq = c->rcv_held;
+	ti->oooq = c->ooo_bytes;
+}
+
+long
+tcp_live(void)
+{
+	return __atomic_load_n(&live, __ATOMIC_RELAXED);
+}
+
+/* ---- configuration --------------------------------------------------------- */
+
+void
+tcp_config_get(struct tcp_config *out)
+{
+	*out = tcp_cfg;
+}
+
+int
+tcp_configure(const struct tcp_config *in)
+{
+	const uint32_t *w = (const uint32_t *)in;
+
+	for (size_t i = 0; i < sizeof *in / sizeof *w; i++)
+		if (w[i] == 0)
+			return EINVAL;
+	if (in->rto_min_ms > in->rto_max_ms || in->rto_init_ms > in->rto_max_ms ||
+	    in->sndbuf > (1u << 30) || in->rcvbuf > (1u << 30))
+		return EINVAL;
+	tcp_cfg = *in;
+	return 0;
+}

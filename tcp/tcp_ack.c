@@ -1,0 +1,284 @@
+/*
+ * tcp_ack.c: what an acknowledgment does on the sending side: the send
+ * queue trimmed, RTT sampled, the congestion window moved, losses
+ * detected and recovered from.  Portable.
+ *
+ *	tcp_process -> tcp_ack -> RFC 5961 5.2 check -> tcp_sack_update
+ *	            -> new data acked: ack_segs -> tcp_rtt_sample
+ *	                               -> cc_newack (slow start, congestion
+ *	                                  avoidance, NewReno partial and full
+ *	                                  ACKs) -> the sent callback
+ *	            -> a duplicate: cc_dupack -> fast retransmit, recovery
+ *	            -> window update (SND.WL1/WL2)
+ *	tcp_timer.c -> tcp_rto_expired (RFC 6298 5.4-5.7, RFC 5681 3.1)
+ *
+ * Congestion control is RFC 5681: slow start below ssthresh (cwnd grows
+ * by at most one MSS per ACK), congestion avoidance above it (one MSS
+ * per cwnd of bytes acked).  Loss recovery has two forms, chosen by
+ * whether the peer agreed to SACK:
+ *   - without SACK, NewReno (RFC 6582): the third duplicate ACK sends
+ *     the first unacknowledged segment again, sets ssthresh to half the
+ *     flight and inflates cwnd by three segments and one more per
+ *     further duplicate; a partial ACK (below `recover`, the highest
+ *     sequence sent when recovery began) sends the next hole at once and
+ *     deflates cwnd by what it acked; a full ACK ends recovery.
+ *   - with SACK, RFC 6675: recovery starts on the third duplicate ACK or
+ *     when the scoreboard deems the first segment lost; cwnd is set to
+ *     ssthresh, and tcp_output sends while the scoreboard's pipe (bytes
+ *     believed in the network) is below cwnd, holes first
+ *     (tcp_next_hole), new data after.
+ * A retransmission timeout (tcp_rto_expired) ends any recovery, drops
+ * cwnd to one segment and sends again from SND.UNA, skipping segments
+ * the peer has SACKed (their marks are forgotten only on a second
+ * timeout in a row: RFC 2018 8, the receiver may renege).  Until the
+ * resend passes the old SND.MAX, what is in flight is counted as the
+ * scoreboard's pipe, so the skipped segments do not count.
+ *
+ * Limited transmit (RFC 3042): the first two duplicate ACKs each let one
+ * new segment go beyond cwnd, so that a small window still produces the
+ * three duplicates fast retransmit needs.
+ *
+ * RTT (RFC 6298): with timestamps each ACK of new data is a sample
+ * (now - TSecr, RFC 7323 4.1); without, only a segment sent once may be
+ * timed (Karn's rule).
+ */
+#include "stats.h"
+#include "tcp_int.h"
+
+#include "kernel/malloc.h"
+
+/* Bytes sent and not yet acknowledged. */
+uint32_t
+tcp_inflight(const struct tcp_conn *c)
+{
+	return c->snd_nxt - c->snd_una;
+}
+
+/* Forget the scoreboard's recovery marks. */
+void
+tcp_recovery_reset(struct tcp_conn *c)
+{
+	struct tcp_seg *s;
+
+	c->in_recovery = 0;
+	c->dupacks = 0;
+	TAILQ_FOREACH(s, &c->sndq, link)
+		s->rexmit_rec = 0;
+}
+
+/*
+ * Free what ack covers from the front of the send queue; returns the
+ * payload bytes acked, and in *rtt_ns a Karn-valid sample (0 if none).
+ */
+static uint32_t
+ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns)
+{
+	struct tcp_seg *s;
+	uint32_t bytes = 0, span;
+	uint64_t now = tcp_now_ns();
+
+	*rtt_ns = 0;
+	while ((s = TAILQ_FIRST(&c->sndq)) != NULL && SEQ_GT(ack, s->seq)) {
+		span = seg_span(s);
+		if (SEQ_LT(ack, s->seq + span)) {	/* part of it */
+			uint32_t d = ack - s->seq;
+			if (s->flags & TCP_FSYN) {
+				s->flags &= (uint8_t)~TCP_FSYN;
+				d--;
+			}
+			if (d > 0 && d <= s->len) {
+				struct iobuf *rest = tcp_slice(s->data, d, s->len - d);
+				if (rest == NULL)	/* keep it whole: acked later */
+					break;
+				iobuf_free_chain(s->data);
+				s->data = rest;
+				s->len -= d;
+				bytes += d;
+			}
+			s->seq = ack;
+			break;
+		}
+		if (s->rexmits == 0 && s->sent_ns != 0)
+			*rtt_ns = now - s->sent_ns;
+		bytes += s->len;
+		if (c->snd_next == s)
+			c->snd_next = TAILQ_NEXT(s, link);
+		TAILQ_REMOVE(&c->sndq, s, link);
+		iobuf_free_chain(s->data);
+		kfree(s);
+	}
+	c->sndq_bytes -= bytes;
+	return bytes;
+}
+
+/* RFC 5681 and RFC 6582 on an ACK of new data. */
+static void
+cc_newack(struct tcp_conn *c, uint32_t acked, uint32_t ack)
+{
+	if (c->in_recovery) {
+		if (SEQ_GEQ(ack, c->recover)) {		/* a full ACK: done */
+			uint32_t flight = tcp_inflight(c);
+			c->cwnd = c->ssthresh < flight + c->mss ? c->ssthresh : flight + c->mss;
+			if (c->cwnd < c->mss)
+				c->cwnd = c->mss;
+			tcp_recovery_reset(c);
+			return;
+		}
+		if (!c->sack_ok) {			/* partial: the next hole now */
+			struct tcp_seg *s = TAILQ_FIRST(&c->sndq);
+			if (s != NULL && s != c->snd_next) {
+				tcp_xmit(c, s);
+				c->ctr.fast_retransmits++;
+			}
+			c->cwnd -= acked < c->cwnd ? acked : c->cwnd - c->mss;
+			if (acked >= c->mss)
+				c->cwnd += c->mss;
+		}
+		return;
+	}
+	if (c->cwnd < c->ssthresh) {			/* slow start */
+		c->cwnd += acked < c->mss ? acked : c->mss;
+	} else {					/* congestion avoidance */
+		c->ca_acked += acked;
+		if (c->ca_acked >= c->cwnd) {
+			c->ca_acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
+	}
+}
+
+/* Enter loss recovery: ssthresh, and the first segment sent again. */
+static void
+cc_enter_recovery(struct tcp_conn *c)
+{
+	struct tcp_seg *s = TAILQ_FIRST(&c->sndq);
+	uint32_t flight = tcp_inflight(c);
+
+	c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+	c->recover = c->snd_max;
+	c->in_recovery = 1;
+	c->ca_acked = 0;
+	c->cwnd = c->sack_ok ? c->ssthresh : c->ssthresh + 3u * c->mss;
+	if (s != NULL && s != c->snd_next && !s->sacked) {
+		s->lost = 1;
+		s->rexmit_rec = 1;
+		tcp_xmit(c, s);
+		c->ctr.fast_retransmits++;
+		NSTAT(tcp, fast_retransmits);
+	}
+}
+
+/* A duplicate ACK (RFC 5681 2 definition; SACK-bearing ones too). */
+static void
+cc_dupack(struct tcp_conn *c)
+{
+	struct tcp_seg *first = TAILQ_FIRST(&c->sndq);
+
+	c->dupacks++;
+	c->ctr.dupacks++;
+	NSTAT(tcp, dupacks);
+	if (c->in_recovery) {
+		if (!c->sack_ok)
+			c->cwnd += c->mss;		/* inflation */
+		return;					/* tcp_output sends */
+	}
+	/* RFC 6582 3.2 step 1: not again for losses of the last episode. */
+	if (SEQ_LT(c->snd_una, c->recover))
+		return;
+	if (c->dupacks >= TCP_DUPTHRESH ||
+	    (c->sack_ok && first != NULL && first->lost))
+		cc_enter_recovery(c);
+}
+
+int
+tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
+{
+	uint32_t ack = s->ack, wnd = s->wnd << c->snd_ws, acked;
+	uint64_t rtt_ns;
+
+	if (SEQ_GT(ack, c->snd_max)) {			/* acks what we never sent */
+		NSTAT(tcp, rx_bad_ack);
+		c->ack_now = 1;
+		return -1;
+	}
+	if (SEQ_LT(ack, c->snd_una - c->snd_wnd_max)) {	/* RFC 5961 5.2 */
+		if (tcp_challenge_ok()) {
+			NSTAT(tcp, challenge_acks);
+			c->ack_now = 1;
+		}
+		return -1;
+	}
+	if (c->sack_ok && s->nsack > 0)
+		tcp_sack_update(c, s);
+	if (SEQ_GT(ack, c->snd_una)) {
+		acked = ack - c->snd_una;
+		uint32_t bytes = ack_segs(c, ack, &rtt_ns);
+		c->snd_una = ack;
+		if (SEQ_LT(c->snd_nxt, ack))
+			c->snd_nxt = ack;
+		c->retries = 0;
+		c->probes = 0;
+		if (c->ts_ok && s->ts && s->tsecr != 0)
+			tcp_rtt_sample(c, (uint64_t)(tcp_ts_now(c) - s->tsecr) * 1000);
+		else if (rtt_ns != 0)
+			tcp_rtt_sample(c, rtt_ns / 1000);
+		cc_newack(c, acked, ack);
+		if (!c->in_recovery)
+			c->dupacks = 0;
+		if (SEQ_GEQ(ack, c->recover))
+			c->rto_sack = 0;		/* the resend is over */
+		c->ctr.bytes_acked += bytes;
+		timer_stop(&c->rtx);			/* RFC 6298 5.3: restart */
+		c->persist = 0;
+		if (bytes > 0 && !c->app_gone && c->cb != NULL && c->cb->sent != NULL) {
+			c->cb->sent(c->arg, c, bytes);
+			if (c->freed)
+				return -1;
+		}
+	} else if (ack == c->snd_una && s->len == 0 &&
+	    !(s->flags & (TCP_FSYN | TCP_FFIN)) && wnd == c->snd_wnd &&
+	    c->snd_una != c->snd_max) {
+		cc_dupack(c);
+	}
+	/* The window, from the newest segment only (RFC 9293 3.10.7.4). */
+	if (SEQ_LT(c->snd_wl1, s->seq) ||
+	    (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {
+		c->snd_wnd = wnd;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = ack;
+		if (wnd > c->snd_wnd_max)
+			c->snd_wnd_max = wnd;
+	}
+	return 0;
+}
+
+void
+tcp_rto_expired(struct tcp_conn *c)
+{
+	struct tcp_seg *s;
+	uint32_t flight = tcp_inflight(c);
+
+	c->ctr.timeouts++;
+	NSTAT(tcp, timeouts);
+	/* RFC 5681 3.1 (4): ssthresh from the flight, cwnd one segment. */
+	c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+	c->cwnd = c->mss;
+	c->ca_acked = 0;
+	c->recover = c->snd_max;
+	tcp_recovery_reset(c);
+	/*
+	 * SACK marks survive one timeout, so that the resend skips what the
+	 * peer holds (RFC 6675 5.1); a second timeout in a row forgets them,
+	 * in case the peer reneged on what it SACKed (RFC 2018 8).
+	 */
+	c->rto_sack = c->sack_ok && c->retries < 2;
+	TAILQ_FOREACH(s, &c->sndq, link) {
+		if (!c->rto_sack)
+			s->sacked = 0;
+		s->lost = 0;
+	}
+	/* Go back to SND.UNA: tcp_output sends from there again. */
+	c->snd_next = TAILQ_FIRST(&c->sndq);
+	c->snd_nxt = c->snd_una;
+	c->rto_ms = c->rto_ms * 2 > tcp_cfg.rto_max_ms ? tcp_cfg.rto_max_ms : c->rto_ms * 2;
+}

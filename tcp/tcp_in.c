@@ -1,0 +1,671 @@
+/*
+ * tcp_in.c: TCP input: validation, lookup and handover, the state
+ * machine, and the receive side.  Portable.
+ *
+ *	ip_input -> tcp_input -> tcp_parse (header, options, checksum)
+ *	         -> tcp_dispatch -> this core's connection: tcp_process
+ *	                         -> another core's: spawn_on -> tcp_handoff
+ *	                            -> tcp_dispatch on the owner
+ *	                         -> a listener: tcp_listen_input (SYN)
+ *	                         -> nobody: tcp_rst_reply
+ *	tcp_process -> syn_sent | (PAWS, acceptability, RST, SYN checks)
+ *	            -> tcp_ack (tcp_ack.c) -> tcp_receive -> tcp_deliver
+ *	                                                  -> tcp_ooo_add
+ *	                                   -> tcp_fin_in
+ *	            -> tcp_output (tcp_out.c)
+ *
+ * tcp_process follows RFC 9293 section 3.10.7.4 in its order: check
+ * the sequence number (with PAWS, RFC 7323 5.3, first), then RST, then
+ * SYN, then ACK, then the text, then FIN.  Resets and SYNs in a
+ * synchronized state are checked as RFC 5961 says: an RST is taken only
+ * at exactly RCV.NXT, one elsewhere in the window gets a challenge ACK
+ * (rate limited), and any SYN gets a challenge ACK; an ACK too far
+ * below SND.UNA (RFC 5961 5.2) gets one too.
+ *
+ * Receiving is zero-copy: the payload's buffers (the received frame's,
+ * with the headers skipped) go to the application's receive callback
+ * as they are, or into the out-of-order queue (tcp_sack.c) until the
+ * hole before them fills.  Every callback may close, abort or free the
+ * connection: after each one, code here checks c->freed (the memory
+ * stays valid until the event ends, tcp.c) and stops.
+ *
+ * Nothing from the network panics: every malformed segment is counted
+ * in struct tcp_stats and dropped.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ebb/event.h"
+#include "inet.h"
+#include "kernel/malloc.h"
+#include "pkt.h"
+#include "stats.h"
+#include "tcp_int.h"
+
+/* A segment on its way to its owner core. */
+struct tcp_handoff {
+	struct tcp_rxseg s;
+	struct iobuf *pkt;
+};
+
+static void tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed);
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+/* Read the options at o (n bytes) into s; malformed ones end the parse. */
+static void
+tcp_parse_opts(const uint8_t *o, int n, struct tcp_rxseg *s)
+{
+	int i = 0, len;
+
+	while (i < n) {
+		if (o[i] == TCPOPT_EOL)
+			break;
+		if (o[i] == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || (len = o[i + 1]) < 2 || i + len > n)
+			break;
+		switch (o[i]) {
+		case TCPOPT_MSS:
+			if (len == 4 && (s->flags & TCP_FSYN))
+				s->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
+			break;
+		case TCPOPT_WSCALE:
+			if (len == 3 && (s->flags & TCP_FSYN))
+				s->wscale = o[i + 2] > TCP_WSCALE_MAX ?
+				    TCP_WSCALE_MAX : o[i + 2];
+			break;
+		case TCPOPT_SACK_OK:
+			if (len == 2 && (s->flags & TCP_FSYN))
+				s->sack_ok = 1;
+			break;
+		case TCPOPT_TS:
+			if (len == 10) {
+				s->ts = 1;
+				memcpy(&s->tsval, o + i + 2, 4);
+				memcpy(&s->tsecr, o + i + 6, 4);
+				s->tsval = ntoh32(s->tsval);
+				s->tsecr = ntoh32(s->tsecr);
+			}
+			break;
+		case TCPOPT_SACK:
+			if ((len - 2) % 8 != 0)
+				break;
+			for (int k = 0; k < (len - 2) / 8 && s->nsack < TCP_SACK_MAX; k++) {
+				uint32_t e[2];
+				memcpy(e, o + i + 2 + 8 * k, 8);
+				s->sack[s->nsack].left = ntoh32(e[0]);
+				s->sack[s->nsack].right = ntoh32(e[1]);
+				s->nsack++;
+			}
+			break;
+		}
+		i += len;
+	}
+}
+
+/* Check and parse the segment at pkt into s; 0, or -1 (counted). */
+static int
+tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s)
+{
+	uint8_t hdr[TCP_HLEN_MAX];
+	struct tcp_hdr *th = (struct tcp_hdr *)hdr;
+	size_t total = iobuf_chain_len(pkt);
+
+	if (total < TCP_HLEN || iobuf_copy_out(pkt, 0, TCP_HLEN, hdr) == NULL) {
+		NSTAT(tcp, rx_short);
+		return -1;
+	}
+	memset(s, 0, sizeof *s);
+	s->hlen = (uint8_t)((th->off >> 4) * 4);
+	if (s->hlen < TCP_HLEN || s->hlen > total) {
+		NSTAT(tcp, rx_bad_off);
+		return -1;
+	}
+	if (!(rx->rx_flags & NETIF_RX_CSUM_OK) &&
+	    inet_csum(inet_sum_chain(pkt, 0, total, inet_pseudo(rx->src, rx->dst,
+	    IP_PROTO_TCP, (uint16_t)total))) != 0) {
+		NSTAT(tcp, rx_bad_csum);
+		return -1;
+	}
+	s->sport = ntoh16(th->sport);
+	s->dport = ntoh16(th->dport);
+	if (rx->broadcast || s->sport == 0 || s->dport == 0) {
+		NSTAT(tcp, rx_bad_addr);
+		return -1;
+	}
+	iobuf_copy_out(pkt, 0, s->hlen, hdr);	/* cannot fail: hlen <= total */
+	s->src = rx->src;
+	s->dst = rx->dst;
+	s->seq = ntoh32(th->seq);
+	s->ack = ntoh32(th->ack);
+	s->flags = th->flags & 0x3f;
+	s->wnd = ntoh16(th->win);
+	s->len = (uint32_t)(total - s->hlen);
+	s->wscale = -1;
+	s->nif = rx->nif;
+	s->rx_flags = rx->rx_flags;
+	tcp_parse_opts(hdr + TCP_HLEN, s->hlen - TCP_HLEN, s);
+	return 0;
+}
+
+void
+tcp_input(const struct ip_rx *rx, struct iobuf *pkt)
+{
+	struct tcp_rxseg s;
+
+	if (tcp_parse(rx, pkt, &s) != 0) {
+		iobuf_free_chain(pkt);
+		return;
+	}
+	pkt_skip(pkt, s.hlen);
+	NSTAT(tcp, rx);
+	tcp_dispatch(&s, pkt, 0);
+}
+
+/* ---- finding the connection ------------------------------------------------- */
+
+/* On the owner core: the segment another core received. */
+static void
+tcp_handoff(void *arg)
+{
+	struct tcp_handoff *h = arg;
+
+	tcp_dispatch(&h->s, h->pkt, 1);
+	kfree(h);
+}
+
+/* Send the segment to core c's tcp_dispatch; dropped if out of memory. */
+static void
+tcp_handover(int c, const struct tcp_rxseg *s, struct iobuf *pkt)
+{
+	struct tcp_handoff *h = kmalloc(sizeof *h);
+
+	if (h == NULL) {
+		NSTAT(tcp, nomem);
+		iobuf_free_chain(pkt);
+		return;
+	}
+	h->s = *s;
+	h->pkt = pkt;
+	NSTAT(tcp, rx_handover);
+	if (spawn_on(c, tcp_handoff, h) != 0) {
+		NSTAT(tcp, nomem);
+		iobuf_free_chain(pkt);
+		kfree(h);
+	}
+}
+
+/*
+ * Find s's connection and process it there.  handed: it came from
+ * another core already (it is not sent on again, so a connection that
+ * moved cannot bounce a segment between cores).
+ */
+static void
+tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed)
+{
+	uint64_t key = tcp_key(s->src, s->sport, s->dport);
+	struct tcp_conn *c = tcp_lookup(key), *o;
+	struct tcp_listener *l;
+
+	if (c != NULL && c->lip == s->dst) {
+		tcp_process(c, s, pkt);
+		return;
+	}
+	if (c == NULL && !handed && (o = tcp_owner_lookup(key)) != NULL &&
+	    o->core != core_id()) {
+		/* o->core is immutable and o is RCU-protected: safe to read. */
+		tcp_handover(o->core, s, pkt);
+		return;
+	}
+	if (c == NULL && (l = tcp_listener_get(s->dport)) != NULL &&
+	    (s->flags & (TCP_FSYN | TCP_FACK | TCP_FRST)) == TCP_FSYN) {
+		tcp_listen_input(l, s, pkt);
+		return;
+	}
+	NSTAT(tcp, rx_no_conn);
+	if (!(s->flags & TCP_FRST))
+		tcp_rst_reply(s);
+	iobuf_free_chain(pkt);
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+/* Take the SYN's options into c (either end of the handshake). */
+static void
+tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s, int active)
+{
+	uint32_t peer_mss = s->mss != 0 ? s->mss : TCP_MSS_DEFAULT;
+	int mss;
+
+	c->rmss = (uint16_t)(c->nif->mtu - IP_HLEN - TCP_HLEN);
+	/* Passive: agree to what the peer offered; active: it answered. */
+	c->ws_ok = s->wscale >= 0;
+	c->snd_ws = c->ws_ok ? (uint8_t)s->wscale : 0;
+	if (!c->ws_ok)
+		c->rcv_ws = 0;
+	c->sack_ok = s->sack_ok;
+	c->ts_ok = s->ts;
+	if (c->ts_ok)
+		c->ts_recent = s->tsval;
+	(void)active;
+	mss = (int)(peer_mss < c->rmss ? peer_mss : c->rmss);
+	if (c->ts_ok)
+		mss -= 12;		/* NOP, NOP, timestamps on every segment */
+	c->mss = (uint16_t)(mss < 64 ? 64 : mss);	/* a silly MSS option */
+	/* RFC 5681 3.1: the initial window. */
+	c->cwnd = c->mss > 2190 ? 2u * c->mss : c->mss > 1095 ? 3u * c->mss : 4u * c->mss;
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	c->snd_wnd = s->wnd;		/* never scaled in a SYN (RFC 7323 2.2) */
+	c->snd_wnd_max = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->recover = c->iss;
+}
+
+void
+tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt)
+{
+	struct tcp_conn *c;
+	int err;
+
+	iobuf_free_chain(pkt);		/* data on a SYN: the peer sends it again */
+	NSTAT(tcp, syn_rx);
+	if ((uint32_t)__atomic_load_n(&l->backlog, __ATOMIC_RELAXED) >= tcp_cfg.syn_backlog) {
+		NSTAT(tcp, backlog_drops);
+		return;
+	}
+	c = tcp_conn_new(s->nif, s->dst, s->dport, s->src, s->sport, &err);
+	if (c == NULL) {
+		if (err == ENOMEM)
+			NSTAT(tcp, nomem);
+		return;			/* EADDRINUSE: another core has it */
+	}
+	/* Relaxed: counts; the listener is alive (RCU) while we take a ref. */
+	__atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&l->backlog, 1, __ATOMIC_RELAXED);
+	c->lst = l;
+	tcp_syn_options(c, s, 0);
+	tcp_set_state(c, TCP_SYN_RCVD);
+	tcp_send_syn(c);
+}
+
+/* SYN_RCVD -> ESTABLISHED: hand a passive connection to on_accept. */
+static void
+tcp_accept(struct tcp_conn *c)
+{
+	struct tcp_listener *l = c->lst;
+	int refused;
+
+	tcp_established(c);
+	if (l == NULL) {		/* a simultaneous open: ours */
+		if (c->cb != NULL && c->cb->connected != NULL && !c->app_gone)
+			c->cb->connected(c->arg, c);
+		return;
+	}
+	c->lst = NULL;
+	__atomic_sub_fetch(&l->backlog, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&l->dead, __ATOMIC_ACQUIRE)) {
+		refused = 1;
+	} else {
+		c->accepted = 1;
+		NSTAT(tcp, accepts);
+		refused = l->fn(l->arg, c);
+	}
+	tcp_listener_put(l);
+	if (refused && !c->freed) {
+		NSTAT(tcp, refused_by_app);
+		c->app_gone = 1;
+		tcp_send_rst(c);
+		tcp_conn_free(c);
+	}
+}
+
+/* SYN_SENT (RFC 9293 3.10.7.3). */
+static void
+syn_sent(struct tcp_conn *c, struct tcp_rxseg *s)
+{
+	int ack_ok = (s->flags & TCP_FACK) && s->ack == c->snd_nxt;
+
+	if ((s->flags & TCP_FACK) && !ack_ok) {
+		if (!(s->flags & TCP_FRST))
+			tcp_rst_reply(s);
+		return;
+	}
+	if (s->flags & TCP_FRST) {
+		if (ack_ok)
+			tcp_drop(c, TCP_ERR_REFUSED);
+		return;
+	}
+	if (!(s->flags & TCP_FSYN))
+		return;
+	tcp_syn_options(c, s, 1);
+	if (!ack_ok) {			/* simultaneous open */
+		tcp_set_state(c, TCP_SYN_RCVD);
+		tcp_send_syn(c);
+		return;
+	}
+	c->snd_una = s->ack;
+	c->snd_wl2 = s->ack;
+	c->retries = 0;
+	timer_stop(&c->rtx);
+	tcp_established(c);
+	tcp_ack_now(c);
+	if (c->cb != NULL && c->cb->connected != NULL && !c->app_gone)
+		c->cb->connected(c->arg, c);
+	if (!c->freed)
+		tcp_output(c);
+}
+
+/* ---- receiving -------------------------------------------------------------- */
+
+void
+tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len)
+{
+	c->ctr.bytes_received += len;
+	if (c->app_gone || c->cb == NULL || c->cb->receive == NULL) {
+		iobuf_free_chain(data);
+		return;
+	}
+	if (c->manual)
+		c->rcv_held += len;
+	c->cb->receive(c->arg, c, data);
+}
+
+void
+tcp_fin_in(struct tcp_conn *c)
+{
+	c->rcv_nxt++;
+	c->fin_rcvd = 1;
+	c->ack_now = 1;
+	switch (c->state) {
+	case TCP_SYN_RCVD:
+	case TCP_ESTABLISHED:
+		tcp_set_state(c, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT_1:
+		/* Our FIN acked already would have made it FIN_WAIT_2. */
+		tcp_set_state(c, TCP_CLOSING);
+		break;
+	case TCP_FIN_WAIT_2:
+		tcp_time_wait(c);
+		break;
+	default:
+		break;
+	}
+	if (!c->app_gone && c->cb != NULL && c->cb->receive != NULL)
+		c->cb->receive(c->arg, c, NULL);
+}
+
+/* The text of an acceptable segment (RFC 9293 3.10.7.4, seventh and eighth). */
+static void
+tcp_receive(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
+{
+	uint32_t seq = s->seq, len = s->len, wnd;
+	int fin = (s->flags & TCP_FFIN) != 0, had_ooo = !TAILQ_EMPTY(&c->oooq);
+
+	if (SEQ_LT(seq, c->rcv_nxt)) {		/* old bytes at the front */
+		uint32_t d = c->rcv_nxt - seq;
+		if (d > len || (d == len && !fin)) {
+			if (len > 0) {
+				NSTAT(tcp, rx_dup);
+				c->ack_now = 1;
+			}
+			iobuf_free_chain(pkt);
+			return;
+		}
+		if (d == len) {			/* only the FIN is new */
+			len = 0;
+		} else {
+			pkt_skip(pkt, d);
+			len -= d;
+		}
+		seq = c->rcv_nxt;
+	}
+	wnd = c->rcv_adv - c->rcv_nxt;
+	if (SEQ_GT(seq + len, c->rcv_nxt + wnd)) {	/* past the window */
+		len = c->rcv_nxt + wnd - seq;
+		fin = 0;
+		c->ack_now = 1;
+	}
+	if (len == 0 && !fin) {
+		iobuf_free_chain(pkt);
+		return;
+	}
+	if (len > 0)
+		pkt_trim(pkt, len);
+	if (seq != c->rcv_nxt) {
+		tcp_ooo_add(c, seq, pkt, len, fin);
+		c->ack_now = 1;			/* a duplicate ACK, with SACK */
+		return;
+	}
+	if (len > 0) {
+		c->rcv_nxt += len;
+		tcp_deliver(c, pkt, len);
+		if (c->freed)
+			return;
+	} else {
+		iobuf_free_chain(pkt);
+	}
+	if (fin) {
+		tcp_fin_in(c);
+		if (c->freed)
+			return;
+	}
+	if (!TAILQ_EMPTY(&c->oooq))
+		tcp_ooo_pull(c);
+	if (c->freed)
+		return;
+	if (had_ooo || fin)
+		c->ack_now = 1;			/* RFC 5681 4.2: a hole filled */
+	else if (c->rcv_nxt == c->rcv_adv)
+		c->ack_now = 1;			/* the window is used up: the peer
+						 * can send nothing until we speak */
+	else if (len > 0)
+		tcp_ack_later(c);
+}
+
+/* ---- the state machine ------------------------------------------------------- */
+
+/*
+ * Is s acceptable (RFC 9293 3.10.7.4, the four cases)?  One allowance,
+ * which the RFC asks for ("special allowance should be made to accept
+ * valid ACKs"): a segment with no data may sit exactly at the right
+ * edge, so a pure ACK is taken when the window is zero or the peer has
+ * filled it to the last byte (its SEQ is its SND.MAX there).
+ */
+static int
+tcp_acceptable(const struct tcp_conn *c, const struct tcp_rxseg *s)
+{
+	uint32_t wnd = c->rcv_adv - c->rcv_nxt;
+	uint32_t seglen = s->len + ((s->flags & TCP_FSYN) != 0) + ((s->flags & TCP_FFIN) != 0);
+
+	if (seglen == 0)
+		return SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LEQ(s->seq, c->rcv_nxt + wnd);
+	if (wnd == 0)
+		return 0;
+	return SEQ_IN(s->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
+	    SEQ_IN(s->seq + seglen - 1, c->rcv_nxt, c->rcv_nxt + wnd);
+}
+
+/* An ACK that says where we are (RFC 5961), at most TCP_CHALLENGE_RATE/s. */
+static void
+tcp_challenge(struct tcp_conn *c)
+{
+	if (tcp_challenge_ok()) {
+		NSTAT(tcp, challenge_acks);
+		tcp_ack_now(c);
+	}
+}
+
+/* An RST in a synchronized state or SYN_RCVD: 0 if it was dealt with. */
+static void
+tcp_rst_in(struct tcp_conn *c, const struct tcp_rxseg *s)
+{
+	if (s->seq != c->rcv_nxt) {		/* in the window, not exact */
+		NSTAT(tcp, rst_ignored);
+		tcp_challenge(c);
+		return;
+	}
+	NSTAT(tcp, rst_rx);
+	if (c->state == TCP_SYN_RCVD && c->lst != NULL) {
+		tcp_conn_free(c);		/* back to listening, silently */
+		return;
+	}
+	tcp_drop(c, c->state == TCP_SYN_RCVD ? TCP_ERR_REFUSED : TCP_ERR_RESET);
+}
+
+/* PAWS (RFC 7323 5.3): 0 if s passes, -1 if it is dropped. */
+static int
+tcp_paws(struct tcp_conn *c, const struct tcp_rxseg *s)
+{
+	if (!c->ts_ok || !s->ts || (s->flags & TCP_FRST))
+		return 0;
+	if (SEQ_LT(s->tsval, c->ts_recent)) {
+		NSTAT(tcp, rx_paws);
+		c->ack_now = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Where the ACK of an acceptable segment leads (FIN acked, handshake). */
+static int
+tcp_ack_states(struct tcp_conn *c, struct tcp_rxseg *s)
+{
+	int fin_acked = c->shut_wr && c->snd_una == c->snd_max &&
+	    TAILQ_EMPTY(&c->sndq);
+
+	switch (c->state) {
+	case TCP_SYN_RCVD:
+		if (!SEQ_LT(c->snd_una, s->ack) || !SEQ_LEQ(s->ack, c->snd_max)) {
+			tcp_rst_reply(s);
+			return -1;
+		}
+		c->snd_una = s->ack;
+		c->retries = 0;
+		timer_stop(&c->rtx);
+		c->snd_wnd = s->wnd << c->snd_ws;
+		c->snd_wnd_max = c->snd_wnd;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+		tcp_accept(c);
+		return c->freed ? -1 : 0;
+	case TCP_FIN_WAIT_1:
+		if (fin_acked) {
+			tcp_set_state(c, TCP_FIN_WAIT_2);
+			if (c->app_gone)
+				tcp_slow_arm(c, tcp_cfg.fin_wait2_ms);
+		}
+		return 0;
+	case TCP_CLOSING:
+		if (fin_acked)
+			tcp_time_wait(c);
+		return 0;
+	case TCP_LAST_ACK:
+		if (fin_acked) {
+			tcp_finished(c);
+			return -1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+void
+tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
+{
+	c->ctr.segs_in++;
+	c->last_rx_ns = tcp_now_ns();
+	c->ka_probes = 0;
+	if (c->state == TCP_CLOSED) {		/* done, the app not yet told */
+		if (!(s->flags & TCP_FRST))
+			tcp_rst_reply(s);
+		goto out;
+	}
+	if (c->state == TCP_SYN_SENT) {
+		syn_sent(c, s);
+		goto out;
+	}
+	/* A SYN again in SYN_RCVD: the peer's retransmission, or its SYN-ACK. */
+	if ((s->flags & TCP_FSYN) && c->state == TCP_SYN_RCVD && s->seq == c->irs) {
+		if (!(s->flags & TCP_FACK)) {
+			tcp_send_syn(c);
+			goto out;
+		}
+		s->flags &= (uint8_t)~TCP_FSYN;	/* simultaneous open's SYN-ACK */
+		s->seq++;
+	}
+	if (tcp_paws(c, s) != 0)
+		goto out;
+	if (!tcp_acceptable(c, s)) {
+		NSTAT(tcp, rx_out_of_window);
+		if (s->flags & TCP_FRST) {
+			NSTAT(tcp, rst_ignored);
+			goto out;
+		}
+		c->ack_now = 1;
+		/* Data beyond a closed window (a probe): its ACK still counts. */
+		if (SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LEQ(s->seq, c->rcv_adv) &&
+		    (s->flags & (TCP_FACK | TCP_FSYN)) == TCP_FACK &&
+		    c->state != TCP_SYN_RCVD && tcp_ack(c, s) == 0 && !c->freed)
+			tcp_ack_states(c, s);
+		goto out;
+	}
+	if (s->flags & TCP_FRST) {
+		tcp_rst_in(c, s);
+		goto out;
+	}
+	if (s->flags & TCP_FSYN) {		/* RFC 5961 4.2 */
+		tcp_challenge(c);
+		goto out;
+	}
+	if (!(s->flags & TCP_FACK))
+		goto out;
+	/* RFC 7323 4.3: remember the timestamp of the segment at the edge. */
+	if (c->ts_ok && s->ts && SEQ_LEQ(s->seq, c->last_ack_sent))
+		c->ts_recent = s->tsval;
+	if (c->state != TCP_SYN_RCVD && tcp_ack(c, s) != 0)
+		goto out;
+	if (c->freed || tcp_ack_states(c, s) != 0 || c->freed)
+		goto out;
+	if (s->len > 0 || (s->flags & TCP_FFIN)) {
+		switch (c->state) {
+		case TCP_ESTABLISHED:
+		case TCP_FIN_WAIT_1:
+		case TCP_FIN_WAIT_2:
+			if (c->app_gone && s->len > 0 &&
+			    SEQ_GT(s->seq + s->len, c->rcv_nxt)) {
+				/* Bytes nobody will read (RFC 9293 3.10.4). */
+				NSTAT(tcp, rx_after_close);
+				tcp_send_rst(c);
+				tcp_conn_free(c);
+				goto out;
+			}
+			tcp_receive(c, s, pkt);
+			pkt = NULL;
+			break;
+		case TCP_TIME_WAIT:
+			if (s->flags & TCP_FFIN) {	/* their FIN again */
+				c->ack_now = 1;
+				tcp_slow_arm(c, tcp_cfg.time_wait_ms);
+			}
+			break;
+		default:			/* the peer's FIN came already */
+			c->ack_now = 1;
+			break;
+		}
+	}
+out:
+	iobuf_free_chain(pkt);
+	if (c->freed)
+		return;
+	if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD)
+		tcp_output(c);
+	if (!c->freed && c->ack_now)
+		tcp_ack_now(c);
+}

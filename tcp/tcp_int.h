@@ -1,0 +1,312 @@
+/*
+ * tcp_int.h: what the TCP files share and nobody else sees: the
+ * connection, the send and out-of-order queues, a parsed segment,
+ * sequence arithmetic, the tunables, and the functions each file gives
+ * the others.  Portable.
+ *
+ *	tcp.c      lifecycle, lookup, API, configuration, ISNs
+ *	tcp_in.c   tcp_input -> tcp_process -> tcp_ack, tcp_receive
+ *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
+ *	tcp_timer.c the four timers: retransmission/persist, delayed ACK,
+ *	           keepalive / TIME_WAIT / FIN_WAIT_2 (one "slow" timer)
+ *	tcp_sack.c the out-of-order queue, SACK blocks both ways, the
+ *	           scoreboard
+ *
+ * A connection (struct tcp_conn) belongs to its core (c->core): every
+ * field is read and written there only, without locks, except core and
+ * key, which never change after the connection is published and which
+ * other cores read through the shared owner table (tcp.c) during their
+ * own event; the struct is freed after an RCU grace period for their
+ * sake.
+ *
+ * The send queue (sndq) is a list of segments in sequence order, each
+ * at most one MSS of payload held as iobuf clones of the application's
+ * bytes, plus the SYN or FIN flag it carries.  Those before snd_next
+ * have been sent and are the retransmission queue; snd_next and after
+ * are not sent yet.  A segment leaves the queue when the peer
+ * acknowledges all of it.  Its flags carry the SACK scoreboard: sacked
+ * (the peer holds it), lost (RFC 6675 IsLost), rexmit_rec (already
+ * retransmitted in this recovery episode).
+ *
+ * Sequence numbers are compared only through SEQ_LT and friends (modulo
+ * 2^32, RFC 9293 3.4).
+ */
+#ifndef TCP_TCP_INT_H
+#define TCP_TCP_INT_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "ebb/rcu.h"
+#include "ebb/timer.h"
+#include "iobuf.h"
+#include "ip.h"
+#include "proto.h"
+#include "tcp.h"
+
+/* ---- tunables that are not in struct tcp_config -------------------------- */
+
+#define TCP_CONN_BUCKETS  512		/* per-core lookup chains */
+#define TCP_OWNER_BUCKETS 16384		/* the shared owner table's chains */
+#define TCP_LISTEN_BUCKETS 256		/* the listeners table's chains */
+#define TCP_EPHEMERAL_LO  49152		/* ephemeral ports (RFC 6335) */
+#define TCP_EPHEMERAL_HI  65535
+#define TCP_OOO_SEGS_MAX  512		/* out-of-order segments kept per conn
+					 * (the window bounds their bytes; this
+					 * bounds the blocks tiny segments pin) */
+#define TCP_CHALLENGE_RATE 100		/* challenge ACKs a second, per core */
+#define TCP_DUPTHRESH	  3		/* duplicate ACKs that mean a loss */
+#define TCP_G_US	  1000		/* clock granularity G of RFC 6298 */
+#define TCP_REO_MIN_NS	  1000000	/* least reordering allowed for before a
+					 * retransmission is deemed lost again */
+
+/* ---- sequence arithmetic (RFC 9293 3.4) ----------------------------------- */
+
+#define SEQ_LT(a, b)	((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b)	((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b)	((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b)	((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+#define SEQ_MAX(a, b)	(SEQ_GT(a, b) ? (a) : (b))
+#define SEQ_MIN(a, b)	(SEQ_LT(a, b) ? (a) : (b))
+/* a <= x < b */
+#define SEQ_IN(x, a, b)	(SEQ_LEQ(a, x) && SEQ_LT(x, b))
+
+/* ---- a segment of the send queue ----------------------------------------- */
+
+struct tcp_seg {
+	TAILQ_ENTRY(tcp_seg) link;
+	uint32_t seq;			/* first sequence number (the SYN's, if any) */
+	uint32_t len;			/* payload bytes */
+	uint8_t flags;			/* TCP_FSYN / TCP_FFIN it carries, or 0 */
+	uint8_t sacked;			/* the peer SACKed all of it */
+	uint8_t lost;			/* RFC 6675: deemed lost */
+	uint8_t rexmit_rec;		/* retransmitted in this recovery */
+	uint16_t rexmits;		/* times sent again (Karn: no RTT sample) */
+	uint64_t sent_ns;		/* when last sent */
+	struct iobuf *data;		/* the payload: clones, or NULL if len 0 */
+};
+TAILQ_HEAD(tcp_segq, tcp_seg);
+
+/* Sequence space a segment takes: its bytes, plus one for SYN and FIN. */
+static inline uint32_t
+seg_span(const struct tcp_seg *s)
+{
+	return s->len + ((s->flags & TCP_FSYN) != 0) + ((s->flags & TCP_FFIN) != 0);
+}
+
+/*
+ * The right edge of the peer's window: the ACK of the segment that
+ * gave the window, plus it.  Not SND.UNA + SND.WND: a later segment may
+ * move SND.UNA without being allowed to move the window (an older SEQ,
+ * such as a retransmission's), and the edge must not move with it.
+ */
+#define tcp_snd_edge(c)	((c)->snd_wl2 + (c)->snd_wnd)
+
+/* ---- an out-of-order segment ---------------------------------------------- */
+
+struct tcp_ooo {
+	TAILQ_ENTRY(tcp_ooo) link;
+	uint32_t seq, len;		/* its bytes: [seq, seq + len) */
+	int fin;			/* a FIN follows its last byte */
+	struct iobuf *data;
+};
+TAILQ_HEAD(tcp_oooq, tcp_ooo);
+
+/* ---- a received segment, parsed ------------------------------------------- */
+
+struct tcp_sackblk {
+	uint32_t left, right;		/* [left, right) */
+};
+
+struct tcp_rxseg {
+	uint32_t src, dst;		/* network order: the peer, us */
+	uint16_t sport, dport;		/* host order */
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint32_t wnd;			/* the raw 16-bit field */
+	uint32_t len;			/* payload bytes */
+	uint8_t hlen;			/* header bytes, options included */
+	/* options */
+	uint16_t mss;			/* 0: none */
+	int16_t wscale;			/* -1: none */
+	uint8_t sack_ok;
+	uint8_t ts;			/* timestamps present */
+	uint32_t tsval, tsecr;
+	uint8_t nsack;			/* SACK blocks */
+	struct tcp_sackblk sack[TCP_SACK_MAX];
+	struct netif *nif;
+	uint32_t rx_flags;
+};
+
+/* ---- the connection -------------------------------------------------------- */
+
+struct tcp_listener;
+
+struct tcp_conn {
+	LIST_ENTRY(tcp_conn) hlink;	/* on its core's lookup chain */
+	int core;			/* the owner: immutable once published */
+	uint64_t key;			/* remote ip, remote port, local port */
+	enum tcp_state state;
+	struct netif *nif;
+	uint32_t lip, rip;		/* network order */
+	uint16_t lport, rport;		/* host order */
+	struct tcp_listener *lst;	/* SYN_RCVD: the listener (one reference) */
+
+	const struct tcp_callbacks *cb;
+	void *arg;
+
+	/* flags */
+	unsigned app_gone : 1;		/* tcp_close / tcp_abort / aborted done */
+	unsigned accepted : 1;		/* on_accept took it, or tcp_connect made it */
+	unsigned shut_wr : 1;		/* FIN queued */
+	unsigned fin_rcvd : 1;		/* the peer's FIN is in sequence */
+	unsigned closed_cb : 1;		/* closed was called */
+	unsigned nodelay : 1;
+	unsigned keepalive : 1;
+	unsigned manual : 1;		/* TCP_OPT_MANUAL_RECVED */
+	unsigned ts_ok : 1, sack_ok : 1, ws_ok : 1;
+	unsigned ack_now : 1;		/* send an ACK at the end of this input */
+	unsigned in_recovery : 1;	/* fast recovery (RFC 6582 / 6675) */
+	unsigned rto_sack : 1;		/* resending after an RTO, SACK marks kept */
+	unsigned persist : 1;		/* the rtx timer is the persist timer */
+	unsigned freed : 1;		/* gone (tcp_conn_free): the memory stays
+					 * valid until this event ends (RCU), so
+					 * a caller checks this after a callback */
+
+	/* send side (RFC 9293 3.3.1) */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd;		/* the peer's window, scaled */
+	uint32_t snd_wnd_max;		/* the largest it has been (RFC 5961 5.2) */
+	uint32_t snd_wl1, snd_wl2;
+	uint8_t snd_ws, rcv_ws;		/* shifts: theirs, ours */
+	uint16_t mss;			/* payload per segment we send */
+	uint16_t rmss;			/* the MSS we announced */
+	struct tcp_segq sndq;
+	struct tcp_seg *snd_next;	/* first unsent segment, or NULL */
+	uint32_t sndq_bytes;		/* payload bytes queued, sent or not */
+	uint32_t sndbuf;
+
+	/* congestion control (RFC 5681, 6582, 6675) */
+	uint32_t cwnd, ssthresh;
+	uint32_t recover;		/* snd_max when recovery began */
+	uint32_t ca_acked;		/* bytes acked toward the next CA increase */
+	int dupacks;
+
+	/* RTT and RTO (RFC 6298), microseconds and milliseconds */
+	uint32_t srtt_us, rttvar_us, rto_ms;
+	int retries;			/* RTO expiries since progress */
+	int probes;			/* persist probes sent in a row */
+	int ka_probes;			/* keepalive probes unanswered */
+	uint32_t persist_ms;		/* the persist interval now */
+
+	/* receive side */
+	uint32_t irs, rcv_nxt;
+	uint32_t rcv_adv;		/* right edge advertised: never retracted */
+	uint32_t rcvbuf;
+	uint32_t rcv_held;		/* delivered, not released (manual mode) */
+	uint32_t last_ack_sent;
+	int acks_owed;			/* full segments received, not yet ACKed */
+	struct tcp_oooq oooq;
+	uint32_t ooo_bytes;
+	int ooo_segs;
+	uint32_t sack_recent;		/* seq of the latest out-of-order arrival */
+
+	/* timestamps (RFC 7323) */
+	uint32_t ts_recent;		/* the peer's latest valid TSval */
+	uint32_t ts_off;		/* our clock's per-connection offset */
+
+	/* timers: all on c->core */
+	struct timer rtx;		/* retransmission, or persist */
+	struct timer dack;		/* delayed ACK */
+	struct timer slow;		/* keepalive, TIME_WAIT, FIN_WAIT_2 */
+	uint64_t last_rx_ns;		/* for keepalive */
+
+	struct tcp_info ctr;		/* counters (state etc. filled on read) */
+	struct rcu_head rcu;		/* freed after a grace period */
+};
+
+/* A listening port: shared by every core, read under RCU. */
+struct tcp_listener {
+	uint16_t port;
+	tcp_accept_fn fn;
+	void *arg;
+	int refs;			/* table + each SYN_RCVD conn (atomic) */
+	int backlog;			/* SYN_RCVD conns now (atomic) */
+	int dead;			/* unlistened (atomic) */
+	struct rcu_head rcu;
+};
+
+extern struct tcp_config tcp_cfg;	/* read anywhere, set by tcp_configure */
+
+/* ---- tcp.c ----------------------------------------------------------------- */
+
+uint64_t tcp_key(uint32_t rip, uint16_t rport, uint16_t lport);
+struct tcp_conn *tcp_lookup(uint64_t key);		/* this core's */
+struct tcp_conn *tcp_owner_lookup(uint64_t key);	/* any core's (RCU) */
+struct tcp_listener *tcp_listener_get(uint16_t port);	/* RCU; NULL if none */
+void tcp_listener_put(struct tcp_listener *l);
+struct tcp_conn *tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport,
+    uint32_t rip, uint16_t rport, int *err);
+void tcp_conn_free(struct tcp_conn *c);
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
+void tcp_established(struct tcp_conn *c);
+void tcp_drop(struct tcp_conn *c, int reason);		/* aborted cb, free */
+void tcp_finished(struct tcp_conn *c);			/* CLOSED in order */
+void tcp_time_wait(struct tcp_conn *c);
+uint32_t tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+uint32_t tcp_ts_now(const struct tcp_conn *c);		/* our TSval */
+uint64_t tcp_now_ns(void);
+int tcp_challenge_ok(void);				/* rate limit */
+
+/* ---- tcp_in.c --------------------------------------------------------------- */
+
+void tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt);
+void tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt);
+void tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len);
+void tcp_fin_in(struct tcp_conn *c);
+
+/* ---- tcp_ack.c ---------------------------------------------------------------- */
+
+int tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s);	/* 0, or -1: drop */
+void tcp_rto_expired(struct tcp_conn *c);
+void tcp_recovery_reset(struct tcp_conn *c);
+
+/* ---- tcp_out.c -------------------------------------------------------------- */
+
+void tcp_output(struct tcp_conn *c);			/* what the windows allow */
+void tcp_ack_now(struct tcp_conn *c);			/* a pure ACK at once */
+void tcp_ack_later(struct tcp_conn *c);			/* delayed-ACK rules */
+void tcp_send_syn(struct tcp_conn *c);			/* SYN or SYN-ACK */
+void tcp_send_rst(struct tcp_conn *c);			/* for tcp_abort */
+void tcp_send_probe(struct tcp_conn *c);		/* seq snd_una - 1, no data */
+void tcp_rst_reply(const struct tcp_rxseg *s);		/* no connection */
+int tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg);
+struct iobuf *tcp_slice(const struct iobuf *b, size_t off, size_t len);
+uint32_t tcp_rcv_wnd_field(struct tcp_conn *c);
+int tcp_queue_fin(struct tcp_conn *c);			/* 0, or ENOMEM */
+size_t tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
+    const void *bytes, int *err);
+uint32_t tcp_inflight(const struct tcp_conn *c);
+
+/* ---- tcp_timer.c ------------------------------------------------------------ */
+
+void tcp_timers_setup(struct tcp_conn *c);
+void tcp_timers_stop(struct tcp_conn *c);
+void tcp_rtx_arm(struct tcp_conn *c);			/* (re)start the RTO */
+void tcp_rtx_check(struct tcp_conn *c);			/* arm/stop/persist as due */
+void tcp_rtt_sample(struct tcp_conn *c, uint64_t rtt_us);
+void tcp_slow_arm(struct tcp_conn *c, uint64_t ms);
+void tcp_keepalive_reset(struct tcp_conn *c);
+
+/* ---- tcp_sack.c ------------------------------------------------------------- */
+
+void tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data,
+    uint32_t len, int fin);
+void tcp_ooo_pull(struct tcp_conn *c);			/* deliver what is now in order */
+void tcp_ooo_free(struct tcp_conn *c);
+int tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sackblk *out, int max);
+void tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s);
+uint32_t tcp_pipe(const struct tcp_conn *c);
+struct tcp_seg *tcp_next_hole(struct tcp_conn *c);
+
+#endif

@@ -1,0 +1,609 @@
+/*
+ * tcp_out.c: TCP output: queueing the application's bytes as segments,
+ * deciding what may go, building headers, checksums and offload hints.
+ * Portable.
+ *
+ *	tcp_send, tcp_write -> tcp_queue_data (segments of one MSS, clones)
+ *	tcp_output -> SACK holes first (in RFC 6675 recovery)
+ *	           -> new segments, as the peer's window, cwnd, the sender's
+ *	              SWS rule and Nagle allow (tcp_seg_split cuts one to fit
+ *	              a small window) -> tcp_xmit, or tcp_xmit_tso for a run
+ *	           -> tcp_rtx_check (retransmission or persist timer)
+ *	tcp_xmit, control segments -> tcp_emit -> options, window, checksum
+ *	                                       -> ip_output
+ *	no connection -> tcp_rst_reply -> ip_output
+ *
+ * Retransmission keeps the bytes without copying: a segment's data is a
+ * chain of iobuf clones of the application's buffers, and each
+ * transmission sends fresh clones of those (tcp_slice), with the headers
+ * in a buffer of their own in front (pkt_push sees the shared block).
+ * A clone is one small allocation; if it fails the segment is not sent
+ * this time (counted) and the retransmission timer sends it later.
+ *
+ * Every segment but the first SYN carries an ACK of RCV.NXT and the
+ * window (tcp_rcv_wnd_field), so sending anything clears the owed ACK
+ * and the delayed-ACK timer.  The window offered is what the receive
+ * buffer has free (less what the application holds under
+ * TCP_OPT_MANUAL_RECVED and the out-of-order queue), never less than
+ * what was offered before (RFC 9293 3.8.6.2.2: the right edge is never
+ * retracted), and not opened by less than an MSS or half the buffer
+ * (the receiver's silly-window rule).
+ *
+ * Checksums: computed here over the pseudo-header and the whole chain,
+ * or, when the interface has NETIF_F_TX_CSUM, left to the device with
+ * the pseudo-header's sum in place and hints (netif.h).  With
+ * NETIF_F_TSO4 a run of full segments goes down as one frame with
+ * hints.mss, and the device cuts it (its checksum is always offloaded).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "inet.h"
+#include "kernel/malloc.h"
+#include "pkt.h"
+#include "stats.h"
+#include "tcp_int.h"
+
+#define TSO_MAX		65000	/* payload of one TSO frame, at most */
+
+/* ---- buffers ---------------------------------------------------------------- */
+
+struct iobuf *
+tcp_slice(const struct iobuf *b, size_t off, size_t len)
+{
+	struct iobuf *head = NULL, **tail = &head, *n;
+
+	for (; b != NULL && len > 0; b = b->next) {
+		if (off >= b->len) {
+			off -= b->len;
+			continue;
+		}
+		if ((n = iobuf_clone(b)) == NULL) {
+			iobuf_free_chain(head);
+			return NULL;
+		}
+		iobuf_advance(n, off);
+		off = 0;
+		if (n->len > len)
+			iobuf_trim(n, len);
+		len -= n->len;
+		*tail = n;
+		tail = &n->next;
+	}
+	return head;
+}
+
+/* Append n bytes to seg s: from chain src at off, or copied from bytes. */
+static int
+seg_append(struct tcp_seg *s, const struct iobuf *src, size_t off, size_t n,
+    const uint8_t *bytes)
+{
+	struct iobuf *add, *last;
+
+	if (src != NULL) {
+		if ((add = tcp_slice(src, off, n)) == NULL)
+			return ENOMEM;
+	} else {
+		/* Into the last buffer's tailroom, if it is ours alone. */
+		for (last = s->data; last != NULL && last->next != NULL; last = last->next)
+			;
+		if (last != NULL && !iobuf_shared(last) && iobuf_tailroom(last) >= n) {
+			memcpy(iobuf_put(last, n), bytes, n);
+			s->len += (uint32_t)n;
+			return 0;
+		}
+		if ((add = iobuf_alloc(IOBUF_HEADROOM, n)) == NULL)
+			return ENOMEM;
+		memcpy(iobuf_put(add, n), bytes, n);
+	}
+	if (s->data == NULL)
+		s->data = add;
+	else
+		iobuf_chain_append(s->data, add);
+	s->len += (uint32_t)n;
+	return 0;
+}
+
+/* A new empty segment at the tail, starting at seq; NULL if out of memory. */
+static struct tcp_seg *
+seg_new(struct tcp_conn *c, uint32_t seq)
+{
+	struct tcp_seg *s = kcalloc(1, sizeof *s);
+
+	if (s == NULL)
+		return NULL;
+	s->seq = seq;
+	TAILQ_INSERT_TAIL(&c->sndq, s, link);
+	if (c->snd_next == NULL)
+		c->snd_next = s;
+	return s;
+}
+
+/* The sequence number after the last queued byte. */
+static uint32_t
+sndq_end(const struct tcp_conn *c)
+{
+	struct tcp_seg *last = TAILQ_LAST(&c->sndq, tcp_segq);
+
+	return last == NULL ? c->snd_una : last->seq + seg_span(last);
+}
+
+size_t
+tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
+    const void *bytes, int *err)
+{
+	size_t room = tcp_sndbuf_free(c), done = 0, k;
+	struct tcp_seg *s = TAILQ_LAST(&c->sndq, tcp_segq);
+
+	if (n > room)
+		n = room;
+	while (done < n) {
+		/* The tail segment grows while it is unsent and short. */
+		if (s == NULL || c->snd_next == NULL || s->len >= c->mss ||
+		    (s->flags & (TCP_FFIN | TCP_FSYN))) {
+			if ((s = seg_new(c, sndq_end(c))) == NULL)
+				break;
+		}
+		k = c->mss - s->len;
+		if (k > n - done)
+			k = n - done;
+		if ((*err = seg_append(s, data, done, k,
+		    bytes == NULL ? NULL : (const uint8_t *)bytes + done)) != 0)
+			break;
+		done += k;
+		c->sndq_bytes += (uint32_t)k;
+	}
+	/* A segment made but left empty by a failed append goes. */
+	if (s != NULL && s->len == 0 && s->flags == 0) {
+		if (c->snd_next == s)
+			c->snd_next = NULL;
+		TAILQ_REMOVE(&c->sndq, s, link);
+		kfree(s);
+	}
+	if (done > 0)
+		*err = 0;
+	return done;
+}
+
+int
+tcp_queue_fin(struct tcp_conn *c)
+{
+	struct tcp_seg *s = TAILQ_LAST(&c->sndq, tcp_segq);
+
+	if (s != NULL && c->snd_next != NULL && !(s->flags & TCP_FFIN)) {
+		s->flags |= TCP_FFIN;		/* rides on the last unsent segment */
+		c->shut_wr = 1;
+		return 0;
+	}
+	if ((s = seg_new(c, sndq_end(c))) == NULL) {
+		NSTAT(tcp, nomem);
+		return ENOMEM;
+	}
+	s->flags = TCP_FFIN;
+	c->shut_wr = 1;
+	return 0;
+}
+
+/* Cut s after k payload bytes into two segments; 0, or ENOMEM. */
+static int
+tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k)
+{
+	struct tcp_seg *t = kcalloc(1, sizeof *t);
+	struct iobuf *a, *b;
+
+	if (t == NULL)
+		return ENOMEM;
+	if ((a = tcp_slice(s->data, 0, k)) == NULL ||
+	    (b = tcp_slice(s->data, k, s->len - k)) == NULL) {
+		iobuf_free_chain(a);
+		kfree(t);
+		return ENOMEM;
+	}
+	iobuf_free_chain(s->data);
+	s->data = a;
+	t->data = b;
+	t->seq = s->seq + k;
+	t->len = s->len - k;
+	t->flags = s->flags & TCP_FFIN;
+	s->flags &= (uint8_t)~TCP_FFIN;
+	s->len = k;
+	TAILQ_INSERT_AFTER(&c->sndq, s, t, link);
+	return 0;
+}
+
+/* ---- headers ---------------------------------------------------------------- */
+
+uint32_t
+tcp_rcv_wnd_field(struct tcp_conn *c)
+{
+	uint32_t used = c->rcv_held + c->ooo_bytes;
+	uint32_t avail = c->rcvbuf > used ? c->rcvbuf - used : 0;
+	uint32_t ws = c->ws_ok ? c->rcv_ws : 0, w, field;
+
+	if (avail > (65535u << ws))
+		avail = 65535u << ws;
+	if (avail < c->rcvbuf / 2 && avail < c->rmss)	/* receiver SWS */
+		avail = 0;
+	w = SEQ_LT(c->rcv_nxt + avail, c->rcv_adv) ? c->rcv_adv - c->rcv_nxt : avail;
+	field = w >> ws;
+	if (SEQ_LT(c->rcv_nxt + (field << ws), c->rcv_adv))
+		field++;				/* round up: never retract */
+	if (field > 65535)
+		field = 65535;
+	if (SEQ_GT(c->rcv_nxt + (field << ws), c->rcv_adv))
+		c->rcv_adv = c->rcv_nxt + (field << ws);
+	return field;
+}
+
+/* Write the options of a SYN (MSS, window scale, SACK-permitted, TS). */
+static int
+syn_options(struct tcp_conn *c, uint8_t *o)
+{
+	int active = c->state == TCP_SYN_SENT, n = 0;
+	uint32_t v;
+
+	o[n++] = TCPOPT_MSS;
+	o[n++] = 4;
+	o[n++] = (uint8_t)(c->rmss >> 8);
+	o[n++] = (uint8_t)c->rmss;
+	if (active || c->ws_ok) {
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_WSCALE;
+		o[n++] = 3;
+		o[n++] = c->rcv_ws;
+	}
+	if (active || c->sack_ok) {
+		if (!(active || c->ts_ok)) {
+			o[n++] = TCPOPT_NOP;
+			o[n++] = TCPOPT_NOP;
+		}
+		o[n++] = TCPOPT_SACK_OK;
+		o[n++] = 2;
+	} else if (active || c->ts_ok) {
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_NOP;
+	}
+	if (active || c->ts_ok) {
+		o[n++] = TCPOPT_TS;
+		o[n++] = 10;
+		v = hton32(tcp_ts_now(c));
+		memcpy(o + n, &v, 4);
+		v = hton32(active ? 0 : c->ts_recent);
+		memcpy(o + n + 4, &v, 4);
+		n += 8;
+	}
+	return n;
+}
+
+/* Write the options of any other segment (TS, SACK blocks) within room. */
+static int
+seg_options(struct tcp_conn *c, uint8_t *o, int room)
+{
+	struct tcp_sackblk b[TCP_SACK_MAX];
+	int n = 0, nb;
+	uint32_t v;
+
+	if (c->ts_ok) {
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_TS;
+		o[n++] = 10;
+		v = hton32(tcp_ts_now(c));
+		memcpy(o + n, &v, 4);
+		v = hton32(c->ts_recent);
+		memcpy(o + n + 4, &v, 4);
+		n += 8;
+	}
+	if (c->sack_ok && !TAILQ_EMPTY(&c->oooq) && room - n >= 12) {
+		nb = tcp_sack_blocks(c, b, c->ts_ok ? 3 : 4);
+		if (nb > (room - n - 4) / 8)
+			nb = (room - n - 4) / 8;
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_NOP;
+		o[n++] = TCPOPT_SACK;
+		o[n++] = (uint8_t)(2 + 8 * nb);
+		for (int i = 0; i < nb; i++) {
+			v = hton32(b[i].left);
+			memcpy(o + n, &v, 4);
+			v = hton32(b[i].right);
+			memcpy(o + n + 4, &v, 4);
+			n += 8;
+		}
+	}
+	return n;
+}
+
+/*
+ * Send one segment of c: data (owned; NULL for none) at seq with flags;
+ * tso_mss nonzero for a TSO frame.  0, or an errno (dropped, counted).
+ */
+static int
+tcp_emit(struct tcp_conn *c, struct iobuf *data, uint32_t seq, uint8_t flags,
+    uint16_t tso_mss)
+{
+	struct netif_tx_hints hints = { .csum = 1, .csum_start = 0,
+	    .csum_offset = offsetof(struct tcp_hdr, csum), .mss = tso_mss };
+	uint8_t opt[40];
+	size_t dlen = iobuf_chain_len(data), tlen;
+	int olen, hlen, room;
+	struct tcp_hdr *th;
+	uint32_t sum;
+
+	room = (int)(c->nif->mtu - IP_HLEN - TCP_HLEN) - (int)(tso_mss ? tso_mss : dlen);
+	if (room > 40)
+		room = 40;
+	olen = (flags & TCP_FSYN) ? syn_options(c, opt) : seg_options(c, opt, room);
+	hlen = TCP_HLEN + olen;
+	if ((th = pkt_push(&data, (size_t)hlen)) == NULL) {
+		NSTAT(tcp, nomem);
+		iobuf_free_chain(data);
+		return ENOMEM;
+	}
+	th->sport = hton16(c->lport);
+	th->dport = hton16(c->rport);
+	th->seq = hton32(seq);
+	th->ack = (flags & TCP_FACK) ? hton32(c->rcv_nxt) : 0;
+	th->off = (uint8_t)((hlen / 4) << 4);
+	th->flags = flags;
+	th->win = hton16((uint16_t)((flags & TCP_FSYN) ?
+	    (c->rcvbuf > 65535 ? 65535 : c->rcvbuf) : tcp_rcv_wnd_field(c)));
+	th->urg = 0;
+	th->csum = 0;
+	memcpy(th + 1, opt, (size_t)olen);
+	if (flags & TCP_FSYN)
+		c->rcv_adv = c->rcv_nxt + ntoh16(th->win);
+	if (flags & TCP_FACK) {
+		c->last_ack_sent = c->rcv_nxt;
+		c->acks_owed = 0;
+		c->ack_now = 0;
+		timer_stop(&c->dack);
+	}
+	tlen = dlen + (size_t)hlen;
+	sum = inet_pseudo(c->lip, c->rip, IP_PROTO_TCP, (uint16_t)(tlen > 0xffff ? 0 : tlen));
+	c->ctr.segs_out++;
+	NSTAT(tcp, tx);
+	if (flags & TCP_FRST)
+		NSTAT(tcp, rst_tx);
+	if ((c->nif->features & NETIF_F_TX_CSUM) || tso_mss != 0) {
+		th->csum = hton16(inet_fold(sum));	/* the device adds the rest */
+		return ip_output(c->nif, data, c->rip, IP_PROTO_TCP, &hints);
+	}
+	th->csum = hton16(inet_csum(inet_sum_chain(data, 0, tlen, sum)));
+	return ip_output(c->nif, data, c->rip, IP_PROTO_TCP, NULL);
+}
+
+/* ---- segments ---------------------------------------------------------------- */
+
+/* Note seg as sent now (a retransmission if it was sent before). */
+static void
+seg_sent(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	if (SEQ_LT(seg->seq, c->snd_max)) {
+		seg->rexmits++;
+		c->ctr.retransmits++;
+		NSTAT(tcp, retransmits);
+	}
+	seg->sent_ns = tcp_now_ns();
+	c->ctr.bytes_sent += seg->len;
+}
+
+int
+tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg)
+{
+	struct iobuf *data = NULL;
+	uint8_t flags = TCP_FACK | (seg->flags & TCP_FFIN);
+
+	if (seg->len > 0) {
+		if ((data = tcp_slice(seg->data, 0, seg->len)) == NULL) {
+			NSTAT(tcp, nomem);
+			return ENOMEM;		/* the RTO sends it later */
+		}
+		flags |= TCP_FPSH;
+	}
+	seg_sent(c, seg);
+	return tcp_emit(c, data, seg->seq, flags, 0);
+}
+
+/* Send segments first .. first+n-1 (full, unsent, no FIN) as one TSO frame. */
+static void
+tcp_xmit_tso(struct tcp_conn *c, struct tcp_seg *first, int n)
+{
+	struct iobuf *data = NULL, *d;
+	struct tcp_seg *s = first;
+
+	for (int i = 0; i < n; i++, s = TAILQ_NEXT(s, link)) {
+		if ((d = tcp_slice(s->data, 0, s->len)) == NULL) {
+			NSTAT(tcp, nomem);
+			iobuf_free_chain(data);
+			return;
+		}
+		if (data == NULL)
+			data = d;
+		else
+			iobuf_chain_append(data, d);
+		seg_sent(c, s);
+	}
+	tcp_emit(c, data, first->seq, TCP_FACK | TCP_FPSH, c->mss);
+}
+
+/* Move the send pointer past s (just sent). */
+static void
+advance(struct tcp_conn *c, struct tcp_seg *s)
+{
+	c->snd_next = TAILQ_NEXT(s, link);
+	c->snd_nxt = s->seq + seg_span(s);
+	if (SEQ_GT(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+}
+
+/* May s go now?  1 yes, 0 no (it may have been split to fit the window). */
+static int
+tcp_may_send(struct tcp_conn *c, struct tcp_seg *s, uint32_t flight)
+{
+	uint32_t edge = tcp_snd_edge(c), usable, cwnd;
+
+	if (SEQ_GT(s->seq + s->len, edge)) {
+		/* Sender SWS (RFC 9293 3.8.6.2.1): a full MSS, or half the
+		 * largest window the peer has offered. */
+		usable = SEQ_GT(edge, s->seq) ? edge - s->seq : 0;
+		if (usable == 0 || (usable < c->mss && usable < (c->snd_wnd_max + 1) / 2))
+			return 0;
+		if (tcp_seg_split(c, s, usable) != 0)
+			return 0;
+	}
+	cwnd = c->cwnd;
+	if (!c->in_recovery && c->dupacks > 0 && c->dupacks < TCP_DUPTHRESH &&
+	    !SEQ_LT(s->seq, c->snd_max))
+		cwnd += (uint32_t)c->dupacks * c->mss;	/* limited transmit */
+	if (flight > 0 && flight + s->len > cwnd)
+		return 0;
+	/* Nagle (RFC 9293 3.7.4): one small segment in flight at a time. */
+	if (s->len < c->mss && !(s->flags & TCP_FFIN) && !c->nodelay &&
+	    flight > 0 && TAILQ_NEXT(s, link) == NULL)
+		return 0;
+	return 1;
+}
+
+void
+tcp_output(struct tcp_conn *c)
+{
+	struct tcp_seg *s, *t;
+	int sack_rec, n;
+	uint32_t flight, run;
+
+	if (c->freed)
+		return;
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+	case TCP_FIN_WAIT_1:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		break;
+	default:
+		if (c->ack_now)
+			tcp_ack_now(c);
+		return;
+	}
+	sack_rec = c->sack_ok && (c->in_recovery || c->rto_sack);
+	while (sack_rec && (s = tcp_next_hole(c)) != NULL &&
+	    c->cwnd > (flight = tcp_pipe(c)) && c->cwnd - flight >= s->len) {
+		s->rexmit_rec = 1;
+		c->ctr.sack_retransmits++;
+		NSTAT(tcp, sack_retransmits);
+		tcp_xmit(c, s);
+	}
+	while ((s = c->snd_next) != NULL) {
+		if (s->sacked) {			/* the peer has it (after an RTO) */
+			advance(c, s);
+			continue;
+		}
+		flight = sack_rec ? tcp_pipe(c) : tcp_inflight(c);
+		if (!tcp_may_send(c, s, flight))
+			break;
+		/* A run of full segments for one TSO frame. */
+		n = 1;
+		run = s->len;
+		if ((c->nif->features & NETIF_F_TSO4) && !sack_rec &&
+		    !SEQ_LT(s->seq, c->snd_max) && s->len == c->mss && !s->flags) {
+			for (t = TAILQ_NEXT(s, link); t != NULL && t->len == c->mss &&
+			    !t->flags && run + t->len <= TSO_MAX &&
+			    SEQ_LEQ(t->seq + t->len, tcp_snd_edge(c)) &&
+			    flight + run + t->len <= c->cwnd; t = TAILQ_NEXT(t, link)) {
+				run += t->len;
+				n++;
+			}
+		}
+		if (n > 1) {
+			tcp_xmit_tso(c, s, n);
+			for (int i = 0; i < n; i++)
+				advance(c, c->snd_next);
+		} else {
+			tcp_xmit(c, s);
+			advance(c, s);
+		}
+	}
+	if (c->ack_now)
+		tcp_ack_now(c);
+	tcp_rtx_check(c);
+}
+
+/* ---- control segments --------------------------------------------------------- */
+
+void
+tcp_ack_now(struct tcp_conn *c)
+{
+	if (c->freed || c->state == TCP_CLOSED || c->state == TCP_SYN_SENT)
+		return;
+	tcp_emit(c, NULL, c->snd_max, TCP_FACK, 0);	/* not SND.NXT: after an RTO
+							 * it went back below what
+							 * the peer has seen */
+}
+
+void
+tcp_ack_later(struct tcp_conn *c)
+{
+	if (++c->acks_owed >= 2) {
+		c->ack_now = 1;
+		return;
+	}
+	if (!timer_armed(&c->dack))
+		timer_start(&c->dack, (uint64_t)tcp_cfg.delack_ms * TIMER_MS, 0);
+}
+
+void
+tcp_send_syn(struct tcp_conn *c)
+{
+	uint8_t flags = TCP_FSYN | (c->state == TCP_SYN_RCVD ? TCP_FACK : 0);
+
+	c->rmss = (uint16_t)(c->nif->mtu - IP_HLEN - TCP_HLEN);
+	tcp_emit(c, NULL, c->iss, flags, 0);
+	c->snd_nxt = c->iss + 1;
+	if (SEQ_GT(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	tcp_rtx_arm(c);
+}
+
+void
+tcp_send_rst(struct tcp_conn *c)
+{
+	tcp_emit(c, NULL, c->snd_max, TCP_FRST | TCP_FACK, 0);
+}
+
+void
+tcp_send_probe(struct tcp_conn *c)
+{
+	tcp_emit(c, NULL, c->snd_una - 1, TCP_FACK, 0);
+}
+
+void
+tcp_rst_reply(const struct tcp_rxseg *s)
+{
+	struct iobuf *pkt = iobuf_alloc(IOBUF_HEADROOM, 0);
+	struct tcp_hdr *th;
+
+	if (pkt == NULL || s->nif == NULL) {
+		NSTAT(tcp, nomem);
+		iobuf_free_chain(pkt);
+		return;
+	}
+	th = iobuf_push(pkt, TCP_HLEN);
+	memset(th, 0, TCP_HLEN);
+	th->sport = hton16(s->dport);
+	th->dport = hton16(s->sport);
+	th->off = (TCP_HLEN / 4) << 4;
+	if (s->flags & TCP_FACK) {		/* <SEQ=SEG.ACK><CTL=RST> */
+		th->seq = hton32(s->ack);
+		th->flags = TCP_FRST;
+	} else {				/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+		th->ack = hton32(s->seq + s->len + ((s->flags & TCP_FSYN) != 0) +
+		    ((s->flags & TCP_FFIN) != 0));
+		th->flags = TCP_FRST | TCP_FACK;
+	}
+	th->csum = hton16(inet_csum(inet_sum(th, TCP_HLEN,
+	    inet_pseudo(s->dst, s->src, IP_PROTO_TCP, TCP_HLEN))));
+	NSTAT(tcp, tx);
+	NSTAT(tcp, rst_tx);
+	ip_output(s->nif, pkt, s->src, IP_PROTO_TCP, NULL);
+}

@@ -1,0 +1,231 @@
+/*
+ * tcp_timer.c: a connection's three timers, all armed on its core
+ * (ebb/timer.h), and the RTO estimator.  Portable.
+ *
+ *	rtx:  tcp_rtx_fire -> SYN_SENT / SYN_RCVD: tcp_send_syn again, or
+ *	                      give up after syn_retries
+ *	                   -> persist: tcp_send_probe, the interval doubling
+ *	                      up to persist_max_ms
+ *	                   -> data: tcp_rto_expired (tcp_ack.c) -> tcp_output,
+ *	                      or abort after data_retries
+ *	dack: tcp_dack_fire -> tcp_ack_now
+ *	slow: tcp_slow_fire -> TIME_WAIT over: tcp_finished
+ *	                    -> FIN_WAIT_2 after tcp_close: free
+ *	                    -> keepalive: idle long enough: tcp_send_probe,
+ *	                       or abort after keepalive_cnt unanswered
+ *
+ * The retransmission timer runs whenever bytes are in flight
+ * (tcp_rtx_check); when nothing is in flight but data waits for a
+ * window the peer closed, the same timer is the persist timer
+ * (c->persist).  A zero-window probe is the segment Linux sends: an ACK
+ * one below SND.UNA, which the peer must answer (RFC 9293 3.10.7.4:
+ * an unacceptable segment gets an ACK) with its current window; the
+ * probes never give up while the peer answers.  A keepalive probe is
+ * the same segment (RFC 1122 4.2.3.6).
+ *
+ * RTO (RFC 6298): the first sample R sets SRTT = R and RTTVAR = R/2,
+ * later ones RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R| and SRTT = 7/8 SRTT +
+ * 1/8 R; RTO = SRTT + max(G, 4 RTTVAR), clamped to [rto_min_ms,
+ * rto_max_ms].  Each expiry doubles the RTO (backoff) until a new sample
+ * recomputes it.
+ */
+#include "stats.h"
+#include "tcp_int.h"
+
+static void tcp_rtx_fire(void *arg);
+static void tcp_dack_fire(void *arg);
+static void tcp_slow_fire(void *arg);
+
+void
+tcp_timers_setup(struct tcp_conn *c)
+{
+	timer_setup(&c->rtx, tcp_rtx_fire, c);
+	timer_setup(&c->dack, tcp_dack_fire, c);
+	timer_setup(&c->slow, tcp_slow_fire, c);
+}
+
+void
+tcp_timers_stop(struct tcp_conn *c)
+{
+	timer_stop(&c->rtx);
+	timer_stop(&c->dack);
+	timer_stop(&c->slow);
+	c->persist = 0;
+}
+
+void
+tcp_rtx_arm(struct tcp_conn *c)
+{
+	timer_start(&c->rtx, (uint64_t)c->rto_ms * TIMER_MS, 0);
+}
+
+void
+tcp_slow_arm(struct tcp_conn *c, uint64_t ms)
+{
+	timer_start(&c->slow, ms * TIMER_MS, 0);
+}
+
+void
+tcp_keepalive_reset(struct tcp_conn *c)
+{
+	c->ka_probes = 0;
+	if (c->keepalive && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT))
+		tcp_slow_arm(c, tcp_cfg.keepalive_idle_ms);
+	else if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+		timer_stop(&c->slow);
+}
+
+void
+tcp_rtx_check(struct tcp_conn *c)
+{
+	if (SEQ_LT(c->snd_una, c->snd_nxt)) {
+		if (c->persist) {
+			c->persist = 0;
+			timer_stop(&c->rtx);
+		}
+		if (!timer_armed(&c->rtx))
+			tcp_rtx_arm(c);
+	} else if (c->snd_next != NULL) {
+		if (!c->persist) {
+			c->persist = 1;
+			c->probes = 0;
+			c->persist_ms = c->rto_ms;
+			timer_start(&c->rtx, (uint64_t)c->persist_ms * TIMER_MS, 0);
+		}
+	} else {
+		c->persist = 0;
+		timer_stop(&c->rtx);
+	}
+}
+
+void
+tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
+{
+	uint64_t rto;
+	uint32_t d;
+
+	if (r > 60000000)
+		r = 60000000;		/* a minute: a wild TSecr, not a path */
+	if (c->srtt_us == 0) {
+		c->srtt_us = (uint32_t)r + 1;	/* 0 means "no sample yet" */
+		c->rttvar_us = (uint32_t)r / 2;
+	} else {
+		d = c->srtt_us > r ? c->srtt_us - (uint32_t)r : (uint32_t)r - c->srtt_us;
+		c->rttvar_us = (3 * c->rttvar_us + d) / 4;
+		c->srtt_us = (uint32_t)((7ULL * c->srtt_us + r) / 8);
+		if (c->srtt_us == 0)
+			c->srtt_us = 1;
+	}
+	rto = c->srtt_us + (4ULL * c->rttvar_us > TCP_G_US ? 4ULL * c->rttvar_us : TCP_G_US);
+	rto /= 1000;
+	if (rto < tcp_cfg.rto_min_ms)
+		rto = tcp_cfg.rto_min_ms;
+	if (rto > tcp_cfg.rto_max_ms)
+		rto = tcp_cfg.rto_max_ms;
+	c->rto_ms = (uint32_t)rto;
+}
+
+/* The retransmission (or persist) timer. */
+static void
+tcp_rtx_fire(void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	switch (c->state) {
+	case TCP_SYN_SENT:
+	case TCP_SYN_RCVD:
+		if ((uint32_t)++c->retries >= tcp_cfg.syn_retries) {
+			if (c->lst != NULL)
+				tcp_conn_free(c);	/* a passive open: silently */
+			else
+				tcp_drop(c, TCP_ERR_TIMEOUT);
+			return;
+		}
+		c->ctr.timeouts++;
+		c->rto_ms = c->rto_ms * 2 > tcp_cfg.rto_max_ms ? tcp_cfg.rto_max_ms :
+		    c->rto_ms * 2;
+		tcp_send_syn(c);
+		return;
+	case TCP_CLOSED:
+	case TCP_TIME_WAIT:
+	case TCP_LISTEN:
+		return;
+	default:
+		break;
+	}
+	if (c->persist) {
+		c->probes++;
+		c->ctr.zero_window_probes++;
+		NSTAT(tcp, zero_window_probes);
+		tcp_send_probe(c);
+		c->persist_ms = c->persist_ms * 2 > tcp_cfg.persist_max_ms ?
+		    tcp_cfg.persist_max_ms : c->persist_ms * 2;
+		timer_start(&c->rtx, (uint64_t)c->persist_ms * TIMER_MS, 0);
+		return;
+	}
+	if (!SEQ_LT(c->snd_una, c->snd_nxt) && c->snd_next == NULL)
+		return;
+	if ((uint32_t)++c->retries > tcp_cfg.data_retries) {
+		tcp_send_rst(c);
+		tcp_drop(c, TCP_ERR_TIMEOUT);
+		return;
+	}
+	tcp_rto_expired(c);
+	tcp_output(c);
+	if (!c->freed && !timer_armed(&c->rtx))
+		tcp_rtx_arm(c);
+}
+
+/* The delayed-ACK timer: the owed ACK goes now. */
+static void
+tcp_dack_fire(void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (c->last_ack_sent != c->rcv_nxt || c->acks_owed > 0) {
+		NSTAT(tcp, delayed_acks);
+		tcp_ack_now(c);
+	}
+}
+
+/* TIME_WAIT's end, FIN_WAIT_2's limit, or a keepalive tick. */
+static void
+tcp_slow_fire(void *arg)
+{
+	struct tcp_conn *c = arg;
+	uint64_t idle, need;
+
+	switch (c->state) {
+	case TCP_TIME_WAIT:
+		tcp_finished(c);
+		return;
+	case TCP_FIN_WAIT_2:
+		if (c->app_gone)
+			tcp_conn_free(c);
+		return;
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+		break;
+	default:
+		return;
+	}
+	if (!c->keepalive)
+		return;
+	idle = (tcp_now_ns() - c->last_rx_ns) / TIMER_MS;
+	need = c->ka_probes == 0 ? tcp_cfg.keepalive_idle_ms : tcp_cfg.keepalive_intvl_ms;
+	if (c->ka_probes == 0 && idle < need) {
+		tcp_slow_arm(c, need - idle);
+		return;
+	}
+	if ((uint32_t)c->ka_probes >= tcp_cfg.keepalive_cnt) {
+		NSTAT(tcp, keepalive_drops);
+		tcp_send_rst(c);
+		tcp_drop(c, TCP_ERR_KEEPALIVE);
+		return;
+	}
+	c->ka_probes++;
+	c->ctr.keepalive_probes++;
+	NSTAT(tcp, keepalive_probes);
+	tcp_send_probe(c);
+	tcp_slow_arm(c, tcp_cfg.keepalive_intvl_ms);
+}

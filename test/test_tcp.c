@@ -1,0 +1,715 @@
+/*
+ * test_tcp.c: TCP's state machine (tcp/tcp*.c), hosted, with crafted
+ * segments in lwIP's manner (test/test_tcp.h has the scripted peer):
+ * passive and active opens with their options, data both ways with
+ * delayed ACKs, orderly close from either side, half-close, TIME_WAIT
+ * (its FIN retransmitted, its end), simultaneous open and close, RST in
+ * every state, the RFC 5961 challenge ACKs, segments with no
+ * connection, the SYN backlog, an application refusing a connection,
+ * SYN retries running out, and checksums (bad ones dropped, the
+ * device's word taken, offload hints when sending).  Every test ends
+ * with no connection, no buffer and no slab object left.
+ */
+#define _GNU_SOURCE
+#include "test_tcp.h"
+
+/* ---- opening, data, closing ------------------------------------------------------ */
+
+static int
+passive_body(void)
+{
+	struct out o = open_passive(40000, &full);
+	struct tcp_info ti;
+
+	/* The SYN-ACK's options answer the SYN's. */
+	CHECK_EQ(o.mss, 1460);
+	CHECK_EQ(o.ws, 3);			/* 256 KiB buffer: shift 3 */
+	CHECK(o.sack_ok);
+	CHECK(o.ts);
+	CHECK_EQ(o.tsecr, 777);
+	CHECK_EQ(o.win, 65535);			/* never scaled in a SYN */
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.mss, 1460 - 12);
+	CHECK_EQ(ti.snd_wscale, 7);
+	CHECK_EQ(ti.rcv_wscale, 3);
+	CHECK_EQ(ti.snd_wnd, 65535u << 7);
+	CHECK(ti.ts_ok && ti.sack_ok);
+	/* One segment: the ACK is delayed; the second gets one at once. */
+	p_send(&p, TCP_FACK | TCP_FPSH, "hello", 5);
+	CHECK_EQ(app.nrx, 5);
+	CHECK_EQ(nframes, 0);
+	p_send(&p, TCP_FACK | TCP_FPSH, " world", 6);
+	CHECK_EQ(app.nrx, 11);
+	CHECK(memcmp(app.rx, "hello world", 11) == 0);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK);
+	CHECK_EQ(o.ack, p.snd);
+	CHECK_EQ(o.win, 262144 >> 3);
+	/* Data the other way; the ACK frees it and says so. */
+	clear();
+	CHECK_EQ(tcp_write(app.c, "reply", 5), 5);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK | TCP_FPSH);
+	CHECK_EQ(o.len, 5);
+	CHECK(memcmp(o.data, "reply", 5) == 0);
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(app.sent, 5);
+	/* The peer closes: we hear it, ACK it, close too. */
+	clear();
+	p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+	CHECK_EQ(app.fin, 1);
+	CHECK_EQ(tcp_state(app.c), TCP_CLOSE_WAIT);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.ack, p.snd);
+	clear();
+	tcp_close(app.c);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK | TCP_FFIN);
+	CHECK_EQ(tcp_live(), 1);			/* LAST_ACK */
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(app.closed, 0);			/* closed by the app: no callback */
+	CHECK_EQ(tcp_unlisten(80), 0);
+	CHECK_EQ(DELTA(tcp, accepts), 1);
+	CHECK_EQ(DELTA(tcp, established), 1);
+	return 0;
+}
+
+TEST(tcp_passive_open_data_close)
+{
+	struct test_leaks l = tbegin();
+
+	run(passive_body);
+	tend(l);
+}
+
+static int
+active_body(void)
+{
+	static const struct synopt so = { .mss = 1000, .ws = 2, .sack_ok = 1, .ts = 1 };
+	static uint8_t big[3000];
+	struct tcp_info ti;
+	struct out o;
+
+	learn_peer();
+	open_active(&so);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.mss, 1000 - 12);
+	CHECK_EQ(ti.snd_wscale, 2);
+	CHECK_EQ(ti.cwnd, 4 * 988);		/* RFC 5681's initial window */
+	/* 3000 bytes: three full segments go; Nagle holds the short fourth. */
+	for (int i = 0; i < 3000; i++)
+		big[i] = (uint8_t)(i * 13);
+	CHECK_EQ(tcp_write(app.c, big, 3000), 3000);
+	CHECK_EQ(nframes, 3);
+	for (int i = 0; i < 3; i++) {
+		o = p_take(&p, i);
+		CHECK_EQ(o.len, 988);
+		CHECK(memcmp(o.data, big + 988 * i, 988) == 0);
+	}
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(app.sent, 3 * 988);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 36);
+	/* Shut down our side: the FIN follows; FIN_WAIT_1, then _2. */
+	clear();
+	CHECK_EQ(tcp_shutdown(app.c), 0);
+	CHECK_EQ(tcp_shutdown(app.c), ENOTCONN);
+	CHECK_EQ(tcp_write(app.c, "x", 1), -EPIPE);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK | TCP_FFIN);
+	CHECK_EQ(tcp_state(app.c), TCP_FIN_WAIT_1);
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_state(app.c), TCP_FIN_WAIT_2);
+	CHECK_EQ(app.sent, 3000);
+	/* Half-closed: the peer still sends, we still receive. */
+	p_send(&p, TCP_FACK, "late", 4);
+	CHECK_EQ(app.nrx, 4);
+	clear();
+	p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+	CHECK_EQ(tcp_state(app.c), TCP_TIME_WAIT);
+	CHECK_EQ(app.fin, 1);
+	CHECK_EQ(app.closed, 1);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.ack, p.snd);
+	/* TIME_WAIT answers the FIN again, and ends after 2MSL. */
+	clear();
+	p.snd--;
+	p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).ack, p.snd);
+	tcp_close(app.c);
+	CHECK_EQ(tcp_live(), 1);
+	nap(30);
+	CHECK_EQ(tcp_live(), 1);
+	nap(100);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(DELTA(tcp, time_wait), 1);
+	return 0;
+}
+
+TEST(tcp_active_open_half_close_time_wait)
+{
+	struct test_leaks l = tbegin();
+
+	run(active_body);
+	tend(l);
+}
+
+static int
+close_wait_body(void)
+{
+	struct out o;
+
+	learn_peer();
+	open_passive(40001, &bare);
+	/* No options: MSS 536, no scaling, no timestamps. */
+	struct tcp_info ti;
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.mss, 536);
+	CHECK_EQ(ti.rcv_wscale, 0);
+	CHECK(!ti.ts_ok && !ti.sack_ok);
+	/* The peer closes first; we go on sending in CLOSE_WAIT. */
+	p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+	CHECK_EQ(tcp_state(app.c), TCP_CLOSE_WAIT);
+	clear();
+	CHECK_EQ(tcp_write(app.c, "still here", 10), 10);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 10);
+	CHECK_EQ(o.win, 65535);			/* unscaled: clamped */
+	p_send(&p, TCP_FACK, NULL, 0);
+	clear();
+	CHECK_EQ(tcp_shutdown(app.c), 0);
+	CHECK_EQ(tcp_state(app.c), TCP_LAST_ACK);
+	CHECK_EQ(nframes, 1);
+	uint32_t rcv = p.rcv;
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK | TCP_FFIN);
+	p.rcv = rcv;
+	p_send(&p, TCP_FACK, NULL, 0);		/* not our FIN's ACK */
+	CHECK_EQ(tcp_state(app.c), TCP_LAST_ACK);
+	p.rcv = rcv + 1;
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_state(app.c), TCP_CLOSED);
+	CHECK_EQ(app.closed, 1);		/* shut down, not closed: told */
+	tcp_close(app.c);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_close_wait_last_ack)
+{
+	struct test_leaks l = tbegin();
+
+	run(close_wait_body);
+	tend(l);
+}
+
+/* ---- simultaneous open and close --------------------------------------------------- */
+
+static int
+simopen_body(void)
+{
+	struct out o;
+
+	learn_peer();
+	memset(&p, 0, sizeof p);
+	p.port = 80;
+	p.snd = 9000;
+	p.win = 65535;
+	CHECK_EQ(tcp_connect(PEER_IP, 80, &app_cb, &app, &app.c), 0);
+	o = p_take(&p, 0);
+	p.our_port = o.sport;
+	p.rcv = o.seq;				/* the peer has not seen our SYN */
+	clear();
+	p_syn(&p, TCP_FSYN, &bare);		/* SYNs cross */
+	CHECK_EQ(tcp_state(app.c), TCP_SYN_RCVD);
+	CHECK_EQ(nframes, 1);
+	o = out(0);
+	CHECK_EQ(o.flags, TCP_FSYN | TCP_FACK);
+	CHECK_EQ(o.ack, 9001);
+	p.rcv = o.seq + 1;
+	/* The peer's SYN-ACK (its SYN again, with an ACK of ours). */
+	p.snd = 9000;
+	clear();
+	p_syn(&p, TCP_FSYN | TCP_FACK, &bare);
+	CHECK_EQ(tcp_state(app.c), TCP_ESTABLISHED);
+	CHECK_EQ(app.connected, 1);
+	/* Simultaneous close: FINs cross, CLOSING, then TIME_WAIT. */
+	clear();
+	CHECK_EQ(tcp_shutdown(app.c), 0);
+	o = out(0);
+	CHECK_EQ(o.flags, TCP_FACK | TCP_FFIN);
+	uint32_t rcv = p.rcv;
+	clear();
+	p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);	/* acks up to our FIN, not it */
+	CHECK_EQ(tcp_state(app.c), TCP_CLOSING);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).ack, p.snd);
+	p.rcv = rcv + 1;
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_state(app.c), TCP_TIME_WAIT);
+	CHECK_EQ(app.closed, 1);
+	tcp_close(app.c);
+	nap(100);
+	CHECK_EQ(tcp_live(), 0);
+	return 0;
+}
+
+TEST(tcp_simultaneous_open_and_close)
+{
+	struct test_leaks l = tbegin();
+
+	run(simopen_body);
+	tend(l);
+}
+
+/* ---- RST in every state --------------------------------------------------------------- */
+
+/* Put the passive connection in state st (from ESTABLISHED). */
+static void
+to_state(enum tcp_state st)
+{
+	switch (st) {
+	case TCP_FIN_WAIT_1:
+		tcp_shutdown(app.c);
+		break;
+	case TCP_FIN_WAIT_2:
+		tcp_shutdown(app.c);
+		p_take(&p, nframes - 1);
+		p_send(&p, TCP_FACK, NULL, 0);
+		break;
+	case TCP_CLOSE_WAIT:
+		p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+		break;
+	case TCP_CLOSING:
+		tcp_shutdown(app.c);
+		p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+		break;
+	case TCP_LAST_ACK:
+		p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+		tcp_shutdown(app.c);
+		break;
+	case TCP_TIME_WAIT:
+		tcp_shutdown(app.c);
+		p_take(&p, nframes - 1);
+		p_send(&p, TCP_FACK | TCP_FFIN, NULL, 0);
+		break;
+	default:
+		break;
+	}
+	CHECK_EQ(tcp_state(app.c), st);
+}
+
+static enum tcp_state rst_state;
+
+static int
+rst_body(void)
+{
+	learn_peer();
+	memset(&app, 0, sizeof app);
+	open_passive((uint16_t)(41000 + rst_state), &bare);
+	clear();
+	to_state(rst_state);
+	/* Outside the window: ignored, silently. */
+	uint32_t snd = p.snd;
+	p.snd += 1u << 20;
+	clear();
+	p_send(&p, TCP_FRST, NULL, 0);
+	CHECK_EQ(nframes, 0);
+	CHECK_EQ(tcp_live(), 1);
+	/* In the window, not exact: a challenge ACK (RFC 5961 3.2). */
+	p.snd = snd + 1;
+	p_send(&p, TCP_FRST, NULL, 0);
+	CHECK_EQ(tcp_live(), 1);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).flags, TCP_FACK);
+	CHECK_EQ(out(0).ack, snd);
+	/* Exact: the connection goes, and the app hears why. */
+	p.snd = snd;
+	p_send(&p, TCP_FRST, NULL, 0);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(app.aborted, 1);
+	CHECK_EQ(app.reason, TCP_ERR_RESET);
+	CHECK_EQ(DELTA(tcp, challenge_acks), 1);
+	CHECK_EQ(DELTA(tcp, rst_rx), 1);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_rst_in_each_synchronized_state)
+{
+	static const enum tcp_state st[] = { TCP_ESTABLISHED, TCP_FIN_WAIT_1,
+	    TCP_FIN_WAIT_2, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK, TCP_TIME_WAIT };
+
+	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+		struct test_leaks l = tbegin();
+		rst_state = st[i];
+		run(rst_body);
+		tend(l);
+	}
+}
+
+static int
+rst_handshake_body(void)
+{
+	struct out o;
+
+	learn_peer();
+	/* SYN_SENT: an RST without an acceptable ACK is ignored ... */
+	memset(&p, 0, sizeof p);
+	p.port = 80;
+	p.win = 1000;
+	CHECK_EQ(tcp_connect(PEER_IP, 80, &app_cb, &app, &app.c), 0);
+	o = p_take(&p, 0);
+	p.our_port = o.sport;
+	clear();
+	p.rcv = o.seq + 5;
+	p_send(&p, TCP_FRST | TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_live(), 1);
+	CHECK_EQ(tcp_state(app.c), TCP_SYN_SENT);
+	/* ... and one that acks our SYN refuses the connection. */
+	p.rcv = o.seq + 1;
+	p_send(&p, TCP_FRST | TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(app.aborted, 1);
+	CHECK_EQ(app.reason, TCP_ERR_REFUSED);
+	/* SYN_RCVD: an exact RST sends it back to listening, silently. */
+	memset(&app, 0, sizeof app);
+	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
+	memset(&p, 0, sizeof p);
+	p.port = 42000;
+	p.our_port = 80;
+	p.snd = 100;
+	p.win = 1000;
+	clear();
+	p_syn(&p, TCP_FSYN, &bare);
+	CHECK_EQ(tcp_live(), 1);
+	p_take(&p, 0);
+	p_send(&p, TCP_FRST, NULL, 0);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(app.accepted, 0);
+	/* SYN_RCVD: an ACK of something else gets an RST and no change. */
+	p.port = 42001;
+	p.snd = 100;
+	clear();
+	p_syn(&p, TCP_FSYN, &bare);
+	o = p_take(&p, 0);
+	p.rcv = o.seq + 7;
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).flags, TCP_FRST);
+	CHECK_EQ(out(0).seq, o.seq + 7);
+	CHECK_EQ(tcp_live(), 1);
+	/* The SYN again: the SYN-ACK again. */
+	p.snd = 100;
+	clear();
+	p_syn(&p, TCP_FSYN, &bare);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).flags, TCP_FSYN | TCP_FACK);
+	CHECK_EQ(out(0).seq, o.seq);
+	/* Unlistened while the handshake runs: the final ACK is refused. */
+	CHECK_EQ(tcp_unlisten(80), 0);
+	p.rcv = o.seq + 1;
+	clear();
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(nframes, 1);
+	CHECK(out(0).flags & TCP_FRST);
+	CHECK_EQ(app.accepted, 0);
+	return 0;
+}
+
+TEST(tcp_rst_in_handshake_states)
+{
+	struct test_leaks l = tbegin();
+
+	run(rst_handshake_body);
+	tend(l);
+}
+
+/* ---- RFC 5961, no connection, backlog, refusal ----------------------------------------- */
+
+static int
+rfc5961_body(void)
+{
+	struct out o;
+
+	learn_peer();
+	open_passive(43000, &bare);
+	/* A SYN on an established connection: a challenge ACK, no reset. */
+	uint32_t snd = p.snd;
+	clear();
+	p.snd = snd + 100;
+	p_syn(&p, TCP_FSYN, &bare);
+	CHECK_EQ(nframes, 1);
+	o = out(0);
+	CHECK_EQ(o.flags, TCP_FACK);
+	CHECK_EQ(o.ack, snd);
+	CHECK_EQ(tcp_state(app.c), TCP_ESTABLISHED);
+	p.snd = snd;
+	/* An ACK far below SND.UNA (blind data injection): a challenge, dropped. */
+	uint32_t rcv = p.rcv;
+	p.rcv = rcv - 200000;
+	clear();
+	p_send(&p, TCP_FACK, "evil", 4);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(app.nrx, 0);
+	/* An ACK of bytes never sent: an ACK back, the data dropped. */
+	p.rcv = rcv + 50;
+	p.snd = snd;
+	clear();
+	p_send(&p, TCP_FACK, "evil", 4);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).ack, snd);
+	CHECK_EQ(app.nrx, 0);
+	p.rcv = rcv;
+	p.snd = snd;
+	p_send(&p, TCP_FACK, "good", 4);
+	CHECK_EQ(app.nrx, 4);
+	CHECK_EQ(DELTA(tcp, challenge_acks), 2);
+	CHECK_EQ(DELTA(tcp, rx_bad_ack), 1);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_rfc5961_challenge_acks)
+{
+	struct test_leaks l = tbegin();
+
+	run(rfc5961_body);
+	tend(l);
+}
+
+static int
+no_conn_body(void)
+{
+	struct out o;
+
+	learn_peer();
+	memset(&p, 0, sizeof p);
+	p.port = 44000;
+	p.our_port = 81;
+	p.snd = 500;
+	p.rcv = 12345;
+	/* A SYN to a closed port: RST|ACK acking it, seq 0. */
+	p_syn(&p, TCP_FSYN, &bare);
+	CHECK_EQ(nframes, 1);
+	o = out(0);
+	CHECK_EQ(o.flags, TCP_FRST | TCP_FACK);
+	CHECK_EQ(o.seq, 0);
+	CHECK_EQ(o.ack, 501);
+	/* An ACK: RST with its ack as our seq. */
+	clear();
+	p_send(&p, TCP_FACK, "abc", 3);
+	o = out(0);
+	CHECK_EQ(o.flags, TCP_FRST);
+	CHECK_EQ(o.seq, 12345);
+	/* An RST: nothing. */
+	clear();
+	p_send(&p, TCP_FRST, NULL, 0);
+	CHECK_EQ(nframes, 0);
+	CHECK_EQ(DELTA(tcp, rx_no_conn), 3);
+	CHECK_EQ(DELTA(tcp, rst_tx), 2);
+	return 0;
+}
+
+TEST(tcp_no_connection_rst)
+{
+	struct test_leaks l = tbegin();
+
+	run(no_conn_body);
+	tend(l);
+}
+
+static int
+backlog_body(void)
+{
+	learn_peer();
+	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
+	CHECK_EQ(tcp_listen(80, app_accept, &app), EADDRINUSE);
+	CHECK_EQ(tcp_listen(0, app_accept, &app), EINVAL);
+	for (int i = 0; i < 3; i++) {
+		memset(&p, 0, sizeof p);
+		p.port = (uint16_t)(45000 + i);
+		p.our_port = 80;
+		p.snd = 100;
+		p_syn(&p, TCP_FSYN, &bare);
+	}
+	CHECK_EQ(nframes, 2);
+	CHECK_EQ(tcp_live(), 2);
+	CHECK_EQ(DELTA(tcp, backlog_drops), 1);
+	/* The handshakes give up after syn_retries SYN-ACKs, silently. */
+	nap(60 + 120 + 240 + 100);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(nframes, 2 * 3);
+	CHECK_EQ(app.accepted, 0);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	CHECK_EQ(tcp_unlisten(80), ENOENT);
+	return 0;
+}
+
+TEST(tcp_syn_backlog_and_syn_ack_retries)
+{
+	struct test_leaks l = tbegin();
+	struct tcp_config cfg;
+
+	tcp_config_get(&cfg);
+	cfg.syn_backlog = 2;
+	CHECK_EQ(tcp_configure(&cfg), 0);
+	cfg.rto_min_ms = 5000;
+	CHECK_EQ(tcp_configure(&cfg), EINVAL);
+	run(backlog_body);
+	tend(l);
+}
+
+static int
+refuse_body(void)
+{
+	learn_peer();
+	app.refuse = 1;
+	open_passive(46000, &bare);
+	CHECK_EQ(app.accepted, 1);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(DELTA(tcp, refused_by_app), 1);
+	CHECK_EQ(DELTA(tcp, rst_tx), 1);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_accept_refused)
+{
+	struct test_leaks l = tbegin();
+
+	run(refuse_body);
+	tend(l);
+}
+
+static int
+syn_timeout_body(void)
+{
+	learn_peer();
+	CHECK_EQ(tcp_connect(PEER_IP, 80, &app_cb, &app, &app.c), 0);
+	CHECK_EQ(tcp_connect(PEER_IP, 0, &app_cb, &app, &app.c), EINVAL);
+	nap(60 + 120 + 240 + 100);
+	CHECK_EQ(nframes, 3);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(out(i).flags, TCP_FSYN);
+	CHECK_EQ(out(2).seq, out(0).seq);
+	CHECK_EQ(app.aborted, 1);
+	CHECK_EQ(app.reason, TCP_ERR_TIMEOUT);
+	CHECK_EQ(tcp_live(), 0);
+	return 0;
+}
+
+TEST(tcp_connect_times_out)
+{
+	struct test_leaks l = tbegin();
+
+	run(syn_timeout_body);
+	tend(l);
+}
+
+/* ---- checksums -------------------------------------------------------------------------- */
+
+static int
+csum_body(void)
+{
+	static uint8_t f[256];
+	size_t n;
+
+	learn_peer();
+	open_passive(47000, &bare);
+	/* A bad checksum: dropped and counted, unless the device vouched. */
+	n = mk_tcp(f, p.port, 80, p.snd, p.rcv, TCP_FACK, 1000, NULL, 0, "abcd", 4);
+	f[n - 1] ^= 0x40;
+	inject(f, n, L4 + 7, 0);
+	CHECK_EQ(app.nrx, 0);
+	CHECK_EQ(DELTA(tcp, rx_bad_csum), 1);
+	inject(f, n, L4 + 7, NETIF_RX_CSUM_OK);
+	CHECK_EQ(app.nrx, 4);
+	CHECK_EQ(app.rx[3], 'd' ^ 0x40);
+	p.snd += 4;
+	/* Offload: the device gets the pseudo-header sum and the hints. */
+	fake.features |= NETIF_F_TX_CSUM;
+	clear();
+	CHECK_EQ(tcp_write(app.c, "offload", 7), 7);
+	fake.features &= ~NETIF_F_TX_CSUM;
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(frames[0].has_hints, 1);
+	CHECK_EQ(frames[0].h.csum_start, L4);
+	CHECK_EQ(frames[0].h.csum_offset, 16);
+	uint8_t *fr = frames[0].b;
+	uint16_t c = inet_csum(inet_sum(fr + L4, frames[0].len - L4, 0));
+	fr[L4 + 16] = (uint8_t)(c >> 8);
+	fr[L4 + 17] = (uint8_t)c;
+	p_take(&p, 0);				/* out() checks the finished sum */
+	/* A header too short, an offset past the segment. */
+	n = mk_tcp(f, p.port, 80, p.snd, p.rcv, TCP_FACK, 1000, NULL, 0, NULL, 0);
+	f[L4 + 12] = 0x40;
+	inject(f, n, 0, NETIF_RX_CSUM_OK);
+	f[L4 + 12] = 0xf0;
+	inject(f, n, 0, NETIF_RX_CSUM_OK);
+	CHECK_EQ(DELTA(tcp, rx_bad_off), 2);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_checksums_and_offload)
+{
+	struct test_leaks l = tbegin();
+
+	run(csum_body);
+	tend(l);
+}
+
+/* ---- limits ----------------------------------------------------------------------------- */
+
+static int
+conn_max_body(void)
+{
+	struct tcp_conn *c2;
+
+	learn_peer();
+	CHECK_EQ(tcp_connect(PEER_IP, 80, &app_cb, &app, &app.c), 0);
+	CHECK_EQ(tcp_connect(PEER_IP, 81, &app_cb, &app, &c2), EMFILE);
+	/* A SYN to a listener is turned away too, silently. */
+	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
+	memset(&p, 0, sizeof p);
+	p.port = 48000;
+	p.our_port = 80;
+	clear();
+	p_syn(&p, TCP_FSYN, &bare);
+	CHECK_EQ(nframes, 0);
+	CHECK_EQ(DELTA(tcp, conn_limit), 2);
+	CHECK_EQ(tcp_live(), 1);
+	tcp_close(app.c);			/* SYN_SENT: just gone */
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_connection_limit)
+{
+	struct test_leaks l = tbegin();
+	struct tcp_config cfg;
+
+	tcp_config_get(&cfg);
+	cfg.conn_max = 1;
+	CHECK_EQ(tcp_configure(&cfg), 0);
+	run(conn_max_body);
+	tend(l);
+}
