@@ -231,7 +231,7 @@ run_kind() {
 		} >"$out" 2>&1
 		rc=$?
 		drops=$(sed -n 's/^nft drops (in out): //p' "$out")
-		check_note() { echo "$(elapsed) s, $drops segments dropped (in, out)"; }
+		check_note() { echo "$(elapsed) s, ${drops% } segments dropped (in, out)"; }
 		check "tcp.loss_5pct.$k" 0 $rc '^4194304 bytes back intact$' \
 			'^nft drops \(in out\): [1-9][0-9]* [1-9][0-9]* $'
 		unset -f check_note
