@@ -9,6 +9,8 @@
 #
 #   hosted	build/hosted/echo --tap tap0, as 10.77.0.2/24; tap0 is
 #		Linux's end, 10.77.0.1/24
+#   hosted_2cpus  the same on two cores (a TAP queue each: Linux spreads
+#		the connections over both, and each lives on its own core)
 #   native_tap	the native image in QEMU with a virtio-net NIC on the TAP
 #		device tapq0 (10.79.0.2/24; Linux 10.79.0.1/24)
 #   native_user	the native image with QEMU's user networking, as
@@ -55,7 +57,7 @@ trap cleanup EXIT
 
 tests="echo_16m concurrent_100 discard_source linux_server loss_5pct"
 skip_all() { for k in "$@"; do for t in $tests; do echo "SKIP tcp.$t.$k: $why"; done; done; }
-kinds="hosted native_tap native_user"
+kinds="hosted hosted_2cpus native_tap native_user"
 if [ "$(id -u)" != 0 ]; then
 	why="not root: a network namespace and a TAP device need it"; skip_all $kinds; exit 0
 elif ! ip netns add "$ns" 2>/dev/null; then
@@ -107,10 +109,10 @@ start() {
 	shift
 	: >"$tmp/app.out"
 	case $kind in
-	hosted)
+	hosted|hosted_2cpus)
 		addr=10.77.0.2 port7=7 port9=9 port19=19 server=10.77.0.1:7007 dev=tap0
-		ip netns exec "$ns" timeout 600 "$echo_app" --tap tap0 ip=10.77.0.2/24 "$@" \
-			>"$tmp/app.out" 2>&1 &
+		ip netns exec "$ns" timeout 600 "$echo_app" --cpus "$([ "$kind" = hosted ] && echo 1 || echo 2)" \
+			--tap tap0 ip=10.77.0.2/24 "$@" >"$tmp/app.out" 2>&1 &
 		pid=$!
 		;;
 	native_tap)
@@ -252,6 +254,7 @@ run_kind() {
 }
 
 run_kind hosted
+run_kind hosted_2cpus
 if [ ! -f build/native/echo.elf32 ]; then
 	why="build/native/echo.elf32 is not built"; skip_all native_tap native_user
 else
