@@ -83,6 +83,7 @@ PORTABLE := \
 	tcp/inet.c \
 	tcp/stats.c \
 	tcp/tcp.c \
+	tcp/tcp_api.c \
 	tcp/tcp_in.c \
 	tcp/tcp_ack.c \
 	tcp/tcp_out.c \

@@ -61,7 +61,7 @@ static const char *const names[] = {
 	"tcp.challenge_limited", "tcp.syn_rx", "tcp.backlog_drops",
 	"tcp.conn_limit", "tcp.accepts", "tcp.refused_by_app", "tcp.connects",
 	"tcp.established", "tcp.closed", "tcp.aborts", "tcp.retransmits",
-	"tcp.fast_retransmits", "tcp.sack_retransmits", "tcp.timeouts",
+	"tcp.fast_retransmits", "tcp.sack_retransmits", "tcp.timeouts", "tcp.tlp_probes",
 	"tcp.dupacks", "tcp.delayed_acks", "tcp.zero_window_probes",
 	"tcp.keepalive_probes", "tcp.keepalive_drops", "tcp.time_wait",
 	"tcp.nomem",

@@ -135,6 +135,7 @@ struct tcp_stats {
 	uint64_t fast_retransmits;	/* ... on three duplicate ACKs */
 	uint64_t sack_retransmits;	/* ... holes found by the SACK scoreboard */
 	uint64_t timeouts;		/* retransmission timer expiries */
+	uint64_t tlp_probes;		/* tail loss probes sent (RFC 8985 7) */
 	uint64_t dupacks;		/* duplicate ACKs received */
 	uint64_t delayed_acks;		/* ACKs sent by the delayed-ACK timer */
 	uint64_t zero_window_probes;	/* persist probes sent */

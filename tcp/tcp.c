@@ -1,12 +1,10 @@
 /*
- * tcp.c: TCP's connection lifecycle, lookup, API and configuration.
- * Portable.
+ * tcp.c: TCP's connection lifecycle, lookup, listeners and ISNs.
+ * Portable.  (The calls of the API are in tcp_api.c.)
  *
  *	open:   tcp_listen -> (tcp_in.c) tcp_listen_input -> tcp_conn_new
  *	        tcp_connect -> tcp_conn_new -> tcp_send_syn
- *	API:    tcp_send, tcp_write -> tcp_queue_data -> tcp_output
- *	        tcp_shutdown, tcp_close -> tcp_queue_fin -> tcp_output
- *	        tcp_abort -> tcp_send_rst -> tcp_conn_free
+ *	API:    tcp_api.c
  *	end:    tcp_drop (aborted), tcp_finished (closed), tcp_time_wait
  *	        -> tcp_conn_free -> (RCU) kfree
  *
@@ -108,6 +106,7 @@ tcp_key(uint32_t rip, uint16_t rport, uint16_t lport)
 	return (uint64_t)rip << 32 | (uint32_t)rport << 16 | lport;
 }
 
+/* This core's lookup chain for key. */
 static LIST_HEAD(, tcp_conn) *
 tcp_bucket(uint64_t key)
 {
@@ -148,6 +147,7 @@ tcp_listener_get(uint16_t port)
 	return l;
 }
 
+/* After a grace period: a listener nobody can hold any more. */
 static void
 listener_free(struct rcu_head *r)
 {
@@ -300,8 +300,7 @@ tcp_challenge_ok(void)
 
 /* ---- connections ----------------------------------------------------------- */
 
-/* The window scale that lets rcvbuf be advertised whole. */
-static uint8_t
+uint8_t
 tcp_wscale_for(uint32_t rcvbuf)
 {
 	uint8_t ws = 0;
@@ -390,6 +389,7 @@ tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport, uint32_t rip,
 	return c;
 }
 
+/* After a grace period: a connection no other core can be reading. */
 static void
 conn_kfree(struct rcu_head *r)
 {
@@ -494,289 +494,8 @@ tcp_time_wait(struct tcp_conn *c)
 	tcp_notify_closed(c);
 }
 
-/* ---- the API --------------------------------------------------------------- */
-
-int
-tcp_connect(uint32_t ip, uint16_t port, const struct tcp_callbacks *cb,
-    void *arg, struct tcp_conn **out)
-{
-	struct netif *nif;
-	struct tcp_conn *c;
-	uint32_t next_hop;
-	int err;
-
-	if (port == 0 || ip == 0 || ip == IP4_BROADCAST)
-		return EINVAL;
-	if ((nif = ip_route(ip, &next_hop)) == NULL)
-		return EHOSTUNREACH;
-	if ((c = tcp_conn_new(nif, nif->ip, 0, ip, port, &err)) == NULL)
-		return err;
-	c->accepted = 1;
-	c->cb = cb;
-	c->arg = arg;
-	tcp_set_state(c, TCP_SYN_SENT);
-	NSTAT(tcp, connects);
-	*out = c;
-	tcp_send_syn(c);
-	return 0;
-}
-
-void
-tcp_attach(struct tcp_conn *c, const struct tcp_callbacks *cb, void *arg)
-{
-	percore_check(c->core, "tcp_attach");
-	c->cb = cb;
-	c->arg = arg;
-}
-
-/* Can the application queue data on c now?  0, or a negated errno. */
-static long
-tcp_can_send(const struct tcp_conn *c)
-{
-	switch (c->state) {
-	case TCP_ESTABLISHED:
-	case TCP_CLOSE_WAIT:
-		return c->shut_wr ? -EPIPE : 0;
-	case TCP_SYN_SENT:
-	case TCP_SYN_RCVD:
-		return -ENOTCONN;
-	default:
-		return -EPIPE;
-	}
-}
-
-long
-tcp_send(struct tcp_conn *c, const struct iobuf *data)
-{
-	long r;
-	int err = 0;
-	size_t n;
-
-	percore_check(c->core, "tcp_send");
-	if ((r = tcp_can_send(c)) != 0)
-		return r;
-	n = tcp_queue_data(c, data, iobuf_chain_len(data), NULL, &err);
-	if (n == 0 && err != 0)
-		return -err;
-	tcp_output(c);
-	return (long)n;
-}
-
-long
-tcp_write(struct tcp_conn *c, const void *p, size_t n)
-{
-	long r;
-	int err = 0;
-
-	percore_check(c->core, "tcp_write");
-	if ((r = tcp_can_send(c)) != 0)
-		return r;
-	n = tcp_queue_data(c, NULL, n, p, &err);
-	if (n == 0 && err != 0)
-		return -err;
-	tcp_output(c);
-	return (long)n;
-}
-
-size_t
-tcp_sndbuf_free(const struct tcp_conn *c)
-{
-	return c->sndq_bytes >= c->sndbuf ? 0 : c->sndbuf - c->sndq_bytes;
-}
-
-void
-tcp_recved(struct tcp_conn *c, size_t n)
-{
-	uint32_t before, after;
-
-	percore_check(c->core, "tcp_recved");
-	if (c->freed || c->state < TCP_ESTABLISHED)
-		return;
-	before = c->rcv_adv - c->rcv_nxt;
-	c->rcv_held -= n > c->rcv_held ? c->rcv_held : (uint32_t)n;
-	after = c->rcvbuf - c->rcv_held - c->ooo_bytes;
-	/* Window update (RFC 9293 3.8.6.2.2): when it opens by enough. */
-	if (after > before && (after - before >= 2u * c->rmss ||
-	    after - before >= c->rcvbuf / 2 || before < c->rmss))
-		tcp_ack_now(c);
-}
-
-int
-tcp_shutdown(struct tcp_conn *c)
-{
-	percore_check(c->core, "tcp_shutdown");
-	if (c->shut_wr || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
-		return ENOTCONN;
-	if (tcp_queue_fin(c) != 0)
-		return ENOMEM;
-	tcp_set_state(c, c->state == TCP_ESTABLISHED ? TCP_FIN_WAIT_1 : TCP_LAST_ACK);
-	tcp_output(c);
-	return 0;
-}
-
-void
-tcp_close(struct tcp_conn *c)
-{
-	percore_check(c->core, "tcp_close");
-	if (c->freed)
-		return;
-	c->app_gone = 1;
-	switch (c->state) {
-	case TCP_ESTABLISHED:
-	case TCP_CLOSE_WAIT:
-		/* Bytes that will never be read, or no memory for a FIN: reset. */
-		if (c->rcv_held > 0 || tcp_shutdown(c) != 0) {
-			tcp_send_rst(c);
-			tcp_conn_free(c);
-		}
-		return;
-	case TCP_FIN_WAIT_2:
-		tcp_slow_arm(c, tcp_cfg.fin_wait2_ms);
-		return;
-	case TCP_FIN_WAIT_1:
-	case TCP_CLOSING:
-	case TCP_LAST_ACK:
-	case TCP_TIME_WAIT:
-		return;				/* finishing on its own */
-	default:				/* SYN_SENT, SYN_RCVD, CLOSED */
-		tcp_conn_free(c);
-		return;
-	}
-}
-
-void
-tcp_abort(struct tcp_conn *c)
-{
-	percore_check(c->core, "tcp_abort");
-	if (c->freed)
-		return;
-	c->app_gone = 1;
-	NSTAT(tcp, aborts);
-	if (c->state != TCP_SYN_SENT && c->state != TCP_CLOSED &&
-	    c->state != TCP_TIME_WAIT)
-		tcp_send_rst(c);
-	tcp_conn_free(c);
-}
-
-int
-tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, long v)
-{
-	percore_check(c->core, "tcp_setopt");
-	switch (opt) {
-	case TCP_OPT_NODELAY:
-		c->nodelay = v != 0;
-		if (c->nodelay)
-			tcp_output(c);
-		return 0;
-	case TCP_OPT_KEEPALIVE:
-		c->keepalive = v != 0;
-		tcp_keepalive_reset(c);
-		return 0;
-	case TCP_OPT_SNDBUF:
-		if (v <= 0 || v > (1L << 30))
-			return EINVAL;
-		c->sndbuf = (uint32_t)v;
-		return 0;
-	case TCP_OPT_RCVBUF:
-		if (v <= 0 || v > (1L << 30))
-			return EINVAL;
-		c->rcvbuf = (uint32_t)v;
-		if (c->state == TCP_CLOSED || c->state == TCP_SYN_SENT)
-			c->rcv_ws = tcp_wscale_for(c->rcvbuf);
-		return 0;
-	case TCP_OPT_MANUAL_RECVED:
-		c->manual = v != 0;
-		return 0;
-	}
-	return EINVAL;
-}
-
-int
-tcp_core(const struct tcp_conn *c)
-{
-	return c->core;
-}
-
-enum tcp_state
-tcp_state(const struct tcp_conn *c)
-{
-	return c->state;
-}
-
-const char *
-tcp_state_name(enum tcp_state s)
-{
-	static const char *const names[] = {
-		"CLOSED", "LISTEN", "SYN_SENT", "SYN_RCVD", "ESTABLISHED",
-		"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",
-		"LAST_ACK", "TIME_WAIT",
-	};
-
-	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
-
-void
-tcp_endpoints(const struct tcp_conn *c, uint32_t *lip, uint16_t *lport,
-    uint32_t *rip, uint16_t *rport)
-{
-	if (lip != NULL)
-		*lip = c->lip;
-	if (lport != NULL)
-		*lport = c->lport;
-	if (rip != NULL)
-		*rip = c->rip;
-	if (rport != NULL)
-		*rport = c->rport;
-}
-
-void
-tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
-{
-	*ti = c->ctr;
-	ti->state = c->state;
-	ti->mss = c->mss;
-	ti->snd_wnd = c->snd_wnd;
-	ti->rcv_wnd = c->rcv_adv - c->rcv_nxt;
-	ti->snd_wscale = c->ws_ok ? c->snd_ws : 0;
-	ti->rcv_wscale = c->ws_ok ? c->rcv_ws : 0;
-	ti->ts_ok = c->ts_ok;
-	ti->sack_ok = c->sack_ok;
-	ti->cwnd = c->cwnd;
-	ti->ssthresh = c->ssthresh;
-	ti->srtt_us = c->srtt_us;
-	ti->rttvar_us = c->rttvar_us;
-	ti->rto_ms = c->rto_ms;
-	ti->inflight = c->snd_nxt - c->snd_una;
-	ti->sndq = c->sndq_bytes;
-	ti->rcvq = c->rcv_held;
-	ti->oooq = c->ooo_bytes;
-}
-
 long
 tcp_live(void)
 {
 	return __atomic_load_n(&live, __ATOMIC_RELAXED);
-}
-
-/* ---- configuration --------------------------------------------------------- */
-
-void
-tcp_config_get(struct tcp_config *out)
-{
-	*out = tcp_cfg;
-}
-
-int
-tcp_configure(const struct tcp_config *in)
-{
-	const uint32_t *w = (const uint32_t *)in;
-
-	for (size_t i = 0; i < sizeof *in / sizeof *w; i++)
-		if (w[i] == 0)
-			return EINVAL;
-	if (in->rto_min_ms > in->rto_max_ms || in->rto_init_ms > in->rto_max_ms ||
-	    in->sndbuf > (1u << 30) || in->rcvbuf > (1u << 30))
-		return EINVAL;
-	tcp_cfg = *in;
-	return 0;
 }

@@ -6,7 +6,7 @@
  *	                   -> the connection's receive / sent / ... callbacks
  *	transmit: tcp_send, tcp_write -> tcp_output -> ip_output
  *	timers:   retransmission, persist, delayed ACK, keepalive, TIME_WAIT
- *	          (tcp.c), each on the connection's core
+ *	          (tcp_timer.c), each on the connection's core
  *
  * A minimal echo server (app/echo does this, with backpressure):
  *

@@ -38,9 +38,20 @@
  * new segment go beyond cwnd, so that a small window still produces the
  * three duplicates fast retransmit needs.
  *
- * RTT (RFC 6298): with timestamps each ACK of new data is a sample
- * (now - TSecr, RFC 7323 4.1); without, only a segment sent once may be
- * timed (Karn's rule).
+ * RTT (RFC 6298): an ACK that covers a segment sent only once is a
+ * sample, timed from its send (Karn's rule: a retransmitted one is
+ * ambiguous), the freshest such segment if it covers several; but not
+ * when it also covers a retransmitted one (as Linux does), nor from a
+ * segment the peer had SACKed already, sent before the last RTO, or
+ * acked during recovery: those sat at the peer behind a hole, and their
+ * time says how long the hole took, not the path.  A SACK block gives a
+ * sample too, from the freshest segment it newly covers that was sent
+ * once since the last RTO (tcp_sack.c).  When every segment it covers was sent again, timestamps
+ * can still give one (now - TSecr, RFC 7323 4.1), but only if the echo
+ * is of the latest transmission of the retransmitted ones: a receiver echoes the TSval of the
+ * last segment it took in order, and for a retransmission it drops as a
+ * duplicate that is the original's, which would count the backoff as
+ * path delay and inflate the RTO without end.
  */
 #include "stats.h"
 #include "tcp_int.h"
@@ -68,16 +79,21 @@ tcp_recovery_reset(struct tcp_conn *c)
 
 /*
  * Free what ack covers from the front of the send queue; returns the
- * payload bytes acked, and in *rtt_ns a Karn-valid sample (0 if none).
+ * payload bytes acked, in *rtt_ns a Karn-valid sample (0 if none), and
+ * in *last_ns the latest send of a retransmitted segment it covers (0 if
+ * none), which a timestamp echo must not be older than.
  */
 static uint32_t
-ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns)
+ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns, uint64_t *last_ns)
 {
 	struct tcp_seg *s;
 	uint32_t bytes = 0, span;
 	uint64_t now = tcp_now_ns();
+	int rexmit;
 
 	*rtt_ns = 0;
+	*last_ns = 0;
+	rexmit = 0;
 	while ((s = TAILQ_FIRST(&c->sndq)) != NULL && SEQ_GT(ack, s->seq)) {
 		span = seg_span(s);
 		if (SEQ_LT(ack, s->seq + span)) {	/* part of it */
@@ -98,8 +114,13 @@ ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns)
 			s->seq = ack;
 			break;
 		}
-		if (s->rexmits == 0 && s->sent_ns != 0)
+		/* Timed: sent once, since the last RTO, not held behind a hole. */
+		rexmit |= s->rexmits != 0;
+		if (s->rexmits == 0 && !s->sacked && s->sent_ns > c->rto_ns &&
+		    !c->in_recovery && (*rtt_ns == 0 || now - s->sent_ns < *rtt_ns))
 			*rtt_ns = now - s->sent_ns;
+		if (s->rexmits != 0 && s->sent_ns > *last_ns)
+			*last_ns = s->sent_ns;
 		bytes += s->len;
 		if (c->snd_next == s)
 			c->snd_next = TAILQ_NEXT(s, link);
@@ -108,6 +129,8 @@ ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns)
 		kfree(s);
 	}
 	c->sndq_bytes -= bytes;
+	if (rexmit)
+		*rtt_ns = 0;		/* an ACK of a retransmission: ambiguous */
 	return bytes;
 }
 
@@ -194,7 +217,8 @@ int
 tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 {
 	uint32_t ack = s->ack, wnd = s->wnd << c->snd_ws, acked;
-	uint64_t rtt_ns;
+	uint64_t rtt_ns, last_ns;
+	struct tcp_seg *first;
 
 	if (SEQ_GT(ack, c->snd_max)) {			/* acks what we never sent */
 		NSTAT(tcp, rx_bad_ack);
@@ -212,16 +236,17 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 		tcp_sack_update(c, s);
 	if (SEQ_GT(ack, c->snd_una)) {
 		acked = ack - c->snd_una;
-		uint32_t bytes = ack_segs(c, ack, &rtt_ns);
+		uint32_t bytes = ack_segs(c, ack, &rtt_ns, &last_ns);
 		c->snd_una = ack;
 		if (SEQ_LT(c->snd_nxt, ack))
 			c->snd_nxt = ack;
 		c->retries = 0;
 		c->probes = 0;
-		if (c->ts_ok && s->ts && s->tsecr != 0)
-			tcp_rtt_sample(c, (uint64_t)(tcp_ts_now(c) - s->tsecr) * 1000);
-		else if (rtt_ns != 0)
+		if (rtt_ns != 0)
 			tcp_rtt_sample(c, rtt_ns / 1000);
+		else if (c->ts_ok && s->ts && s->tsecr != 0 && last_ns != 0 &&
+		    SEQ_GEQ(s->tsecr, (uint32_t)(last_ns / TIMER_MS) + c->ts_off))
+			tcp_rtt_sample(c, (uint64_t)(tcp_ts_now(c) - s->tsecr) * 1000);
 		cc_newack(c, acked, ack);
 		if (!c->in_recovery)
 			c->dupacks = 0;
@@ -230,6 +255,7 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 		c->ctr.bytes_acked += bytes;
 		timer_stop(&c->rtx);			/* RFC 6298 5.3: restart */
 		c->persist = 0;
+		c->tlp = 0;
 		if (bytes > 0 && !c->app_gone && c->cb != NULL && c->cb->sent != NULL) {
 			c->cb->sent(c->arg, c, bytes);
 			if (c->freed)
@@ -240,6 +266,11 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 	    c->snd_una != c->snd_max) {
 		cc_dupack(c);
 	}
+	/* RFC 6675 / 8985: recovery starts once the first segment is lost. */
+	first = TAILQ_FIRST(&c->sndq);
+	if (c->sack_ok && !c->in_recovery && first != NULL && first != c->snd_next &&
+	    first->lost && !first->sacked && SEQ_GEQ(c->snd_una, c->recover))
+		cc_enter_recovery(c);
 	/* The window, from the newest segment only (RFC 9293 3.10.7.4). */
 	if (SEQ_LT(c->snd_wl1, s->seq) ||
 	    (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, ack))) {
@@ -277,6 +308,8 @@ tcp_rto_expired(struct tcp_conn *c)
 			s->sacked = 0;
 		s->lost = 0;
 	}
+	c->rto_ns = tcp_now_ns();
+	c->tlp = 0;
 	/* Go back to SND.UNA: tcp_output sends from there again. */
 	c->snd_next = TAILQ_FIRST(&c->sndq);
 	c->snd_nxt = c->snd_una;

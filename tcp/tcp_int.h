@@ -4,11 +4,14 @@
  * sequence arithmetic, the tunables, and the functions each file gives
  * the others.  Portable.
  *
- *	tcp.c      lifecycle, lookup, API, configuration, ISNs
+ *	tcp.c      lifecycle, lookup, listeners, ISNs
+ *	tcp_api.c  the application's calls, configuration
  *	tcp_in.c   tcp_input -> tcp_process -> tcp_ack, tcp_receive
+ *	tcp_ack.c  tcp_ack: the send queue, RTT, congestion control, recovery
  *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
- *	tcp_timer.c the four timers: retransmission/persist, delayed ACK,
- *	           keepalive / TIME_WAIT / FIN_WAIT_2 (one "slow" timer)
+ *	tcp_timer.c the three timers: retransmission / persist / tail loss
+ *	           probe, delayed ACK, and keepalive / TIME_WAIT / FIN_WAIT_2
+ *	           (one "slow" timer)
  *	tcp_sack.c the out-of-order queue, SACK blocks both ways, the
  *	           scoreboard
  *
@@ -58,7 +61,8 @@
 #define TCP_DUPTHRESH	  3		/* duplicate ACKs that mean a loss */
 #define TCP_G_US	  1000		/* clock granularity G of RFC 6298 */
 #define TCP_REO_MIN_NS	  1000000	/* least reordering allowed for before a
-					 * retransmission is deemed lost again */
+					 * segment is deemed lost by time (RACK) */
+#define TCP_PTO_MIN_MS	  2		/* least wait before a tail loss probe */
 
 /* ---- sequence arithmetic (RFC 9293 3.4) ----------------------------------- */
 
@@ -168,6 +172,7 @@ struct tcp_conn {
 	unsigned ack_now : 1;		/* send an ACK at the end of this input */
 	unsigned in_recovery : 1;	/* fast recovery (RFC 6582 / 6675) */
 	unsigned rto_sack : 1;		/* resending after an RTO, SACK marks kept */
+	unsigned tlp : 1;		/* the rtx timer is a tail loss probe's */
 	unsigned persist : 1;		/* the rtx timer is the persist timer */
 	unsigned freed : 1;		/* gone (tcp_conn_free): the memory stays
 					 * valid until this event ends (RCU), so
@@ -195,6 +200,7 @@ struct tcp_conn {
 	/* RTT and RTO (RFC 6298), microseconds and milliseconds */
 	uint32_t srtt_us, rttvar_us, rto_ms;
 	int retries;			/* RTO expiries since progress */
+	uint64_t rto_ns;		/* when the RTO last expired (0: never) */
 	int probes;			/* persist probes sent in a row */
 	int ka_probes;			/* keepalive probes unanswered */
 	uint32_t persist_ms;		/* the persist interval now */
@@ -241,6 +247,7 @@ extern struct tcp_config tcp_cfg;	/* read anywhere, set by tcp_configure */
 /* ---- tcp.c ----------------------------------------------------------------- */
 
 uint64_t tcp_key(uint32_t rip, uint16_t rport, uint16_t lport);
+uint8_t tcp_wscale_for(uint32_t rcvbuf);		/* the shift rcvbuf needs */
 struct tcp_conn *tcp_lookup(uint64_t key);		/* this core's */
 struct tcp_conn *tcp_owner_lookup(uint64_t key);	/* any core's (RCU) */
 struct tcp_listener *tcp_listener_get(uint16_t port);	/* RCU; NULL if none */
@@ -279,6 +286,7 @@ void tcp_ack_later(struct tcp_conn *c);			/* delayed-ACK rules */
 void tcp_send_syn(struct tcp_conn *c);			/* SYN or SYN-ACK */
 void tcp_send_rst(struct tcp_conn *c);			/* for tcp_abort */
 void tcp_send_probe(struct tcp_conn *c);		/* seq snd_una - 1, no data */
+void tcp_send_tlp(struct tcp_conn *c);			/* a tail loss probe */
 void tcp_rst_reply(const struct tcp_rxseg *s);		/* no connection */
 int tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg);
 struct iobuf *tcp_slice(const struct iobuf *b, size_t off, size_t len);

@@ -578,6 +578,26 @@ tcp_send_probe(struct tcp_conn *c)
 }
 
 void
+tcp_send_tlp(struct tcp_conn *c)
+{
+	struct tcp_seg *s = c->snd_next;
+
+	NSTAT(tcp, tlp_probes);
+	/* New data if the peer's window has room for a segment ... */
+	if (s != NULL && s->len > 0 && SEQ_LEQ(s->seq + s->len, tcp_snd_edge(c))) {
+		tcp_xmit(c, s);
+		advance(c, s);
+		return;
+	}
+	/* ... else the last segment sent, again. */
+	for (s = TAILQ_LAST(&c->sndq, tcp_segq); s != NULL && !SEQ_LT(s->seq, c->snd_max);
+	    s = TAILQ_PREV(s, tcp_segq, link))
+		;
+	if (s != NULL)
+		tcp_xmit(c, s);
+}
+
+void
 tcp_rst_reply(const struct tcp_rxseg *s)
 {
 	struct iobuf *pkt = iobuf_alloc(IOBUF_HEADROOM, 0);

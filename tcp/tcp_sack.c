@@ -28,11 +28,13 @@
  * sacked; a segment not SACKed with at least TCP_DUPTHRESH SACKed
  * segments above it is lost (RFC 6675 IsLost, counted in segments).
  * The pipe is RFC 6675's: the bytes of every sent segment not SACKed,
- * not counting lost ones unless they were sent again.  A hole sent
- * again in this recovery and lost again would otherwise wait for the
- * RTO: when a segment sent after it (by more than a reordering
- * allowance) is SACKed, it is marked lost once more (RFC 8985's idea,
- * applied to retransmissions only).
+ * not counting lost ones unless they were sent again.  Besides the
+ * count, a segment is lost by time (after RACK, RFC 8985): when one
+ * sent after it, by more than a reordering allowance, has been SACKed;
+ * that way a hole sent again and lost again is found without the RTO.
+ * (RACK's own rule, which also waits an RTT from the send, and its
+ * reordering timer are not here; a tail loss probe, tcp_timer.c, draws
+ * the SACKs when the ACKs stop.)
  */
 #include "kernel/malloc.h"
 #include "pkt.h"
@@ -186,7 +188,7 @@ void
 tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 {
 	struct tcp_seg *seg;
-	uint64_t newest = 0, reo;
+	uint64_t newest = 0, fresh = 0, reo;
 	int above = 0;
 
 	for (int i = 0; i < s->nsack; i++) {
@@ -197,11 +199,17 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 		TAILQ_FOREACH(seg, &c->sndq, link) {
 			if (!SEQ_LT(seg->seq, c->snd_max) || SEQ_GEQ(seg->seq, r))
 				break;
-			if (seg->len > 0 && SEQ_GEQ(seg->seq, l) &&
-			    SEQ_LEQ(seg->seq + seg->len, r))
+			if (seg->len > 0 && !seg->sacked && SEQ_GEQ(seg->seq, l) &&
+			    SEQ_LEQ(seg->seq + seg->len, r)) {
 				seg->sacked = 1;
+				if (seg->rexmits == 0 && seg->sent_ns > fresh &&
+				    seg->sent_ns > c->rto_ns)
+					fresh = seg->sent_ns;
+			}
 		}
 	}
+	if (fresh != 0)				/* an RTT sample (tcp_ack.c) */
+		tcp_rtt_sample(c, (tcp_now_ns() - fresh) / 1000);
 	/* IsLost, from the highest segment ever sent down. */
 	for (seg = TAILQ_LAST(&c->sndq, tcp_segq); seg != NULL &&
 	    !SEQ_LT(seg->seq, c->snd_max); seg = TAILQ_PREV(seg, tcp_segq, link))
@@ -216,9 +224,11 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 		}
 	}
 	/*
-	 * A retransmission that was lost too: something sent after it (by
-	 * more than a reordering allowance, a quarter RTT) has arrived and
-	 * it has not.  It is a hole again (RFC 8985's rule, for these only).
+	 * RACK's idea (RFC 8985 6.2), by send times only: a segment is lost
+	 * when something sent after it, by more than a reordering allowance
+	 * (a quarter RTT, at least TCP_REO_MIN_NS), has arrived and it has
+	 * not.  A retransmission lost again becomes a
+	 * hole again this way, without waiting for the RTO.
 	 */
 	reo = (uint64_t)c->srtt_us * 1000 / 4;
 	if (reo < TCP_REO_MIN_NS)
@@ -226,7 +236,7 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 	TAILQ_FOREACH(seg, &c->sndq, link) {
 		if (!SEQ_LT(seg->seq, c->snd_max))
 			break;
-		if (seg->rexmit_rec && !seg->sacked && seg->sent_ns + reo < newest) {
+		if (!seg->sacked && seg->sent_ns != 0 && seg->sent_ns + reo < newest) {
 			seg->rexmit_rec = 0;
 			seg->lost = 1;
 		}

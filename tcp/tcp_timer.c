@@ -4,6 +4,7 @@
  *
  *	rtx:  tcp_rtx_fire -> SYN_SENT / SYN_RCVD: tcp_send_syn again, or
  *	                      give up after syn_retries
+ *	                   -> a tail loss probe: tcp_send_tlp, then the RTO
  *	                   -> persist: tcp_send_probe, the interval doubling
  *	                      up to persist_max_ms
  *	                   -> data: tcp_rto_expired (tcp_ack.c) -> tcp_output,
@@ -44,6 +45,8 @@ tcp_timers_setup(struct tcp_conn *c)
 	timer_setup(&c->slow, tcp_slow_fire, c);
 }
 
+static void tcp_pto_arm(struct tcp_conn *c);
+
 void
 tcp_timers_stop(struct tcp_conn *c)
 {
@@ -57,6 +60,28 @@ void
 tcp_rtx_arm(struct tcp_conn *c)
 {
 	timer_start(&c->rtx, (uint64_t)c->rto_ms * TIMER_MS, 0);
+}
+
+/*
+ * Arm the rtx timer for the flight in the air: a tail loss probe first
+ * (RFC 8985 7: after two RTTs without an ACK, one segment goes to draw
+ * a SACK that shows what was lost), when SACK is on, an RTT is known and
+ * no recovery runs; else the RTO.
+ */
+static void
+tcp_pto_arm(struct tcp_conn *c)
+{
+	uint64_t pto = 2ULL * c->srtt_us / 1000;
+
+	if (pto < TCP_PTO_MIN_MS)
+		pto = TCP_PTO_MIN_MS;
+	c->tlp = c->sack_ok && c->srtt_us != 0 && !c->in_recovery &&
+	    !c->rto_sack && pto < c->rto_ms;
+	if (!c->tlp) {
+		tcp_rtx_arm(c);
+		return;
+	}
+	timer_start(&c->rtx, pto * TIMER_MS, 0);
 }
 
 void
@@ -84,7 +109,7 @@ tcp_rtx_check(struct tcp_conn *c)
 			timer_stop(&c->rtx);
 		}
 		if (!timer_armed(&c->rtx))
-			tcp_rtx_arm(c);
+			tcp_pto_arm(c);
 	} else if (c->snd_next != NULL) {
 		if (!c->persist) {
 			c->persist = 1;
@@ -165,6 +190,12 @@ tcp_rtx_fire(void *arg)
 	}
 	if (!SEQ_LT(c->snd_una, c->snd_nxt) && c->snd_next == NULL)
 		return;
+	if (c->tlp) {				/* the probe, then the RTO */
+		c->tlp = 0;
+		tcp_send_tlp(c);
+		tcp_rtx_arm(c);
+		return;
+	}
 	if ((uint32_t)++c->retries > tcp_cfg.data_retries) {
 		tcp_send_rst(c);
 		tcp_drop(c, TCP_ERR_TIMEOUT);

@@ -713,3 +713,58 @@ TEST(tcp_connection_limit)
 	run(conn_max_body);
 	tend(l);
 }
+
+/* ---- after tcp_close -------------------------------------------------------------------- */
+
+static int
+orphan_body(void)
+{
+	struct out o;
+
+	/* Closed by the app, acked by the peer: FIN_WAIT_2, then gone after
+	 * fin_wait2_ms even though the peer never sends its FIN. */
+	open_passive(49000, &bare);
+	clear();
+	tcp_close(app.c);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK | TCP_FFIN);
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK_EQ(tcp_live(), 1);
+	nap(130);
+	CHECK_EQ(tcp_live(), 0);
+	/* Closed, and the peer sends data nobody will read: an RST. */
+	memset(&app, 0, sizeof app);
+	open_passive(49001, &bare);
+	tcp_close(app.c);
+	p_take(&p, 0);
+	clear();
+	p_send(&p, TCP_FACK, "unread", 6);
+	CHECK_EQ(nframes, 1);
+	CHECK(out(0).flags & TCP_FRST);
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(DELTA(tcp, rx_after_close), 1);
+	CHECK_EQ(app.nrx, 0);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_fin_wait_2_timeout_and_data_after_close)
+{
+	struct test_leaks l = tbegin();
+
+	run(orphan_body);
+	tend(l);
+}
+
+/* RFC 6528: one 4-tuple's ISNs advance with the clock; another's are unrelated. */
+TEST(tcp_isn_rfc6528)
+{
+	uint32_t a1, a2, b;
+
+	tbegin();
+	a1 = tcp_isn(OUR_IP, 49152, PEER_IP, 80);
+	a2 = tcp_isn(OUR_IP, 49152, PEER_IP, 80);
+	b = tcp_isn(OUR_IP, 49153, PEER_IP, 80);
+	CHECK(a2 - a1 < 250000);		/* under a second of 4 us ticks */
+	CHECK(b - a1 > 1000000 && a1 - b > 1000000);
+}

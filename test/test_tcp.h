@@ -495,4 +495,26 @@ open_active(const struct synopt *so)
 	clear();
 }
 
+/* ---- the test pattern ------------------------------------------------------------------ */
+
+__attribute__((unused)) static int
+pattern_at(int i, uint32_t off)
+{
+	struct out o = out(i);
+
+	for (uint32_t k = 0; k < o.len; k++)
+		if (o.data[k] != (uint8_t)((off + k) * 7 + 3))
+			return 0;
+	return 1;
+}
+
+__attribute__((unused)) static uint8_t pat[65536];
+
+__attribute__((unused)) static void
+pattern_init(void)
+{
+	for (size_t i = 0; i < sizeof pat; i++)
+		pat[i] = (uint8_t)(i * 7 + 3);
+}
+
 #endif

@@ -1,0 +1,346 @@
+/*
+ * test_tcp_loss.c: TCP's loss recovery, hosted, with crafted segments
+ * (test/test_tcp.h): the RTO with backoff, Karn's rule and its give-up,
+ * fast retransmit with NewReno's partial and full ACKs and limited
+ * transmit, SACK blocks generated from the out-of-order queue and
+ * reassembly, the SACK scoreboard resending only the hole (and a hole
+ * lost again), the tail loss probe.  Every test ends with no connection
+ * and nothing leaked.
+ */
+#define _GNU_SOURCE
+#include "test_tcp.h"
+
+/* ---- retransmission --------------------------------------------------------------- */
+
+static int
+rto_body(void)
+{
+	struct tcp_info ti;
+	struct out o;
+
+	open_passive(50003, &bare);
+	CHECK_EQ(tcp_write(app.c, "lost?", 5), 5);
+	o = out(0);
+	/* RTO 60 ms: sent again after it, then after 120 more (backoff). */
+	nap(80);
+	CHECK_EQ(nframes, 2);
+	CHECK_EQ(out(1).seq, o.seq);
+	CHECK_EQ(out(1).len, 5);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.rto_ms, 120);
+	CHECK_EQ(ti.timeouts, 1);
+	nap(60);
+	CHECK_EQ(nframes, 2);
+	nap(90);
+	CHECK_EQ(nframes, 3);
+	/* The ACK: Karn's rule, no sample from a retransmitted segment. */
+	p_take(&p, 2);
+	p_send(&p, TCP_FACK, NULL, 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.srtt_us, 0);
+	CHECK_EQ(ti.inflight, 0);
+	CHECK_EQ(app.sent, 5);
+	/* Unanswered for data_retries expiries: reset and aborted. */
+	CHECK_EQ(tcp_write(app.c, "gone", 4), 4);
+	nap(240 + 300 + 300 + 150);		/* RTO 240, then 300: rto_max */
+	CHECK_EQ(app.aborted, 1);
+	CHECK_EQ(app.reason, TCP_ERR_TIMEOUT);
+	CHECK(out(nframes - 1).flags & TCP_FRST);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_rto_backoff_karn_giveup)
+{
+	struct test_leaks l = tbegin();
+	struct tcp_config cfg;
+
+	tcp_config_get(&cfg);
+	cfg.data_retries = 2;
+	cfg.rto_max_ms = 300;
+	CHECK_EQ(tcp_configure(&cfg), 0);
+	run(rto_body);
+	tend(l);
+}
+
+/* Ack the peer's way: everything up to seq, with no data. */
+static void
+ack_to(uint32_t seq)
+{
+	p.rcv = seq;
+	p_send(&p, TCP_FACK, NULL, 0);
+}
+
+static int
+newreno_body(void)
+{
+	struct tcp_info ti;
+	uint32_t q0, m = 536, hi;
+	int n;
+
+	open_passive(50004, &bare);
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 20 * m), 20 * m);
+	CHECK_EQ(nframes, 4);			/* the initial window: 4 * 536 */
+	q0 = out(0).seq;
+	/* Each segment acked alone: slow start grows cwnd by one MSS each. */
+	for (int i = 1; i <= 4; i++)
+		ack_to(q0 + (uint32_t)i * m);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.cwnd, 8 * m);
+	CHECK_EQ(nframes, 4 + 8);		/* segments 5..12 in flight */
+	/*
+	 * Segment 5 is lost.  The first two duplicate ACKs each let one new
+	 * segment go (limited transmit, RFC 3042); the third sends 5 again.
+	 */
+	clear();
+	ack_to(q0 + 4 * m);
+	ack_to(q0 + 4 * m);
+	CHECK_EQ(nframes, 2);
+	CHECK_EQ(out(0).seq, q0 + 12 * m);
+	CHECK_EQ(out(1).seq, q0 + 13 * m);
+	clear();
+	ack_to(q0 + 4 * m);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).seq, q0 + 4 * m);
+	CHECK(pattern_at(0, 4 * m));
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.ssthresh, 5 * m);		/* half of 10 segments in flight */
+	CHECK_EQ(ti.cwnd, 5 * m + 3 * m);
+	CHECK_EQ(ti.fast_retransmits, 1);
+	/* A fourth duplicate inflates cwnd by one more segment. */
+	clear();
+	ack_to(q0 + 4 * m);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.cwnd, 9 * m);
+	/* A partial ACK (segment 7 lost too): it goes at once. */
+	clear();
+	ack_to(q0 + 6 * m);
+	CHECK(nframes >= 1);
+	CHECK_EQ(out(0).seq, q0 + 6 * m);
+	/* The full ACK of everything sent ends recovery: cwnd about ssthresh. */
+	hi = q0 + 14 * m;
+	for (n = 0; n < nframes; n++)
+		if (SEQ_GT(out(n).seq + out(n).len, hi))
+			hi = out(n).seq + out(n).len;
+	clear();
+	ack_to(hi);
+	tcp_conn_info(app.c, &ti);
+	CHECK(ti.cwnd <= 5 * m + m);
+	CHECK_EQ(DELTA(tcp, fast_retransmits), 1);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_fast_retransmit_newreno)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(newreno_body);
+	tend(l);
+}
+
+/* ---- SACK ------------------------------------------------------------------------- */
+
+static int
+sack_gen_body(void)
+{
+	struct out o;
+	uint32_t s;
+
+	open_passive(50005, &full);
+	s = p.snd;
+	/* B before A: an ACK at once, with B's block. */
+	p.snd = s + 100;
+	p_send(&p, TCP_FACK, pat + 100, 100);
+	CHECK_EQ(nframes, 1);
+	o = out(0);
+	CHECK_EQ(o.ack, s);
+	CHECK_EQ(o.nsack, 1);
+	CHECK_EQ(o.sack[0][0], s + 100);
+	CHECK_EQ(o.sack[0][1], s + 200);
+	/* D: two blocks, the newest first. */
+	clear();
+	p.snd = s + 300;
+	p_send(&p, TCP_FACK, pat + 300, 100);
+	o = out(0);
+	CHECK_EQ(o.nsack, 2);
+	CHECK_EQ(o.sack[0][0], s + 300);
+	CHECK_EQ(o.sack[1][0], s + 100);
+	/* A duplicate of B changes nothing. */
+	p.snd = s + 150;
+	p_send(&p, TCP_FACK, pat + 150, 50);
+	CHECK_EQ(app.nrx, 0);
+	/* A fills the first hole: B is delivered too; D's block remains. */
+	clear();
+	p.snd = s;
+	p_send(&p, TCP_FACK, pat, 100);
+	CHECK_EQ(app.nrx, 200);
+	o = out(0);
+	CHECK_EQ(o.ack, s + 200);
+	CHECK_EQ(o.nsack, 1);
+	CHECK_EQ(o.sack[0][0], s + 300);
+	/* C, overlapping D: all in order, no blocks. */
+	clear();
+	p.snd = s + 200;
+	p_send(&p, TCP_FACK, pat + 200, 150);
+	o = out(0);
+	CHECK_EQ(o.ack, s + 400);
+	CHECK_EQ(o.nsack, 0);
+	CHECK_EQ(app.nrx, 400);
+	CHECK(memcmp(app.rx, pat, 400) == 0);
+	CHECK_EQ(DELTA(tcp, rx_ooo), 2);
+	CHECK_EQ(DELTA(tcp, rx_dup), 1);
+	/* A FIN out of order waits for the bytes before it. */
+	p.snd = s + 410;
+	p_send(&p, TCP_FACK | TCP_FFIN, pat + 410, 10);
+	CHECK_EQ(app.fin, 0);
+	p.snd = s + 400;
+	p_send(&p, TCP_FACK, pat + 400, 10);
+	CHECK_EQ(app.fin, 1);
+	CHECK_EQ(app.nrx, 420);
+	CHECK_EQ(tcp_state(app.c), TCP_CLOSE_WAIT);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_sack_generation_and_reassembly)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(sack_gen_body);
+	tend(l);
+}
+
+/* The peer ACKs up to ack and SACKs [l, r). */
+static void
+sack_to(uint32_t ack, uint32_t l, uint32_t r)
+{
+	uint8_t o[12] = { TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK, 10 };
+	uint32_t v = hton32(l);
+
+	memcpy(o + 4, &v, 4);
+	v = hton32(r);
+	memcpy(o + 8, &v, 4);
+	p.rcv = ack;
+	p_send_opt(&p, TCP_FACK, NULL, 0, o, 12);
+}
+
+static int
+sack_use_body(void)
+{
+	static const struct synopt so = { .mss = 1000, .ws = 0, .sack_ok = 1, .ts = 0 };
+	struct tcp_info ti;
+	uint32_t q0, m = 1000;
+
+	open_passive(50006, &so);
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 30 * m), 30 * m);
+	CHECK_EQ(nframes, 4);
+	q0 = out(0).seq;
+	for (int i = 1; i <= 4; i++)
+		ack_to(q0 + (uint32_t)i * m);
+	CHECK_EQ(nframes, 12);			/* segments 5..12 in flight */
+	/* Segment 5 lost: SACKs for 6, 6-7, 6-8. */
+	clear();
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 6 * m);
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 7 * m);
+	CHECK_EQ(nframes, 2);			/* limited transmit: 13, 14 */
+	CHECK_EQ(out(0).seq, q0 + 12 * m);
+	clear();
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 8 * m);
+	/* Only the hole went again (and new data as the pipe allows). */
+	CHECK(nframes >= 1);
+	CHECK_EQ(out(0).seq, q0 + 4 * m);
+	for (int i = 1; i < nframes; i++)
+		CHECK(SEQ_GEQ(out(i).seq, q0 + 12 * m));	/* new data only */
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.ssthresh, 5 * m);
+	CHECK_EQ(ti.cwnd, 5 * m);
+	/* More SACKs, more of the pipe out: still nothing SACKed goes again. */
+	nap(3);
+	clear();
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 14 * m);
+	CHECK(nframes >= 1);
+	for (int i = 0; i < nframes; i++)
+		CHECK(SEQ_GEQ(out(i).seq, q0 + 14 * m));
+	/*
+	 * Segments sent after the hole's retransmission arrive (SACKed) and
+	 * it does not: it was lost again, and goes a third time.
+	 */
+	uint32_t hi = out(nframes - 1).seq + out(nframes - 1).len;
+	clear();
+	sack_to(q0 + 4 * m, q0 + 5 * m, hi);
+	CHECK(nframes >= 1);
+	CHECK_EQ(out(0).seq, q0 + 4 * m);
+	/* Its ACK covers everything SACKed. */
+	clear();
+	ack_to(hi);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.retransmits, 2);
+	CHECK_EQ(DELTA(tcp, sack_retransmits) + DELTA(tcp, fast_retransmits), 2);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_sack_scoreboard_resends_only_holes_lost_retransmission)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(sack_use_body);
+	tend(l);
+}
+
+/* ---- tail loss probe ------------------------------------------------------------------ */
+
+static int
+tlp_body(void)
+{
+	struct tcp_info ti;
+	struct out o;
+
+	open_passive(50012, &full);
+	/* An RTT sample first: the peer answers at once. */
+	clear();
+	CHECK_EQ(tcp_write(app.c, "one", 3), 3);
+	p_take(&p, 0);
+	p_send(&p, TCP_FACK, NULL, 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK(ti.srtt_us > 0 && ti.srtt_us < 1000);
+	/* The tail is lost: two RTTs (at least 2 ms) on, it goes again as a
+	 * probe, long before the RTO (30 ms here). */
+	clear();
+	CHECK_EQ(tcp_write(app.c, "tail", 4), 4);
+	o = out(0);
+	nap(10);
+	CHECK_EQ(nframes, 2);
+	CHECK_EQ(out(1).seq, o.seq);
+	CHECK_EQ(out(1).len, 4);
+	CHECK_EQ(DELTA(tcp, tlp_probes), 1);
+	CHECK_EQ(DELTA(tcp, timeouts), 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.cwnd, 3 * (1460 - 12) + 3);	/* a probe is not a timeout */
+	/* Still nothing: the RTO follows. */
+	nap(50);
+	CHECK(DELTA(tcp, timeouts) >= 1);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_tail_loss_probe)
+{
+	struct test_leaks l = tbegin();
+
+	run(tlp_body);
+	tend(l);
+}
+
