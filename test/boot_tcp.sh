@@ -15,8 +15,9 @@
 #		device tapq0 (10.79.0.2/24; Linux 10.79.0.1/24)
 #   native_user	the native image with QEMU's user networking, as
 #		10.0.2.15; ports 7, 9 and 19 forwarded from the namespace's
-#		127.0.0.1:17007, 17009 and 17019 (hostfwd); Linux as the server is reached at
-#		10.0.2.2, QEMU's alias for the namespace's loopback
+#		127.0.0.1:17007, 17009 and 17019 (hostfwd); Linux as the
+#		server is reached at 10.0.2.2, QEMU's alias for the
+#		namespace's loopback
 #
 # The tests, each named tcp.TEST.KIND:
 #   echo_16m	nc sends 16 MiB of random bytes to port 7, half-closes, and
@@ -35,10 +36,11 @@
 #		networking the guest's TCP ends at QEMU's, not Linux's)
 #
 # The native image boots with test/qemu.sh's accelerator: KVM where the
-# host has it, TCG otherwise.  Without root, `ip netns` or nft, the tests that need them print SKIP
-# lines.  The native kinds print SKIP lines while the native echo has no
-# network interface (it says "echo: no network interface": no driver
-# for QEMU's NIC yet).
+# host has it, TCG otherwise.  tcp.connect_usage (a malformed connect=
+# exits 64 with the usage) runs always; without root, `ip netns` or nft,
+# the tests that need them print SKIP lines.  The native kinds print SKIP
+# lines while the native echo has no network interface (it says "echo:
+# no network interface": no driver for QEMU's NIC yet).
 . "$(dirname "$0")/lib.sh"	# QEMU picks KVM where it can (test/qemu.sh)
 
 ns=ebbtcp$$
@@ -54,6 +56,11 @@ cleanup() {
 	rm -rf "$tmp" "$out" "$out.txt"
 }
 trap cleanup EXIT
+
+# The app's new argument: a malformed connect= is a usage error (64).
+timeout 30 "$echo_app" connect=10.0.0.1:99999,bytes=5 >"$out" 2>&1
+check tcp.connect_usage 64 $? '^echo: connect=10\.0\.0\.1:99999,bytes=5: not connect=A\.B\.C\.D:PORT,bytes=N$' \
+	'^usage: echo \[ip=dhcp \| ip=A\.B\.C\.D/N\[,gw=G\]\] \[connect=A\.B\.C\.D:PORT,bytes=N\]$'
 
 tests="echo_16m concurrent_100 discard_source linux_server loss_5pct"
 skip_all() { for k in "$@"; do for t in $tests; do echo "SKIP tcp.$t.$k: $why"; done; done; }
