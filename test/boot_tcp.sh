@@ -60,7 +60,7 @@ trap cleanup EXIT
 # The app's new argument: a malformed connect= is a usage error (64).
 timeout 30 "$echo_app" connect=10.0.0.1:99999,bytes=5 >"$out" 2>&1
 check tcp.connect_usage 64 $? '^echo: connect=10\.0\.0\.1:99999,bytes=5: not connect=A\.B\.C\.D:PORT,bytes=N$' \
-	'^usage: echo \[ip=dhcp \| ip=A\.B\.C\.D/N\[,gw=G\]\] \[connect=A\.B\.C\.D:PORT,bytes=N\]$'
+	'^usage: echo \[ip=dhcp \| ip=A\.B\.C\.D/N\[,gw=G\]\].* \[connect=A\.B\.C\.D:PORT,bytes=N\]'
 
 tests="echo_16m concurrent_100 discard_source linux_server loss_5pct"
 skip_all() { for k in "$@"; do for t in $tests; do echo "SKIP tcp.$t.$k: $why"; done; done; }
