@@ -44,7 +44,9 @@
  * when it also covers a retransmitted one (as Linux does), nor from a
  * segment the peer had SACKed already, sent before the last RTO, or
  * acked during recovery: those sat at the peer behind a hole, and their
- * time says how long the hole took, not the path.  A SACK block gives a
+ * time says how long the hole took, not the path.  Otherwise the
+ * timestamp echo is the sample (it names the segment that moved the
+ * peer's edge).  A SACK block gives a
  * sample too, from the freshest segment it newly covers that was sent
  * once since the last RTO (tcp_sack.c).  When every segment it covers was sent again, timestamps
  * can still give one (now - TSecr, RFC 7323 4.1), but only if the echo
@@ -244,8 +246,8 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 		c->probes = 0;
 		if (rtt_ns != 0)
 			tcp_rtt_sample(c, rtt_ns / 1000);
-		else if (c->ts_ok && s->ts && s->tsecr != 0 && last_ns != 0 &&
-		    SEQ_GEQ(s->tsecr, (uint32_t)(last_ns / TIMER_MS) + c->ts_off))
+		else if (c->ts_ok && s->ts && s->tsecr != 0 && (last_ns == 0 ||
+		    SEQ_GEQ(s->tsecr, (uint32_t)(last_ns / TIMER_MS) + c->ts_off)))
 			tcp_rtt_sample(c, (uint64_t)(tcp_ts_now(c) - s->tsecr) * 1000);
 		cc_newack(c, acked, ack);
 		if (!c->in_recovery)

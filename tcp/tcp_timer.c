@@ -66,7 +66,8 @@ tcp_rtx_arm(struct tcp_conn *c)
  * Arm the rtx timer for the flight in the air: a tail loss probe first
  * (RFC 8985 7: after two RTTs without an ACK, one segment goes to draw
  * a SACK that shows what was lost), when SACK is on, an RTT is known and
- * no recovery runs; else the RTO.
+ * no RTO's resend runs (in fast recovery too, as Linux does with RACK:
+ * a probe SACKed shows a hole's retransmission lost); else the RTO.
  */
 static void
 tcp_pto_arm(struct tcp_conn *c)
@@ -75,8 +76,7 @@ tcp_pto_arm(struct tcp_conn *c)
 
 	if (pto < TCP_PTO_MIN_MS)
 		pto = TCP_PTO_MIN_MS;
-	c->tlp = c->sack_ok && c->srtt_us != 0 && !c->in_recovery &&
-	    !c->rto_sack && pto < c->rto_ms;
+	c->tlp = c->sack_ok && c->srtt_us != 0 && !c->rto_sack && pto < c->rto_ms;
 	if (!c->tlp) {
 		tcp_rtx_arm(c);
 		return;
