@@ -128,6 +128,7 @@ echo_flush(struct tcp_conn *c, struct echo_conn *e)
 	}
 }
 
+/* Echo: bytes join the pending chain (NULL: the peer's FIN); flush. */
 static void
 echo_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -142,6 +143,7 @@ echo_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 	echo_flush(c, e);
 }
 
+/* Echo: send space came free; flush what is pending. */
 static void
 echo_sent(void *arg, struct tcp_conn *c, size_t acked)
 {
@@ -149,6 +151,7 @@ echo_sent(void *arg, struct tcp_conn *c, size_t acked)
 	echo_flush(c, arg);
 }
 
+/* Echo: the connection is gone; free its state. */
 static void
 echo_aborted(void *arg, struct tcp_conn *c, int reason)
 {
@@ -164,6 +167,7 @@ static const struct tcp_callbacks echo_cb = {
 	.receive = echo_receive, .sent = echo_sent, .aborted = echo_aborted,
 };
 
+/* Echo: a new connection, its window held over what is not yet sent back. */
 static int
 echo_accept(void *arg, struct tcp_conn *c)
 {
@@ -190,6 +194,7 @@ discard_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 
 static const struct tcp_callbacks discard_cb = { .receive = discard_receive };
 
+/* Discard: a new connection. */
 static int
 discard_accept(void *arg, struct tcp_conn *c)
 {
@@ -201,6 +206,7 @@ discard_accept(void *arg, struct tcp_conn *c)
 /* This core's source chain, made at its first use and kept. */
 static struct iobuf *source_chain[NCPU];
 
+/* The read-only chain the source sends, made once per core. */
 static struct iobuf *
 source_bytes(void)
 {
@@ -232,6 +238,7 @@ source_fill(struct tcp_conn *c)
 			break;
 }
 
+/* Source: room again; fill it. */
 static void
 source_sent(void *arg, struct tcp_conn *c, size_t acked)
 {
@@ -255,6 +262,7 @@ static const struct tcp_callbacks source_cb = {
 	.receive = source_receive, .sent = source_sent,
 };
 
+/* Source: a new connection; start sending at once. */
 static int
 source_accept(void *arg, struct tcp_conn *c)
 {
@@ -337,6 +345,7 @@ client_pump(struct tcp_conn *c)
 	}
 }
 
+/* connect=: the handshake is done; start sending. */
 static void
 client_connected(void *arg, struct tcp_conn *c)
 {
@@ -345,6 +354,7 @@ client_connected(void *arg, struct tcp_conn *c)
 	client_pump(c);
 }
 
+/* connect=: room again; send more. */
 static void
 client_sent(void *arg, struct tcp_conn *c, size_t acked)
 {
@@ -375,6 +385,7 @@ client_closed(void *arg, struct tcp_conn *c)
 	client_end(NULL);
 }
 
+/* connect=: the connection failed; the verdict says why. */
 static void
 client_aborted(void *arg, struct tcp_conn *c, int reason)
 {
@@ -470,6 +481,7 @@ configured(void *arg, struct netif *nif)
 		client_start();
 }
 
+/* Print what was wrong and the usage; returns EXIT_USAGE. */
 static int
 usage(const char *why, const char *arg)
 {
@@ -478,6 +490,7 @@ usage(const char *why, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* Parse the arguments, start the services, configure the interface. */
 int
 app_main(int argc, char **argv)
 {

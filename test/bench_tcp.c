@@ -60,6 +60,7 @@ static void rr_start(void);
 static void cps_next(void);
 static void done_all(void);
 
+/* Say why and exit 1. */
 static void
 die(const char *why)
 {
@@ -67,6 +68,7 @@ die(const char *why)
 	exit(1);
 }
 
+/* No connection may fail in a benchmark. */
 static void
 aborted(void *arg, struct tcp_conn *c, int reason)
 {
@@ -78,6 +80,7 @@ aborted(void *arg, struct tcp_conn *c, int reason)
 
 /* ---- B's servers ----------------------------------------------------------- */
 
+/* Sink: free the data; close after the FIN. */
 static void
 sink_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -88,6 +91,7 @@ sink_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 		iobuf_free_chain(data);
 }
 
+/* Echo: send the request back (it always fits); close after the FIN. */
 static void
 echo_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -104,6 +108,7 @@ echo_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 static const struct tcp_callbacks sink_cb = { .receive = sink_receive, .aborted = aborted };
 static const struct tcp_callbacks echo_cb = { .receive = echo_receive, .aborted = aborted };
 
+/* Sink: a new connection. */
 static int
 sink_accept(void *arg, struct tcp_conn *c)
 {
@@ -112,6 +117,7 @@ sink_accept(void *arg, struct tcp_conn *c)
 	return 0;
 }
 
+/* Echo: a new connection, Nagle off. */
 static int
 echo_accept(void *arg, struct tcp_conn *c)
 {
@@ -123,6 +129,7 @@ echo_accept(void *arg, struct tcp_conn *c)
 
 /* ---- bulk ------------------------------------------------------------------ */
 
+/* Bulk: queue the shared chain while there is room; shut down at the end. */
 static void
 bulk_pump(struct tcp_conn *c)
 {
@@ -136,6 +143,7 @@ bulk_pump(struct tcp_conn *c)
 		return;
 }
 
+/* Bulk: connected; the clock starts. */
 static void
 bulk_connected(void *arg, struct tcp_conn *c)
 {
@@ -144,6 +152,7 @@ bulk_connected(void *arg, struct tcp_conn *c)
 	bulk_pump(c);
 }
 
+/* Bulk: room again. */
 static void
 bulk_sent(void *arg, struct tcp_conn *c, size_t acked)
 {
@@ -153,6 +162,7 @@ bulk_sent(void *arg, struct tcp_conn *c, size_t acked)
 		bulk_pump(c);
 }
 
+/* Bulk: both sides closed; the clock stops, the next benchmark starts. */
 static void
 bulk_closed(void *arg, struct tcp_conn *c)
 {
@@ -175,6 +185,7 @@ static const struct tcp_callbacks bulk_cb = {
 
 static size_t rr_got;
 
+/* One 64-byte request. */
 static void
 rr_send(struct tcp_conn *c)
 {
@@ -184,6 +195,7 @@ rr_send(struct tcp_conn *c)
 		die("rr: the request did not fit");
 }
 
+/* rr: connected, Nagle off; the first request. */
 static void
 rr_connected(void *arg, struct tcp_conn *c)
 {
@@ -193,6 +205,7 @@ rr_connected(void *arg, struct tcp_conn *c)
 	rr_send(c);
 }
 
+/* rr: the response; the next request, or the end. */
 static void
 rr_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -218,6 +231,7 @@ static const struct tcp_callbacks rr_cb = {
 	.connected = rr_connected, .receive = rr_receive, .aborted = aborted,
 };
 
+/* rr: open the connection. */
 static void
 rr_start(void)
 {
@@ -229,6 +243,7 @@ rr_start(void)
 
 /* ---- cps --------------------------------------------------------------------- */
 
+/* cps: connected; the request. */
 static void
 cps_connected(void *arg, struct tcp_conn *c)
 {
@@ -238,6 +253,7 @@ cps_connected(void *arg, struct tcp_conn *c)
 	rr_send(c);
 }
 
+/* cps: the response; close and open the next, or the end. */
 static void
 cps_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -261,6 +277,7 @@ static const struct tcp_callbacks cps_cb = {
 	.connected = cps_connected, .receive = cps_receive, .aborted = aborted,
 };
 
+/* cps: open the next connection. */
 static void
 cps_next(void)
 {
@@ -272,12 +289,14 @@ cps_next(void)
 
 /* ---- the run ------------------------------------------------------------------- */
 
+/* Every benchmark ran: stop. */
 static void
 done_all(void)
 {
 	event_stop(0);
 }
 
+/* The run's first event: open the bulk connection. */
 static void
 first(void *unused)
 {
@@ -288,6 +307,7 @@ first(void *unused)
 		die("bulk: tcp_connect failed");
 }
 
+/* The runtime on one core, the link, the listeners; run and print. */
 int
 main(int argc, char **argv)
 {

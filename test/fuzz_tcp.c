@@ -87,6 +87,7 @@ static uint32_t ts_clock = 1;	/* the peer's timestamp clock */
 
 /* ---- the fake interface: captures our SYNs ------------------------------- */
 
+/* The fake interface: note our SYNs' sequence numbers and ports, drop the frame. */
 static int
 fake_transmit(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *h)
 {
@@ -248,6 +249,7 @@ arp_in(void)
 
 /* ---- the app ------------------------------------------------------------------ */
 
+/* The app frees what it receives; after the peer's FIN it shuts its side. */
 static void
 app_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -258,6 +260,7 @@ app_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 		iobuf_free_chain(data);
 }
 
+/* The app's connection is gone (an RST from the input, say). */
 static void
 app_aborted(void *arg, struct tcp_conn *c, int reason)
 {
@@ -268,6 +271,7 @@ app_aborted(void *arg, struct tcp_conn *c, int reason)
 
 static const struct tcp_callbacks app_cb = { .receive = app_receive, .aborted = app_aborted };
 
+/* The listener: take the harness's own passive open, refuse any other. */
 static int
 app_accept(void *arg, struct tcp_conn *c)
 {
@@ -407,6 +411,7 @@ step(void *unused)
 		abort();
 }
 
+/* The run's last event. */
 static void
 stop(void *unused)
 {
@@ -429,6 +434,7 @@ finish(void *unused)
 		abort();
 }
 
+/* The run's first event: set up, then the first record. */
 static void
 first(void *unused)
 {

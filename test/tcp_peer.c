@@ -173,6 +173,7 @@ echo_recv(struct conn *c, uint64_t bytes, int k)
 	return 0;
 }
 
+/* echo: nconn connections at once, each sending, half-closing and checking the echo. */
 static int
 do_echo(uint64_t bytes, int nconn)
 {
@@ -214,6 +215,7 @@ do_echo(uint64_t bytes, int nconn)
 
 /* ---- throughput, latency, connection rate -------------------------------- */
 
+/* sink: send bytes, half-close, wait for the server's FIN. */
 static int
 do_sink(uint64_t bytes)
 {
@@ -239,6 +241,7 @@ do_sink(uint64_t bytes)
 	return 0;
 }
 
+/* drain: read bytes, then close. */
 static int
 do_drain(uint64_t bytes)
 {
@@ -260,6 +263,7 @@ do_drain(uint64_t bytes)
 	return 0;
 }
 
+/* qsort's order for doubles. */
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -268,6 +272,7 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* rr: count 64-byte round trips, one in flight. */
 static int
 do_rr(long count)
 {
@@ -297,6 +302,7 @@ do_rr(long count)
 	return 0;
 }
 
+/* cps: connect, 64 bytes there and back, close, for seconds. */
 static int
 do_cps(double seconds)
 {
@@ -360,6 +366,7 @@ listener(const char *addr, int port)
 	return fd;
 }
 
+/* serve: accept on the three ports forever, a thread per connection. */
 static _Noreturn void
 do_serve(const char *addr, int base)
 {
@@ -398,6 +405,7 @@ do_serve(const char *addr, int base)
 	}
 }
 
+/* Print the usage and exit 64. */
 static void
 usage(void)
 {
@@ -409,6 +417,7 @@ usage(void)
 	exit(64);
 }
 
+/* Parse the mode and its arguments and run it. */
 int
 main(int argc, char **argv)
 {

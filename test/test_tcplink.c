@@ -100,6 +100,7 @@ struct checker {
 	uint64_t got, k, bad, hash;
 };
 
+/* Check a delivered chain against the stream, byte by byte. */
 static void
 check_chain(struct checker *ck, const struct iobuf *data)
 {
@@ -187,7 +188,8 @@ static void
 print_conn(const char *who, int k, const struct tcp_info *ti)
 {
 	printf("    %s %d: %s, snd_wnd %u rcv_wnd %u cwnd %u inflight %u sndq %u rcvq %u oooq %u "
-	    "srtt %u us rttvar %u us rto %u ms, segs %llu in %llu out, retx %llu, timeouts %llu, zwp %llu\n",
+	    "srtt %u us rttvar %u us rto %u ms, segs %llu in %llu out, retx %llu, "
+	    "timeouts %llu, zwp %llu\n",
 	    who, k, tcp_state_name(ti->state), ti->snd_wnd, ti->rcv_wnd, ti->cwnd,
 	    ti->inflight, ti->sndq, ti->rcvq, ti->oooq, ti->srtt_us, ti->rttvar_us, ti->rto_ms,
 	    (unsigned long long)ti->segs_in, (unsigned long long)ti->segs_out,
@@ -195,7 +197,7 @@ print_conn(const char *who, int k, const struct tcp_info *ti)
 	    (unsigned long long)ti->zero_window_probes);
 }
 
-
+/* Queue client cl's next bytes while there is room; shut down after the last. */
 static void
 client_pump(struct client *cl, struct tcp_conn *c)
 {
@@ -228,6 +230,7 @@ client_pump(struct client *cl, struct tcp_conn *c)
 	}
 }
 
+/* The client's handshake is done: start sending. */
 static void
 cl_connected(void *arg, struct tcp_conn *c)
 {
@@ -235,6 +238,7 @@ cl_connected(void *arg, struct tcp_conn *c)
 	client_pump(arg, c);
 }
 
+/* Room in the client's send buffer: send more. */
 static void
 cl_sent(void *arg, struct tcp_conn *c, size_t acked)
 {
@@ -242,6 +246,7 @@ cl_sent(void *arg, struct tcp_conn *c, size_t acked)
 	client_pump(arg, c);
 }
 
+/* What comes back to the client: checked (echo cases only), or the FIN. */
 static void
 cl_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -270,6 +275,7 @@ cl_closed(void *arg, struct tcp_conn *c)
 	end_one();
 }
 
+/* A client connection failed: the case fails, with its state. */
 static void
 cl_aborted(void *arg, struct tcp_conn *c, int reason)
 {
@@ -346,6 +352,7 @@ server_flush(struct server *s, struct tcp_conn *c)
 		server_end(s, c);
 }
 
+/* Server: check what arrives; echo it (echo cases) or free it; close after the FIN. */
 static void
 sv_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
@@ -371,6 +378,7 @@ sv_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 	server_flush(s, c);
 }
 
+/* Server (echo cases): room again; send more of what is pending. */
 static void
 sv_sent(void *arg, struct tcp_conn *c, size_t acked)
 {
@@ -379,6 +387,7 @@ sv_sent(void *arg, struct tcp_conn *c, size_t acked)
 		server_flush(arg, c);
 }
 
+/* A server connection failed: the case fails. */
 static void
 sv_aborted(void *arg, struct tcp_conn *c, int reason)
 {
@@ -399,6 +408,7 @@ static const struct tcp_callbacks server_cb = {
 	.receive = sv_receive, .sent = sv_sent, .aborted = sv_aborted,
 };
 
+/* Server: a new connection gets a result slot and, echoing, a held window. */
 static int
 sv_accept(void *arg, struct tcp_conn *c)
 {
@@ -438,6 +448,7 @@ quiet_tick(void *unused)
 	wire_finish();
 }
 
+/* Core 0, once: wait (5 ms ticks) for every connection to be freed. */
 static void
 all_done(void *unused)
 {
@@ -512,6 +523,7 @@ case_dog(void *unused)
 	spawn_on(0, all_done, NULL);
 }
 
+/* The case's first event: configure, arm the watchdog, listen, start the clients. */
 static int
 case_body(void)
 {
@@ -533,6 +545,7 @@ case_body(void)
 	return 1;		/* quiet_tick calls wire_finish */
 }
 
+/* event_run's first event. */
 static void
 case_first(void *unused)
 {
@@ -576,6 +589,7 @@ make_links(void)
 	return memlink_netif(links[5], 0);
 }
 
+/* Frames the wire lost (both sides). */
 static uint64_t
 lost(struct memlink *ml)
 {
@@ -616,7 +630,8 @@ run_once(const struct tcase *t)
 static void
 prime_tcp(struct test_leaks *l)
 {
-	static const struct tcase t = { .name = "prime", .ml = &links[0], .conns = NCORES, .bytes = 65536, .echo = 1 };
+	static const struct tcase t = { .name = "prime", .ml = &links[0], .conns = NCORES,
+	    .bytes = 65536, .echo = 1 };
 	static int done;
 
 	if (done)
@@ -685,14 +700,16 @@ run_case(const struct tcase *t)
 
 TEST(clean)
 {
-	static const struct tcase t = { .name = "clean", .ml = &links[0], .conns = 4, .bytes = 16 * MIB };
+	static const struct tcase t = { .name = "clean", .ml = &links[0], .conns = 4,
+	    .bytes = 16 * MIB };
 
 	run_case(&t);
 }
 
 TEST(loss_1pct)
 {
-	static const struct tcase t = { .name = "loss_1pct", .ml = &links[1], .conns = 4, .bytes = 16 * MIB };
+	static const struct tcase t = { .name = "loss_1pct", .ml = &links[1], .conns = 4,
+	    .bytes = 16 * MIB };
 
 	run_case(&t);
 	CHECK(lost(links[1]) > 0);
@@ -700,7 +717,8 @@ TEST(loss_1pct)
 
 TEST(loss_5pct)
 {
-	static const struct tcase t = { .name = "loss_5pct", .ml = &links[2], .conns = 4, .bytes = 16 * MIB };
+	static const struct tcase t = { .name = "loss_5pct", .ml = &links[2], .conns = 4,
+	    .bytes = 16 * MIB };
 
 	run_case(&t);
 	CHECK(lost(links[2]) > 0);
