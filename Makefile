@@ -15,9 +15,10 @@
 #                        console log)
 #   make test            hosted unit tests (ASan+UBSan) and QEMU boot tests
 #   make bench           benchmarks: prints figures, asserts nothing (the ping
-#                        figures over TAP, test/bench_ping.sh, need root)
-#   make fuzz            the receive path under libFuzzer (clang) for
-#                        FUZZ_SECONDS (60); make fuzz-build only builds it
+#                        and TCP figures against Linux over TAP need root)
+#   make fuzz            the fuzz targets under libFuzzer (clang), each for
+#                        FUZZ_SECONDS (60): [FUZZ="rx tcp"] (test/fuzz_*.c);
+#                        make fuzz-build only builds them
 #   make clean           remove build/ except newlib;  make distclean: all of it
 #
 # Every source file is one of three kinds, and the lists below say which:
@@ -46,7 +47,7 @@ export APP CPUS MEM ARGS ACCEL
 # The apps that use the network, and the guest ports make run NET=user
 # forwards for each (FWD_app: proto:port words, see test/qemu.sh).
 NET_APPS := echo
-FWD_echo := udp:7
+FWD_echo := udp:7 tcp:7 tcp:9 tcp:19
 NET ?= $(if $(filter $(APP),$(NET_APPS)),user,none)
 
 B    := build
@@ -168,11 +169,12 @@ HLDLIBS := -pthread -lm
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TCFLAGS := $(HCFLAGS) $(SAN) -Itest
 
-# The fuzz target (test/fuzz_rx.c): everything it links is compiled by
+# The fuzz targets (test/fuzz_*.c): everything they link is compiled by
 # clang with libFuzzer's coverage hooks and the sanitizers into build/fuzz
 # (not ebb/runtime.c: libFuzzer's main is the program's, not app_main's).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ ?= $(patsubst fuzz_%,%,$(basename $(notdir $(wildcard test/fuzz_*.c))))
 FCFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-omit-frame-pointer -I. -MMD -MP -Ihosted \
 	-Itest -pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
@@ -184,7 +186,7 @@ N_OBJS := $(call obj,$(B)/native,$(NATIVE) $(PORTABLE))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
 F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c \
-	$(filter-out ebb/runtime.c,$(PORTABLE)) test/fuzz_rx.c)
+	$(filter-out ebb/runtime.c,$(PORTABLE)))
 
 NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)
 HOSTED_BINS := $(APPS:%=$(B)/hosted/%)
@@ -290,8 +292,16 @@ $(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/obj/test
 	$(call say,LD,$@)
 	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
 
-# The fuzz target; its corpus grows in build/fuzz/corpus across runs.
-$(B)/fuzz/fuzz_rx: $(F_OBJS)
+# The Linux end of the TCP tests and benchmarks (test/tcp_peer.c): an
+# ordinary program on the kernel's sockets, none of our code in it.
+$(B)/test/tcp_peer: test/tcp_peer.c Makefile
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<
+
+# The fuzz targets; each one's corpus grows in build/fuzz/corpus_NAME
+# across runs.
+$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/test/fuzz_%.o $(F_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) $(FCFLAGS) -fsanitize=fuzzer -o $@ $^ $(HLDLIBS)
 
@@ -345,19 +355,20 @@ gdb: deps-run
 	@NET=$(if $(filter tap,$(NET)),none,$(NET)) FWD="$(FWD_$(APP))" test/gdb.sh $(B)/native/$(APP).elf
 
 test: deps-test
-	@$(MAKE) --no-print-directory -s all $(TEST_BINS)
+	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer
 	@test/run.sh $(TEST_BINS)
 
-fuzz-build: $(B)/fuzz/fuzz_rx
+fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)
 
 fuzz: fuzz-build
-	@mkdir -p $(B)/fuzz/corpus
-	$(B)/fuzz/fuzz_rx -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus
+	@for f in $(FUZZ); do mkdir -p $(B)/fuzz/corpus_$$f && \
+	  $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f || exit 1; done
 
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(B)/test/tcp_peer
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
 	@echo; test/bench_ping.sh
+	@echo; test/bench_tcp.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz

@@ -30,3 +30,31 @@ t1=$(total 2000)
 t2=$(total 6000)
 echo "callgrind, UDP echo over memlink: $(echo "$t1 $t2" | awk '{printf "%.0f", ($2 - $1) / (2 * 2 * 4000)}')" \
 	"instructions per datagram (2 cores x 4000 more round trips, 2 datagrams each)"
+
+# TCP over memlink: the marginal instructions of one bulk data segment
+# (sent by one stack, copied by the wire, received by the other, and
+# its share of the ACKs going back), from two runs of bench_tcp bulk;
+# and how many of them are the two software checksums over its bytes
+# (memlink offers no offload here; counted with --toggle-collect).
+tb=build/hosted/bench_tcp
+tcp_run() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 |
+		sed -n -e 's/.*Collected : *\([0-9]*\).*/I \1/p' \
+			-e 's/.*bulk sender: \([0-9]*\) segments out.*/S \1/p' \
+			-e 's/.*everything: \([0-9]*\) sent.*/T \1/p'
+}
+if [ -x "$tb" ]; then
+	r1=$(tcp_run "$tb" bulk 16777216)
+	r2=$(tcp_run "$tb" bulk 67108864)
+	c1=$(tcp_run --toggle-collect=inet_sum "$tb" bulk 16777216 | sed -n 's/^I /C /p')
+	c2=$(tcp_run --toggle-collect=inet_sum "$tb" bulk 67108864 | sed -n 's/^I /C /p')
+	echo "$r1 $c1 $r2 $c2" | awk '{ for (i = 1; i < NF; i += 2) v[$i, ++n[$i]] = $(i + 1) }
+	END { di = v["I", 2] - v["I", 1]; ds = v["S", 2] - v["S", 1]; dt = v["T", 2] - v["T", 1];
+	      dc = v["C", 2] - v["C", 1];
+	      if (ds > 0 && dt > 0)
+		printf "callgrind, TCP bulk over memlink: %.0f instructions per data segment, " \
+		    "%.0f of them in inet_sum (two software checksums of 1448 bytes), %.0f the rest " \
+		    "(%.0f per segment of either kind; %d more data segments in 48 MiB more)\n",
+		    di / ds, dc / ds, (di - dc) / ds, di / dt, ds;
+	      else print "callgrind, TCP bulk over memlink: no figures (bench_tcp failed?)" }'
+fi

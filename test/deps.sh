@@ -10,14 +10,14 @@ set -u
 what=${1:-run}
 
 # command-or-path:package pairs (a path: a file that must exist, or the
-# directory that must hold newlib's tarball; dnsmasq by its path,
-# as /usr/sbin is on root's PATH but maybe not a user's)
+# directory that must hold newlib's tarball; dnsmasq and nft by their
+# paths, as /usr/sbin is on root's PATH but maybe not a user's)
 need="gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86
 gdb:gdb awk:mawk xz:xz-utils /usr/src/newlib:newlib-source"
 if [ "$what" = test ]; then
 	need="$need timeout:coreutils ip:iproute2 ping:iputils-ping nc:netcat-openbsd
 clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
-/usr/sbin/dnsmasq:dnsmasq-base"
+/usr/sbin/dnsmasq:dnsmasq-base /usr/sbin/nft:nftables"
 fi
 
 missing=
