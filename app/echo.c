@@ -492,8 +492,67 @@ configured(void *arg, struct netif *nif)
 		client_start();
 }
 
+/* stats=: the interface's counters, then the driver's; every period on core 0. */
+static void
+stats_print(void *arg)
+{
+	struct netif *nif = arg;
+	struct netif_stats *st = &nif->stats;
+
+	/* Relaxed loads: counters other cores add to; a line may be a moment stale. */
+	printf("echo: stats rx %llu/%llu tx %llu/%llu errors %llu\n",
+	    (unsigned long long)__atomic_load_n(&st->rx_frames, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->rx_bytes, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->tx_frames, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->tx_bytes, __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&st->tx_errors, __ATOMIC_RELAXED));
+	if (nif->ops->print_stats != NULL)
+		nif->ops->print_stats(nif);
+	fflush(stdout);
+}
+
+/* Say what is wrong with arg and how echo is called; EXIT_USAGE. */
+static int
+usage(const char *why, const char *arg)
+{
 	printf("echo: %s: %s\nusage: echo [ip=dhcp | ip=A.B.C.D/N[,gw=G]]"
 	    " [stats=SECONDS] [connect=A.B.C.D:PORT,bytes=N]\n", arg, why);
+	return EXIT_USAGE;
+}
+
+/* Parse stats=SECONDS (1..STATS_MAX) into stats_period; 0, or -1 if malformed. */
+static int
+parse_stats(const char *s)
+{
+	int n = 0;
+
+	s += strlen("stats=");
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || (n = n * 10 + (*s - '0')) > STATS_MAX)
+			return -1;
+	}
+	stats_period = n;
+	return n >= 1 ? 0 : -1;
+}
+
+/* stats=: print nif's counters every stats_period seconds; 0, or -1 (said why). */
+static int
+stats_start(struct netif *nif)
+{
+	uint64_t ns = stats_period * 1000000000ULL;
+
+	if (stats_period == 0)
+		return 0;
+	timer_setup(&stats_timer, stats_print, nif);
+	if (timer_start(&stats_timer, ns, ns) != 0) {
+		printf("echo: cannot start the stats timer: %s\n", strerror(ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
 int
 app_main(int argc, char **argv)
 {
