@@ -31,7 +31,8 @@
  * not counting lost ones unless they were sent again.  Besides the
  * count, a segment is lost by time (after RACK, RFC 8985): when one
  * sent after it, by more than a reordering allowance, has been SACKed;
- * that way a hole sent again and lost again is found without the RTO.
+ * that way a hole sent again and lost again is found without the RTO
+ * (with no allowance at all during recovery).
  * (RACK's own rule, which also waits an RTT from the send, and its
  * reordering timer are not here; a tail loss probe, tcp_timer.c, draws
  * the SACKs when the ACKs stop.)
@@ -227,12 +228,17 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 	 * RACK's idea (RFC 8985 6.2), by send times only: a segment is lost
 	 * when something sent after it, by more than a reordering allowance
 	 * (a quarter RTT, at least TCP_REO_MIN_NS), has arrived and it has
-	 * not.  A retransmission lost again becomes a
-	 * hole again this way, without waiting for the RTO.
+	 * not.  In recovery (fast, or the resend after an RTO) the allowance
+	 * is zero, as RFC 8985 6.2 step 4 has it when no reordering has been
+	 * seen (we never look for any): a retransmission lost again becomes
+	 * a hole again as soon as anything sent after it is SACKed, not
+	 * after a probe or the RTO.
 	 */
 	reo = (uint64_t)c->srtt_us * 1000 / 4;
 	if (reo < TCP_REO_MIN_NS)
 		reo = TCP_REO_MIN_NS;
+	if (c->in_recovery || c->rto_sack)
+		reo = 0;
 	TAILQ_FOREACH(seg, &c->sndq, link) {
 		if (!SEQ_LT(seg->seq, c->snd_max))
 			break;
