@@ -29,8 +29,8 @@
  *     (tcp_next_hole), new data after.
  * A retransmission timeout (tcp_rto_expired) ends any recovery, drops
  * cwnd to one segment and sends again from SND.UNA, skipping segments
- * the peer has SACKed (their marks are forgotten only when an ACK
- * shows the receiver reneged: RFC 2018 8).  Until the
+ * the peer has SACKed (their marks are forgotten only on a second
+ * timeout in a row: RFC 2018 8, the receiver may renege).  Until the
  * resend passes the old SND.MAX, what is in flight is counted as the
  * scoreboard's pipe, so the skipped segments do not count.
  *
@@ -136,20 +136,6 @@ ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns, uint64_t *last_ns)
 	return bytes;
 }
 
-/*
- * The peer's cumulative ACK stopped at a segment it had SACKed: it
- * dropped what it held (RFC 2018 8, reneging).  Forget every SACK mark;
- * the RTO's resend (which no longer skips them) sends them again.
- */
-static void
-sack_reneged(struct tcp_conn *c)
-{
-	struct tcp_seg *s;
-
-	TAILQ_FOREACH(s, &c->sndq, link)
-		s->sacked = 0;
-}
-
 /* RFC 5681 and RFC 6582 on an ACK of new data. */
 static void
 cc_newack(struct tcp_conn *c, uint32_t acked, uint32_t ack)
@@ -253,9 +239,6 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 	if (SEQ_GT(ack, c->snd_una)) {
 		acked = ack - c->snd_una;
 		uint32_t bytes = ack_segs(c, ack, &rtt_ns, &last_ns);
-		if ((first = TAILQ_FIRST(&c->sndq)) != NULL && first->sacked &&
-		    first->seq == ack)
-			sack_reneged(c);
 		c->snd_una = ack;
 		if (SEQ_LT(c->snd_nxt, ack))
 			c->snd_nxt = ack;
@@ -323,14 +306,16 @@ tcp_rto_expired(struct tcp_conn *c)
 	c->recover = c->snd_max;
 	tcp_recovery_reset(c);
 	/*
-	 * SACK marks survive timeouts, so that the resend skips what the
-	 * peer holds (RFC 6675 5.1); they are forgotten when the peer shows
-	 * it reneged on them (RFC 2018 8: an ACK that stops at a SACKed
-	 * segment, tcp_ack), not on a guess.
+	 * SACK marks survive one timeout, so that the resend skips what the
+	 * peer holds (RFC 6675 5.1); a second timeout in a row forgets them,
+	 * in case the peer reneged on what it SACKed (RFC 2018 8).
 	 */
-	c->rto_sack = c->sack_ok;
-	TAILQ_FOREACH(s, &c->sndq, link)
+	c->rto_sack = c->sack_ok && c->retries < 2;
+	TAILQ_FOREACH(s, &c->sndq, link) {
+		if (!c->rto_sack)
+			s->sacked = 0;
 		s->lost = 0;
+	}
 	c->rto_ns = tcp_now_ns();
 	c->tlp = 0;
 	/* Go back to SND.UNA: tcp_output sends from there again. */

@@ -579,6 +579,8 @@ tcp_ack_states(struct tcp_conn *c, struct tcp_rxseg *s)
 void
 tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 {
+	int ts_edge;
+
 	c->ctr.segs_in++;
 	c->last_rx_ns = tcp_now_ns();
 	c->ka_probes = 0;
@@ -626,13 +628,19 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 	}
 	if (!(s->flags & TCP_FACK))
 		goto out;
-	/* RFC 7323 4.3: remember the timestamp of the segment at the edge. */
-	if (c->ts_ok && s->ts && SEQ_LEQ(s->seq, c->last_ack_sent))
-		c->ts_recent = s->tsval;
+	/*
+	 * RFC 7323 4.3: remember the timestamp of the segment at the edge,
+	 * once its ACK has been found acceptable (a segment dropped for its
+	 * ACK must not move TS.Recent, or a far-future TSval in it would
+	 * make PAWS drop the real peer from then on).
+	 */
+	ts_edge = c->ts_ok && s->ts && SEQ_LEQ(s->seq, c->last_ack_sent);
 	if (c->state != TCP_SYN_RCVD && tcp_ack(c, s) != 0)
 		goto out;
 	if (c->freed || tcp_ack_states(c, s) != 0 || c->freed)
 		goto out;
+	if (ts_edge)
+		c->ts_recent = s->tsval;
 	if (s->len > 0 || (s->flags & TCP_FFIN)) {
 		switch (c->state) {
 		case TCP_ESTABLISHED:

@@ -4,7 +4,8 @@
  * silly-window rule, the manual receive window and zero-copy delivery,
  * timestamps with PAWS and RTT samples, persist probes, keepalive, the
  * delayed-ACK timer, Nagle on and off, segments handed between cores,
- * TSO frames.  (Loss recovery is test_tcp_loss.c.)  Every test ends
+ * TSO frames, hostile options and the peer's sequence numbers wrapping
+ * 2^32.  (Loss recovery is test_tcp_loss.c.)  Every test ends
  * with no connection and nothing leaked.
  */
 #define _GNU_SOURCE
@@ -562,5 +563,45 @@ TEST(tcp_hostile_options_and_sequence_wrap)
 
 	pattern_init();
 	run(hostile_body);
+	tend(l);
+}
+
+/*
+ * A segment in the window whose ACK is not acceptable (beyond what we
+ * sent) is dropped whole: its TSval must not become TS.Recent, or a far
+ * future one would make PAWS drop every later segment of the real peer
+ * and wedge the connection (RFC 7323 4.3 updates TS.Recent only from
+ * acceptable segments).
+ */
+static int
+ts_bad_ack_body(void)
+{
+	uint32_t tsv;
+
+	open_passive(50021, &full);
+	tsv = p.tsval;
+	p.tsval = tsv + 0x40000000u;		/* far ahead */
+	p.rcv += 100000;			/* acks what we never sent */
+	clear();
+	p_send(&p, TCP_FACK | TCP_FPSH, "x", 1);
+	CHECK_EQ(app.nrx, 0);
+	CHECK_EQ(DELTA(tcp, rx_bad_ack), 1);
+	p.snd -= 1;
+	p.rcv -= 100000;
+	p.tsval = tsv + 1;			/* the real peer's clock */
+	p_send(&p, TCP_FACK | TCP_FPSH, "y", 1);
+	CHECK_EQ(app.nrx, 1);
+	CHECK_EQ(app.rx[0], 'y');
+	CHECK_EQ(DELTA(tcp, rx_paws), 0);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_ts_recent_not_from_a_bad_ack)
+{
+	struct test_leaks l = tbegin();
+
+	run(ts_bad_ack_body);
 	tend(l);
 }
