@@ -53,6 +53,7 @@ ooo_remove(struct tcp_conn *c, struct tcp_ooo *e)
 	kfree(e);
 }
 
+/* Queue len bytes at seq (and a FIN after them) beyond RCV.NXT. */
 void
 tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data, uint32_t len,
     int fin)
@@ -114,6 +115,7 @@ tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data, uint32_t len,
 	NSTAT(tcp, rx_ooo);
 }
 
+/* Deliver what the front of the queue now has in order. */
 void
 tcp_ooo_pull(struct tcp_conn *c)
 {
@@ -146,6 +148,7 @@ tcp_ooo_pull(struct tcp_conn *c)
 	}
 }
 
+/* Free the whole out-of-order queue. */
 void
 tcp_ooo_free(struct tcp_conn *c)
 {
@@ -155,6 +158,7 @@ tcp_ooo_free(struct tcp_conn *c)
 		ooo_remove(c, e);
 }
 
+/* The SACK blocks to send (the latest arrival first), at most max. */
 int
 tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sackblk *out, int max)
 {
@@ -185,6 +189,7 @@ tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sackblk *out, int max)
 	return n;
 }
 
+/* Mark what s's SACK blocks cover, then IsLost and RACK's rule. */
 void
 tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 {
@@ -249,6 +254,7 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 	}
 }
 
+/* RFC 6675's pipe: bytes believed in the network. */
 uint32_t
 tcp_pipe(const struct tcp_conn *c)
 {
@@ -268,6 +274,7 @@ tcp_pipe(const struct tcp_conn *c)
 	return pipe;
 }
 
+/* The first segment deemed lost and not yet resent, or NULL. */
 struct tcp_seg *
 tcp_next_hole(struct tcp_conn *c)
 {
