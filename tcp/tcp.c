@@ -100,6 +100,7 @@ tcp_tables(void)
 	return rcu_deref(listeners) == NULL ? ENOMEM : 0;
 }
 
+/* The lookup key of a connection: remote address and port, local port. */
 uint64_t
 tcp_key(uint32_t rip, uint16_t rport, uint16_t lport)
 {
@@ -115,6 +116,7 @@ tcp_bucket(uint64_t key)
 	return (void *)&tcp_cores[core_id()].bucket[(h >> 40) % TCP_CONN_BUCKETS];
 }
 
+/* This core's connection for key, or NULL. */
 struct tcp_conn *
 tcp_lookup(uint64_t key)
 {
@@ -126,6 +128,7 @@ tcp_lookup(uint64_t key)
 	return NULL;
 }
 
+/* Any core's connection for key (RCU: within this event), or NULL. */
 struct tcp_conn *
 tcp_owner_lookup(uint64_t key)
 {
@@ -134,6 +137,7 @@ tcp_owner_lookup(uint64_t key)
 	return h == NULL ? NULL : rhash_get(h, key);
 }
 
+/* The live listener on port (RCU: within this event), or NULL. */
 struct tcp_listener *
 tcp_listener_get(uint16_t port)
 {
@@ -154,6 +158,7 @@ listener_free(struct rcu_head *r)
 	kfree((char *)r - offsetof(struct tcp_listener, rcu));
 }
 
+/* Drop one reference to l; the last frees it after a grace period. */
 void
 tcp_listener_put(struct tcp_listener *l)
 {
@@ -162,6 +167,7 @@ tcp_listener_put(struct tcp_listener *l)
 		rcu_call_head(&l->rcu, listener_free);
 }
 
+/* Start accepting on port (tcp.h). */
 int
 tcp_listen(uint16_t port, tcp_accept_fn on_accept, void *arg)
 {
@@ -183,6 +189,7 @@ tcp_listen(uint16_t port, tcp_accept_fn on_accept, void *arg)
 	return 0;
 }
 
+/* Stop accepting on port; handshakes in progress keep the listener. */
 int
 tcp_unlisten(uint16_t port)
 {
@@ -231,6 +238,7 @@ siphash2(uint64_t m0, uint64_t m1)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* Set the ISN secret (tcp.h). */
 void
 tcp_set_secret(const uint8_t key[16])
 {
@@ -260,6 +268,7 @@ tcp_secret(void)
 		;
 }
 
+/* An RFC 6528 initial sequence number for the 4-tuple. */
 uint32_t
 tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 {
@@ -268,18 +277,21 @@ tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 	    (uint64_t)lport << 16 | rport) + (uint32_t)(clock_ns() / 4000);
 }
 
+/* TCP's clock, nanoseconds. */
 uint64_t
 tcp_now_ns(void)
 {
 	return clock_ns();
 }
 
+/* Our TSval now: milliseconds plus c's offset (RFC 7323 5.4). */
 uint32_t
 tcp_ts_now(const struct tcp_conn *c)
 {
 	return (uint32_t)(clock_ns() / TIMER_MS) + c->ts_off;
 }
 
+/* May this core send a challenge ACK now?  1 yes (a token taken), 0 no. */
 int
 tcp_challenge_ok(void)
 {
@@ -300,6 +312,7 @@ tcp_challenge_ok(void)
 
 /* ---- connections ----------------------------------------------------------- */
 
+/* The window-scale shift a receive buffer of rcvbuf bytes needs. */
 uint8_t
 tcp_wscale_for(uint32_t rcvbuf)
 {
@@ -339,6 +352,7 @@ tcp_publish(struct tcp_conn *c)
 	return EADDRNOTAVAIL;
 }
 
+/* A new connection on this core, in both tables; NULL with *err set. */
 struct tcp_conn *
 tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport, uint32_t rip,
     uint16_t rport, int *err)
@@ -396,6 +410,7 @@ conn_kfree(struct rcu_head *r)
 	kfree((char *)r - offsetof(struct tcp_conn, rcu));
 }
 
+/* Free c: timers, queues, tables; the memory after a grace period. */
 void
 tcp_conn_free(struct tcp_conn *c)
 {
@@ -426,12 +441,14 @@ tcp_conn_free(struct tcp_conn *c)
 	rcu_call_head(&c->rcu, conn_kfree);
 }
 
+/* Set c's state. */
 void
 tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 {
 	c->state = s;
 }
 
+/* Enter ESTABLISHED (and start keepalive if asked for). */
 void
 tcp_established(struct tcp_conn *c)
 {
@@ -447,6 +464,7 @@ app_holds(const struct tcp_conn *c)
 	return c->accepted && !c->app_gone && !c->freed;
 }
 
+/* Abort c: tell the application why (if it holds c), then free it. */
 void
 tcp_drop(struct tcp_conn *c, int reason)
 {
@@ -472,6 +490,7 @@ tcp_notify_closed(struct tcp_conn *c)
 	}
 }
 
+/* Both directions done: free c, or tell the application it is closed. */
 void
 tcp_finished(struct tcp_conn *c)
 {
@@ -484,6 +503,7 @@ tcp_finished(struct tcp_conn *c)
 	tcp_notify_closed(c);		/* the application's tcp_close frees it */
 }
 
+/* Enter TIME_WAIT for 2MSL, and tell the application it is closed. */
 void
 tcp_time_wait(struct tcp_conn *c)
 {
@@ -494,6 +514,7 @@ tcp_time_wait(struct tcp_conn *c)
 	tcp_notify_closed(c);
 }
 
+/* Connections alive now, on every core. */
 long
 tcp_live(void)
 {

@@ -46,14 +46,16 @@
  * acked during recovery: those sat at the peer behind a hole, and their
  * time says how long the hole took, not the path.  Otherwise the
  * timestamp echo is the sample (it names the segment that moved the
- * peer's edge).  A SACK block gives a
- * sample too, from the freshest segment it newly covers that was sent
- * once since the last RTO (tcp_sack.c).  When every segment it covers was sent again, timestamps
- * can still give one (now - TSecr, RFC 7323 4.1), but only if the echo
- * is of the latest transmission of the retransmitted ones: a receiver echoes the TSval of the
- * last segment it took in order, and for a retransmission it drops as a
- * duplicate that is the original's, which would count the backoff as
- * path delay and inflate the RTO without end.
+ * peer's edge).  A SACK block gives a sample too, from the freshest
+ * segment it newly covers that was sent once since the last RTO
+ * (tcp_sack.c).  When every segment an ACK covers was sent again,
+ * timestamps can still give one (now - TSecr, RFC 7323 4.1), but only
+ * if the echo is of the latest transmission of the retransmitted ones:
+ * a receiver echoes the TSval of the last segment it took in order, and
+ * for a retransmission it drops as a duplicate that is the original's,
+ * which would count the backoff as path delay and inflate the RTO
+ * without end.  So an RTO that was spurious (its ACK lost, not its
+ * data) leaves the backoff in place until fresh data is acked.
  */
 #include "stats.h"
 #include "tcp_int.h"
@@ -215,6 +217,7 @@ cc_dupack(struct tcp_conn *c)
 		cc_enter_recovery(c);
 }
 
+/* The ACK field (and SACK blocks, window) of s; 0, or -1 to drop s. */
 int
 tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 {
@@ -285,6 +288,7 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 	return 0;
 }
 
+/* The RTO fired: cwnd to one segment, back off, resend from SND.UNA. */
 void
 tcp_rto_expired(struct tcp_conn *c)
 {
@@ -293,8 +297,14 @@ tcp_rto_expired(struct tcp_conn *c)
 
 	c->ctr.timeouts++;
 	NSTAT(tcp, timeouts);
-	/* RFC 5681 3.1 (4): ssthresh from the flight, cwnd one segment. */
-	c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
+	/*
+	 * RFC 5681 3.1 (4): ssthresh from the flight, but only at the first
+	 * expiry for this data ("not yet resent by way of the retransmission
+	 * timer"): at a second in a row the flight is the one segment resent
+	 * and would pin ssthresh at two.  cwnd one segment.
+	 */
+	if (c->retries <= 1)
+		c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
 	c->cwnd = c->mss;
 	c->ca_acked = 0;
 	c->recover = c->snd_max;

@@ -24,6 +24,7 @@
 
 /* ---- the API --------------------------------------------------------------- */
 
+/* Connect to ip:port from an ephemeral port; the SYN goes now (tcp.h). */
 int
 tcp_connect(uint32_t ip, uint16_t port, const struct tcp_callbacks *cb,
     void *arg, struct tcp_conn **out)
@@ -49,6 +50,7 @@ tcp_connect(uint32_t ip, uint16_t port, const struct tcp_callbacks *cb,
 	return 0;
 }
 
+/* Set c's callbacks and their argument (tcp.h). */
 void
 tcp_attach(struct tcp_conn *c, const struct tcp_callbacks *cb, void *arg)
 {
@@ -73,6 +75,7 @@ tcp_can_send(const struct tcp_conn *c)
 	}
 }
 
+/* Queue what fits of data's bytes (clones) and send what may go (tcp.h). */
 long
 tcp_send(struct tcp_conn *c, const struct iobuf *data)
 {
@@ -90,6 +93,7 @@ tcp_send(struct tcp_conn *c, const struct iobuf *data)
 	return (long)n;
 }
 
+/* Queue n bytes copied from p and send what may go (tcp.h). */
 long
 tcp_write(struct tcp_conn *c, const void *p, size_t n)
 {
@@ -106,12 +110,14 @@ tcp_write(struct tcp_conn *c, const void *p, size_t n)
 	return (long)n;
 }
 
+/* Bytes of send buffer free now. */
 size_t
 tcp_sndbuf_free(const struct tcp_conn *c)
 {
 	return c->sndq_bytes >= c->sndbuf ? 0 : c->sndbuf - c->sndq_bytes;
 }
 
+/* Give n delivered bytes back to the window; tell the peer if it matters. */
 void
 tcp_recved(struct tcp_conn *c, size_t n)
 {
@@ -129,6 +135,7 @@ tcp_recved(struct tcp_conn *c, size_t n)
 		tcp_ack_now(c);
 }
 
+/* Queue our FIN after the data: FIN_WAIT_1 or LAST_ACK (tcp.h). */
 int
 tcp_shutdown(struct tcp_conn *c)
 {
@@ -142,6 +149,7 @@ tcp_shutdown(struct tcp_conn *c)
 	return 0;
 }
 
+/* Give the handle up; finish with a FIN, or reset (tcp.h). */
 void
 tcp_close(struct tcp_conn *c)
 {
@@ -172,6 +180,7 @@ tcp_close(struct tcp_conn *c)
 	}
 }
 
+/* Give the handle up with an RST; free everything now (tcp.h). */
 void
 tcp_abort(struct tcp_conn *c)
 {
@@ -186,6 +195,7 @@ tcp_abort(struct tcp_conn *c)
 	tcp_conn_free(c);
 }
 
+/* Set one per-connection option (tcp.h). */
 int
 tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, long v)
 {
@@ -219,18 +229,21 @@ tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, long v)
 	return EINVAL;
 }
 
+/* The core that owns c. */
 int
 tcp_core(const struct tcp_conn *c)
 {
 	return c->core;
 }
 
+/* c's state. */
 enum tcp_state
 tcp_state(const struct tcp_conn *c)
 {
 	return c->state;
 }
 
+/* A state's name. */
 const char *
 tcp_state_name(enum tcp_state s)
 {
@@ -243,6 +256,7 @@ tcp_state_name(enum tcp_state s)
 	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
+/* c's addresses and ports. */
 void
 tcp_endpoints(const struct tcp_conn *c, uint32_t *lip, uint16_t *lport,
     uint32_t *rip, uint16_t *rport)
@@ -257,6 +271,7 @@ tcp_endpoints(const struct tcp_conn *c, uint32_t *lip, uint16_t *lport,
 		*rport = c->rport;
 }
 
+/* A snapshot of c's counters and estimates. */
 void
 tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 {
@@ -282,12 +297,14 @@ tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti)
 
 /* ---- configuration --------------------------------------------------------- */
 
+/* Copy the settings out. */
 void
 tcp_config_get(struct tcp_config *out)
 {
 	*out = tcp_cfg;
 }
 
+/* Set every setting at once, after checking them (tcp.h). */
 int
 tcp_configure(const struct tcp_config *in)
 {

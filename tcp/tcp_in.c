@@ -151,6 +151,7 @@ tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s)
 	return 0;
 }
 
+/* A TCP segment from IP: parse and check it, then find its connection. */
 void
 tcp_input(const struct ip_rx *rx, struct iobuf *pkt)
 {
@@ -266,6 +267,7 @@ tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s, int active)
 	c->recover = c->iss;
 }
 
+/* A SYN for listener l: a new connection in SYN_RCVD, and the SYN-ACK. */
 void
 tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt)
 {
@@ -362,6 +364,7 @@ syn_sent(struct tcp_conn *c, struct tcp_rxseg *s)
 
 /* ---- receiving -------------------------------------------------------------- */
 
+/* Hand len in-order bytes to the receive callback (freed if nobody reads). */
 void
 tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len)
 {
@@ -375,6 +378,7 @@ tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len)
 	c->cb->receive(c->arg, c, data);
 }
 
+/* The peer's FIN, in sequence: its state change, and receive(NULL). */
 void
 tcp_fin_in(struct tcp_conn *c)
 {
@@ -576,9 +580,12 @@ tcp_ack_states(struct tcp_conn *c, struct tcp_rxseg *s)
 	}
 }
 
+/* One segment on c's core: RFC 9293 3.10.7 in order, then output. */
 void
 tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 {
+	int ts_edge;
+
 	c->ctr.segs_in++;
 	c->last_rx_ns = tcp_now_ns();
 	c->ka_probes = 0;
@@ -626,13 +633,19 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 	}
 	if (!(s->flags & TCP_FACK))
 		goto out;
-	/* RFC 7323 4.3: remember the timestamp of the segment at the edge. */
-	if (c->ts_ok && s->ts && SEQ_LEQ(s->seq, c->last_ack_sent))
-		c->ts_recent = s->tsval;
+	/*
+	 * RFC 7323 4.3: remember the timestamp of the segment at the edge,
+	 * once its ACK has been found acceptable (a segment dropped for its
+	 * ACK must not move TS.Recent, or a far-future TSval in it would
+	 * make PAWS drop the real peer from then on).
+	 */
+	ts_edge = c->ts_ok && s->ts && SEQ_LEQ(s->seq, c->last_ack_sent);
 	if (c->state != TCP_SYN_RCVD && tcp_ack(c, s) != 0)
 		goto out;
 	if (c->freed || tcp_ack_states(c, s) != 0 || c->freed)
 		goto out;
+	if (ts_edge)
+		c->ts_recent = s->tsval;
 	if (s->len > 0 || (s->flags & TCP_FFIN)) {
 		switch (c->state) {
 		case TCP_ESTABLISHED:

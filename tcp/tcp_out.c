@@ -49,6 +49,7 @@
 
 /* ---- buffers ---------------------------------------------------------------- */
 
+/* A chain of clones of len bytes of b from off; NULL if out of memory. */
 struct iobuf *
 tcp_slice(const struct iobuf *b, size_t off, size_t len)
 {
@@ -129,6 +130,7 @@ sndq_end(const struct tcp_conn *c)
 	return last == NULL ? c->snd_una : last->seq + seg_span(last);
 }
 
+/* Queue up to n bytes (clones of data, or copies of bytes); how many it took. */
 size_t
 tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
     const void *bytes, int *err)
@@ -166,6 +168,7 @@ tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
 	return done;
 }
 
+/* Queue our FIN after everything queued; 0, or ENOMEM. */
 int
 tcp_queue_fin(struct tcp_conn *c)
 {
@@ -214,6 +217,7 @@ tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k)
 
 /* ---- headers ---------------------------------------------------------------- */
 
+/* The window field to send now (scaled, never retracting the edge). */
 uint32_t
 tcp_rcv_wnd_field(struct tcp_conn *c)
 {
@@ -388,6 +392,7 @@ seg_sent(struct tcp_conn *c, struct tcp_seg *seg)
 	c->ctr.bytes_sent += seg->len;
 }
 
+/* Send segment seg (again, if sent before); 0, or ENOMEM. */
 int
 tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg)
 {
@@ -465,6 +470,7 @@ tcp_may_send(struct tcp_conn *c, struct tcp_seg *s, uint32_t flight)
 	return 1;
 }
 
+/* Send what the windows, the scoreboard and Nagle allow; arm the timers. */
 void
 tcp_output(struct tcp_conn *c)
 {
@@ -531,6 +537,7 @@ tcp_output(struct tcp_conn *c)
 
 /* ---- control segments --------------------------------------------------------- */
 
+/* A pure ACK now, at SND.MAX. */
 void
 tcp_ack_now(struct tcp_conn *c)
 {
@@ -541,6 +548,7 @@ tcp_ack_now(struct tcp_conn *c)
 							 * the peer has seen */
 }
 
+/* Owe an ACK: sent at the second full segment or when the timer fires. */
 void
 tcp_ack_later(struct tcp_conn *c)
 {
@@ -552,6 +560,7 @@ tcp_ack_later(struct tcp_conn *c)
 		timer_start(&c->dack, (uint64_t)tcp_cfg.delack_ms * TIMER_MS, 0);
 }
 
+/* Send our SYN (or SYN-ACK) and arm the retransmission timer. */
 void
 tcp_send_syn(struct tcp_conn *c)
 {
@@ -565,18 +574,21 @@ tcp_send_syn(struct tcp_conn *c)
 	tcp_rtx_arm(c);
 }
 
+/* Send an RST at SND.MAX (tcp_abort, tcp_close with unread data). */
 void
 tcp_send_rst(struct tcp_conn *c)
 {
 	tcp_emit(c, NULL, c->snd_max, TCP_FRST | TCP_FACK, 0);
 }
 
+/* A zero-window or keepalive probe: an ACK at SND.UNA - 1. */
 void
 tcp_send_probe(struct tcp_conn *c)
 {
 	tcp_emit(c, NULL, c->snd_una - 1, TCP_FACK, 0);
 }
 
+/* A tail loss probe: the next new segment if it fits, else the last one sent. */
 void
 tcp_send_tlp(struct tcp_conn *c)
 {
@@ -597,6 +609,7 @@ tcp_send_tlp(struct tcp_conn *c)
 		tcp_xmit(c, s);
 }
 
+/* An RST for a segment that has no connection (RFC 9293 3.10.7.1). */
 void
 tcp_rst_reply(const struct tcp_rxseg *s)
 {

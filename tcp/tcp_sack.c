@@ -31,7 +31,8 @@
  * not counting lost ones unless they were sent again.  Besides the
  * count, a segment is lost by time (after RACK, RFC 8985): when one
  * sent after it, by more than a reordering allowance, has been SACKed;
- * that way a hole sent again and lost again is found without the RTO.
+ * that way a hole sent again and lost again is found without the RTO
+ * (with no allowance at all during recovery).
  * (RACK's own rule, which also waits an RTT from the send, and its
  * reordering timer are not here; a tail loss probe, tcp_timer.c, draws
  * the SACKs when the ACKs stop.)
@@ -52,6 +53,7 @@ ooo_remove(struct tcp_conn *c, struct tcp_ooo *e)
 	kfree(e);
 }
 
+/* Queue len bytes at seq (and a FIN after them) beyond RCV.NXT. */
 void
 tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data, uint32_t len,
     int fin)
@@ -113,6 +115,7 @@ tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data, uint32_t len,
 	NSTAT(tcp, rx_ooo);
 }
 
+/* Deliver what the front of the queue now has in order. */
 void
 tcp_ooo_pull(struct tcp_conn *c)
 {
@@ -145,6 +148,7 @@ tcp_ooo_pull(struct tcp_conn *c)
 	}
 }
 
+/* Free the whole out-of-order queue. */
 void
 tcp_ooo_free(struct tcp_conn *c)
 {
@@ -154,6 +158,7 @@ tcp_ooo_free(struct tcp_conn *c)
 		ooo_remove(c, e);
 }
 
+/* The SACK blocks to send (the latest arrival first), at most max. */
 int
 tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sackblk *out, int max)
 {
@@ -184,6 +189,7 @@ tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sackblk *out, int max)
 	return n;
 }
 
+/* Mark what s's SACK blocks cover, then IsLost and RACK's rule. */
 void
 tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 {
@@ -227,12 +233,17 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 	 * RACK's idea (RFC 8985 6.2), by send times only: a segment is lost
 	 * when something sent after it, by more than a reordering allowance
 	 * (a quarter RTT, at least TCP_REO_MIN_NS), has arrived and it has
-	 * not.  A retransmission lost again becomes a
-	 * hole again this way, without waiting for the RTO.
+	 * not.  In recovery (fast, or the resend after an RTO) the allowance
+	 * is zero, as RFC 8985 6.2 step 4 has it when no reordering has been
+	 * seen (we never look for any): a retransmission lost again becomes
+	 * a hole again as soon as anything sent after it is SACKed, not
+	 * after a probe or the RTO.
 	 */
 	reo = (uint64_t)c->srtt_us * 1000 / 4;
 	if (reo < TCP_REO_MIN_NS)
 		reo = TCP_REO_MIN_NS;
+	if (c->in_recovery || c->rto_sack)
+		reo = 0;
 	TAILQ_FOREACH(seg, &c->sndq, link) {
 		if (!SEQ_LT(seg->seq, c->snd_max))
 			break;
@@ -243,6 +254,7 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 	}
 }
 
+/* RFC 6675's pipe: bytes believed in the network. */
 uint32_t
 tcp_pipe(const struct tcp_conn *c)
 {
@@ -262,6 +274,7 @@ tcp_pipe(const struct tcp_conn *c)
 	return pipe;
 }
 
+/* The first segment deemed lost and not yet resent, or NULL. */
 struct tcp_seg *
 tcp_next_hole(struct tcp_conn *c)
 {

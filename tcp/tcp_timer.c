@@ -37,6 +37,7 @@ static void tcp_rtx_fire(void *arg);
 static void tcp_dack_fire(void *arg);
 static void tcp_slow_fire(void *arg);
 
+/* Set up c's three timers (none armed). */
 void
 tcp_timers_setup(struct tcp_conn *c)
 {
@@ -47,6 +48,7 @@ tcp_timers_setup(struct tcp_conn *c)
 
 static void tcp_pto_arm(struct tcp_conn *c);
 
+/* Stop c's three timers. */
 void
 tcp_timers_stop(struct tcp_conn *c)
 {
@@ -56,6 +58,7 @@ tcp_timers_stop(struct tcp_conn *c)
 	c->persist = 0;
 }
 
+/* Start the retransmission timer for one RTO. */
 void
 tcp_rtx_arm(struct tcp_conn *c)
 {
@@ -84,12 +87,14 @@ tcp_pto_arm(struct tcp_conn *c)
 	timer_start(&c->rtx, pto * TIMER_MS, 0);
 }
 
+/* Start the slow timer for ms. */
 void
 tcp_slow_arm(struct tcp_conn *c, uint64_t ms)
 {
 	timer_start(&c->slow, ms * TIMER_MS, 0);
 }
 
+/* Restart (or stop) the keepalive timer after activity. */
 void
 tcp_keepalive_reset(struct tcp_conn *c)
 {
@@ -100,6 +105,7 @@ tcp_keepalive_reset(struct tcp_conn *c)
 		timer_stop(&c->slow);
 }
 
+/* Arm the probe/RTO, the persist timer, or nothing, as the flight needs. */
 void
 tcp_rtx_check(struct tcp_conn *c)
 {
@@ -123,6 +129,7 @@ tcp_rtx_check(struct tcp_conn *c)
 	}
 }
 
+/* Take an RTT sample r (microseconds) into SRTT, RTTVAR and the RTO. */
 void
 tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
 {

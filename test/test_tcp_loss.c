@@ -4,8 +4,9 @@
  * fast retransmit with NewReno's partial and full ACKs and limited
  * transmit, SACK blocks generated from the out-of-order queue and
  * reassembly, the SACK scoreboard resending only the hole (and a hole
- * lost again), the tail loss probe.  Every test ends with no connection
- * and nothing leaked.
+ * lost again, found at once in recovery), ssthresh over two RTOs in a
+ * row, the tail loss probe.  Every test ends with no connection and
+ * nothing leaked.
  */
 #define _GNU_SOURCE
 #include "test_tcp.h"
@@ -296,6 +297,121 @@ TEST(tcp_sack_scoreboard_resends_only_holes_lost_retransmission)
 
 	pattern_init();
 	run(sack_use_body);
+	tend(l);
+}
+
+/*
+ * In recovery a hole's retransmission lost again is seen as soon as a
+ * segment sent after it is SACKed, however soon after (RFC 8985 6.2:
+ * no reordering allowance while in recovery with none observed), not
+ * after a probe or the RTO.  The same steps as above, without the nap.
+ */
+static int
+sack_relost_body(void)
+{
+	static const struct synopt so = { .mss = 1000, .ws = 0, .sack_ok = 1, .ts = 0 };
+	uint32_t q0, m = 1000, hi;
+
+	open_passive(50007, &so);
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 30 * m), 30 * m);
+	q0 = out(0).seq;
+	for (int i = 1; i <= 4; i++)
+		ack_to(q0 + (uint32_t)i * m);
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 6 * m);
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 7 * m);
+	clear();
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 8 * m);
+	CHECK_EQ(out(0).seq, q0 + 4 * m);	/* the hole, once */
+	clear();
+	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 14 * m);
+	CHECK(nframes >= 1);			/* new data, after the hole's resend */
+	CHECK(SEQ_GEQ(out(0).seq, q0 + 14 * m));
+	hi = out(nframes - 1).seq + out(nframes - 1).len;
+	clear();
+	sack_to(q0 + 4 * m, q0 + 5 * m, hi);	/* at once: no reordering wait */
+	CHECK(nframes >= 1);
+	CHECK_EQ(out(0).seq, q0 + 4 * m);	/* the hole, a third time */
+	CHECK_EQ(DELTA(tcp, timeouts), 0);
+	CHECK_EQ(DELTA(tcp, tlp_probes), 0);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_sack_lost_rexmit_found_at_once_in_recovery)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(sack_relost_body);
+	tend(l);
+}
+
+/* The peer ACKs up to ack and SACKs [l1, r1) and [l2, r2). */
+static void
+sack2_to(uint32_t ack, uint32_t l1, uint32_t r1, uint32_t l2, uint32_t r2)
+{
+	uint8_t o[20] = { TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK, 18 };
+	uint32_t v[4] = { hton32(l1), hton32(r1), hton32(l2), hton32(r2) };
+
+	memcpy(o + 4, v, 16);
+	p.rcv = ack;
+	p_send_opt(&p, TCP_FACK, NULL, 0, o, 20);
+}
+
+/*
+ * Two RTOs in a row on the same hole: ssthresh is set by the first only
+ * (RFC 5681 3.1: "has not yet been resent by way of the retransmission
+ * timer"; the second's flight is the one resent segment, and halving it
+ * would pin ssthresh at two segments, so that slow start after the
+ * losses stops at two segments).
+ */
+static int
+rto_repeat_body(void)
+{
+	static const struct synopt so = { .mss = 1000, .ws = 0, .sack_ok = 1, .ts = 0 };
+	struct tcp_info ti;
+	uint32_t q0, m = 1000, ss1;
+
+	open_passive(50009, &so);
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 30 * m), 30 * m);
+	q0 = out(0).seq;
+	for (int i = 1; i <= 4; i++)
+		ack_to(q0 + (uint32_t)i * m);
+	/* Segments 5 and 7 (from 1) lost, 6 and 8 SACKed; then silence. */
+	sack2_to(q0 + 4 * m, q0 + 5 * m, q0 + 6 * m, q0 + 7 * m, q0 + 8 * m);
+	nap(50);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.timeouts, 1);
+	ss1 = ti.ssthresh;
+	CHECK(ss1 >= 4 * m);
+	nap(60);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.timeouts, 2);
+	CHECK_EQ(ti.ssthresh, ss1);		/* not halved again */
+	CHECK_EQ(ti.cwnd, m);
+	/* The first hole arrives: the ACK stops at the second, sent next. */
+	clear();
+	ack_to(q0 + 6 * m);
+	CHECK(nframes >= 1);
+	CHECK_EQ(out(0).seq, q0 + 6 * m);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.ssthresh, ss1);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_rto_twice_keeps_ssthresh)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(rto_repeat_body);
 	tend(l);
 }
 

@@ -4,7 +4,8 @@
  * silly-window rule, the manual receive window and zero-copy delivery,
  * timestamps with PAWS and RTT samples, persist probes, keepalive, the
  * delayed-ACK timer, Nagle on and off, segments handed between cores,
- * TSO frames.  (Loss recovery is test_tcp_loss.c.)  Every test ends
+ * TSO frames, hostile options and the peer's sequence numbers wrapping
+ * 2^32.  (Loss recovery is test_tcp_loss.c.)  Every test ends
  * with no connection and nothing leaked.
  */
 #define _GNU_SOURCE
@@ -438,3 +439,169 @@ TEST(tcp_tso_frames)
 	tend(l);
 }
 
+
+/* ---- hostile options and the wrap of 2^32 ------------------------------------------------ */
+
+/* The peer sends one segment with options o (olen bytes) and no data. */
+static void
+p_raw_opts(uint8_t flags, const uint8_t *o, int olen)
+{
+	static uint8_t f[256];
+
+	inject(f, mk_tcp(f, p.port, p.our_port, p.snd, p.rcv, flags, p.win, o, olen,
+	    NULL, 0), 0, 0);
+	p.snd += (flags & TCP_FSYN) != 0;
+}
+
+/*
+ * A SYN with an MSS of 0, a window scale of 200 and an option whose
+ * length runs past the header; the peer's sequence numbers wrap 2^32
+ * in the middle of its data, which arrives out of order; then ACKs
+ * whose SACK blocks are malformed, backwards or outside what we sent.
+ * Nothing breaks: the MSS falls back to the default, the shift to 14,
+ * the SACK block names the wrapped range, the bytes arrive in order,
+ * and no bad block marks anything (nothing is skipped when we resend).
+ */
+static int
+hostile_body(void)
+{
+	static const uint8_t syn_o[] = { TCPOPT_MSS, 4, 0, 0, TCPOPT_WSCALE, 3, 200,
+	    TCPOPT_SACK_OK, 2, TCPOPT_SACK, 40, 1, 2 };
+	uint8_t bad[40], a[512], b[512];
+	struct tcp_info ti;
+	struct out o;
+	uint32_t v[8], q0;
+
+	learn_peer();
+	memset(&p, 0, sizeof p);
+	p.port = 50020;
+	p.our_port = 80;
+	p.snd = 0xfffffe00u;
+	p.win = 1000;
+	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
+	clear();
+	p_raw_opts(TCP_FSYN, syn_o, sizeof syn_o);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FSYN | TCP_FACK);
+	p_send(&p, TCP_FACK, NULL, 0);
+	CHECK(app.c != NULL);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.mss, TCP_MSS_DEFAULT);
+	CHECK_EQ(ti.snd_wscale, TCP_WSCALE_MAX);
+	CHECK_EQ(ti.sack_ok, 1);
+	/* Its bytes [0xfffffe01, +1024) wrap 2^32; the second half first. */
+	for (int i = 0; i < 512; i++) {
+		a[i] = (uint8_t)i;
+		b[i] = (uint8_t)(i + 100);
+	}
+	clear();
+	p.snd += 512;
+	p_send(&p, TCP_FACK | TCP_FPSH, b, 512);
+	CHECK_EQ(nframes, 1);
+	o = out(0);
+	CHECK_EQ(o.ack, 0xfffffe01u);
+	CHECK_EQ(o.nsack, 1);
+	CHECK_EQ(o.sack[0][0], 0xfffffe01u + 512);
+	CHECK_EQ(o.sack[0][1], 0xfffffe01u + 1024);
+	p.snd -= 1024;
+	p_send(&p, TCP_FACK | TCP_FPSH, a, 512);
+	CHECK_EQ(app.nrx, 1024);
+	CHECK(memcmp(app.rx, a, 512) == 0 && memcmp(app.rx + 512, b, 512) == 0);
+	p.snd += 512;
+	o = out(nframes - 1);
+	CHECK_EQ(o.ack, 0xfffffe01u + 1024);
+	CHECK_EQ(o.nsack, 0);
+	/* Our data, and ACKs with bad SACK options. */
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 3 * 536), 3 * 536);
+	q0 = out(0).seq;
+	p.rcv = q0;
+	/* A block length not a multiple of 8; a length of 1; 0. */
+	uint8_t l3[] = { TCPOPT_SACK, 3, 0, TCPOPT_NOP }, l1[] = { TCPOPT_SACK, 1 },
+	    l0[] = { TCPOPT_SACK, 0, 0, 0 };
+	p_raw_opts(TCP_FACK, l3, sizeof l3);
+	p_raw_opts(TCP_FACK, l1, sizeof l1);
+	p_raw_opts(TCP_FACK, l0, sizeof l0);
+	/* Four blocks: backwards, below SND.UNA, past SND.MAX, all of it. */
+	v[0] = hton32(q0 + 1000); v[1] = hton32(q0 + 536);
+	v[2] = hton32(q0 - 5000); v[3] = hton32(q0 + 1072);
+	v[4] = hton32(q0 + 536); v[5] = hton32(q0 + 90000);
+	v[6] = hton32(q0 + 1u); v[7] = hton32(q0);
+	bad[0] = TCPOPT_NOP;
+	bad[1] = TCPOPT_NOP;
+	bad[2] = TCPOPT_SACK;
+	bad[3] = 34;
+	memcpy(bad + 4, v, 32);
+	p_raw_opts(TCP_FACK, bad, 36);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.state, TCP_ESTABLISHED);
+	/* Nothing was marked: after the RTO every segment goes again. */
+	nap(150);
+	tcp_conn_info(app.c, &ti);
+	CHECK(ti.timeouts >= 1);
+	int seen[3] = { 0, 0, 0 };
+	for (int i = 3; i < nframes; i++)
+		for (int k = 0; k < 3; k++)
+			if (out(i).seq == q0 + (uint32_t)k * 536 && out(i).len == 536)
+				seen[k] = 1;
+	CHECK(seen[0]);
+	p.rcv = q0 + 3 * 536;
+	p_send(&p, TCP_FACK, NULL, 0);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.inflight, 0);
+	CHECK_EQ(app.sent, 3 * 536);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_hostile_options_and_sequence_wrap)
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(hostile_body);
+	tend(l);
+}
+
+/*
+ * A segment in the window whose ACK is not acceptable (beyond what we
+ * sent) is dropped whole: its TSval must not become TS.Recent, or a far
+ * future one would make PAWS drop every later segment of the real peer
+ * and wedge the connection (RFC 7323 4.3 updates TS.Recent only from
+ * acceptable segments).
+ */
+static int
+ts_bad_ack_body(void)
+{
+	uint32_t tsv;
+
+	open_passive(50021, &full);
+	tsv = p.tsval;
+	p.tsval = tsv + 0x40000000u;		/* far ahead */
+	p.rcv += 100000;			/* acks what we never sent */
+	clear();
+	p_send(&p, TCP_FACK | TCP_FPSH, "x", 1);
+	CHECK_EQ(app.nrx, 0);
+	CHECK_EQ(DELTA(tcp, rx_bad_ack), 1);
+	p.snd -= 1;
+	p.rcv -= 100000;
+	p.tsval = tsv + 1;			/* the real peer's clock */
+	p_send(&p, TCP_FACK | TCP_FPSH, "y", 1);
+	CHECK_EQ(app.nrx, 1);
+	CHECK_EQ(app.rx[0], 'y');
+	CHECK_EQ(DELTA(tcp, rx_paws), 0);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_ts_recent_not_from_a_bad_ack)
+{
+	struct test_leaks l = tbegin();
+
+	run(ts_bad_ack_body);
+	tend(l);
+}
