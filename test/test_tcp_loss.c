@@ -43,7 +43,7 @@ rto_body(void)
 	CHECK_EQ(app.sent, 5);
 	/* Unanswered for data_retries expiries: reset and aborted. */
 	CHECK_EQ(tcp_write(app.c, "gone", 4), 4);
-	nap(240 + 300 + 300 + 150);		/* RTO 240, then 300: rto_max */
+	nap(240 + 300 + 300 + 600);		/* RTO 240, then 300: rto_max; slack for a loaded machine */
 	CHECK_EQ(app.aborted, 1);
 	CHECK_EQ(app.reason, TCP_ERR_TIMEOUT);
 	CHECK(out(nframes - 1).flags & TCP_FRST);
