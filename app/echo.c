@@ -45,6 +45,7 @@
 #include "tcp/dhcp.h"
 #include "tcp/netcfg.h"
 #include "tcp/netif.h"
+#include "tcp/pkt.h"
 #include "tcp/tcp.h"
 #include "tcp/udp.h"
 
@@ -103,21 +104,6 @@ struct echo_conn {
 	int fin;		/* the peer has closed its side */
 };
 
-/* Drop the first n bytes of chain b; returns what is left (or NULL). */
-static struct iobuf *
-chain_drop(struct iobuf *b, size_t n)
-{
-	while (b != NULL && n >= b->len) {
-		struct iobuf *next = b->next;
-		n -= b->len;
-		iobuf_free(b);
-		b = next;
-	}
-	if (b != NULL && n > 0)
-		iobuf_advance(b, n);
-	return b;
-}
-
 /* Queue what fits of e's pending bytes; close once all went after a FIN. */
 static void
 echo_flush(struct tcp_conn *c, struct echo_conn *e)
@@ -130,7 +116,7 @@ echo_flush(struct tcp_conn *c, struct echo_conn *e)
 			tcp_abort(c);
 			return;
 		}
-		e->pending = chain_drop(e->pending, (size_t)n);
+		e->pending = pkt_drop(e->pending, (size_t)n);
 		tcp_recved(c, (size_t)n);
 	}
 	if (e->fin && e->pending == NULL) {

@@ -8,6 +8,9 @@
  *	pkt_skip	consume a header that may span buffers
  *	pkt_trim	cut the chain to a length (Ethernet padding, IP's
  *			total length, UDP's length), freeing what is past it
+ *	pkt_drop	drop bytes from the front, freeing the buffers they
+ *			emptied (what an application does with the part of
+ *			a received chain it has passed on)
  *
  * A chain may hold empty buffers after pkt_skip; every layer copes (a
  * chain is only ever walked, summed or copied out).
@@ -61,6 +64,25 @@ pkt_trim(struct iobuf *b, size_t len)
 	iobuf_trim(b, len);
 	iobuf_free_chain(b->next);
 	b->next = NULL;
+}
+
+/*
+ * Drop the first n bytes of chain b, freeing every buffer they empty;
+ * returns what is left of the chain (NULL if nothing is).
+ */
+static inline struct iobuf *
+pkt_drop(struct iobuf *b, size_t n)
+{
+	while (b != NULL && n >= b->len) {
+		struct iobuf *next = b->next;
+
+		n -= b->len;
+		iobuf_free(b);
+		b = next;
+	}
+	if (b != NULL && n > 0)
+		iobuf_advance(b, n);
+	return b;
 }
 
 #endif

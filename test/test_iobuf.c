@@ -19,6 +19,7 @@
 #include "kernel/page.h"
 #include "kernel/slab.h"
 #include "tcp/iobuf.h"
+#include "tcp/pkt.h"
 #include "test.h"
 
 #define NCORES	4
@@ -313,6 +314,31 @@ TEST(linearize)
 	iobuf_free_chain(h);		/* the copy does not share the chain's blocks */
 	CHECK(memcmp(b->data, flat, sizeof flat) == 0);
 	iobuf_free(b);
+	check_clean();
+}
+
+/* pkt_drop at every offset: the rest of the bytes, emptied buffers freed. */
+TEST(drop_front)
+{
+	static const size_t lens[] = { 3, 1, 0, 7, 2 };
+	uint8_t flat[13], out[13];
+	int bad = 0;
+
+	setup();
+	for (size_t n = 0; n <= 13; n++) {
+		struct iobuf *h = make_chain(lens, 5, flat);
+
+		h = pkt_drop(h, n);
+		if (n == 13 ? h != NULL : h == NULL || iobuf_chain_len(h) != 13 - n ||
+		    iobuf_copy_out(h, 0, 13 - n, out) != out ||
+		    memcmp(out, flat + n, 13 - n) != 0)
+			bad++;
+		iobuf_free_chain(h);
+		if (iobuf_live() != 0)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(pkt_drop(NULL, 0) == NULL);
 	check_clean();
 }
 

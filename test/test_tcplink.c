@@ -40,6 +40,7 @@
 #include <stdlib.h>
 
 #include "netwire.h"
+#include "tcp/pkt.h"
 #include "tcp/tcp.h"
 
 #define PORT		5001
@@ -310,21 +311,6 @@ client_start(void *unused)
 
 /* ---- the server -------------------------------------------------------------- */
 
-/* Drop the first n bytes of chain b; what is left. */
-static struct iobuf *
-chain_drop(struct iobuf *b, size_t n)
-{
-	while (b != NULL && n >= b->len) {
-		struct iobuf *next = b->next;
-		n -= b->len;
-		iobuf_free(b);
-		b = next;
-	}
-	if (b != NULL && n > 0)
-		iobuf_advance(b, n);
-	return b;
-}
-
 /* The server's end: its result kept, its state freed, the handle closed. */
 static void
 server_end(struct server *s, struct tcp_conn *c)
@@ -344,7 +330,7 @@ server_flush(struct server *s, struct tcp_conn *c)
 		long n = tcp_send(c, s->pending);
 		CHECK(n >= 0);
 		if (n > 0) {
-			s->pending = chain_drop(s->pending, (size_t)n);
+			s->pending = pkt_drop(s->pending, (size_t)n);
 			tcp_recved(c, (size_t)n);
 		}
 	}
