@@ -129,7 +129,7 @@ static inline void
 p_syn(struct peer *p, uint8_t flags, const struct synopt *so)
 {
 	static uint8_t f[256];
-	uint8_t o[40];
+	uint8_t o[40] = { 0 };	/* zeroed: gcc cannot see n bounds the reads */
 	int n = 0;
 
 	if (so->mss) {
