@@ -44,12 +44,12 @@
 #include "tcp/inet.h"
 #include "tcp/proto.h"
 #include "tcp/netif.h"
+#include "fuzzlib.h"
 
 #define MAX_FRAME	9216	/* larger inputs are cut (a jumbo frame) */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint8_t our_mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
 
 /* The fake interface: everything the stack transmits is dropped. */
 static int
@@ -63,30 +63,6 @@ fake_transmit(struct netif *nif, struct iobuf *frame, const struct netif_tx_hint
 
 static const struct netif_ops fake_ops = { .transmit = fake_transmit };
 static struct netif fake;
-
-/* The runtime as far as RCU, on one core, and the interface: once. */
-static void
-setup(void)
-{
-	hosted_set_core_count(1);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	ebb_init();
-	event_init();
-	timer_init();
-	rcu_init();
-	fake.ops = &fake_ops;
-	strcpy(fake.name, "fuzz0");
-	memcpy(fake.mac, our_mac, ETH_ALEN);
-	fake.mtu = 1500;
-	fake.nqueues = 1;
-	fake.ip = IP4(10, 0, 0, 1);
-	fake.netmask = IP4(255, 255, 255, 0);
-	fake.gateway = IP4(10, 0, 0, 254);
-	if (netif_add(&fake) != 0)
-		abort();
-}
 
 /* One input, as the first event of a run sees it. */
 struct input {
@@ -176,7 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long live;
 
 	if (!ready) {
-		setup();
+		fuzz_setup(&fake, &fake_ops);
 		ready = 1;
 	}
 	if (size < 3)

@@ -58,8 +58,9 @@
 #include "tcp/netif.h"
 #include "tcp/proto.h"
 #include "tcp/tcp.h"
+#include "fuzzlib.h"
 
-#define OUR_IP		IP4(10, 0, 0, 1)
+#define OUR_IP		FUZZ_OUR_IP
 #define PEER_IP		IP4(10, 0, 0, 2)
 #define LISTEN_PORT	80
 #define PEER_PORT_P	40000		/* P's peer port */
@@ -70,7 +71,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint8_t our_mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
 static const uint8_t peer_mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 2 };
 
 /* One of the two connections, as the harness sees it. */
@@ -120,23 +120,7 @@ setup(void)
 {
 	struct tcp_config cfg;
 
-	hosted_set_core_count(1);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	ebb_init();
-	event_init();
-	timer_init();
-	rcu_init();
-	fake.ops = &fake_ops;
-	strcpy(fake.name, "fuzz0");
-	memcpy(fake.mac, our_mac, ETH_ALEN);
-	fake.mtu = 1500;
-	fake.nqueues = 1;
-	fake.ip = OUR_IP;
-	fake.netmask = IP4(255, 255, 255, 0);
-	if (netif_add(&fake) != 0)
-		abort();
+	fuzz_setup(&fake, &fake_ops);
 	tcp_config_get(&cfg);
 	cfg.sndbuf = cfg.rcvbuf = 65536;
 	if (tcp_configure(&cfg) != 0)
@@ -188,7 +172,7 @@ send_seg(const struct seg *g)
 		memcpy(o + olen, g->pay, g->paylen);
 	else
 		memset(o + olen, 0, g->paylen);
-	memcpy(e->dst, our_mac, ETH_ALEN);
+	memcpy(e->dst, fuzz_our_mac, ETH_ALEN);
 	memcpy(e->src, peer_mac, ETH_ALEN);
 	e->type = hton16(ETHERTYPE_IPV4);
 	memset(ih, 0, IP_HLEN);
