@@ -28,8 +28,9 @@
  *	2. ap_start32, in place in the image (protected mode without paging
  *	   reaches all of the first 4 GiB): PAE and SSE, the kernel's page
  *	   tables (ap_boot_cr3), EFER (ap_boot_efer), paging: long mode;
- *	3. ap_start64: segments, the core's stack (ap_boot_stack), and
- *	   ap_enter(ap_boot_core) in kernel/smp.c.
+ *	3. ap_start64: segments, the call-in (ap_waiting: a processor
+ *	   core 0 gave up on halts there), the core's stack
+ *	   (ap_boot_stack), and ap_enter(ap_boot_core) in kernel/smp.c.
  * Only step 1 runs from the copy, and without paging; so the page it is
  * copied to never needs to be mapped executable.
  */
@@ -239,15 +240,45 @@ ap_start32:
 	movl %eax, %cr0			/* long mode, 32-bit compatibility */
 	ljmp $SEG_KCODE, $ap_start64
 
+/*
+ * Long mode, still without a stack.  Call in (kernel/smp.c explains the
+ * handshake): read the stack and core id core 0 set, then swap our APIC
+ * id + 1 in ap_waiting for 0.  Only if the swap succeeds were they set
+ * for us; a processor that core 0 gave up on, coming late, fails it and
+ * halts here, having written nothing.  Our APIC id comes from CPUID:
+ * leaf 0xB's x2APIC id where the leaf exists, else leaf 1's 8-bit
+ * initial APIC id (SDM vol. 3, 10.4.6 and 10.12.8.1).
+ */
 	.code64
 ap_start64:
 	LOAD_SEGMENTS
-	movq ap_boot_stack(%rip), %rsp
+	xorl %eax, %eax
+	cpuid				/* eax: the highest basic leaf */
+	cmpl $0xB, %eax
+	jb 1f
+	movl $0xB, %eax
+	xorl %ecx, %ecx
+	cpuid				/* edx: the x2APIC id */
+	testw %bx, %bx			/* no processors at level 0: no leaf 0xB */
+	jz 1f
+	movl %edx, %esi
+	jmp 2f
+1:	movl $1, %eax
+	cpuid
+	shrl $24, %ebx			/* ebx[31:24]: the initial APIC id */
+	movl %ebx, %esi
+2:	movq ap_boot_stack(%rip), %r8	/* read before the swap: see above */
+	movl ap_boot_core(%rip), %r9d
+	leaq 1(%rsi), %rax		/* what ap_waiting holds if it is us */
+	xorl %ecx, %ecx
+	lock cmpxchgq %rcx, ap_waiting(%rip)	/* a full barrier: the reads come first */
+	jne 5f				/* not waited for (any more): halt */
+	movq %r8, %rsp
 	xorl %ebp, %ebp			/* the end of every backtrace */
 	fninit
-	movl ap_boot_core(%rip), %edi
+	movl %r9d, %edi
 	call ap_enter
-5:	cli				/* ap_enter never returns */
+5:	cli				/* too late, or ap_enter returned: never */
 	hlt
 	jmp 5b
 

@@ -38,6 +38,29 @@ has_word(int argc, char **words, const char *word)
 	return 0;
 }
 
+/*
+ * The number in the last word "name=N" of the command line (the app sees
+ * it too), or dflt if there is none or N is not a decimal number.
+ */
+static uint64_t
+word_number(int argc, char **words, const char *name, uint64_t dflt)
+{
+	size_t len = strlen(name);
+	uint64_t v = dflt;
+
+	for (int i = 0; i < argc; i++) {
+		const char *s = words[i] + len;
+		uint64_t n = 0;
+		if (strncmp(words[i], name, len) != 0 || *s == '\0')
+			continue;
+		while (*s >= '0' && *s <= '9' && n < UINT64_MAX / 10)
+			n = n * 10 + (uint64_t)(*s++ - '0');
+		if (*s == '\0')
+			v = n;
+	}
+	return v;
+}
+
 void
 kmain(uint32_t mb_info)
 {
@@ -67,7 +90,9 @@ kmain(uint32_t mb_info)
 			kprintf("kmain: unterminated quote in the command line\n");
 		machine_exit(EXIT_USAGE);
 	}
-	smp_start();		/* the other cores, parked: core_count() is final */
+	smp_start(word_number(argc, argv, "smpwait=", AP_START_MS));
+				/* the other cores, parked: core_count() is final;
+				 * "smpwait=MS": how long to wait for each */
 	pci_init(has_word(argc, argv, "pci"));	/* scan, match drivers; after the cores
 						 * (MSI-X aims at their APICs); "pci" lists devices */
 	ebb_start(argc, argv);	/* the portable runtime: runs the app */

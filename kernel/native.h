@@ -100,7 +100,7 @@ void irq_disarm(int vector);
 uint64_t irq_tick_check(void);
 
 /* smp.c */
-void smp_start(void);
+void smp_start(uint64_t wait_ms);
 uint32_t core_apic(int core);
 void ap_enter(int core) __attribute__((noreturn));
 

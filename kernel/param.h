@@ -15,8 +15,9 @@
 #define KSTACK_SIZE	(64 * 1024)	/* each core's boot/event stack */
 #define TRAP_STACK_SIZE	(16 * 1024)	/* each IST stack (#DF, #PF, NMI, #MC) */
 #define VM_MAX_RAM_GB	64		/* RAM mapped natively; above is ignored */
-#define AP_START_MS	200		/* how long a starting core may take to call
-					 * in after its SIPIs (kernel/smp.c) */
+#define AP_START_MS	10000		/* how long a starting core may take to call
+					 * in after its SIPIs (kernel/smp.c): as
+					 * Linux, 10 s; "smpwait=MS" overrides it */
 #define LAPIC_CALIBRATE_MS 10		/* the LAPIC timer's calibration window */
 #define EBB_TABLE_SLOTS	(1u << 20)	/* Ebb ids per translation table (8 MiB of
 					 * virtual space per core, touched lazily) */

@@ -20,14 +20,16 @@
  * acpi.c), one at a time, following 8.4.4.1's sequence:
  *
  *	core 0					the starting core
- *	cpu_stacks_alloc(k), ap_boot_*
+ *	cpu_stacks_alloc(k), ap_boot_*,
+ *	ap_waiting = X + 1
  *	INIT IPI, wait 10 ms			resets, waits for a SIPI
  *	SIPI, wait 200 us, SIPI			real mode at AP_TRAMPOLINE:
- *						  boot.S: ap_trampoline ->
- *						  ap_start32 -> ap_start64
- *	wait up to AP_START_MS for ...		ap_enter(k): cpu_init, trap_load,
- *						  then calls in (ap_state)
- *	"smp: core k up (apic id X)"		vm_core_init, lapic_init,
+ *	(the second SIPI: a retry, ignored	  boot.S: ap_trampoline ->
+ *	 if the first one took)			  ap_start32 -> ap_start64:
+ *	wait up to wait_ms (AP_START_MS,	  reads ap_boot_*, then calls
+ *	 10 s) for ap_waiting == 0 ...		  in: ap_waiting X + 1 -> 0
+ *	"smp: core k up (apic id X)"		ap_enter(k): cpu_init, trap_load,
+ *						  vm_core_init, lapic_init,
  *						  core_sleep until released
  *	... the next processor ...
  *	(kmain goes on: pci_init, ebb_start)
@@ -35,11 +37,33 @@
  *
  * Core ids are dense: core 0 is the bootstrap processor and the others
  * are numbered in MADT order, skipping any that fail to start; apic_of
- * maps id to APIC id.  A processor that does not call in within
- * AP_START_MS of its SIPIs is reported, sent INIT again (so that it
- * cannot wake later on the next core's stack) and left out; its id goes
- * to the next one.  A late call-in and the timeout race on ap_state with
- * a compare-and-swap: exactly one wins.  Nothing waits forever.
+ * maps id to APIC id.
+ *
+ * How long to wait.  A real processor calls in within microseconds, but
+ * under QEMU's TCG each core is a host thread, and on a loaded host a
+ * thread may not run for a long while: so core 0 waits as long as Linux
+ * does, 10 s (AP_START_MS; the command-line word "smpwait=MS" changes
+ * it), before it gives a processor up: reports it, sends it INIT again
+ * and leaves it out; its core id goes to the next one.
+ *
+ * A processor given up on may still come, late: QEMU keeps a SIPI that
+ * is pending across the INIT that follows it, and on hardware the INIT
+ * may lose the race with the SIPI.  It must then find nothing to take.
+ * The call-in is one compare-and-swap on ap_waiting, which holds the
+ * APIC id core 0 is waiting for, plus one (0: none):
+ *	- the processor (boot.S's ap_start64, before it has a stack or has
+ *	  written anything) reads ap_boot_stack and ap_boot_core, then
+ *	  swaps its own APIC id + 1 (from CPUID) for 0; only if that
+ *	  succeeds does it use what it read, which was then its own: core 0
+ *	  changes ap_boot_* only while ap_waiting is 0;
+ *	- core 0, giving up, swaps X + 1 for 0; if that fails, the
+ *	  processor called in after all.
+ * Exactly one of the two wins.  A late processor's swap finds 0 or the
+ * next processor's id, and it halts where it is, with interrupts off,
+ * having written nothing: not a stack, not a per-core structure, and
+ * no core id is ever handed out twice.  The trampoline page stays
+ * where it is (the first MiB is never allocated), so a late start still
+ * runs the same code.  Nothing waits forever.
  *
  * Entry conditions for entry(): on the core's own event stack (at least
  * KSTACK_SIZE, above a guard page), interrupts off, its GDT, TSS, IST
@@ -85,17 +109,21 @@
 /*
  * What boot.S's AP path reads (ap_start32, ap_start64), set by core 0
  * before each INIT-SIPI-SIPI.  The SIPI is sent after these stores and
- * cannot overtake them (lapic.c's icr_send explains why).
+ * cannot overtake them (lapic.c's icr_send explains why).  ap_boot_stack
+ * and ap_boot_core change only while ap_waiting is 0.
  */
 uint32_t ap_boot_cr3;		/* the kernel's PML4, below 4 GiB */
 uint32_t ap_boot_efer;		/* EFER bits to set: LME, and NXE if in use */
 uint64_t ap_boot_stack;		/* the top of the starting core's event stack */
 uint32_t ap_boot_core;		/* the id it will have */
 
-/* The handshake of one start: core 0 sets WAITING, then exactly one of
- * the core (UP) and core 0's timeout (ABANDONED) moves it on. */
-enum { AP_WAITING, AP_UP, AP_ABANDONED };
-static int ap_state;
+/*
+ * The call-in (the top of this file): the APIC id of the processor core
+ * 0 is waiting for, plus one, or 0.  Core 0 sets it before the INIT;
+ * then exactly one of that processor (boot.S, lock cmpxchg) and core 0
+ * giving up swaps it back to 0.
+ */
+uint64_t ap_waiting;
 
 static void (*ap_entry)(void);	/* cores_start's entry; set once, by core 0 */
 static int smp_started;		/* smp_start has run (core 0 only) */
@@ -127,47 +155,53 @@ delay(uint64_t ns)
 }
 
 /*
- * Start the processor with APIC id apic as core; returns 0 once it has
- * called in, or -1 (reported) if it could not be started.
+ * Start the processor with APIC id apic as core, waiting up to wait_ms
+ * for it; returns 0 once it has called in, or -1 (reported) if it could
+ * not be started.
  */
 static int
-core_start(int core, uint32_t apic)
+core_start(int core, uint32_t apic, uint64_t wait_ms)
 {
-	int expect = AP_WAITING;
+	uint64_t me = (uint64_t)apic + 1, t0;
 
 	if (cpu_stacks_alloc(core) < 0) {
 		kprintf("smp: no memory for core %d's stacks (apic id %u)\n", core, apic);
 		return -1;
 	}
+	/* ap_waiting is 0 here: no processor can take what is written now. */
 	ap_boot_stack = cpu_stack_top(core);
 	ap_boot_core = core;
-	__atomic_store_n(&ap_state, AP_WAITING, __ATOMIC_RELAXED);	/* the SIPI orders it */
+	/* Release: a processor whose swap sees me sees ap_boot_* (so does the SIPI). */
+	__atomic_store_n(&ap_waiting, me, __ATOMIC_RELEASE);
 	lapic_ipi_init(apic);
 	delay(INIT_DELAY_NS);
 	lapic_ipi_startup(apic, AP_TRAMPOLINE);
 	delay(SIPI_DELAY_NS);
-	lapic_ipi_startup(apic, AP_TRAMPOLINE);	/* ignored if the first one took */
+	lapic_ipi_startup(apic, AP_TRAMPOLINE);	/* the retry: ignored if the first one took */
 
-	uint64_t deadline = clock_ns() + AP_START_MS * 1000000ULL;
-	while (__atomic_load_n(&ap_state, __ATOMIC_ACQUIRE) == AP_WAITING &&
-	    clock_ns() < deadline)
+	t0 = clock_ns();
+	while (__atomic_load_n(&ap_waiting, __ATOMIC_ACQUIRE) == me &&
+	    clock_ns() - t0 < wait_ms * 1000000ULL)
 		__asm__ volatile("pause");
-	if (!__atomic_compare_exchange_n(&ap_state, &expect, AP_ABANDONED, 0,
+	if (!__atomic_compare_exchange_n(&ap_waiting, &me, 0, 0,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return 0;			/* it called in */
+		return 0;			/* it called in (and set 0) */
+	/* Given up: from here its swap fails, whenever it comes. */
 	lapic_ipi_init(apic);			/* back to waiting for a SIPI */
 	delay(INIT_DELAY_NS);
-	kprintf("smp: core %d (apic id %u) did not start\n", core, apic);
+	kprintf("smp: core %d (apic id %u) did not start within %llu ms; left out\n", core,
+	    apic, (unsigned long long)wait_ms);
 	return -1;
 }
 
 /*
- * Start every other processor the MADT lists, one at a time (see the
- * top of this file); they park until cores_start.  Core 0, once, from
- * kmain: afterwards core_count() and core_apic() are final.
+ * Start every other processor the MADT lists, one at a time, waiting up
+ * to wait_ms for each (see the top of this file); they park until
+ * cores_start.  Core 0, once, from kmain: afterwards core_count() and
+ * core_apic() are final.
  */
 void
-smp_start(void)
+smp_start(uint64_t wait_ms)
 {
 	uint32_t me = lapic_id(), efer = (uint32_t)rdmsr(MSR_EFER);
 	uint64_t t0 = clock_ns();
@@ -193,7 +227,7 @@ smp_start(void)
 			kprintf("smp: more than %d cores; apic id %u left out\n", NCPU, apic);
 			continue;
 		}
-		if (core_start(ncores, apic) == 0) {
+		if (core_start(ncores, apic, wait_ms) == 0) {
 			apic_of[ncores] = apic;
 			kprintf("smp: core %d up (apic id %u)\n", ncores, apic);
 			ncores++;
@@ -224,7 +258,7 @@ cores_start(void (*entry)(void))
 	if (core_id() != 0 || ap_entry != NULL)
 		panic("cores_start: called twice, or not on core 0");
 	if (!smp_started)
-		smp_start();
+		smp_start(AP_START_MS);
 	ap_entry = entry;
 	/* Release: a core that sees released sees ap_entry (and ncores, apic_of). */
 	__atomic_store_n(&released, 1, __ATOMIC_RELEASE);
@@ -234,22 +268,14 @@ cores_start(void (*entry)(void))
 
 /*
  * The first C code of every other core, called by boot.S's ap_start64 on
- * the core's event stack (xv6's mpenter).  Interrupts are off throughout.
+ * the core's event stack (xv6's mpenter), once it has called in: the
+ * stack and the id are its own.  Interrupts are off throughout.
  */
 void
 ap_enter(int core)
 {
-	int expect = AP_WAITING;
-
 	cpu_init(core);		/* its GDT, TSS and GS base: core_id() works */
 	trap_load();		/* the shared IDT: faults are reported */
-	/*
-	 * Call in.  Until here the core took no lock and wrote nothing
-	 * another core uses, so core 0's INIT could stop it anywhere.
-	 */
-	if (!__atomic_compare_exchange_n(&ap_state, &expect, AP_UP, 0,
-	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		halt_forever();	/* too late: core 0 gave up on this core */
 	vm_core_init(core);	/* its own PML4: its Ebb table faults in */
 	lapic_init();		/* its local APIC: timer, wake-ups, EOI */
 	while (!__atomic_load_n(&released, __ATOMIC_ACQUIRE))
