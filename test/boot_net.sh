@@ -32,7 +32,6 @@ cleanup() {
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$tmp" "$out" "$out.txt"
 }
-trap cleanup EXIT
 
 # The option itself: usage errors exit 64.
 timeout 30 build/hosted/hello --tap >"$out" 2>&1
@@ -47,7 +46,7 @@ elif ! ip netns add "$ns" 2>/dev/null; then
 elif [ ! -x "$echo_app" ]; then
 	why="$echo_app is not built (app/echo.c)"; skip $tests
 fi
-in_ns() { ip netns exec "$ns" "$@"; }
+in_ns() { run ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 
 # Without CAP_NET_ADMIN, making the device fails with a clear message.

@@ -55,7 +55,6 @@ cleanup() {
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$tmp" "$out" "$out.txt"
 }
-trap cleanup EXIT
 
 # The app's new argument: a malformed connect= is a usage error (64).
 timeout 30 "$echo_app" connect=10.0.0.1:99999,bytes=5 >"$out" 2>&1
@@ -73,7 +72,7 @@ elif [ ! -x "$peer" ]; then
 	why="$peer is not built (make $peer)"; skip_all $kinds; exit 0
 fi
 nft=$(command -v nft || echo /usr/sbin/nft)
-in_ns() { ip netns exec "$ns" "$@"; }
+in_ns() { run ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 
 # The Linux servers for linux_server: echo on 7007 (and discard 7009,

@@ -37,7 +37,6 @@ cleanup() {
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$tmp" "$out" "$out.txt"
 }
-trap cleanup EXIT
 
 # Datagrams: short text, all 256 byte values, and the largest that fits
 # in one 1500-byte frame (1472 bytes of payload).
@@ -198,7 +197,7 @@ if [ "$(id -u)" != 0 ]; then
 elif ! ip netns add "$ns" 2>/dev/null; then
 	why="'ip netns' is unavailable here"; skip
 fi
-in_ns() { ip netns exec "$ns" "$@"; }
+in_ns() { run ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 
 # tap_start NET_PREFIX CPUS [env...]: echo on tap0 at PREFIX.2, Linux at

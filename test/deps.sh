@@ -12,7 +12,7 @@ what=${1:-run}
 # command-or-path:package pairs (a path: a file that must exist, or the
 # directory that must hold newlib's tarball; dnsmasq and nft by their
 # paths, as /usr/sbin is on root's PATH but maybe not a user's)
-need="gcc:gcc ld:binutils make:make qemu-system-x86_64:qemu-system-x86
+need="gcc:gcc ld:binutils make:make setpriv:util-linux qemu-system-x86_64:qemu-system-x86
 gdb:gdb awk:mawk xz:xz-utils /usr/src/newlib:newlib-source"
 if [ "$what" = test ]; then
 	need="$need timeout:coreutils ip:iproute2 ping:iputils-ping nc:netcat-openbsd

@@ -17,9 +17,14 @@ while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do
 	port=$((port + 1))
 done
 
-test/qemu.sh "${elf}32" -S -gdb tcp:127.0.0.1:$port </dev/null >"${elf%.elf}.gdb-console.log" 2>&1 &
+# qemu.sh gets TERM from the kernel if this script dies (setpriv
+# --pdeathsig), and from the EXIT trap when it ends (bash runs that trap
+# on a fatal signal too); either way it stops QEMU.  INT is left alone:
+# Ctrl-C belongs to gdb, to interrupt the machine.
+setpriv --pdeathsig TERM test/qemu.sh "${elf}32" -S -gdb tcp:127.0.0.1:$port </dev/null \
+	>"${elf%.elf}.gdb-console.log" 2>&1 &
 qemu=$!
-trap 'pkill -P $qemu 2>/dev/null; kill $qemu 2>/dev/null' EXIT INT TERM
+trap 'kill -TERM $qemu 2>/dev/null; wait $qemu 2>/dev/null' EXIT
 for i in $(seq 100); do		# wait up to 10 s for the stub to listen
 	(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
 	sleep 0.1

@@ -15,6 +15,9 @@
 #
 # and deletes the namespace (and with it tap0) when QEMU exits.  The
 # exit status is qemu.sh's.  Needs root (a namespace, a TAP device).
+# qemu.sh ends with this script: HUP, INT or TERM here is passed on to
+# it (it stops QEMU) before the namespace goes, and it gets TERM from the
+# kernel if this script dies of anything else (setpriv --pdeathsig).
 # Environment: as test/qemu.sh (CPUS, MEM, ARGS, ACCEL, NETDEV_OPTS,
 # NIC_OPTS).
 set -u
@@ -33,12 +36,19 @@ if ! ip netns add "$ns"; then
 	exit 1
 fi
 watcher=
+qpid=
 cleanup() {
 	[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+	if [ -n "$qpid" ]; then
+		kill -TERM "$qpid" 2>/dev/null
+		wait "$qpid" 2>/dev/null
+	fi
 	ip netns del "$ns" 2>/dev/null
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ip netns exec "$ns" ip link set lo up
 
 hint="give the app ip=10.80.0.2/24"
@@ -64,4 +74,14 @@ fi
 ) &
 watcher=$!
 
-ip netns exec "$ns" env NET=tap TAP=tap0 "$here/qemu.sh" "$img" "$@"
+# In the background, waited for with wait, so that a signal is acted on
+# at once; the loop waits again if a signal cut the first wait short.
+ip netns exec "$ns" setpriv --pdeathsig TERM env NET=tap TAP=tap0 "$here/qemu.sh" "$img" "$@" <&0 &
+qpid=$!
+while :; do
+	wait "$qpid"
+	rc=$?
+	kill -0 "$qpid" 2>/dev/null || break
+done
+qpid=
+exit $rc

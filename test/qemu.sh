@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # qemu.sh: boot one native image in QEMU and exit with the app's status.
 #
 #   test/qemu.sh build/native/APP.elf32 [extra QEMU options...]
@@ -21,6 +21,13 @@
 #         network namespace as test/netns.sh does (make run NET=tap)
 # NETDEV_OPTS is appended to the -netdev option (",queues=4") and
 # NIC_OPTS to the device's (",mq=on,vectors=10,disable-legacy=on").
+#
+# QEMU ends with this script: it runs as a child the script waits for
+# (with the wait builtin, so that a signal is acted on at once), started
+# through setpriv --pdeathsig, so that the kernel sends it TERM if the
+# script dies, even of SIGKILL; and HUP, INT or TERM to the script
+# (timeout's TERM, a test's kill) stops QEMU, waits for it, and exits
+# with 128 + the signal's number, saying so.
 #
 # The console is COM1 on standard output (-nographic: Ctrl-A X quits).
 # The kernel ends by writing status + 1 to QEMU's isa-debug-exit port,
@@ -87,15 +94,36 @@ tap) net="-netdev tap,id=n0,ifname=${TAP:-tap0},script=no,downscript=no${NETDEV_
 *) echo "qemu.sh: NET must be none, user or tap, not '$NET'" >&2; exit 125 ;;
 esac
 
+
+# A signal to this script stops QEMU (which exits once it has handled
+# TERM); the script then reports it below.
+qpid=
+sig=
+for s in HUP INT TERM; do
+	trap 'sig='$s'; [ -z "$qpid" ] || kill -TERM "$qpid" 2>/dev/null' $s
+done
+
 # $net is split into words on purpose: it holds no spaces of its own.
 # shellcheck disable=SC2086
-qemu-system-x86_64 -machine q35,accel="$accel" -cpu "$cpu" \
+setpriv --pdeathsig TERM qemu-system-x86_64 -machine q35,accel="$accel" -cpu "$cpu" \
 	-smp "${CPUS:-1}" -m "${MEM:-256M}" \
 	-nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 $net \
-	-kernel "$img" -append "${ARGS:-}" "$@"
-rc=$?
+	-kernel "$img" -append "${ARGS:-}" "$@" <&0 &
+qpid=$!
+[ -z "$sig" ] || kill -TERM "$qpid" 2>/dev/null
+# wait returns early when a trapped signal comes; wait again until QEMU
+# has really gone (then kill -0 fails: wait has reaped it).
+while :; do
+	wait "$qpid"
+	rc=$?
+	kill -0 "$qpid" 2>/dev/null || break
+done
 
+if [ -n "$sig" ]; then
+	echo "qemu.sh: stopped by SIG$sig (QEMU too)" >&2
+	exit $((128 + $(kill -l "$sig")))
+fi
 if [ $rc -ge 3 ] && [ $((rc % 2)) -eq 1 ]; then
 	exit $(((rc >> 1) - 1))
 elif [ $rc -eq 0 ]; then

@@ -11,7 +11,21 @@
 # sanitizer report, a crash, a timeout) counts as one failure, and its
 # output is shown.  The last line is "N passed, N failed" over
 # everything, and the exit status is non-zero if anything failed.
-set -u
+#
+# Processes (test/lib.sh, which this script sources): each suite runs
+# under a tag of its own in EBB_TEST_TAGS, which every process it starts
+# inherits.  When a suite ends -- by itself or by its timeout, which
+# sends TERM to it and to its process group -- whatever still carries
+# its tag is reaped, and counted as one failure, "FAIL NAME.cleanup",
+# naming the processes: a suite must end everything it starts.  Ctrl-C
+# (or TERM) ends run.sh at once, and with it every suite's processes.
+#
+# Environment, for a test of this script (test/boot_cleanup.sh): BOOTS,
+# the boot scripts to run (default test/boot*.sh); SUITE_TIMEOUT, the
+# seconds each suite may take (default 600 for a binary, 1200 for a
+# script).
+. "$(dirname "$0")/lib.sh"
+
 pass=0
 fail=0
 skip=0
@@ -36,21 +50,32 @@ tally() {
 	skip=$((skip + s))
 }
 
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# suite NAME SECS CMD: run one suite under its own tag and tally it;
+# then reap what outlived it, a failure of its own.
+nsuite=0
+suite() {
+	local name=$1 secs=$2 rc left
+	shift 2
+	nsuite=$((nsuite + 1))
+	local tag=$test_tag.$nsuite
+	echo "== $name"
+	EBB_TEST_TAGS="$EBB_TEST_TAGS $tag" timeout "$secs" "$@" >"$out" 2>&1
+	rc=$?
+	tally "$name" $rc "$out"
+	left=$(reap "$tag")
+	if [ -n "$left" ]; then
+		echo "FAIL $name.cleanup: processes outlived the suite (now ended):"
+		echo "$left" | sed 's/^/    /'
+		fail=$((fail + 1))
+	fi
+}
 
 for t in "$@"; do
-	echo "== $(basename "$t")"
-	timeout 600 "$t" >"$out" 2>&1
-	rc=$?
-	tally "$(basename "$t")" $rc "$out"
+	suite "$(basename "$t")" "${SUITE_TIMEOUT:-600}" "$t"
 done
 
-for b in test/boot*.sh; do
-	echo "== $(basename "$b" .sh)"
-	timeout 1200 "$b" >"$out" 2>&1
-	rc=$?
-	tally "$(basename "$b" .sh)" $rc "$out"
+for b in ${BOOTS:-test/boot*.sh}; do
+	suite "$(basename "$b" .sh)" "${SUITE_TIMEOUT:-1200}" "$b"
 done
 
 if [ $skip -gt 0 ]; then
