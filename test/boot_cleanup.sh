@@ -62,13 +62,14 @@ wait_qemu() {
 	return 1
 }
 
-# finish: wait for $pid (30 s at most) and give its status.
+# finish: wait for $pid (30 s at most: then KILL) and give its status.
 finish() {
 	local i
 	for ((i = 0; i < 300; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
+	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 }
 
@@ -133,10 +134,12 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP cleanup.netns_sh: not root (a network namespace needs it)"
 else
 	start ACCEL=tcg test/netns.sh build/native/echo.elf32
-	wait_qemu >>"$out" && wait_line '^netns: tap0 is' && kill -TERM "$pid"
+	# (the watcher's line may follow SeaBIOS's last on the same line)
+	wait_qemu >>"$out" && wait_line 'netns: tap0 is'
+	kill -TERM "$pid"
 	finish
-	check cleanup.netns_sh 143 $? '^netns: tap0 is 10\.80\.0\.1/24 in namespace'
-	ns=$(sed -n 's/^netns: tap0 is .* in namespace \([a-z0-9]*\);.*/\1/p' "$out.txt")
+	check cleanup.netns_sh 143 $? 'netns: tap0 is 10\.80\.0\.1/24 in namespace'
+	ns=$(sed -n 's/.*netns: tap0 is .* in namespace \([a-z0-9]*\);.*/\1/p' "$out.txt")
 	if gone cleanup.netns_sh.left && [ -n "$ns" ] && ip netns list | grep -qw "$ns"; then
 		echo "FAIL cleanup.netns_sh.namespace: $ns is still there"
 		ip netns del "$ns"
@@ -150,7 +153,8 @@ if ! command -v gdb >/dev/null; then
 	echo "SKIP cleanup.gdb_sh: gdb is not installed"
 else
 	start ACCEL=tcg ARGS=4000000000 test/gdb.sh build/native/counter.elf -batch -ex continue
-	wait_qemu >>"$out" && sleep 1 && kill -TERM "$pid"
+	wait_qemu >>"$out" && sleep 1
+	kill -TERM "$pid"
 	finish
 	check cleanup.gdb_sh 143 $?
 	gone cleanup.gdb_sh.left
