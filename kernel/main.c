@@ -25,6 +25,7 @@
 #include "x86.h"
 
 #define DEBUG_EXIT_PORT	0xF4	/* QEMU's isa-debug-exit (test/qemu.sh) */
+#define DEBUGCON_PORT	0xE9	/* QEMU's debugcon, where qemu.sh reads the status */
 
 static char *argv[MAX_ARGS + 1];
 
@@ -99,17 +100,26 @@ kmain(uint32_t mb_info)
 }
 
 /*
- * platform.h: QEMU's isa-debug-exit device turns a write of v into
- * QEMU's own exit with status (v << 1) | 1.  We write status + 1, so
- * that QEMU's exit is 3 for status 0 and never 1, which is QEMU's own
- * "could not start"; test/qemu.sh maps it back.  Elsewhere (no such
- * device) the write does nothing and the core halts.
+ * platform.h: say the status on QEMU's debugcon port, "exit N\n", which
+ * test/qemu.sh reads from a file; then write to QEMU's isa-debug-exit
+ * device, which makes QEMU exit with status (v << 1) | 1 for a write of
+ * v.  Only the low 8 bits of that reach the host, so the device cannot
+ * carry every status: we write status + 1 for 0..125 (QEMU's exit is
+ * then 3..253, and never 1, QEMU's own "could not start"), and 127 for
+ * 126 and above (QEMU exits with 255): the debugcon line says which.
+ * Elsewhere (no such devices) the writes do nothing and the core halts.
  */
 void
 machine_exit(int status)
 {
+	char line[16];
+	int n;
+
 	if (status < 0 || status > EXIT_MAX)
 		status = EXIT_MAX;
-	outl(DEBUG_EXIT_PORT, (uint32_t)status + 1);
+	n = ksnprintf(line, sizeof line, "exit %d\n", status);
+	for (int i = 0; i < n; i++)
+		outb(DEBUGCON_PORT, (uint8_t)line[i]);
+	outl(DEBUG_EXIT_PORT, (uint32_t)(status < 126 ? status : 126) + 1);
 	halt_forever();
 }

@@ -32,8 +32,8 @@
 #define IRQ_POLL_US	1000		/* a device queue without an interrupt is
 					 * polled this often (kernel/irq.c's ticks) */
 #define BACKTRACE_MAX	32		/* most frames a trap report prints */
-#define EXIT_MAX	125		/* largest exit status an instance reports
-					 * (test/qemu.sh explains the limit) */
+#define EXIT_MAX	255		/* largest exit status an instance reports,
+					 * as a process's (larger ones become it) */
 #define EXIT_USAGE	64		/* exit status for a bad command line
 					 * (EX_USAGE in sysexits.h) */
 #define EXIT_PANIC	70		/* exit status of a panic or a fatal trap

@@ -112,10 +112,11 @@ uint64_t clock_ns(void);
 void console_write(const char *s, size_t n);
 
 /*
- * End this instance with an exit status (0 = success).  Native: through
- * QEMU's isa-debug-exit device, which test/qemu.sh (and so make run)
- * turns back into its own exit status; statuses lie in 0..EXIT_MAX, and
- * others are reported as EXIT_MAX.  Hosted: stdio flushed, then _exit(2).
+ * End this instance with an exit status (0 = success), 0..EXIT_MAX (255)
+ * as a process's; others are reported as EXIT_MAX.  Native: said on
+ * QEMU's debugcon port and written to its isa-debug-exit device, which
+ * test/qemu.sh (and so make run) turns back into its own exit status
+ * (kernel/main.c).  Hosted: stdio flushed, then _exit(2).
  */
 void machine_exit(int status) __attribute__((noreturn));
 

@@ -9,6 +9,9 @@
 #
 # Native boots use TCG always, and KVM too when the host has hardware
 # virtualization (the vmx or svm CPU flag and a usable /dev/kvm).
+# Exit statuses (README.md's "Exit statuses"): an app's 0..255 whole,
+# natively and hosted, and QEMU stopped by a signal or a reset reported
+# as such by test/qemu.sh.
 . "$(dirname "$0")/lib.sh" boot
 
 # boot ACCEL APP ARGS [QEMU options...]: boot an image, output in $out.
@@ -78,6 +81,47 @@ done
 
 boot tcg fault "exit 5"
 check boot.exit_status 5 $? '^fault: exit$'
+
+# Statuses above 125 cross whole (the debugcon line; test/qemu.sh), and
+# qemu.sh says they are the app's, not one of its own cases.
+for n in 126 200 255; do
+	boot tcg fault "exit $n"
+	check "boot.exit_status_$n" "$n" $? "^qemu.sh: the app's exit status is $n "
+done
+timeout 30 build/hosted/fault exit 200 >"$out" 2>&1
+check hosted.exit_status_200 200 $? '^fault: exit$'
+
+# QEMU itself stopped: by a signal it catches (TERM), by one it cannot
+# (KILL), and by a reset from its monitor (as a triple fault would):
+# each said as such, none taken for the app's status.
+# qemu_stop HOW: the counter app adding for ever; then HOW (a signal's
+# name, or "reset"); qemu.sh's status, its output in $out.
+qemu_stop() {
+	local tag=$test_tag.stop$1 qemu= i pid
+	EBB_TEST_TAGS="$EBB_TEST_TAGS $tag" ACCEL=tcg ARGS=4000000000 \
+		test/qemu.sh build/native/counter.elf32 -monitor unix:"$out.mon",server,nowait \
+		</dev/null >"$out" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 300 && ${#qemu} == 0; i++)); do
+		sleep 0.1
+		qemu=$(qemu_of "$tag")
+	done
+	sleep 1
+	if [ "$1" = reset ]; then
+		echo system_reset | timeout 5 nc -U -q1 "$out.mon" >/dev/null
+	else
+		kill -"$1" "$qemu"
+	fi
+	timeout 30 tail --pid="$pid" -f /dev/null
+	wait "$pid"
+}
+qemu_stop TERM
+check boot.qemu_sigterm 143 $? '^qemu.sh: QEMU was stopped by SIGTERM$'
+qemu_stop KILL
+check boot.qemu_sigkill 137 $? '^qemu.sh: QEMU was killed by SIGKILL$'
+qemu_stop reset
+check boot.qemu_reset 124 $? '^qemu.sh: the machine stopped without an exit status'
+rm -f "$out.mon"
 
 boot tcg hello "$(seq -s ' ' 1 40)"
 check boot.cmdline_too_many 64 $? 'more than 32 words in the command line'

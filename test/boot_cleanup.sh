@@ -51,11 +51,9 @@ wait_line() {
 
 # wait_qemu: until a QEMU carrying $tag runs (30 s); 1 if none came.
 wait_qemu() {
-	local i p
+	local i
 	for ((i = 0; i < 300; i++)); do
-		for p in $(tagged "$tag"); do
-			grep -q qemu-system "/proc/$p/cmdline" 2>/dev/null && return 0
-		done
+		[ -n "$(qemu_of "$tag")" ] && return 0
 		sleep 0.1
 	done
 	echo "no QEMU came in 30 s"

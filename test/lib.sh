@@ -46,6 +46,7 @@
 #			ROOT those descending from ROOT; never the caller
 #   reap TAG [SECS [ROOT]]  end those: TERM, up to SECS (5) to go, then
 #			KILL; prints "PID COMMAND" for each one it found
+#   qemu_of TAG		the pid of a QEMU carrying TAG, if one runs
 #   test_tag		this script's tag; a test that starts a script or
 #			qemu.sh under a tag of its own (EBB_TEST_TAGS="$EBB_TEST_TAGS
 #			TAG" cmd) can then look for what outlived it (test/boot_cleanup.sh)
@@ -102,6 +103,14 @@ export EBB_TEST_TAGS="${EBB_TEST_TAGS:-} $test_tag"
 tagged() {
 	EBB_TEST_TAGS='' grep -lzE "^EBB_TEST_TAGS=(.* )?${1//./\\.}( |\$)" /proc/[0-9]*/environ \
 		2>/dev/null | EBB_TEST_TAGS='' sed 's,^/proc/\([0-9]*\)/environ$,\1,'
+}
+
+# qemu_of TAG: see the top of this file.
+qemu_of() {
+	local p
+	for p in $(tagged "$1"); do
+		grep -q '^qemu-system' "/proc/$p/cmdline" 2>/dev/null && echo "$p" && return
+	done
 }
 
 # procs_of TAG [ROOT]: see the top of this file; with ROOT (a pid),

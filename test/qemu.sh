@@ -30,15 +30,31 @@
 # with 128 + the signal's number, saying so.
 #
 # The console is COM1 on standard output (-nographic: Ctrl-A X quits).
-# The kernel ends by writing status + 1 to QEMU's isa-debug-exit port,
-# and QEMU then exits with ((status + 1) << 1) | 1, so:
-#   QEMU exit 3, 5, ..., 253  ->  the app's status 0, 1, ..., 125
-#   QEMU exit 0               ->  the machine stopped without a status
-#                                 (triple fault, reset, or Ctrl-A X): 124
-#   QEMU exit 1 or other      ->  QEMU itself failed: 125
+#
+# The exit status (README.md's "Exit statuses").  The kernel ends by
+# writing "exit N" to QEMU's debugcon port (0xE9), which goes to a file
+# here, and then a value to the isa-debug-exit device, which makes QEMU
+# exit at once (kernel/main.c's machine_exit: the device's 8 bits can
+# carry only statuses 0..125, the line carries all of 0..255).  What
+# this script exits with, and says on standard error when it is not
+# simply the app's status:
+#   the app's status N, 0..255     the debugcon line; for N of 124 and
+#                                  up, which a case below could also
+#                                  give, it says that N is the app's
+#   128 + S   stopped by signal S: this script got HUP, INT or TERM
+#             (and stopped QEMU), or QEMU did (it says "terminating on
+#             signal S" itself), or QEMU was killed by it (KILL, or a
+#             crash: SEGV, ABRT)
+#   124       the machine stopped without a status: a triple fault, a
+#             reset (QEMU runs with -no-reboot), Ctrl-A X, or the
+#             monitor's quit
+#   125       QEMU failed (it could not start, or exited with an error
+#             of its own), or this script refused the configuration
 set -u
 img=${1:?usage: test/qemu.sh IMAGE.elf32 [qemu options]}
 shift
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 accel=${ACCEL:-}
 if [ -z "$accel" ]; then
@@ -94,7 +110,6 @@ tap) net="-netdev tap,id=n0,ifname=${TAP:-tap0},script=no,downscript=no${NETDEV_
 *) echo "qemu.sh: NET must be none, user or tap, not '$NET'" >&2; exit 125 ;;
 esac
 
-
 # A signal to this script stops QEMU (which exits once it has handled
 # TERM); the script then reports it below.
 qpid=
@@ -103,13 +118,20 @@ for s in HUP INT TERM; do
 	trap 'sig='$s'; [ -z "$qpid" ] || kill -TERM "$qpid" 2>/dev/null' $s
 done
 
+# QEMU's standard error goes on to ours through tee, which keeps a copy
+# (to tell a signal QEMU caught from a triple fault) and ignores signals:
+# it ends when QEMU does.
+mkfifo "$tmp/stderr.fifo"
+(trap '' HUP INT TERM; exec tee "$tmp/stderr" <"$tmp/stderr.fifo" >&2) &
+teepid=$!
+
 # $net is split into words on purpose: it holds no spaces of its own.
 # shellcheck disable=SC2086
 setpriv --pdeathsig TERM qemu-system-x86_64 -machine q35,accel="$accel" -cpu "$cpu" \
 	-smp "${CPUS:-1}" -m "${MEM:-256M}" \
 	-nographic -no-reboot \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 $net \
-	-kernel "$img" -append "${ARGS:-}" "$@" <&0 &
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -debugcon file:"$tmp/exit" $net \
+	-kernel "$img" -append "${ARGS:-}" "$@" <&0 2>"$tmp/stderr.fifo" &
 qpid=$!
 [ -z "$sig" ] || kill -TERM "$qpid" 2>/dev/null
 # wait returns early when a trapped signal comes; wait again until QEMU
@@ -119,15 +141,29 @@ while :; do
 	rc=$?
 	kill -0 "$qpid" 2>/dev/null || break
 done
+wait "$teepid"
 
-if [ -n "$sig" ]; then
+# signame S: the name of signal number S, as "SIGTERM".
+signame() { echo "SIG$(kill -l "$1" 2>/dev/null || echo "$1")"; }
+
+status=$(sed -n 's/^exit \([0-9][0-9]*\)$/\1/p' "$tmp/exit" 2>/dev/null | tail -1)
+caught=$(sed -n 's/.*terminating on signal \([0-9][0-9]*\).*/\1/p' "$tmp/stderr" | tail -1)
+if [ -n "$status" ]; then
+	[ "$status" -ge 124 ] &&
+		echo "qemu.sh: the app's exit status is $status (its own, not QEMU's)" >&2
+	exit "$status"
+elif [ -n "$sig" ]; then
 	echo "qemu.sh: stopped by SIG$sig (QEMU too)" >&2
 	exit $((128 + $(kill -l "$sig")))
-fi
-if [ $rc -ge 3 ] && [ $((rc % 2)) -eq 1 ]; then
-	exit $(((rc >> 1) - 1))
+elif [ -n "$caught" ]; then
+	echo "qemu.sh: QEMU was stopped by $(signame "$caught")" >&2
+	exit $((128 + caught))
+elif [ $rc -gt 128 ]; then
+	echo "qemu.sh: QEMU was killed by $(signame $((rc - 128)))" >&2
+	exit $rc
 elif [ $rc -eq 0 ]; then
-	echo "qemu.sh: the machine stopped without an exit status (triple fault, reset or Ctrl-A X)" >&2
+	echo "qemu.sh: the machine stopped without an exit status (a triple fault, a reset," \
+		"Ctrl-A X or the monitor's quit)" >&2
 	exit 124
 else
 	echo "qemu.sh: QEMU failed (exit $rc)" >&2
