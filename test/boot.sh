@@ -162,6 +162,18 @@ check make.run 0 $? '^hello from core 0$' '^arg 1: from-make$'
 timeout 300 make -s run APP=fault ARGS="exit 7" ACCEL=tcg </dev/null >"$out" 2>&1
 check make.run_status 2 $? 'Error 7'
 
+# On a terminal (script gives make run one), the line wrapping SeaBIOS
+# turns off (ESC [ ? 7 l) is on again (ESC [ ? 7 h) after the last time.
+if command -v script >/dev/null; then
+	timeout 300 script -qec "make -s run APP=hello ACCEL=tcg" /dev/null </dev/null >"$out" 2>&1
+	rc=$?
+	wrap=$(tr -d '\r\n' <"$out" | grep -o $'\e\\[?7[lh]' | tail -1)
+	echo "last wrap control: ${wrap:1}" >>"$out"
+	check make.run_terminal 0 $rc '^hello from core 0' 'last wrap control: \[\?7h'
+else
+	echo "SKIP make.run_terminal: no script (util-linux)"
+fi
+
 if command -v gdb >/dev/null; then
 	ACCEL=tcg timeout 120 test/gdb.sh build/native/hello.elf -batch \
 		-ex 'break kmain' -ex continue -ex 'info symbol $pc' </dev/null >"$out" 2>&1

@@ -30,6 +30,8 @@
 # with 128 + the signal's number, saying so.
 #
 # The console is COM1 on standard output (-nographic: Ctrl-A X quits).
+# QEMU puts the terminal back as it found it, but for the line wrapping
+# that SeaBIOS turns off: this script turns it on again at the end.
 #
 # The exit status (README.md's "Exit statuses").  The kernel ends by
 # writing "exit N" to QEMU's debugcon port (0xE9), which goes to a file
@@ -142,6 +144,9 @@ while :; do
 	kill -0 "$qpid" 2>/dev/null || break
 done
 wait "$teepid"
+# SeaBIOS turns the terminal's line wrapping off (ESC [ ? 7 l, DECAWM),
+# which no termios setting covers and QEMU does not undo: turn it back on.
+[ -t 1 ] && printf '\033[?7h'
 
 # signame S: the name of signal number S, as "SIGTERM".
 signame() { echo "SIG$(kill -l "$1" 2>/dev/null || echo "$1")"; }
