@@ -132,6 +132,15 @@ check boot.cmdline_unterminated 64 $? 'unterminated quote'
 boot tcg hello "" -cpu qemu32
 check boot.no_long_mode 70 $? '^Booting.*boot: this CPU has no long mode \(x86-64\); halting|^boot: this CPU has no long mode'
 
+# ACCEL=kvm on a CPU without hardware virtualization is refused at once,
+# with the reason (here a /dev/kvm may exist, a software one).
+if grep -qwE 'vmx|svm' /proc/cpuinfo; then
+	echo "SKIP boot.kvm_refused: this CPU has hardware virtualization"
+else
+	boot kvm hello ""
+	check boot.kvm_refused 125 $? '^qemu.sh: ACCEL=kvm needs hardware virtualization' 'ACCEL=tcg'
+fi
+
 # QEMU failing to start (here: no firmware) must not look like success.
 boot tcg hello "" -machine q35,accel=tcg -no-reboot -d none -bios /nonexistent
 rc=$?

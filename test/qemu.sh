@@ -7,7 +7,9 @@
 # (kvm or tcg; default: kvm when the CPU has hardware virtualization -
 # the vmx or svm flag - and /dev/kvm is usable, otherwise tcg).  A
 # /dev/kvm without vmx/svm is a software KVM that runs ring-0 code
-# thousands of times slower than TCG, so it is not used unless asked for.
+# thousands of times slower than TCG, or fails ("KVM internal error"),
+# so ACCEL=kvm is refused there, with the reason, as it is without a
+# usable /dev/kvm.
 #
 # NET chooses the network (default none: -nic none):
 #   none  no NIC
@@ -67,7 +69,20 @@ if [ -z "$accel" ]; then
 	fi
 fi
 case $accel in
-kvm) cpu=host ;;
+kvm)
+	# Refused where it cannot work, before QEMU says "KVM internal error"
+	# and hangs.
+	if ! grep -qwE 'vmx|svm' /proc/cpuinfo; then
+		echo "qemu.sh: ACCEL=kvm needs hardware virtualization, and this CPU has none" \
+			"(no vmx or svm flag in /proc/cpuinfo; a /dev/kvm without them is a software" \
+			"emulation, which fails on this kernel): use ACCEL=tcg, or leave ACCEL empty" >&2
+		exit 125
+	elif ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+		echo "qemu.sh: ACCEL=kvm needs /dev/kvm, which is missing or not usable by this user" \
+			"(usually: be in group kvm): use ACCEL=tcg, or leave ACCEL empty" >&2
+		exit 125
+	fi
+	cpu=host ;;
 tcg) cpu=max ;;
 *) echo "qemu.sh: ACCEL must be kvm or tcg, not '$accel'" >&2; exit 125 ;;
 esac
