@@ -73,6 +73,7 @@ kmain(uint32_t mb_info)
 	acpi_init();		/* the MADT's processors; before vm_init unmaps page 0 */
 	vm_init();		/* the kernel's page tables: W^X, guard pages */
 	page_init();		/* the buddy allocator takes all free RAM */
+	memmap_check(acpi_cpu_count());	/* enough to start on every core, or say so and stop */
 	slab_init();		/* object caches on top of it ... */
 	kmalloc_init();		/* ... and malloc on those: newlib may now allocate */
 	vm_core_init(0);	/* core 0's own PML4: its Ebb table faults in */

@@ -13,12 +13,16 @@
  * ignored (kernel/vm.c sizes its boot page tables for that much).
  *
  * memmap_ram lists the usable RAM itself (whole pages, nothing taken
- * out), for kernel/vm.c to map.
+ * out), for kernel/vm.c to map.  Too little memory ends the instance
+ * with a line that says so (EXIT_PANIC), not with a panic report: none
+ * above the image (memmap_init), or less free than the runtime needs to
+ * start on every core (memmap_check).
  */
 #include <string.h>
 
 #include "multiboot.h"
 #include "native.h"
+#include "page.h"
 #include "platform.h"
 #include "print.h"
 
@@ -82,10 +86,41 @@ memmap_init(uint32_t addr)
 		}
 		p += e->size + sizeof e->size;
 	}
-	if (nusable == 0)
-		panic("memmap: no usable memory above the image");
+	if (nusable == 0) {
+		kprintf("memory: none above the image, which ends at %llu KiB: give the machine"
+		    " more memory (make run MEM=...)\n",
+		    (unsigned long long)((uintptr_t)__image_end >> 10));
+		machine_exit(EXIT_PANIC);
+	}
 	if (ram_total > RAM_END)
 		kprintf("memmap: only the first %d GiB of RAM are used\n", VM_MAX_RAM_GB);
+}
+
+/*
+ * Is there enough free memory for the runtime to start on ncpu cores
+ * (MEM_BOOT_KIB, and MEM_CORE_KIB for each other core: param.h)?  If
+ * not, say how much is missing and end the instance now, with a line
+ * instead of a panic report later (an allocator's set-up, a core's
+ * page tables, or its Ebb table running out).  Core 0, after page_init.
+ */
+void
+memmap_check(int ncpu)
+{
+	uint64_t have = page_count_free() * (PAGE_SIZE >> 10);
+	uint64_t need;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > NCPU)
+		ncpu = NCPU;
+	need = MEM_BOOT_KIB + (uint64_t)MEM_CORE_KIB * (ncpu - 1);
+	if (have >= need)
+		return;
+	kprintf("memory: %llu KiB free, and the runtime needs %llu KiB to start on %d core%s:"
+	    " give the machine at least %llu KiB more (make run MEM=...)\n",
+	    (unsigned long long)have, (unsigned long long)need, ncpu, ncpu == 1 ? "" : "s",
+	    (unsigned long long)(need - have));
+	machine_exit(EXIT_PANIC);
 }
 
 /* The usable RAM ranges, whole pages, sorted: for kernel/vm.c. */

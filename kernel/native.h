@@ -53,6 +53,7 @@ int memmap_ram_count(void);
 int memmap_is_ram(uintptr_t addr);
 struct mem_range memmap_ram(int i);
 void memmap_print(void);
+void memmap_check(int ncpu);
 
 /* cpu.c */
 void cpu_init(int core);

@@ -15,6 +15,11 @@
 #define KSTACK_SIZE	(64 * 1024)	/* each core's boot/event stack */
 #define TRAP_STACK_SIZE	(16 * 1024)	/* each IST stack (#DF, #PF, NMI, #MC) */
 #define VM_MAX_RAM_GB	64		/* RAM mapped natively; above is ignored */
+#define MEM_BOOT_KIB	512		/* free memory the runtime needs to start on
+					 * one core (kernel/memmap.c: measured, about
+					 * 450 KiB: slab caches, malloc, events) */
+#define MEM_CORE_KIB	128		/* and for each other core (stacks, PML4,
+					 * Ebb table pages, slab arrays: about 130) */
 #define AP_START_MS	10000		/* how long a starting core may take to call
 					 * in after its SIPIs (kernel/smp.c): as
 					 * Linux, 10 s; "smpwait=MS" overrides it */

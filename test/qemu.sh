@@ -3,7 +3,9 @@
 #
 #   test/qemu.sh build/native/APP.elf32 [extra QEMU options...]
 #
-# Environment: CPUS (1), MEM (256M), ARGS (the app's arguments), ACCEL
+# Environment: CPUS (1), MEM (256M: refused, with the least that will
+# do, when it is below what the image needs on CPUS cores; see
+# mem_need), ARGS (the app's arguments), ACCEL
 # (kvm or tcg; default: kvm when the CPU has hardware virtualization -
 # the vmx or svm flag - and /dev/kvm is usable, otherwise tcg).  A
 # /dev/kvm without vmx/svm is a software KVM that runs ring-0 code
@@ -59,6 +61,7 @@ img=${1:?usage: test/qemu.sh IMAGE.elf32 [qemu options]}
 shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+app=$(basename "$img" .elf32)
 
 accel=${ACCEL:-}
 if [ -z "$accel" ]; then
@@ -87,6 +90,35 @@ tcg) cpu=max ;;
 *) echo "qemu.sh: ACCEL must be kvm or tcg, not '$accel'" >&2; exit 125 ;;
 esac
 
+# mem_kib SIZE: QEMU's -m size (a number of MiB, or with a K, M, G or T
+# suffix; fractions allowed) in KiB, or nothing if it is not one.
+mem_kib() {
+	awk -v s="$1" 'BEGIN {
+		if (s !~ /^[0-9]+(\.[0-9]+)?[KkMmGgTt]?$/)
+			exit
+		u = toupper(substr(s, length(s)))
+		m = u == "K" ? 1 : u == "G" ? 1048576 : u == "T" ? 1073741824 : 1024
+		printf "%d\n", (s + 0) * m
+	}'
+}
+
+# mem_need IMAGE CPUS NIC: the least MEM, in KiB, IMAGE boots and runs
+# with on CPUS cores, with a NIC if NIC is 1; nothing if the image's end
+# cannot be read.  The image is loaded at 1 MiB and ends at __image_end
+# (its bss included); above it the kernel needs about 640 KiB (page
+# descriptors and tables, the allocators, the runtime), 136 KiB more per
+# core after the first, and 1 MiB more for a NIC's rings and buffers.
+# Fitted to the smallest MEM each app in app/ runs with (hello: 3M on
+# one core, 4M on eight; echo on NET=user: 4M on one core, 5M on four;
+# memtest, whose image is 7 MiB: 8M), in whole MiB: it may refuse a few
+# KiB that would have done, never a whole MiB.
+mem_need() {
+	local end
+	end=$(nm "$1" 2>/dev/null | awk '$3 == "__image_end" { print $1 }')
+	[ -n "$end" ] || return 0
+	echo $(((0x$end >> 10) + 640 + 136 * ($2 - 1) + 1024 * $3))
+}
+
 # free_port PROTO: a local port nothing listens on or uses for PROTO
 # (udp or tcp), per /proc/net (ports in hex there); from a start that
 # differs between runs.
@@ -104,7 +136,6 @@ free_port() {
 	echo "$p"
 }
 
-app=$(basename "$img" .elf32)
 # romfile= : no iPXE option ROM (nothing boots from the network here).
 nic="virtio-net-pci,netdev=n0,romfile=${NIC_OPTS:-}"
 taken=
@@ -126,6 +157,28 @@ user)
 tap) net="-netdev tap,id=n0,ifname=${TAP:-tap0},script=no,downscript=no${NETDEV_OPTS:-} -device $nic" ;;
 *) echo "qemu.sh: NET must be none, user or tap, not '$NET'" >&2; exit 125 ;;
 esac
+
+# MEM: refused if it is not a size or is below what the image needs
+# (mem_need), with the least that will do, before QEMU starts: with 1M
+# SeaBIOS would wait for ever, with a little more the kernel stops at
+# once (kernel/memmap.c says so too).
+mem=$(mem_kib "${MEM:-256M}")
+if [ -z "$mem" ]; then
+	echo "qemu.sh: MEM=$MEM is not a size such as 256M or 2G" >&2
+	exit 125
+fi
+need=
+case ${CPUS:-1} in
+*[!0-9]*) ;;	# QEMU will say what is wrong with it
+*) need=$(mem_need "$img" "${CPUS:-1}" "$([ "${NET:-none}" = none ] && echo 0 || echo 1)") ;;
+esac
+if [ -n "$need" ] && [ "$mem" -lt "$need" ]; then
+	cores="${CPUS:-1} core$([ "${CPUS:-1}" = 1 ] || echo s)"
+	[ "${NET:-none}" = none ] || cores="$cores and a NIC"
+	echo "qemu.sh: MEM=$MEM is too little for $app on $cores: it needs at least" \
+		"$(((need + 1023) / 1024))M" >&2
+	exit 125
+fi
 
 # A signal to this script stops QEMU (which exits once it has handled
 # TERM); the script then reports it below.
