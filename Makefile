@@ -28,7 +28,13 @@
 # -Ihosted hosted.  DEBUG=1 builds with -O0 -g3
 # and the debug checks (-DDEBUG).  TOOLPREFIX= names a cross toolchain
 # (e.g. TOOLPREFIX=x86_64-linux-gnu-) on hosts that are not x86-64 Linux.
-# V=1 prints every command in full.
+# V=1 prints every command in full.  B=DIR builds into DIR, not build/.
+#
+# A change of flags rebuilds what they touch: each build directory keeps
+# the flags its objects were made with in DIR/flags, which every object
+# there depends on, rewritten (when make reads this file) only when they
+# differ.  So `make DEBUG=1` after `make` recompiles everything, and
+# `make` again recompiles it back; an unchanged `make` recompiles nothing.
 
 TOOLPREFIX ?=
 CC      := $(TOOLPREFIX)gcc
@@ -178,6 +184,23 @@ FUZZ ?= $(patsubst fuzz_%,%,$(basename $(notdir $(wildcard test/fuzz_*.c))))
 FCFLAGS := -std=gnu11 -g -O1 $(WARN) -fno-omit-frame-pointer -I. -MMD -MP -Ihosted \
 	-Itest -pthread -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 
+# ---- flags files --------------------------------------------------------------
+#
+# $(call flags_file,DIR,FLAGS): DIR/flags holds FLAGS, rewritten only if
+# it does not already, at parse time (so make -n tells the truth too).
+flags_file = $(shell mkdir -p $(1) && { printf '%s\n' '$(2)' | cmp -s - $(1)/flags || \
+	printf '%s\n' '$(2)' >$(1)/flags; })
+NFLAGS := $(B)/native/flags
+HFLAGS := $(B)/hosted/flags
+TFLAGS := $(B)/test/flags
+FFLAGS := $(B)/fuzz/flags
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+_ := $(call flags_file,$(B)/native,$(CC) $(NCFLAGS) $(LD) $(NLDFLAGS))
+_ := $(call flags_file,$(B)/hosted,$(CC) $(HCFLAGS) $(HLDLIBS))
+_ := $(call flags_file,$(B)/test,$(CC) $(TCFLAGS) $(HLDLIBS))
+_ := $(call flags_file,$(B)/fuzz,$(FUZZ_CC) $(FCFLAGS))
+endif
+
 # ---- objects ----------------------------------------------------------------
 
 obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
@@ -199,42 +222,42 @@ BENCH_BINS  := $(BENCHES:%=$(B)/hosted/%)
 
 all: $(NATIVE_IMGS) $(HOSTED_BINS)
 
-$(B)/native/obj/%.o: %.c Makefile | $(NL_LIB)/libc.a
+$(B)/native/obj/%.o: %.c $(NFLAGS) | $(NL_LIB)/libc.a
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(NCFLAGS) -c $< -o $@
 
-$(B)/native/obj/%.o: %.S Makefile
+$(B)/native/obj/%.o: %.S $(NFLAGS)
 	$(call say,AS,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(NCFLAGS) -c $< -o $@
 
-$(B)/hosted/obj/%.o: %.c Makefile
+$(B)/hosted/obj/%.o: %.c $(HFLAGS)
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HCFLAGS) -c $< -o $@
 
-$(B)/hosted/obj/%.o: %.S Makefile
+$(B)/hosted/obj/%.o: %.S $(HFLAGS)
 	$(call say,AS,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HCFLAGS) -c $< -o $@
 
-$(B)/test/obj/%.o: %.S Makefile
+$(B)/test/obj/%.o: %.S $(TFLAGS)
 	$(call say,AS,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(TCFLAGS) -c $< -o $@
 
-$(B)/test/obj/%.o: %.c Makefile
+$(B)/test/obj/%.o: %.c $(TFLAGS)
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(TCFLAGS) -c $< -o $@
 
-$(B)/fuzz/obj/%.o: %.c Makefile
+$(B)/fuzz/obj/%.o: %.c $(FFLAGS)
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FCFLAGS) -c $< -o $@
 
-$(B)/fuzz/obj/%.o: %.S Makefile
+$(B)/fuzz/obj/%.o: %.S $(FFLAGS)
 	$(call say,AS,$@)
 	@mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FCFLAGS) -c $< -o $@
@@ -255,7 +278,8 @@ $(B)/native/ksyms0.o: kernel/ksyms.awk
 	$(Q)awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
 	$(Q)$(CC) -c $(B)/native/ksyms0.S -o $@
 
-$(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel/kernel.ld
+$(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel/kernel.ld \
+	    $(NFLAGS)
 	$(call say,LD,$@)
 	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(B)/native/obj/app/$*.o $(B)/native/ksyms0.o $(NLIBS)
 	$(Q)$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
@@ -294,7 +318,7 @@ $(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/obj/test
 
 # The Linux end of the TCP tests and benchmarks (test/tcp_peer.c): an
 # ordinary program on the kernel's sockets, none of our code in it.
-$(B)/test/tcp_peer: test/tcp_peer.c Makefile
+$(B)/test/tcp_peer: test/tcp_peer.c $(TFLAGS)
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<

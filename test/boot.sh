@@ -186,6 +186,27 @@ check make.run 0 $? '^hello from core 0$' '^arg 1: from-make$'
 timeout 300 make -s run APP=fault ARGS="exit 7" ACCEL=tcg </dev/null >"$out" 2>&1
 check make.run_status 2 $? 'Error 7'
 
+# A change of flags rebuilds what it touches, and no more (the
+# Makefile's flags files): a hosted and a native object in a scratch
+# build directory (B=; newlib linked from build/), built, built again,
+# built with DEBUG=1, and again.
+scratch=$(mktemp -d)
+cleanup() { rm -rf "$scratch"; }
+ln -s "$PWD/build/newlib" "$scratch/newlib"
+flags_build() {
+	timeout 120 make --no-print-directory B="$scratch" "$@" "$scratch/hosted/obj/kernel/print.o" \
+		"$scratch/native/obj/kernel/print.o" 2>&1 | grep -c '^  CC '
+}
+{
+	echo "plain: $(flags_build) compiled"
+	echo "again: $(flags_build) compiled"
+	echo "DEBUG=1: $(flags_build DEBUG=1) compiled"
+	echo "DEBUG=1 again: $(flags_build DEBUG=1) compiled"
+	echo "plain: $(flags_build) compiled"
+} >"$out"
+check make.flags_rebuild 0 0 '^plain: 2 compiled$' '^again: 0 compiled$' '^DEBUG=1: 2 compiled$' \
+	'^DEBUG=1 again: 0 compiled$' '!^plain: [013-9]'
+
 # On a terminal (script gives make run one), the line wrapping SeaBIOS
 # turns off (ESC [ ? 7 l) is on again (ESC [ ? 7 h) after the last time.
 if command -v script >/dev/null; then
