@@ -369,7 +369,7 @@ deps-test:
 run: deps-run
 	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
 ifeq ($(NET),tap)
-	@test/netns.sh $(B)/native/$(APP).elf32
+	@NET_APPS="$(NET_APPS)" test/netns.sh $(B)/native/$(APP).elf32
 else
 	@NET=$(NET) FWD="$(FWD_$(APP))" test/qemu.sh $(B)/native/$(APP).elf32
 endif

@@ -186,6 +186,25 @@ check make.run 0 $? '^hello from core 0$' '^arg 1: from-make$'
 timeout 300 make -s run APP=fault ARGS="exit 7" ACCEL=tcg </dev/null >"$out" 2>&1
 check make.run_status 2 $? 'Error 7'
 
+# make run NET=tap (test/netns.sh, root) gives echo its address even
+# when ARGS says something else (stats=5): without it, echo would ask
+# for one by DHCP for ever.
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP make.run_tap_args: not root (a network namespace and a TAP device need it)"
+else
+	tag=$test_tag.tap
+	EBB_TEST_TAGS="$EBB_TEST_TAGS $tag" make -s run APP=echo NET=tap ARGS=stats=5 ACCEL=tcg \
+		</dev/null >"$out" 2>&1 &
+	for ((i = 0; i < 600; i++)); do
+		grep -qE 'echo: (udp port 7 on|asking for an address)' "$out" && break
+		sleep 0.1
+	done
+	reap "$tag" >/dev/null
+	wait $!
+	check make.run_tap_args 0 0 '^echo: udp port 7 on 10\.80\.0\.2$' '!asking for an address' \
+		'ARGS=ip=10\.80\.0\.2/24 stats=5'
+fi
+
 # A change of flags rebuilds what it touches, and no more (the
 # Makefile's flags files): a hosted and a native object in a scratch
 # build directory (B=; newlib linked from build/), built, built again,

@@ -8,8 +8,10 @@
 # It makes the namespace ebbrunPID, runs test/qemu.sh inside it with
 # NET=tap TAP=tap0 (QEMU makes tap0 there), and once tap0 appears gives
 # the Linux end 10.80.0.1/24 and brings it up.  The guest is 10.80.0.2:
-# when ARGS is empty and the app is echo, ARGS becomes ip=10.80.0.2/24
-# (no DHCP server runs here).  It prints how to reach the guest, e.g.
+# for an app that uses the network (NET_APPS, from the Makefile; default
+# echo) ip=10.80.0.2/24 goes in front of ARGS unless ARGS has an ip=
+# word of its own (no DHCP server runs here: without an address the app
+# would ask for one for ever).  It prints how to reach the guest, e.g.
 #
 #	netns: ip netns exec ebbrun1234 ping 10.80.0.2
 #
@@ -52,10 +54,15 @@ trap 'exit 143' TERM
 ip netns exec "$ns" ip link set lo up
 
 hint="give the app ip=10.80.0.2/24"
-if [ -z "${ARGS:-}" ] && [ "$(basename "$img" .elf32)" = echo ]; then
-	export ARGS=ip=10.80.0.2/24
-	hint="ARGS=$ARGS"
-fi
+case " ${NET_APPS:-echo} " in
+*" $(basename "$img" .elf32) "*)
+	case " ${ARGS:-} " in
+	*" ip="*) hint="ARGS=$ARGS" ;;
+	*)
+		export ARGS="ip=10.80.0.2/24${ARGS:+ $ARGS}"
+		hint="ARGS=$ARGS" ;;
+	esac ;;
+esac
 
 # Configure tap0 once QEMU has made it (within 30 s), then say how to
 # reach the guest.
