@@ -136,7 +136,8 @@ HOSTED := \
 	hosted/platform.c \
 	hosted/cores.c \
 	hosted/memlink.c \
-	hosted/tap.c
+	hosted/tap.c \
+	hosted/symbols.c
 
 TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
 BENCHES := $(basename $(notdir $(wildcard test/bench_*.c)))
@@ -208,7 +209,7 @@ obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
 N_OBJS := $(call obj,$(B)/native,$(NATIVE) $(PORTABLE))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
-F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c \
+F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c \
 	$(filter-out ebb/runtime.c,$(PORTABLE)))
 
 NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)

@@ -53,6 +53,9 @@ add_here(void *unused)
 		ebb_exit(1);
 }
 
+/* ebb/runtime.h: how many adds each core makes (default 1000000). */
+const char app_usage[] = "[ADDS_PER_CORE]";
+
 int
 app_main(int argc, char **argv)
 {

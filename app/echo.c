@@ -501,8 +501,7 @@ stats_print(void *arg)
 static int
 usage(const char *why, const char *arg)
 {
-	printf("echo: %s: %s\nusage: echo [ip=dhcp | ip=A.B.C.D/N[,gw=G]]"
-	    " [stats=SECONDS] [connect=A.B.C.D:PORT,bytes=N]\n", arg, why);
+	printf("echo: %s: %s\nusage: echo %s\n", arg, why, app_usage);
 	return EXIT_USAGE;
 }
 
@@ -539,6 +538,9 @@ stats_start(struct netif *nif)
 	return 0;
 }
 
+/* ebb/runtime.h; also printed with a usage error. */
+const char app_usage[] = "[ip=dhcp | ip=A.B.C.D/N[,gw=G]] [stats=SECONDS] [connect=A.B.C.D:PORT,bytes=N]";
+
 int
 app_main(int argc, char **argv)
 {
@@ -563,7 +565,8 @@ app_main(int argc, char **argv)
 	if (!dhcp && (err = netcfg_parse(cfg, &ip, &mask, &gw)) != NETCFG_OK)
 		return usage(netcfg_error(err), cfg);
 	if ((nif = netif_first()) == NULL) {
-		printf("echo: no network interface\n");
+		printf("echo: no network interface: give it one with make run NET=user or"
+		    " NET=tap (natively) or --tap NAME (hosted, as root)\n");
 		return EX_UNAVAILABLE;
 	}
 	if ((err = udp_bind(ECHO_PORT, echo, NULL)) != 0) {

@@ -85,6 +85,9 @@ fault_div(volatile int d)
 	return 100 / d;
 }
 
+/* ebb/runtime.h: how to break (the top of this file). */
+const char app_usage[] = "[page | null | wtext | xdata | stack | loopstack | ud | div | panic | exit N]";
+
 int
 app_main(int argc, char **argv)
 {

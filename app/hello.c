@@ -96,6 +96,9 @@ compute(void *unused)
 	future_resolve(&answer, (void *)(uintptr_t)(4200 + core_id()));
 }
 
+/* ebb/runtime.h: the words are printed back, one a line. */
+const char app_usage[] = "[WORD...]";
+
 int
 app_main(int argc, char **argv)
 {

@@ -122,6 +122,9 @@ objects(void)
 	}
 }
 
+/* ebb/runtime.h: no arguments. */
+const char app_usage[] = "";
+
 int
 app_main(int argc, char **argv)
 {

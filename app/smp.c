@@ -226,6 +226,9 @@ check_irq(void)
 	printf("smp: irq_alloc gave %d vectors\n", n);
 }
 
+/* ebb/runtime.h: no arguments. */
+const char app_usage[] = "";
+
 int
 app_main(int argc, char **argv)
 {

@@ -42,4 +42,12 @@ void ebb_exit(int status);
  */
 int app_main(int argc, char **argv);
 
+/*
+ * Defined by every application in app/ beside app_main: its arguments,
+ * one line in the usual notation ("[N]"; "" for none), which the hosted
+ * runtime's --help prints after its own options, and which an app may
+ * print with its own usage errors.
+ */
+extern const char app_usage[];
+
 #endif

@@ -6,6 +6,7 @@
 #define HOSTED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Install the fault reporter (SIGSEGV, SIGBUS, SIGILL, SIGFPE). */
 void hosted_init(void);
@@ -43,5 +44,12 @@ int hosted_core_watch_fd(int c, int fd);
 
 /* The size of the region mem_ranges mmaps; call before it is used. */
 void hosted_set_mem(size_t bytes);
+
+/*
+ * The name of this program's function that holds addr, *offset its
+ * distance from the function's start; NULL if none (hosted/symbols.c).
+ * Safe in a signal handler.
+ */
+const char *symbols_find(uintptr_t addr, uintptr_t *offset);
 
 #endif

@@ -16,10 +16,12 @@
  *	--cpus N, --cpus=N	run on N cores, 1..NCPU (default 1)
  *	--tap NAME, --tap=NAME	make the TAP device NAME (hosted/tap.c), one
  *				queue per core, and add it as an interface
+ *	--help, -h		print the usage, these options' and the
+ *				app's (its app_usage), and exit with 0
  *
  * A bad option prints the usage and exits with EXIT_USAGE (64); a TAP
  * device that cannot be made (no /dev/net/tun, no permission) prints
- * why and exits with 1.
+ * why and exits with 1.  After "--", "--help" is the app's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,15 +35,28 @@
 #include "hosted.h"
 #include "tap.h"
 
+/* Print the usage to f: the runtime's options, then the app's arguments. */
+static void
+print_usage(FILE *f, const char *prog)
+{
+	const char *app = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
+
+	fprintf(f, "usage: %s [--cpus N] [--tap NAME] [--help] [--] [%s's arguments]\n"
+	    "  --cpus N   run on N cores (threads), 1 to %d; default 1\n"
+	    "  --tap NAME make the TAP device NAME and use it as a network interface\n"
+	    "             (needs root or CAP_NET_ADMIN)\n"
+	    "  --help     print this and exit\n"
+	    "  --         end of these options: what follows is the app's, even --help\n"
+	    "%s's arguments: %s\n",
+	    prog, app, NCPU, app, app_usage[0] != '\0' ? app_usage : "none");
+}
+
 /* Print the usage, with what was wrong, and exit with EXIT_USAGE. */
 static void
 usage(const char *prog, const char *why, const char *arg)
 {
 	fprintf(stderr, "%s: %s%s%s\n", prog, why, arg ? ": " : "", arg ? arg : "");
-	fprintf(stderr, "usage: %s [--cpus N] [--tap NAME] [--] [args...]\n"
-	    "  --cpus N   run on N cores (threads), 1 to %d; default 1\n"
-	    "  --tap NAME make the TAP device NAME and use it as a network interface\n",
-	    prog, NCPU);
+	print_usage(stderr, prog);
 	exit(EXIT_USAGE);
 }
 
@@ -108,6 +123,10 @@ take_options(int argc, char **argv)
 			tap_name = parse_tap(argv[0], argv[++i]);
 		else if (strncmp(argv[i], "--tap=", 6) == 0)
 			tap_name = parse_tap(argv[0], argv[i] + 6);
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_usage(stdout, argv[0]);
+			exit(0);
+		}
 		else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;

@@ -8,8 +8,12 @@
  * the page allocator manages is one anonymous mmap of HOSTED_MEM bytes.
  *
  * A fault (SIGSEGV and friends) prints a report in the native report's
- * shape — "trap: <what> ... fault address ..." and a backtrace from
- * glibc's backtrace() — and exits with EXIT_PANIC, as native does.
+ * shape — "trap: <what> ... fault address ..." and a backtrace — and
+ * exits with EXIT_PANIC, as native does.  The backtrace's frames come
+ * from glibc's backtrace() (the unwinder, which steps through the
+ * signal frame), starting at the faulting instruction, or for a panic
+ * at panic itself, as the native report's; their names from the
+ * program's own symbol table (hosted/symbols.c), "#1  0x... app_main+0x2a".
  */
 #define _GNU_SOURCE
 #include <execinfo.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "hosted.h"
@@ -111,14 +116,32 @@ machine_exit(int status)
 	_exit(status);
 }
 
-static void
-print_backtrace(void)
+/*
+ * Print the call chain, as the native report does, from frame first of
+ * glibc's backtrace, or, if fault is not NULL, from the frame at the
+ * faulting instruction fault (the frames before it are the handler's).
+ * Frame 0 is looked up at its address, the others at their return
+ * address - 1: inside the call.  Never inlined: it is a frame itself.
+ */
+static __attribute__((noinline)) void
+print_backtrace(int first, void *fault)
 {
-	void *pc[BACKTRACE_MAX];
-	int n = backtrace(pc, BACKTRACE_MAX);
+	void *pc[BACKTRACE_MAX + 8];
+	int n = backtrace(pc, BACKTRACE_MAX + 8);
 
+	for (int i = 0; fault != NULL && i < n; i++)
+		if (pc[i] == fault)
+			first = i;
 	kprintf("backtrace:\n");
-	backtrace_symbols_fd(pc, n, 1);
+	for (int i = first; i < n && i - first < BACKTRACE_MAX; i++) {
+		uintptr_t a = (uintptr_t)pc[i], off;
+		const char *name = symbols_find(i == first ? a : a - 1, &off);
+		kprintf("  #%-2d %#lx ", i - first, (unsigned long)a);
+		if (name != NULL)
+			kprintf("%s+0x%lx\n", name, (unsigned long)(off + (i == first ? 0 : 1)));
+		else
+			kprintf("(not in the program)\n");
+	}
 }
 
 void
@@ -132,21 +155,21 @@ panic(const char *fmt, ...)
 	kvprintf(fmt, ap);
 	va_end(ap);
 	kprintf("\n  on core %d\n", core_id());
-	print_backtrace();
+	print_backtrace(1, NULL);	/* frame 0 is print_backtrace's own */
 	machine_exit(EXIT_PANIC);
 }
 
 static void
 on_fault(int sig, siginfo_t *si, void *ctx)
 {
-	(void)ctx;
+	void *rip = (void *)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
 	const char *what = sig == SIGSEGV ? "segmentation fault" :
 	    sig == SIGBUS ? "bus error" : sig == SIGILL ? "invalid opcode" :
 	    "arithmetic exception";
 
 	kprintf("\ntrap: %s (signal %d) on core %d\n  fault address %p\n",
 	    what, sig, core_id(), si->si_addr);
-	print_backtrace();
+	print_backtrace(0, rip);
 	machine_exit(EXIT_PANIC);
 }
 

@@ -171,14 +171,17 @@ check hosted.memtest 0 $? '^memtest: took ([0-9]+) of \1 free pages' '^memtest: 
 timeout 30 build/hosted/counter --cpus 4 1000000 >"$out" 2>&1
 check hosted.ebb_counter 0 $? 'on each of 4 cores, .* sum 4000000: ok$'
 
+# Hosted reports name functions as native ones do (hosted/symbols.c).
 timeout 30 build/hosted/fault page >"$out" 2>&1
-check hosted.fault 70 $? '^trap: segmentation fault \(signal 11\)' 'fault address 0xdead0000000' '^backtrace:'
+check hosted.fault 70 $? '^trap: segmentation fault \(signal 11\)' 'fault address 0xdead0000000' '^backtrace:' \
+	'^  #0  0x[0-9a-f]+ fault_touch\+0x' '^  #1  0x[0-9a-f]+ app_main\+0x' '^  #[0-9]+ +0x[0-9a-f]+ main\+0x'
 
 timeout 30 build/hosted/fault loopstack >"$out" 2>&1
 check hosted.fault_loopstack 70 $? '^trap: segmentation fault \(signal 11\)'
 
 timeout 30 build/hosted/fault panic >"$out" 2>&1
-check hosted.panic 70 $? '^panic: fault: panic on request \(2 arguments\)$'
+check hosted.panic 70 $? '^panic: fault: panic on request \(2 arguments\)$' \
+	'^  #0  0x[0-9a-f]+ panic\+0x' '^  #1  0x[0-9a-f]+ app_main\+0x'
 
 timeout 300 make -s run APP=hello ARGS="from-make" ACCEL=tcg </dev/null >"$out" 2>&1
 check make.run 0 $? '^hello from core 0$' '^arg 1: from-make$'
@@ -256,6 +259,19 @@ check hosted.hello_cpus4 0 $? '^hello from core 0$' '^arg 1: one$' '^hello from 
 timeout 30 build/hosted/hello --cpus 0 >"$out" 2>&1
 check hosted.cpus_usage 64 $? 'bad number of cpus: 0$' '^usage: .* \[--cpus N\]'
 
+# --help: the runtime's options and the app's arguments, status 0; after
+# "--" it is the app's.
+timeout 30 build/hosted/echo --help >"$out" 2>&1
+check hosted.help 0 $? '^usage: build/hosted/echo \[--cpus N\] \[--tap NAME\] \[--help\]' \
+	'^  --cpus N ' '^  --tap NAME ' "^echo's arguments: \[ip=dhcp \| ip=A\.B\.C\.D/N\[,gw=G\]\]" \
+	'!hello from|no network'
+timeout 30 build/hosted/hello -- --help >"$out" 2>&1
+check hosted.help_after_dashes 0 $? '^arg 1: --help$'
+
+# echo without an interface says how to give it one.
+timeout 30 build/hosted/echo >"$out" 2>&1
+check hosted.echo_no_nic 69 $? '^echo: no network interface: give it one .*--tap NAME'
+
 # Ctrl-C (SIGINT) ends a hosted instance cleanly, with status 130.
 build/hosted/counter --cpus 2 4000000000 >"$out" 2>&1 &
 pid=$!
@@ -267,7 +283,7 @@ check hosted.ctrl_c 130 $?
 
 # echo natively without a NIC (qemu.sh's default NET=none): it says so and exits 69.
 boot tcg echo ""
-check boot.echo_no_nic 69 $? '^echo: no network interface$'
+check boot.echo_no_nic 69 $? '^echo: no network interface: give it one with make run NET=user'
 
 # The PCI scan: with ARGS=pci the boot lists every function; a virtio-net
 # device added after qemu.sh's -nic none shows its BARs and MSI-X, and the
