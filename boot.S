@@ -43,6 +43,7 @@
 #define COM1		0x3F8		/* serial port: data register */
 #define COM1_LSR	0x3FD		/* line status; bit 5 = transmitter empty */
 #define DEBUG_EXIT	0xF4		/* QEMU isa-debug-exit port (test/qemu.sh) */
+#define DEBUGCON	0xE9		/* QEMU debugcon port: the status, said */
 
 #define CR0_PE		(1 << 0)	/* protected mode */
 #define CR0_MP		(1 << 1)	/* monitor coprocessor (SSE) */
@@ -167,8 +168,15 @@ no_long_mode:
 	movl $msg_no_long_mode, %esi
 fail32:
 	call puts32
-	movl $(EXIT_PANIC + 1), %eax	/* encoded as kernel/main.c's machine_exit */
-	movw $DEBUG_EXIT, %dx
+	movl $msg_exit_panic, %esi	/* as kernel/main.c's machine_exit: the */
+	movw $DEBUGCON, %dx		/* status said on debugcon, ... */
+1:	lodsb
+	testb %al, %al
+	jz 2f
+	outb %al, %dx
+	jmp 1b
+2:	movl $(EXIT_PANIC + 1), %eax	/* ... then written, encoded, to the */
+	movw $DEBUG_EXIT, %dx		/* isa-debug-exit device */
 	outl %eax, %dx			/* QEMU exits here ... */
 3:	hlt				/* ... any other machine halts */
 	jmp 3b
@@ -289,6 +297,9 @@ msg_no_multiboot:
 	.asciz "boot: not started by a multiboot loader (bad magic in eax); halting\r\n"
 msg_no_long_mode:
 	.asciz "boot: this CPU has no long mode (x86-64); halting\r\n"
+msg_exit_panic:				/* "exit 70\n" (EXIT_PANIC has two digits) */
+	.ascii "exit "
+	.byte '0' + EXIT_PANIC / 10, '0' + EXIT_PANIC % 10, '\n', 0
 
 /* The boot GDT: null, 64-bit ring-0 code, ring-0 data (SDM vol. 3, 3.4.5). */
 	.balign 8
