@@ -105,7 +105,8 @@ PORTABLE := \
 	virtio/virtio.c \
 	virtio/net.c \
 	virtio/net_rx.c \
-	virtio/net_tx.c
+	virtio/net_tx.c \
+	virtio/net_watch.c
 
 NATIVE := \
 	boot.S \
