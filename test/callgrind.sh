@@ -58,3 +58,22 @@ if [ -x "$tb" ]; then
 		    di / ds, dc / ds, (di - dc) / ds, di / dt, ds;
 	      else print "callgrind, TCP bulk over memlink: no figures (bench_tcp failed?)" }'
 fi
+
+# The virtio-net driver against the device model: the instructions it
+# spends per frame (one sent and one received each round), collected
+# only inside its entry points, from two runs of bench_vnet.
+vb=build/hosted/bench_vnet
+vnet_run() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+		--toggle-collect=vnet_transmit --toggle-collect=vnet_rx_interrupt \
+		--toggle-collect=rx_event --toggle-collect=vnet_idle \
+		--toggle-collect=watch_fire "$vb" "$1" 2>&1 |
+		sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+}
+if [ -x "$vb" ]; then
+	v1=$(vnet_run 100000)
+	v2=$(vnet_run 300000)
+	echo "callgrind, virtio-net driver (hosted, device model): $(echo "$v1 $v2" |
+		awk '{printf "%.0f", ($2 - $1) / (2 * 200000)}') instructions per frame" \
+		"(64-byte frames, one sent and one received a round, buffers and the stack's drop included)"
+fi

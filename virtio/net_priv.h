@@ -22,6 +22,7 @@
 #define VIRTIO_NET_PRIV_H
 
 #include "ebb/event.h"
+#include "ebb/timer.h"
 #include "kernel/platform.h"
 #include "net.h"
 #include "virtqueue.h"
@@ -124,7 +125,20 @@ int vnet_transmit(struct netif *nif, struct iobuf *frame,	/* netif_ops.transmit 
 int vnet_tx_harvest(struct vnet_pair *p);	/* free what the device sent; nonzero: some */
 void vnet_tx_drain(struct vnet_pair *p);	/* after the reset: free every chain */
 
-/* net_watch.c: lost notifications */
-void vnet_watch_arm(void);			/* look at this core's pairs in VNET_WATCH_MS */
+/* net_watch.c: lost notifications. */
+struct vnet_watcher {				/* core c's watchdog; only core c touches it */
+	struct timer t;
+	int armed;				/* t is armed (vnet_watching reads it: relaxed) */
+} __attribute__((aligned(CACHE_LINE)));
+extern struct vnet_watcher vnet_watchers[NCPU];
+void vnet_watch_start(int c);			/* arm core c's (this core's) watchdog */
+
+/* Look at core c's pairs in VNET_WATCH_MS (c: this core); on the hot path: a load. */
+static inline void
+vnet_watch_arm(int c)
+{
+	if (__builtin_expect(!__atomic_load_n(&vnet_watchers[c].armed, __ATOMIC_RELAXED), 0))
+		vnet_watch_start(c);
+}
 
 #endif

@@ -119,7 +119,7 @@ vnet_rx_kick(struct vnet_pair *p)
 		d->ops->notify(d, vnet_rxq(p->index));
 		VNET_INC(p->st.kicks, 1);
 	} else {
-		vnet_watch_arm();
+		vnet_watch_arm(p->index);
 	}
 }
 
@@ -356,7 +356,7 @@ vnet_rx_service(struct vnet_pair *p)
 		return 1;		/* it came meanwhile: keep polling */
 	}
 	p->polling = 0;
-	vnet_watch_arm();		/* the next interrupt must not be lost unseen */
+	vnet_watch_arm(p->index);	/* the next interrupt must not be lost unseen */
 	return n > 0;
 }
 

@@ -57,26 +57,22 @@
 #include "ebb/timer.h"
 #include "net_priv.h"
 
-/* Each core's timer; only that core arms it or runs it. */
-static struct {
-	struct timer t;
-	int armed;		/* t is armed (vnet_watching reads it: relaxed) */
-} __attribute__((aligned(CACHE_LINE))) watch[NCPU];
+struct vnet_watcher vnet_watchers[NCPU];
 
 static void watch_fire(void *unused);
 
 void
-vnet_watch_arm(void)
+vnet_watch_start(int c)
 {
-	int c = core_id();
+	struct vnet_watcher *w = &vnet_watchers[c];
 
-	if (__builtin_expect(watch[c].armed, 1))
-		return;
-	if (watch[c].t.fn == NULL)
-		timer_setup(&watch[c].t, watch_fire, NULL);
+	if (c != core_id())
+		panic("vnet_watch_start: core %d's watchdog armed on core %d", c, core_id());
+	if (w->t.fn == NULL)
+		timer_setup(&w->t, watch_fire, NULL);
 	/* No memory for the timer heap: the next decision tries again. */
-	if (timer_start(&watch[c].t, VNET_WATCH_MS * TIMER_MS, 0) == 0)
-		__atomic_store_n(&watch[c].armed, 1, __ATOMIC_RELAXED);
+	if (timer_start(&w->t, VNET_WATCH_MS * TIMER_MS, 0) == 0)
+		__atomic_store_n(&w->armed, 1, __ATOMIC_RELAXED);
 }
 
 int
@@ -85,7 +81,7 @@ vnet_watching(void)
 	int n = 0;
 
 	for (int c = 0; c < NCPU; c++)
-		n += __atomic_load_n(&watch[c].armed, __ATOMIC_RELAXED);
+		n += __atomic_load_n(&vnet_watchers[c].armed, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -134,7 +130,7 @@ watch_fire(void *unused)
 	int c = core_id(), again = 0;
 
 	(void)unused;
-	__atomic_store_n(&watch[c].armed, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vnet_watchers[c].armed, 0, __ATOMIC_RELAXED);
 	for (int s = 0; s < VNET_MAX; s++) {
 		struct vnet *v = vnets[s];
 		struct vnet_pair *p;
@@ -147,5 +143,5 @@ watch_fire(void *unused)
 		    p->rx_irq && !p->polling);
 	}
 	if (again)
-		vnet_watch_arm();
+		vnet_watch_start(c);
 }
