@@ -101,6 +101,7 @@ PORTABLE := \
 	tcp/tcp_out.c \
 	tcp/tcp_timer.c \
 	tcp/tcp_sack.c \
+	tcp/tcp_cookie.c \
 	virtio/virtqueue.c \
 	virtio/virtio.c \
 	virtio/net.c \

@@ -374,6 +374,7 @@ tcp_test_config(void)
 	cfg.keepalive_cnt = 2;
 	cfg.persist_max_ms = 200;
 	cfg.syn_backlog = 128;
+	cfg.syn_cookies = 1;
 	cfg.sndbuf = 262144;
 	cfg.rcvbuf = 262144;
 	CHECK_EQ(tcp_configure(&cfg), 0);
