@@ -50,13 +50,7 @@ trap 'exit 143' TERM
 tests="clients cookies"
 skip_all() { for k in "$@"; do for t in $tests; do echo "SKIP synflood.$t.$k: $why"; done; done; }
 kinds="hosted native"
-if [ "$(id -u)" != 0 ]; then
-	why="not root: a network namespace, a TAP device and a raw socket need it"; skip_all $kinds; exit 0
-elif ! ip netns add "$ns" 2>/dev/null; then
-	why="'ip netns' is unavailable here"; skip_all $kinds; exit 0
-elif [ ! -x "$peer" ] || [ ! -x "$flood" ]; then
-	why="$peer or $flood is not built (make $peer $flood)"; skip_all $kinds; exit 0
-fi
+netns_make "$ns" "$peer" "$flood" || { skip_all $kinds; exit 0; }
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 head -c 65536 /dev/urandom >"$tmp/r64k"

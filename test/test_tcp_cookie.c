@@ -278,36 +278,54 @@ flood(void)
 	clear();
 }
 
-/* The backlog's handshakes time out (syn_retries 3, rto 60 ms); listening ends. */
-static void
+/* A body's end: the connection gone, the backlog's handshakes timed out
+ * (syn_retries 3, rto 60 ms), listening ended. */
+static int
 drain(void)
 {
+	if (app.c != NULL)
+		tcp_abort(app.c);
 	nap(60 + 120 + 240 + 100);
 	CHECK_EQ(tcp_live(), 0);
 	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
 }
 
 /* A real client's handshake through a cookie: the SYN-ACK it gets. */
 static struct out
 cookie_open(uint16_t pport, const struct synopt *so)
 {
-	struct out o;
+	struct out o = p_syn_passive(pport, so);
 
-	memset(&p, 0, sizeof p);
-	p.port = pport;
-	p.our_port = 80;
-	p.snd = 0xfffffff0u;			/* the peer's ISN wraps too */
-	p.win = 29200;
-	p.tsval = 123456;
-	clear();
-	p_syn(&p, TCP_FSYN, so);
-	CHECK_EQ(nframes, 1);
-	o = p_take(&p, 0);
-	CHECK_EQ(o.flags, TCP_FSYN | TCP_FACK);
-	CHECK_EQ(o.ack, p.snd);
 	CHECK_EQ(tcp_live(), BACKLOG);		/* nothing kept for it */
-	clear();
 	return o;
+}
+
+/* Listen on 80, and fill the backlog with SYNs (so) from spoofed addresses. */
+static void
+listen_full(const struct synopt *so)
+{
+	learn_peer();
+	learn_gw();
+	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
+	for (int i = 0; i < BACKLOG; i++)
+		spoofed_syn(IP4(172, 16, 0, 1 + i), 1000, 1, so);
+	CHECK_EQ(tcp_live(), BACKLOG);
+}
+
+/* Run body with the backlog at BACKLOG, checking for leaks around it. */
+static void
+with_backlog(int (*body)(void))
+{
+	struct test_leaks l = tbegin();
+	struct tcp_config cfg;
+
+	pattern_init();
+	tcp_config_get(&cfg);
+	cfg.syn_backlog = BACKLOG;
+	CHECK_EQ(tcp_configure(&cfg), 0);
+	run(body);
+	tend(l);
 }
 
 static int
@@ -324,7 +342,7 @@ flood_body(void)
 	CHECK_EQ(o.ws, tcp_wscale_for(262144));
 	CHECK(o.sack_ok && o.ts);
 	CHECK_EQ(o.tsval & 31, 7 | 16);		/* the peer's shift, SACK-permitted */
-	CHECK_EQ(o.tsecr, 123456);
+	CHECK_EQ(o.tsecr, 777);
 	/* The ACK carries data: the connection, on_accept, the data delivered. */
 	p_send(&p, TCP_FACK | TCP_FPSH, "hello", 5);
 	CHECK_EQ(DELTA(tcp, cookies_validated), 1);
@@ -339,7 +357,7 @@ flood_body(void)
 	CHECK_EQ(ti.snd_wscale, 7);
 	CHECK_EQ(ti.rcv_wscale, tcp_wscale_for(262144));
 	CHECK(ti.ts_ok && ti.sack_ok);
-	CHECK_EQ(ti.snd_wnd, 29200u << 7);	/* the ACK's window, scaled */
+	CHECK_EQ(ti.snd_wnd, (uint32_t)open_win << 7);	/* the ACK's window, scaled */
 	/* Echoed: our first byte is the cookie's next, our TSval goes on. */
 	clear();
 	CHECK_EQ(tcp_write(app.c, app.rx, 5), 5);
@@ -357,21 +375,12 @@ flood_body(void)
 	o = out(0);
 	CHECK_EQ(o.nsack, 1);
 	CHECK_EQ(o.sack[0][0], p.snd - 5);
-	tcp_abort(app.c);
-	drain();
-	return 0;
+	return drain();
 }
 
 TEST(tcp_cookie_flood_then_handshake)
 {
-	struct test_leaks l = tbegin();
-	struct tcp_config cfg;
-
-	tcp_config_get(&cfg);
-	cfg.syn_backlog = BACKLOG;
-	CHECK_EQ(tcp_configure(&cfg), 0);
-	run(flood_body);
-	tend(l);
+	with_backlog(flood_body);
 }
 
 /* Without timestamps: MSS only, no window scaling, no SACK, both ways. */
@@ -382,11 +391,7 @@ no_ts_body(void)
 	struct tcp_info ti;
 	struct out o;
 
-	learn_peer();
-	learn_gw();
-	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
-	for (int i = 0; i < BACKLOG; i++)
-		spoofed_syn(IP4(172, 16, 0, 1 + i), 1000, 1, &so);
+	listen_full(&so);
 	o = cookie_open(53001, &so);
 	CHECK_EQ(o.ws, -1);
 	CHECK(!o.sack_ok && !o.ts);
@@ -405,22 +410,12 @@ no_ts_body(void)
 	CHECK(nframes >= 2);
 	CHECK_EQ(out(0).len, 1300);
 	CHECK_EQ(out(0).win, 65535);		/* unscaled, the buffer's 256 KiB */
-	tcp_abort(app.c);
-	drain();
-	return 0;
+	return drain();
 }
 
 TEST(tcp_cookie_without_timestamps)
 {
-	struct test_leaks l = tbegin();
-	struct tcp_config cfg;
-
-	pattern_init();
-	tcp_config_get(&cfg);
-	cfg.syn_backlog = BACKLOG;
-	CHECK_EQ(tcp_configure(&cfg), 0);
-	run(no_ts_body);
-	tend(l);
+	with_backlog(no_ts_body);
 }
 
 /* Tampered ACKs: an RST each, counted, nothing made; then the right one. */
@@ -430,11 +425,7 @@ tamper_body(void)
 	struct out o;
 	uint32_t rcv;
 
-	learn_peer();
-	learn_gw();
-	CHECK_EQ(tcp_listen(80, app_accept, &app), 0);
-	for (int i = 0; i < BACKLOG; i++)
-		spoofed_syn(IP4(172, 16, 0, 1 + i), 1000, 1, &bare);
+	listen_full(&bare);
 	o = cookie_open(53002, &full);
 	rcv = p.rcv;
 	p.rcv = rcv + 1;			/* a wrong ACK number */
@@ -460,21 +451,12 @@ tamper_body(void)
 	CHECK_EQ(app.accepted, 1);
 	CHECK_EQ(DELTA(tcp, cookies_validated), 1);
 	CHECK_EQ(o.ack, p.snd);
-	tcp_abort(app.c);
-	drain();
-	return 0;
+	return drain();
 }
 
 TEST(tcp_cookie_tampered_ack_rst)
 {
-	struct test_leaks l = tbegin();
-	struct tcp_config cfg;
-
-	tcp_config_get(&cfg);
-	cfg.syn_backlog = BACKLOG;
-	CHECK_EQ(tcp_configure(&cfg), 0);
-	run(tamper_body);
-	tend(l);
+	with_backlog(tamper_body);
 }
 
 /* A valid cookie to a listener that sent none: refused; cookies off: drops. */
@@ -511,18 +493,10 @@ quiet_body(void)
 	CHECK_EQ(tcp_live(), BACKLOG);
 	CHECK_EQ(DELTA(tcp, backlog_drops), 1);
 	CHECK_EQ(DELTA(tcp, cookies_sent), 0);
-	drain();
-	return 0;
+	return drain();
 }
 
 TEST(tcp_cookie_only_after_overflow_and_off)
 {
-	struct test_leaks l = tbegin();
-	struct tcp_config cfg;
-
-	tcp_config_get(&cfg);
-	cfg.syn_backlog = BACKLOG;
-	CHECK_EQ(tcp_configure(&cfg), 0);
-	run(quiet_body);
-	tend(l);
+	with_backlog(quiet_body);
 }

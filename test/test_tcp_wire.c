@@ -18,6 +18,7 @@
  * through a SYN cookie (tcp/tcp_cookie.c).
  */
 #define _GNU_SOURCE
+#include "frame.h"
 #include "netwire.h"
 #include "tcp/inet.h"
 #include "tcp/pkt.h"
@@ -332,31 +333,19 @@ flood_syn(struct netif *a, struct netif *b)
 	    TCPOPT_NOP, TCPOPT_WSCALE, 3, 7, TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK_OK, 2 };
 	size_t tlen = TCP_HLEN + sizeof opt, n = ETH_HLEN + IP_HLEN + tlen;
 	struct iobuf *f = iobuf_alloc(IOBUF_HEADROOM, n);
-	uint8_t *p;
-	struct eth_hdr *e;
-	struct ip_hdr *ih;
+	uint32_t src;
 	struct tcp_hdr *th;
+	uint8_t *p;
 	uint64_t r;
 
 	if (f == NULL)
 		return;
-	p = iobuf_put(f, n);
-	e = (struct eth_hdr *)p;
-	ih = (struct ip_hdr *)(p + ETH_HLEN);
-	th = (struct tcp_hdr *)(p + ETH_HLEN + IP_HLEN);
 	fl.rng = fl.rng * 6364136223846793005ULL + 1442695040888963407ULL;
 	r = fl.rng >> 11;
-	memcpy(e->dst, b->mac, ETH_ALEN);
-	memcpy(e->src, a->mac, ETH_ALEN);
-	e->type = hton16(ETHERTYPE_IPV4);
-	memset(ih, 0, IP_HLEN);
-	ih->vhl = 0x45;
-	ih->len = hton16((uint16_t)(IP_HLEN + tlen));
-	ih->ttl = 64;
-	ih->proto = IP_PROTO_TCP;
-	ih->src = (b->ip & b->netmask) | hton32((uint32_t)(3 + r % 252));
-	ih->dst = b->ip;
-	ih->csum = hton16(inet_csum(inet_sum(ih, IP_HLEN, 0)));
+	src = (b->ip & b->netmask) | hton32((uint32_t)(3 + r % 252));
+	p = iobuf_put(f, n);
+	frame_ipv4(p, b->mac, a->mac, src, b->ip, IP_PROTO_TCP, tlen);
+	th = (struct tcp_hdr *)(p + ETH_HLEN + IP_HLEN);
 	memset(th, 0, TCP_HLEN);
 	th->sport = hton16((uint16_t)(1024 + (r >> 8) % 64000));
 	th->dport = hton16(ECHO_PORT);
@@ -365,7 +354,7 @@ flood_syn(struct netif *a, struct netif *b)
 	th->flags = TCP_FSYN;
 	th->win = hton16(64240);
 	memcpy(th + 1, opt, sizeof opt);
-	th->csum = hton16(inet_csum(inet_sum(th, tlen, inet_pseudo(ih->src, ih->dst,
+	th->csum = hton16(inet_csum(inet_sum(th, tlen, inet_pseudo(src, b->ip,
 	    IP_PROTO_TCP, (uint16_t)tlen))));
 	netif_send(a, f, NULL);
 }
