@@ -247,29 +247,33 @@ tcp_secret(void)
 		;
 }
 
+/* One SipHash compression round on word w (two SipRounds). */
+#define SIPCOMPRESS(w) do {						\
+	v3 ^= (w);							\
+	SIPROUND;							\
+	SIPROUND;							\
+	v0 ^= (w);							\
+} while (0)
+
 /*
  * SipHash-2-4 (Aumasson and Bernstein) of n 64-bit words under the boot
- * secret.  The message's length is in its last block, so hashes of
- * different lengths never collide by construction: the ISN and the
- * timestamp offset hash two words, a SYN cookie (tcp_cookie.c) three.
+ * secret, which the caller has made (tcp_secret).  The message's length
+ * is in its last block, so hashes of different lengths never collide by
+ * construction: the ISN and the timestamp offset hash two words, a SYN
+ * cookie (tcp_cookie.c) three.  Inline, so that the two-word hashes of
+ * every connection are unrolled.
  */
-uint64_t
-tcp_hash(const uint64_t *m, int n)
+static inline uint64_t
+siphash(const uint64_t *m, int n)
 {
-	uint64_t v0, v1, v2, v3, w;
+	uint64_t v0 = secret[0] ^ 0x736f6d6570736575ULL;
+	uint64_t v1 = secret[1] ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = secret[0] ^ 0x6c7967656e657261ULL;
+	uint64_t v3 = secret[1] ^ 0x7465646279746573ULL;
 
-	tcp_secret();
-	v0 = secret[0] ^ 0x736f6d6570736575ULL;
-	v1 = secret[1] ^ 0x646f72616e646f6dULL;
-	v2 = secret[0] ^ 0x6c7967656e657261ULL;
-	v3 = secret[1] ^ 0x7465646279746573ULL;
-	for (int i = 0; i <= n; i++) {
-		w = i < n ? m[i] : (uint64_t)(8 * n) << 56;	/* last: the length */
-		v3 ^= w;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= w;
-	}
+	for (int i = 0; i < n; i++)
+		SIPCOMPRESS(m[i]);
+	SIPCOMPRESS((uint64_t)(8 * n) << 56);	/* last: the length */
 	v2 ^= 0xff;
 	SIPROUND;
 	SIPROUND;
@@ -278,13 +282,22 @@ tcp_hash(const uint64_t *m, int n)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+/* SipHash-2-4 of n words under the boot secret (made now if need be). */
+uint64_t
+tcp_hash(const uint64_t *m, int n)
+{
+	tcp_secret();
+	return siphash(m, n);
+}
+
 /* An RFC 6528 initial sequence number for the 4-tuple. */
 uint32_t
 tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 {
 	uint64_t m[2] = { (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport };
 
-	return (uint32_t)tcp_hash(m, 2) + (uint32_t)(clock_ns() / 4000);
+	tcp_secret();
+	return (uint32_t)siphash(m, 2) + (uint32_t)(clock_ns() / 4000);
 }
 
 /* The per-connection offset of our timestamp clock (RFC 7323 5.4). */
@@ -293,7 +306,8 @@ tcp_ts_offset(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 {
 	uint64_t m[2] = { (uint64_t)rip << 32 | lip, (uint64_t)rport << 16 | lport | 1ULL << 40 };
 
-	return (uint32_t)tcp_hash(m, 2);
+	tcp_secret();
+	return (uint32_t)siphash(m, 2);
 }
 
 /* TCP's clock, nanoseconds. */
