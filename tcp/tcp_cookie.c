@@ -31,10 +31,11 @@
  *	            cookie_mss[] (536, 1300, 1440, 1460)
  *
  * H is SipHash-2-4 under the boot secret of the ISNs (tcp_hash, tcp.c:
- * made once per boot, never a constant) over three words: both
- * addresses, both ports and the peer's ISN, and the time slot with the
- * MSS index and the option bits below.  The slot counts COOKIE_SLOT_NS
- * (64 s) of the monotonic clock; a cookie is taken in the slot that
+ * made once per boot, from the clock unless the platform gave one with
+ * tcp_set_secret; never a constant) over three words: both addresses,
+ * both ports and the peer's ISN, and the time slot with the MSS index
+ * and the option bits below.  The slot counts TCP_COOKIE_SLOT_NS (64 s,
+ * tcp_int.h) of the monotonic clock; a cookie is taken in the slot that
  * made it and the next one (its parity bit says which of the two to
  * check), so it lives 64 to 128 s, and one from two slots back fails.
  * A blind guess passes with odds of 2^-29 per ACK.
@@ -67,7 +68,6 @@
 #include "stats.h"
 #include "tcp_int.h"
 
-#define COOKIE_SLOT_NS	(64 * 1000 * TIMER_MS)	/* the time counter's tick: 64 s */
 #define COOKIE_TS_BITS	5		/* low bits of our TSval that carry options */
 #define COOKIE_WS_NONE	15		/* their shift field: no window scaling */
 
@@ -111,7 +111,7 @@ cookie_mac(const struct tcp_rxseg *s, uint32_t peer_isn, uint64_t slot, int idx,
 uint32_t
 tcp_cookie_encode(const struct tcp_rxseg *syn, uint64_t now_ns, struct tcp_cookie *ck)
 {
-	uint64_t slot = now_ns / COOKIE_SLOT_NS;
+	uint64_t slot = now_ns / TCP_COOKIE_SLOT_NS;
 	int idx = mss_index(syn->mss != 0 ? syn->mss : TCP_MSS_DEFAULT);
 
 	ck->mss = cookie_mss[idx];
@@ -137,7 +137,7 @@ int
 tcp_cookie_decode(const struct tcp_rxseg *ack, uint64_t now_ns, struct tcp_cookie *ck)
 {
 	uint32_t isn = ack->ack - 1, bits;
-	uint64_t slot = now_ns / COOKIE_SLOT_NS;
+	uint64_t slot = now_ns / TCP_COOKIE_SLOT_NS;
 	int idx = (int)(isn & 3);
 
 	if ((slot & 1) != ((isn >> 2) & 1)) {
@@ -191,7 +191,7 @@ cookies_recent(const struct tcp_listener *l, uint64_t now)
 {
 	uint64_t t = __atomic_load_n(&l->cookie_ns, __ATOMIC_RELAXED);
 
-	return t != 0 && now - t < 2 * COOKIE_SLOT_NS;
+	return t != 0 && now - t < 2 * TCP_COOKIE_SLOT_NS;
 }
 
 /*

@@ -65,6 +65,8 @@
 #define TCP_REO_MIN_NS	  1000000	/* least reordering allowed for before a
 					 * segment is deemed lost by time (RACK) */
 #define TCP_PTO_MIN_MS	  2		/* least wait before a tail loss probe */
+#define TCP_COOKIE_SLOT_NS (64 * 1000 * TIMER_MS) /* a SYN cookie's time slot: it
+					 * is good in its own and the next */
 
 /* ---- sequence arithmetic (RFC 9293 3.4) ----------------------------------- */
 

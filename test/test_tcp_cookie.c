@@ -22,7 +22,7 @@
 #define _GNU_SOURCE
 #include "test_tcp.h"
 
-#define SLOT_NS		(64ULL * 1000000000)	/* tcp_cookie.c's COOKIE_SLOT_NS */
+#define SLOT_NS		TCP_COOKIE_SLOT_NS
 #define BACKLOG		4
 #define FLOOD		2000
 
