@@ -179,6 +179,7 @@ make_syn(struct syn_pkt *p, uint32_t src, uint32_t dst, uint16_t port)
 	p->tcsum = htons(fold(sum16(&p->sport, sizeof *p - 20, sum)));
 }
 
+/* The arguments, the raw socket, then the SYNs at the rate until done or stopped. */
 int
 main(int argc, char **argv)
 {

@@ -328,6 +328,7 @@ with_backlog(int (*body)(void))
 	tend(l);
 }
 
+/* The flood, then a real handshake through a cookie with every option. */
 static int
 flood_body(void)
 {

@@ -392,6 +392,7 @@ flood_tick(void *arg)
 		fl.over = 1;
 }
 
+/* Short times, backlog 4, addresses; the listener and the flood's tick. */
 static int
 flood_body(void)
 {
