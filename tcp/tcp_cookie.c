@@ -58,7 +58,8 @@
  * fails is counted (tcp.cookies_rejected) and then treated as any
  * segment for no connection (an RST, tcp.rx_no_conn).  An ACK that
  * passes but cannot be a connection (conn_max, memory) is dropped and
- * counted; the peer's next segment carries the same cookie.
+ * counted; the peer's first segment with data, if it comes, carries the
+ * same cookie and the same sequence number, and is tried again.
  *
  * Nothing is kept per cookie; the listener's one timestamp is a relaxed
  * atomic, written by whichever core sent the latest cookie.
