@@ -1,5 +1,6 @@
 #!/bin/sh
-# callgrind.sh: instructions per Ebb call against a direct call, counted
+# callgrind.sh: instructions per Ebb call against a direct call, per UDP
+# datagram, per TCP data segment and per TCP connection, counted
 # by valgrind's callgrind (repeatable, unlike time).  Part of make bench;
 # says so and does nothing if valgrind is not installed.
 set -u
@@ -57,6 +58,17 @@ if [ -x "$tb" ]; then
 		    "(%.0f per segment of either kind; %d more data segments in 48 MiB more)\n",
 		    di / ds, dc / ds, (di - dc) / ds, di / dt, ds;
 	      else print "callgrind, TCP bulk over memlink: no figures (bench_tcp failed?)" }'
+fi
+
+# TCP connections over memlink: the marginal instructions of one
+# connection (both stacks: the handshake, 64 bytes each way, the FINs),
+# from two runs of bench_tcp cps.
+if [ -x "$tb" ]; then
+	k1=$(tcp_run "$tb" cps 2000 | sed -n 's/^I //p')
+	k2=$(tcp_run "$tb" cps 6000 | sed -n 's/^I //p')
+	echo "$k1 $k2" | awk 'NF == 2 { printf "callgrind, TCP connections over memlink: %.0f instructions " \
+	    "per connection (connect, 64 bytes echoed, close; both stacks; from 4000 more)\n", ($2 - $1) / 4000 }
+	    NF != 2 { print "callgrind, TCP connections over memlink: no figures (bench_tcp failed?)" }'
 fi
 
 # The virtio-net driver against the device model: the instructions it
