@@ -53,14 +53,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 all="rr16.tap rr64.tap hold10k.tap alive.tap rr16.user rr64.user chargen256m.user alive.user"
-skip_all() {
-	for e in on off; do for t in $all; do echo "SKIP load.$t.evidx_$e: $1"; done; done
-	echo "SKIP load.fenceless.tap: $1"
+if ! netns_make "$ns" "$peer"; then
+	for e in on off; do for t in $all; do echo "SKIP load.$t.evidx_$e: $why"; done; done
+	echo "SKIP load.fenceless.tap: $why"
 	exit 0
-}
-[ "$(id -u)" = 0 ] || skip_all "not root: a network namespace and a TAP device need it"
-ip netns add "$ns" 2>/dev/null || skip_all "'ip netns' is unavailable here"
-[ -x "$peer" ] || skip_all "$peer is not built (make $peer)"
+fi
 in_ns() { ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 
