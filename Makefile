@@ -107,11 +107,13 @@ PORTABLE := \
 	tcp/tcp_out.c \
 	tcp/tcp_timer.c \
 	tcp/tcp_sack.c \
+	tcp/tcp_cookie.c \
 	virtio/virtqueue.c \
 	virtio/virtio.c \
 	virtio/net.c \
 	virtio/net_rx.c \
-	virtio/net_tx.c
+	virtio/net_tx.c \
+	virtio/net_watch.c
 
 NATIVE := \
 	boot.S \
@@ -324,6 +326,13 @@ $(B)/test/tcp_peer: test/tcp_peer.c $(TFLAGS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<
 
+# The SYN flood of the cookie boot test (test/synflood.c): a raw socket,
+# spoofed sources, none of our code in it.
+$(B)/test/synflood: test/synflood.c $(TFLAGS)
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
+
 # The fuzz targets; each one's corpus grows in build/fuzz/corpus_NAME
 # across runs.
 $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/test/fuzz_%.o $(F_OBJS)
@@ -380,7 +389,7 @@ gdb: deps-run
 	@NET=$(if $(filter tap,$(NET)),none,$(NET)) FWD="$(FWD_$(APP))" test/gdb.sh $(B)/native/$(APP).elf
 
 test: deps-test
-	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer
+	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood
 	@test/run.sh $(TEST_BINS)
 
 fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)

@@ -22,8 +22,10 @@
  * stats=SECONDS (1..3600) prints the interface's counters every SECONDS
  * from core 0, one line "echo: stats rx F/B tx F/B errors E" (frames
  * and bytes), followed by the driver's own (netif_ops.print_stats,
- * when it has one: virtio-net's per-queue counters), for tests and
- * people watching a run.
+ * when it has one: virtio-net's per-queue counters), then TCP's
+ * handshake counters, "echo: tcp syn_rx N accepts N cookies sent N
+ * validated N rejected N backlog_drops N" (tcp/stats.h: SYN cookies
+ * under a flood), for tests and people watching a run.
  *
  *	app_main -> netcfg_apply | dhcp_start ... notify -> configured
  *	udp_input -> echo -> udp_sendto (the payload, unchanged)
@@ -46,6 +48,7 @@
 #include "tcp/netcfg.h"
 #include "tcp/netif.h"
 #include "tcp/pkt.h"
+#include "tcp/stats.h"
 #include "tcp/tcp.h"
 #include "tcp/udp.h"
 
@@ -482,6 +485,7 @@ configured(void *arg, struct netif *nif)
 static void
 stats_print(void *arg)
 {
+	static struct net_stats ns;		/* core 0's timer only: off the stack */
 	struct netif *nif = arg;
 	struct netif_stats *st = &nif->stats;
 
@@ -494,6 +498,13 @@ stats_print(void *arg)
 	    (unsigned long long)__atomic_load_n(&st->tx_errors, __ATOMIC_RELAXED));
 	if (nif->ops->print_stats != NULL)
 		nif->ops->print_stats(nif);
+	net_stats_read(&ns);
+	printf("echo: tcp syn_rx %llu accepts %llu cookies sent %llu validated %llu"
+	    " rejected %llu backlog_drops %llu\n", (unsigned long long)ns.tcp.syn_rx,
+	    (unsigned long long)ns.tcp.accepts, (unsigned long long)ns.tcp.cookies_sent,
+	    (unsigned long long)ns.tcp.cookies_validated,
+	    (unsigned long long)ns.tcp.cookies_rejected,
+	    (unsigned long long)ns.tcp.backlog_drops);
 	fflush(stdout);
 }
 

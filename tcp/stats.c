@@ -59,6 +59,7 @@ static const char *const names[] = {
 	"tcp.rx_paws", "tcp.rx_bad_ack", "tcp.rx_after_close", "tcp.rst_rx",
 	"tcp.rst_tx", "tcp.rst_ignored", "tcp.challenge_acks",
 	"tcp.challenge_limited", "tcp.syn_rx", "tcp.backlog_drops",
+	"tcp.cookies_sent", "tcp.cookies_validated", "tcp.cookies_rejected",
 	"tcp.conn_limit", "tcp.accepts", "tcp.refused_by_app", "tcp.connects",
 	"tcp.established", "tcp.closed", "tcp.aborts", "tcp.retransmits",
 	"tcp.fast_retransmits", "tcp.sack_retransmits", "tcp.timeouts", "tcp.tlp_probes",

@@ -123,7 +123,10 @@ struct tcp_stats {
 	uint64_t challenge_acks;	/* RFC 5961 challenge ACKs sent */
 	uint64_t challenge_limited;	/* ... not sent: over the rate limit */
 	uint64_t syn_rx;		/* SYNs to a listener */
-	uint64_t backlog_drops;		/* SYNs dropped: syn_backlog full */
+	uint64_t backlog_drops;		/* SYNs dropped: syn_backlog full, no cookies */
+	uint64_t cookies_sent;		/* SYN cookies sent: syn_backlog full */
+	uint64_t cookies_validated;	/* connections made from a cookie's ACK */
+	uint64_t cookies_rejected;	/* ACKs for a listener whose cookie failed */
 	uint64_t conn_limit;		/* SYNs and connects refused: conn_max */
 	uint64_t accepts;		/* passive opens completed */
 	uint64_t refused_by_app;	/* ... that on_accept refused */

@@ -34,7 +34,9 @@
  * M a clock that ticks every 4 microseconds, F SipHash-2-4 of the
  * 4-tuple under a 128-bit boot secret (made at first use from the clock
  * unless tcp_set_secret gave one).  The timestamp clock's offset per
- * connection comes from the same hash (RFC 7323 section 5.4).
+ * connection comes from the same hash (RFC 7323 section 5.4), and so
+ * does a SYN cookie's MAC (tcp_cookie.c): tcp_hash is the one keyed
+ * hash, its inputs kept apart by their lengths and tag bits.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -65,6 +67,7 @@ struct tcp_config tcp_cfg = {
 	.keepalive_intvl_ms = 75000,
 	.keepalive_cnt = 9,
 	.persist_max_ms = 60000,
+	.syn_cookies = 1,
 };
 
 /* Per core: its connections, its port cursor, its challenge-ACK bucket. */
@@ -214,30 +217,6 @@ tcp_unlisten(uint16_t port)
 	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
 } while (0)
 
-/* SipHash-2-4 (Aumasson and Bernstein) of two 64-bit words under secret. */
-static uint64_t
-siphash2(uint64_t m0, uint64_t m1)
-{
-	uint64_t v0 = secret[0] ^ 0x736f6d6570736575ULL;
-	uint64_t v1 = secret[1] ^ 0x646f72616e646f6dULL;
-	uint64_t v2 = secret[0] ^ 0x6c7967656e657261ULL;
-	uint64_t v3 = secret[1] ^ 0x7465646279746573ULL;
-	uint64_t m[3] = { m0, m1, (uint64_t)16 << 56 };	/* last: the length */
-
-	for (int i = 0; i < 3; i++) {
-		v3 ^= m[i];
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m[i];
-	}
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* Set the ISN secret (tcp.h). */
 void
 tcp_set_secret(const uint8_t key[16])
@@ -268,13 +247,67 @@ tcp_secret(void)
 		;
 }
 
+/* One SipHash compression round on word w (two SipRounds). */
+#define SIPCOMPRESS(w) do {						\
+	v3 ^= (w);							\
+	SIPROUND;							\
+	SIPROUND;							\
+	v0 ^= (w);							\
+} while (0)
+
+/*
+ * SipHash-2-4 (Aumasson and Bernstein) of n 64-bit words under the boot
+ * secret, which the caller has made (tcp_secret).  The message's length
+ * is in its last block, so hashes of different lengths never collide by
+ * construction: the ISN and the timestamp offset hash two words, a SYN
+ * cookie (tcp_cookie.c) three.  Inline, so that the two-word hashes of
+ * every connection are unrolled.
+ */
+static inline uint64_t
+siphash(const uint64_t *m, int n)
+{
+	uint64_t v0 = secret[0] ^ 0x736f6d6570736575ULL;
+	uint64_t v1 = secret[1] ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = secret[0] ^ 0x6c7967656e657261ULL;
+	uint64_t v3 = secret[1] ^ 0x7465646279746573ULL;
+
+	for (int i = 0; i < n; i++)
+		SIPCOMPRESS(m[i]);
+	SIPCOMPRESS((uint64_t)(8 * n) << 56);	/* last: the length */
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* SipHash-2-4 of n words under the boot secret (made now if need be). */
+uint64_t
+tcp_hash(const uint64_t *m, int n)
+{
+	tcp_secret();
+	return siphash(m, n);
+}
+
 /* An RFC 6528 initial sequence number for the 4-tuple. */
 uint32_t
 tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 {
+	uint64_t m[2] = { (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport };
+
 	tcp_secret();
-	return (uint32_t)siphash2((uint64_t)lip << 32 | rip,
-	    (uint64_t)lport << 16 | rport) + (uint32_t)(clock_ns() / 4000);
+	return (uint32_t)siphash(m, 2) + (uint32_t)(clock_ns() / 4000);
+}
+
+/* The per-connection offset of our timestamp clock (RFC 7323 5.4). */
+uint32_t
+tcp_ts_offset(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	uint64_t m[2] = { (uint64_t)rip << 32 | lip, (uint64_t)rport << 16 | lport | 1ULL << 40 };
+
+	tcp_secret();
+	return (uint32_t)siphash(m, 2);
 }
 
 /* TCP's clock, nanoseconds. */
@@ -358,7 +391,6 @@ tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport, uint32_t rip,
     uint16_t rport, int *err)
 {
 	struct tcp_conn *c;
-	uint64_t h;
 
 	if ((*err = tcp_tables()) != 0)
 		return NULL;
@@ -396,8 +428,7 @@ tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport, uint32_t rip,
 		return NULL;
 	}
 	c->iss = tcp_isn(lip, c->lport, rip, rport);
-	h = siphash2((uint64_t)rip << 32 | lip, (uint64_t)rport << 16 | c->lport | 1ULL << 40);
-	c->ts_off = (uint32_t)h;
+	c->ts_off = tcp_ts_offset(lip, c->lport, rip, rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	LIST_INSERT_HEAD(tcp_bucket(c->key), c, hlink);
 	return c;

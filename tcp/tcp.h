@@ -59,7 +59,7 @@
  * has not released yet) at most its rcvbuf bytes, the window advertised
  * to the peer.  At most conn_max connections exist at once, in any
  * state, and a listener keeps at most syn_backlog handshakes in
- * progress.  When an allocation fails the segment in hand is dropped and
+ * progress (past that, SYN cookies answer without keeping anything).  When an allocation fails the segment in hand is dropped and
  * counted (the peer will retransmit); nothing from the network can make
  * the stack panic.
  *
@@ -352,7 +352,8 @@ long tcp_live(void);
  * The instance's TCP settings.  tcp_configure sets them all at once;
  * set them before connections exist (a connection keeps the buffer
  * limits it was made with; the times are read when used).  Defaults in
- * parentheses.
+ * parentheses.  Every field is a uint32_t (tcp_configure checks them as
+ * an array).
  */
 struct tcp_config {
 	uint32_t time_wait_ms;		/* TIME_WAIT, 2MSL (60000) */
@@ -371,6 +372,14 @@ struct tcp_config {
 	uint32_t keepalive_intvl_ms;	/* between probes (75000) */
 	uint32_t keepalive_cnt;		/* unanswered probes before aborting (9) */
 	uint32_t persist_max_ms;	/* longest zero-window probe interval (60000) */
+	/*
+	 * SYN cookies (RFC 4987, tcp/tcp_cookie.c): 1, a SYN that finds its
+	 * listener's syn_backlog full is answered with a SYN-ACK whose ISN
+	 * encodes the handshake, and no state is kept until the peer's ACK
+	 * brings it back; 0, such a SYN is dropped (counted in
+	 * backlog_drops).  The only setting that may be 0.  (1)
+	 */
+	uint32_t syn_cookies;
 };
 
 /* The settings now. */
@@ -379,7 +388,7 @@ void tcp_config_get(struct tcp_config *out);
 /*
  * Set them all (a copy of tcp_config_get's, changed).  Any core, before
  * traffic.  Returns 0, or EINVAL if one is out of range (zero buffers,
- * limits, or times; rto_min > rto_max).
+ * limits, or times; rto_min > rto_max; syn_cookies other than 0 or 1).
  */
 int tcp_configure(const struct tcp_config *in);
 

@@ -311,10 +311,10 @@ tcp_configure(const struct tcp_config *in)
 	const uint32_t *w = (const uint32_t *)in;
 
 	for (size_t i = 0; i < sizeof *in / sizeof *w; i++)
-		if (w[i] == 0)
+		if (w[i] == 0 && &w[i] != &in->syn_cookies)
 			return EINVAL;
 	if (in->rto_min_ms > in->rto_max_ms || in->rto_init_ms > in->rto_max_ms ||
-	    in->sndbuf > (1u << 30) || in->rcvbuf > (1u << 30))
+	    in->sndbuf > (1u << 30) || in->rcvbuf > (1u << 30) || in->syn_cookies > 1)
 		return EINVAL;
 	tcp_cfg = *in;
 	return 0;

@@ -7,6 +7,8 @@
  *	                         -> another core's: spawn_on -> tcp_handoff
  *	                            -> tcp_dispatch on the owner
  *	                         -> a listener: tcp_listen_input (SYN)
+ *	                            (backlog full: tcp_cookie_syn), or
+ *	                            tcp_cookie_ack (an ACK: tcp_cookie.c)
  *	                         -> nobody: tcp_rst_reply
  *	tcp_process -> syn_sent | (PAWS, acceptability, RST, SYN checks)
  *	            -> tcp_ack (tcp_ack.c) -> tcp_receive -> tcp_deliver
@@ -221,10 +223,15 @@ tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed)
 		tcp_handover(o->core, s, pkt);
 		return;
 	}
-	if (c == NULL && (l = tcp_listener_get(s->dport)) != NULL &&
-	    (s->flags & (TCP_FSYN | TCP_FACK | TCP_FRST)) == TCP_FSYN) {
-		tcp_listen_input(l, s, pkt);
-		return;
+	if (c == NULL && (l = tcp_listener_get(s->dport)) != NULL) {
+		if ((s->flags & (TCP_FSYN | TCP_FACK | TCP_FRST)) == TCP_FSYN) {
+			tcp_listen_input(l, s, pkt);
+			return;
+		}
+		/* An ACK for no connection: the end of a SYN cookie's handshake? */
+		if ((s->flags & (TCP_FSYN | TCP_FACK | TCP_FRST)) == TCP_FACK &&
+		    tcp_cookie_ack(l, s, pkt) == 0)
+			return;
 	}
 	NSTAT(tcp, rx_no_conn);
 	if (!(s->flags & TCP_FRST))
@@ -234,9 +241,9 @@ tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed)
 
 /* ---- opening ---------------------------------------------------------------- */
 
-/* Take the SYN's options into c (either end of the handshake). */
-static void
-tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s, int active)
+/* Take the SYN's options into c (either end; a SYN cookie's, decoded). */
+void
+tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s)
 {
 	uint32_t peer_mss = s->mss != 0 ? s->mss : TCP_MSS_DEFAULT;
 	int mss;
@@ -251,7 +258,6 @@ tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s, int active)
 	c->ts_ok = s->ts;
 	if (c->ts_ok)
 		c->ts_recent = s->tsval;
-	(void)active;
 	mss = (int)(peer_mss < c->rmss ? peer_mss : c->rmss);
 	if (c->ts_ok)
 		mss -= 12;		/* NOP, NOP, timestamps on every segment */
@@ -277,7 +283,10 @@ tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt)
 	iobuf_free_chain(pkt);		/* data on a SYN: the peer sends it again */
 	NSTAT(tcp, syn_rx);
 	if ((uint32_t)__atomic_load_n(&l->backlog, __ATOMIC_RELAXED) >= tcp_cfg.syn_backlog) {
-		NSTAT(tcp, backlog_drops);
+		if (tcp_cfg.syn_cookies)
+			tcp_cookie_syn(l, s);	/* no state: tcp_cookie.c */
+		else
+			NSTAT(tcp, backlog_drops);
 		return;
 	}
 	c = tcp_conn_new(s->nif, s->dst, s->dport, s->src, s->sport, &err);
@@ -290,7 +299,7 @@ tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt)
 	__atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&l->backlog, 1, __ATOMIC_RELAXED);
 	c->lst = l;
-	tcp_syn_options(c, s, 0);
+	tcp_syn_options(c, s);
 	tcp_set_state(c, TCP_SYN_RCVD);
 	tcp_send_syn(c);
 }
@@ -344,7 +353,7 @@ syn_sent(struct tcp_conn *c, struct tcp_rxseg *s)
 	}
 	if (!(s->flags & TCP_FSYN))
 		return;
-	tcp_syn_options(c, s, 1);
+	tcp_syn_options(c, s);
 	if (!ack_ok) {			/* simultaneous open */
 		tcp_set_state(c, TCP_SYN_RCVD);
 		tcp_send_syn(c);

@@ -14,6 +14,8 @@
  *	           (one "slow" timer)
  *	tcp_sack.c the out-of-order queue, SACK blocks both ways, the
  *	           scoreboard
+ *	tcp_cookie.c SYN cookies: a full backlog's SYN-ACKs, and the ACK
+ *	           that comes back turned into a connection
  *
  * A connection (struct tcp_conn) belongs to its core (c->core): every
  * field is read and written there only, without locks, except core and
@@ -63,6 +65,8 @@
 #define TCP_REO_MIN_NS	  1000000	/* least reordering allowed for before a
 					 * segment is deemed lost by time (RACK) */
 #define TCP_PTO_MIN_MS	  2		/* least wait before a tail loss probe */
+#define TCP_COOKIE_SLOT_NS (64 * 1000 * TIMER_MS) /* a SYN cookie's time slot: it
+					 * is good in its own and the next */
 
 /* ---- sequence arithmetic (RFC 9293 3.4) ----------------------------------- */
 
@@ -239,6 +243,8 @@ struct tcp_listener {
 	int refs;			/* table + each SYN_RCVD conn (atomic) */
 	int backlog;			/* SYN_RCVD conns now (atomic) */
 	int dead;			/* unlistened (atomic) */
+	uint64_t cookie_ns;		/* when it last sent a SYN cookie, 0:
+					 * never (atomic; tcp_cookie.c) */
 	struct rcu_head rcu;
 };
 
@@ -261,6 +267,8 @@ void tcp_drop(struct tcp_conn *c, int reason);		/* aborted cb, free */
 void tcp_finished(struct tcp_conn *c);			/* CLOSED in order */
 void tcp_time_wait(struct tcp_conn *c);
 uint32_t tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+uint32_t tcp_ts_offset(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+uint64_t tcp_hash(const uint64_t *m, int n);		/* SipHash-2-4, boot secret */
 uint32_t tcp_ts_now(const struct tcp_conn *c);		/* our TSval */
 uint64_t tcp_now_ns(void);
 int tcp_challenge_ok(void);				/* rate limit */
@@ -269,6 +277,7 @@ int tcp_challenge_ok(void);				/* rate limit */
 
 void tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt);
 void tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt);
+void tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *syn);
 void tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len);
 void tcp_fin_in(struct tcp_conn *c);
 
@@ -288,6 +297,10 @@ void tcp_send_rst(struct tcp_conn *c);			/* for tcp_abort */
 void tcp_send_probe(struct tcp_conn *c);		/* seq snd_una - 1, no data */
 void tcp_send_tlp(struct tcp_conn *c);			/* a tail loss probe */
 void tcp_rst_reply(const struct tcp_rxseg *s);		/* no connection */
+void tcp_reply(const struct tcp_rxseg *s, uint32_t seq, uint32_t ack,
+    uint8_t flags, uint16_t win, const uint8_t *opt, int olen);
+int tcp_syn_opts(uint8_t *o, uint16_t mss, int ws, int sack_ok, int ts,
+    uint32_t tsval, uint32_t tsecr);			/* a SYN's options */
 int tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg);
 struct iobuf *tcp_slice(const struct iobuf *b, size_t off, size_t len);
 uint32_t tcp_rcv_wnd_field(struct tcp_conn *c);
@@ -305,6 +318,24 @@ void tcp_rtx_check(struct tcp_conn *c);			/* arm/stop/persist as due */
 void tcp_rtt_sample(struct tcp_conn *c, uint64_t rtt_us);
 void tcp_slow_arm(struct tcp_conn *c, uint64_t ms);
 void tcp_keepalive_reset(struct tcp_conn *c);
+
+/* ---- tcp_cookie.c ----------------------------------------------------------- */
+
+/* What a SYN cookie keeps of the SYN it answered. */
+struct tcp_cookie {
+	uint16_t mss;			/* the peer's, rounded down to the table */
+	int8_t wscale;			/* the peer's shift, -1: none */
+	uint8_t sack_ok;		/* SACK-permitted */
+	uint8_t ts;			/* timestamps (without them: no wscale, SACK) */
+};
+
+void tcp_cookie_syn(struct tcp_listener *l, const struct tcp_rxseg *s);
+int tcp_cookie_ack(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt);
+uint32_t tcp_cookie_encode(const struct tcp_rxseg *syn, uint64_t now_ns,
+    struct tcp_cookie *ck);				/* the ISN */
+uint32_t tcp_cookie_tsval(const struct tcp_cookie *ck, uint32_t ts_now);
+int tcp_cookie_decode(const struct tcp_rxseg *ack, uint64_t now_ns,
+    struct tcp_cookie *ck);				/* 0, or -1: not ours */
 
 /* ---- tcp_sack.c ------------------------------------------------------------- */
 

@@ -11,7 +11,7 @@
  *	           -> tcp_rtx_check (retransmission or persist timer)
  *	tcp_xmit, control segments -> tcp_emit -> options, window, checksum
  *	                                       -> ip_output
- *	no connection -> tcp_rst_reply -> ip_output
+ *	no connection -> tcp_rst_reply, tcp_cookie_syn -> tcp_reply -> ip_output
  *
  * Retransmission keeps the bytes without copying: a segment's data is a
  * chain of iobuf clones of the application's buffers, and each
@@ -240,44 +240,59 @@ tcp_rcv_wnd_field(struct tcp_conn *c)
 	return field;
 }
 
-/* Write the options of a SYN (MSS, window scale, SACK-permitted, TS). */
-static int
-syn_options(struct tcp_conn *c, uint8_t *o)
+/*
+ * Write a SYN's options into o: MSS, window scale ws (-1: none),
+ * SACK-permitted, timestamps (tsval, tsecr) if ts; their length.  Also
+ * the SYN cookie's SYN-ACK (tcp_cookie.c), which has no connection.
+ */
+int
+tcp_syn_opts(uint8_t *o, uint16_t mss, int ws, int sack_ok, int ts,
+    uint32_t tsval, uint32_t tsecr)
 {
-	int active = c->state == TCP_SYN_SENT, n = 0;
-	uint32_t v;
+	int n = 0;
 
 	o[n++] = TCPOPT_MSS;
 	o[n++] = 4;
-	o[n++] = (uint8_t)(c->rmss >> 8);
-	o[n++] = (uint8_t)c->rmss;
-	if (active || c->ws_ok) {
+	o[n++] = (uint8_t)(mss >> 8);
+	o[n++] = (uint8_t)mss;
+	if (ws >= 0) {
 		o[n++] = TCPOPT_NOP;
 		o[n++] = TCPOPT_WSCALE;
 		o[n++] = 3;
-		o[n++] = c->rcv_ws;
+		o[n++] = (uint8_t)ws;
 	}
-	if (active || c->sack_ok) {
-		if (!(active || c->ts_ok)) {
+	if (sack_ok) {
+		if (!ts) {
 			o[n++] = TCPOPT_NOP;
 			o[n++] = TCPOPT_NOP;
 		}
 		o[n++] = TCPOPT_SACK_OK;
 		o[n++] = 2;
-	} else if (active || c->ts_ok) {
+	} else if (ts) {
 		o[n++] = TCPOPT_NOP;
 		o[n++] = TCPOPT_NOP;
 	}
-	if (active || c->ts_ok) {
+	if (ts) {
 		o[n++] = TCPOPT_TS;
 		o[n++] = 10;
-		v = hton32(tcp_ts_now(c));
-		memcpy(o + n, &v, 4);
-		v = hton32(active ? 0 : c->ts_recent);
-		memcpy(o + n + 4, &v, 4);
+		tsval = hton32(tsval);
+		memcpy(o + n, &tsval, 4);
+		tsecr = hton32(tsecr);
+		memcpy(o + n + 4, &tsecr, 4);
 		n += 8;
 	}
 	return n;
+}
+
+/* Write the options of c's SYN (we offer all) or SYN-ACK (what the peer did). */
+static int
+syn_options(struct tcp_conn *c, uint8_t *o)
+{
+	int active = c->state == TCP_SYN_SENT, ts = active || c->ts_ok;
+
+	return tcp_syn_opts(o, c->rmss, active || c->ws_ok ? c->rcv_ws : -1,
+	    active || c->sack_ok, ts, ts ? tcp_ts_now(c) : 0,
+	    active ? 0 : c->ts_recent);
 }
 
 /* Write the options of any other segment (TS, SACK blocks) within room. */
@@ -609,11 +624,18 @@ tcp_send_tlp(struct tcp_conn *c)
 		tcp_xmit(c, s);
 }
 
-/* An RST for a segment that has no connection (RFC 9293 3.10.7.1). */
+/*
+ * A segment that no connection sends, back to the sender of s: seq,
+ * ack, flags, window and olen bytes of options (an RST, or a SYN
+ * cookie's SYN-ACK).  Checksummed here; dropped and counted if out of
+ * memory.
+ */
 void
-tcp_rst_reply(const struct tcp_rxseg *s)
+tcp_reply(const struct tcp_rxseg *s, uint32_t seq, uint32_t ack, uint8_t flags,
+    uint16_t win, const uint8_t *opt, int olen)
 {
 	struct iobuf *pkt = iobuf_alloc(IOBUF_HEADROOM, 0);
+	size_t hlen = TCP_HLEN + (size_t)olen;
 	struct tcp_hdr *th;
 
 	if (pkt == NULL || s->nif == NULL) {
@@ -621,22 +643,32 @@ tcp_rst_reply(const struct tcp_rxseg *s)
 		iobuf_free_chain(pkt);
 		return;
 	}
-	th = iobuf_push(pkt, TCP_HLEN);
+	th = iobuf_push(pkt, hlen);
 	memset(th, 0, TCP_HLEN);
 	th->sport = hton16(s->dport);
 	th->dport = hton16(s->sport);
-	th->off = (TCP_HLEN / 4) << 4;
-	if (s->flags & TCP_FACK) {		/* <SEQ=SEG.ACK><CTL=RST> */
-		th->seq = hton32(s->ack);
-		th->flags = TCP_FRST;
-	} else {				/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
-		th->ack = hton32(s->seq + s->len + ((s->flags & TCP_FSYN) != 0) +
-		    ((s->flags & TCP_FFIN) != 0));
-		th->flags = TCP_FRST | TCP_FACK;
-	}
-	th->csum = hton16(inet_csum(inet_sum(th, TCP_HLEN,
-	    inet_pseudo(s->dst, s->src, IP_PROTO_TCP, TCP_HLEN))));
+	th->seq = hton32(seq);
+	th->ack = hton32(ack);
+	th->off = (uint8_t)((hlen / 4) << 4);
+	th->flags = flags;
+	th->win = hton16(win);
+	if (olen > 0)
+		memcpy(th + 1, opt, (size_t)olen);
+	th->csum = hton16(inet_csum(inet_sum(th, hlen,
+	    inet_pseudo(s->dst, s->src, IP_PROTO_TCP, (uint16_t)hlen))));
 	NSTAT(tcp, tx);
-	NSTAT(tcp, rst_tx);
+	if (flags & TCP_FRST)
+		NSTAT(tcp, rst_tx);
 	ip_output(s->nif, pkt, s->src, IP_PROTO_TCP, NULL);
+}
+
+/* An RST for a segment that has no connection (RFC 9293 3.10.7.1). */
+void
+tcp_rst_reply(const struct tcp_rxseg *s)
+{
+	if (s->flags & TCP_FACK)		/* <SEQ=SEG.ACK><CTL=RST> */
+		tcp_reply(s, s->ack, 0, TCP_FRST, 0, NULL, 0);
+	else					/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+		tcp_reply(s, 0, s->seq + s->len + ((s->flags & TCP_FSYN) != 0) +
+		    ((s->flags & TCP_FFIN) != 0), TCP_FRST | TCP_FACK, 0, NULL, 0);
 }

@@ -20,6 +20,8 @@
  *	build/hosted/bench_tcp			all three
  *	build/hosted/bench_tcp bulk BYTES	bulk alone (test/callgrind.sh runs
  *						it twice for instructions per segment)
+ *	build/hosted/bench_tcp cps CONNS	cps alone (test/callgrind.sh runs it
+ *						twice for instructions per connection)
  *
  * Prints figures and the segment counts (struct tcp_stats); asserts
  * nothing, but exits 1 if a connection fails.
@@ -51,7 +53,7 @@
 static struct netif *a, *b;
 static struct iobuf *src;		/* the bulk sender's chain */
 static uint64_t bulk_bytes = 1ULL << 30, rr_rounds = 100000, cps_conns = 20000;
-static int only_bulk;
+static int only_bulk, only_cps;
 static uint64_t t0, sent, rounds, conns;
 static double bulk_s, rr_s, cps_s;
 static struct tcp_info bulk_info;	/* the bulk sender's, at its end */
@@ -303,6 +305,11 @@ first(void *unused)
 	struct tcp_conn *c;
 
 	(void)unused;
+	if (only_cps) {
+		t0 = clock_ns();
+		cps_next();
+		return;
+	}
 	if (tcp_connect(b->ip, SINK_PORT, &bulk_cb, NULL, &c) != 0)
 		die("bulk: tcp_connect failed");
 }
@@ -318,6 +325,9 @@ main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "bulk") == 0) {
 		only_bulk = 1;
 		bulk_bytes = strtoull(argv[2], NULL, 0);
+	} else if (argc > 2 && strcmp(argv[1], "cps") == 0) {
+		only_cps = 1;
+		cps_conns = strtoull(argv[2], NULL, 0);
 	}
 	hosted_init();
 	hosted_set_core_count(1);
@@ -356,16 +366,17 @@ main(int argc, char **argv)
 	event_run(first, NULL);
 	net_stats_read(&st);
 	printf("TCP over memlink (hosted, 1 core for both stacks, no loss or delay)\n");
-	printf("  bulk: %llu bytes in %.3f s: %.0f MB/s (%.1f Gbit/s)\n",
-	    (unsigned long long)bulk_bytes, bulk_s, (double)bulk_bytes / bulk_s / 1e6,
-	    (double)bulk_bytes * 8 / bulk_s / 1e9);
-	if (!only_bulk) {
+	if (!only_cps)
+		printf("  bulk: %llu bytes in %.3f s: %.0f MB/s (%.1f Gbit/s)\n",
+		    (unsigned long long)bulk_bytes, bulk_s, (double)bulk_bytes / bulk_s / 1e6,
+		    (double)bulk_bytes * 8 / bulk_s / 1e9);
+	if (!only_bulk && !only_cps)
 		printf("  rr: %llu round trips of %d bytes: %.0f/s, %.2f us each\n",
 		    (unsigned long long)rr_rounds, RR_LEN, (double)rr_rounds / rr_s,
 		    rr_s / (double)rr_rounds * 1e6);
+	if (!only_bulk)
 		printf("  cps: %llu connections (connect, 64 bytes echoed, close): %.0f/s\n",
 		    (unsigned long long)cps_conns, (double)cps_conns / cps_s);
-	}
 	printf("  bulk sender: %llu segments out (mss %u), %llu retransmitted\n",
 	    (unsigned long long)bulk_info.segs_out, bulk_info.mss,
 	    (unsigned long long)bulk_info.retransmits);

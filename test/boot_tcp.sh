@@ -64,13 +64,7 @@ check tcp.connect_usage 64 $? '^echo: connect=10\.0\.0\.1:99999,bytes=5: not con
 tests="echo_16m concurrent_100 discard_source linux_server loss_5pct"
 skip_all() { for k in "$@"; do for t in $tests; do echo "SKIP tcp.$t.$k: $why"; done; done; }
 kinds="hosted hosted_2cpus native_tap native_user"
-if [ "$(id -u)" != 0 ]; then
-	why="not root: a network namespace and a TAP device need it"; skip_all $kinds; exit 0
-elif ! ip netns add "$ns" 2>/dev/null; then
-	why="'ip netns' is unavailable here"; skip_all $kinds; exit 0
-elif [ ! -x "$peer" ]; then
-	why="$peer is not built (make $peer)"; skip_all $kinds; exit 0
-fi
+netns_make "$ns" "$peer" || { skip_all $kinds; exit 0; }
 nft=$(command -v nft || echo /usr/sbin/nft)
 in_ns() { run ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up

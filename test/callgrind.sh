@@ -1,5 +1,6 @@
 #!/bin/sh
-# callgrind.sh: instructions per Ebb call against a direct call, counted
+# callgrind.sh: instructions per Ebb call against a direct call, per UDP
+# datagram, per TCP data segment and per TCP connection, counted
 # by valgrind's callgrind (repeatable, unlike time).  Part of make bench;
 # says so and does nothing if valgrind is not installed.
 set -u
@@ -57,4 +58,34 @@ if [ -x "$tb" ]; then
 		    "(%.0f per segment of either kind; %d more data segments in 48 MiB more)\n",
 		    di / ds, dc / ds, (di - dc) / ds, di / dt, ds;
 	      else print "callgrind, TCP bulk over memlink: no figures (bench_tcp failed?)" }'
+fi
+
+# TCP connections over memlink: the marginal instructions of one
+# connection (both stacks: the handshake, 64 bytes each way, the FINs),
+# from two runs of bench_tcp cps.
+if [ -x "$tb" ]; then
+	k1=$(tcp_run "$tb" cps 2000 | sed -n 's/^I //p')
+	k2=$(tcp_run "$tb" cps 6000 | sed -n 's/^I //p')
+	echo "$k1 $k2" | awk 'NF == 2 { printf "callgrind, TCP connections over memlink: %.0f instructions " \
+	    "per connection (connect, 64 bytes echoed, close; both stacks; from 4000 more)\n", ($2 - $1) / 4000 }
+	    NF != 2 { print "callgrind, TCP connections over memlink: no figures (bench_tcp failed?)" }'
+fi
+
+# The virtio-net driver against the device model: the instructions it
+# spends per frame (one sent and one received each round), collected
+# only inside its entry points, from two runs of bench_vnet.
+vb=build/hosted/bench_vnet
+vnet_run() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+		--toggle-collect=vnet_transmit --toggle-collect=vnet_rx_interrupt \
+		--toggle-collect=rx_event --toggle-collect=vnet_idle \
+		--toggle-collect=watch_fire "$vb" "$1" 2>&1 |
+		sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+}
+if [ -x "$vb" ]; then
+	v1=$(vnet_run 100000)
+	v2=$(vnet_run 300000)
+	echo "callgrind, virtio-net driver (hosted, device model): $(echo "$v1 $v2" |
+		awk '{printf "%.0f", ($2 - $1) / (2 * 200000)}') instructions per frame" \
+		"(64-byte frames, one sent and one received a round, buffers and the stack's drop included)"
 fi

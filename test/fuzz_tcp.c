@@ -58,6 +58,7 @@
 #include "tcp/netif.h"
 #include "tcp/proto.h"
 #include "tcp/tcp.h"
+#include "frame.h"
 #include "fuzzlib.h"
 
 #define OUR_IP		FUZZ_OUR_IP
@@ -149,8 +150,6 @@ static void
 send_seg(const struct seg *g)
 {
 	uint8_t f[ETH_HLEN + IP_HLEN + TCP_HLEN_MAX + 256];
-	struct eth_hdr *e = (struct eth_hdr *)f;
-	struct ip_hdr *ih = (struct ip_hdr *)(f + ETH_HLEN);
 	struct tcp_hdr *th = (struct tcp_hdr *)(f + ETH_HLEN + IP_HLEN);
 	uint8_t *o = (uint8_t *)(th + 1);
 	size_t olen = 0, tlen;
@@ -172,17 +171,7 @@ send_seg(const struct seg *g)
 		memcpy(o + olen, g->pay, g->paylen);
 	else
 		memset(o + olen, 0, g->paylen);
-	memcpy(e->dst, fuzz_our_mac, ETH_ALEN);
-	memcpy(e->src, peer_mac, ETH_ALEN);
-	e->type = hton16(ETHERTYPE_IPV4);
-	memset(ih, 0, IP_HLEN);
-	ih->vhl = 0x45;
-	ih->len = hton16((uint16_t)(IP_HLEN + tlen));
-	ih->ttl = 64;
-	ih->proto = IP_PROTO_TCP;
-	ih->src = PEER_IP;
-	ih->dst = OUR_IP;
-	ih->csum = hton16(inet_csum(inet_sum(ih, IP_HLEN, 0)));
+	frame_ipv4(f, fuzz_our_mac, peer_mac, PEER_IP, OUR_IP, IP_PROTO_TCP, tlen);
 	th->sport = hton16(g->s->peer_port);
 	th->dport = hton16(g->s->our_port);
 	th->seq = hton32(g->seq);

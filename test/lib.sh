@@ -6,6 +6,8 @@
 # usable /dev/kvm; otherwise, for a script that boots QEMU — one that
 # names itself, as "boot" or "smp" — it prints a SKIP line for NAME.kvm).
 #
+# netns_make NS FILE... (below): root, the FILEs built, a namespace made.
+#
 # check NAME EXPECTED_STATUS STATUS PATTERN...
 #	prints PASS or FAIL (with the last 40 lines of output): the status
 #	must match and every pattern (an extended regular expression) must
@@ -192,3 +194,18 @@ trap lib_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+
+# netns_make NS FILE...: as root, check that each FILE is built and make
+# the network namespace NS; 0, or 1 with $why set for the script's SKIP
+# lines (and no namespace made).  The script removes NS at exit.
+netns_make() {
+	local ns=$1 f
+	shift
+	if [ "$(id -u)" != 0 ]; then
+		why="not root: a network namespace and a TAP device need it"; return 1
+	fi
+	for f in "$@"; do
+		[ -x "$f" ] || { why="$f is not built (make $f)"; return 1; }
+	done
+	ip netns add "$ns" 2>/dev/null || { why="'ip netns' is unavailable here"; return 1; }
+}

@@ -37,6 +37,7 @@
 #include "tcp/proto.h"
 #include "tcp/stats.h"
 #include "tcp/udp.h"
+#include "frame.h"
 #include "test.h"
 
 #define NCORES	4
@@ -138,17 +139,7 @@ mk_arp(uint8_t *f, uint16_t op, uint32_t spa, const uint8_t *tha, uint32_t tpa)
 static inline size_t
 mk_ip(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto, size_t n)
 {
-	struct ip_hdr *ih = (struct ip_hdr *)(f + mk_eth(f, our_mac, ETHERTYPE_IPV4));
-
-	memset(ih, 0, IP_HLEN);
-	ih->vhl = 0x45;
-	ih->len = hton16((uint16_t)(IP_HLEN + n));
-	ih->ttl = 64;
-	ih->proto = proto;
-	ih->src = src;
-	ih->dst = dst;
-	ih->csum = hton16(inet_csum(inet_sum(ih, IP_HLEN, 0)));
-	return ETH_HLEN + IP_HLEN + n;
+	return frame_ipv4(f, our_mac, peer_mac, src, dst, proto, n);
 }
 
 #define L4	(ETH_HLEN + IP_HLEN)	/* where the transport header goes */

@@ -71,6 +71,13 @@ if [ -z "$accel" ]; then
 		accel=tcg
 	fi
 fi
+# smp: with TCG, one vCPU would make QEMU drop the guest's memory fences
+# (it emits host barriers only when the machine may have several vCPUs),
+# while its device model reads and writes guest memory from another
+# host thread; virtio's notification handshakes then lose kicks
+# (virtio/net_watch.c).  maxcpus=2 keeps the fences; the second CPU is
+# only possible, never present (ACPI lists it disabled).
+smp=${CPUS:-1}
 case $accel in
 kvm)
 	# Refused where it cannot work, before QEMU says "KVM internal error"
@@ -86,7 +93,7 @@ kvm)
 		exit 125
 	fi
 	cpu=host ;;
-tcg) cpu=max ;;
+tcg) cpu=max; [ "$smp" = 1 ] && smp=1,maxcpus=2 ;;
 *) echo "qemu.sh: ACCEL must be kvm or tcg, not '$accel'" >&2; exit 125 ;;
 esac
 
@@ -198,7 +205,7 @@ teepid=$!
 # $net is split into words on purpose: it holds no spaces of its own.
 # shellcheck disable=SC2086
 setpriv --pdeathsig TERM qemu-system-x86_64 -machine q35,accel="$accel" -cpu "$cpu" \
-	-smp "${CPUS:-1}" -m "${MEM:-256M}" \
+	-smp "$smp" -m "${MEM:-256M}" \
 	-nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -debugcon file:"$tmp/exit" $net \
 	-kernel "$img" -append "${ARGS:-}" "$@" <&0 2>"$tmp/stderr.fifo" &

@@ -374,6 +374,7 @@ tcp_test_config(void)
 	cfg.keepalive_cnt = 2;
 	cfg.persist_max_ms = 200;
 	cfg.syn_backlog = 128;
+	cfg.syn_cookies = 1;
 	cfg.sndbuf = 262144;
 	cfg.rcvbuf = 262144;
 	CHECK_EQ(tcp_configure(&cfg), 0);
@@ -429,21 +430,18 @@ __attribute__((unused)) static const struct synopt bare = { .mss = 0, .ws = -1, 
 __attribute__((unused)) static struct peer p;
 __attribute__((unused)) static uint16_t open_win = 65535;	/* the peer's window in the handshake */
 
-/* Listen on 80 and take a connection from the peer (port pport). */
+/* A new peer (port pport) sends its SYN (so) to our port 80: our SYN-ACK. */
 __attribute__((unused)) static struct out
-open_passive(uint16_t pport, const struct synopt *so)
+p_syn_passive(uint16_t pport, const struct synopt *so)
 {
 	struct out o;
 
-	learn_peer();
 	memset(&p, 0, sizeof p);
 	p.port = pport;
 	p.our_port = 80;
 	p.snd = 1000;
 	p.win = open_win;
 	p.tsval = 777;
-	if (tcp_listen(80, app_accept, &app) != 0 && tcp_listen(80, app_accept, &app) != EADDRINUSE)
-		CHECK(!"tcp_listen");
 	clear();
 	p_syn(&p, TCP_FSYN, so);
 	CHECK_EQ(nframes, 1);
@@ -453,6 +451,19 @@ open_passive(uint16_t pport, const struct synopt *so)
 	CHECK_EQ(o.sport, 80);
 	CHECK_EQ(o.dport, pport);
 	clear();
+	return o;
+}
+
+/* Listen on 80 and take a connection from the peer (port pport). */
+__attribute__((unused)) static struct out
+open_passive(uint16_t pport, const struct synopt *so)
+{
+	struct out o;
+
+	learn_peer();
+	if (tcp_listen(80, app_accept, &app) != 0 && tcp_listen(80, app_accept, &app) != EADDRINUSE)
+		CHECK(!"tcp_listen");
+	o = p_syn_passive(pport, so);
 	p_send(&p, TCP_FACK, NULL, 0);
 	if (app.refuse) {			/* refused: an RST */
 		CHECK_EQ(nframes, 1);

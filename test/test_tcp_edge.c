@@ -2,7 +2,7 @@
  * test_tcp_edge.c: TCP's edges (tcp/tcp*.c), hosted, with crafted
  * segments as in test_tcp.c (test/test_tcp.h has the scripted peer):
  * the RFC 5961 challenge ACKs, segments with no connection, the SYN
- * backlog and SYN-ACK retries, an application refusing a connection,
+ * backlog with cookies off (a full one drops) and SYN-ACK retries, an application refusing a connection,
  * SYN retries running out, checksums (bad ones dropped, the device's
  * word taken, offload hints when sending), the connection limit, what
  * follows tcp_close (FIN_WAIT_2's limit, data answered by RST) and the
@@ -141,6 +141,9 @@ TEST(tcp_syn_backlog_and_syn_ack_retries)
 
 	tcp_config_get(&cfg);
 	cfg.syn_backlog = 2;
+	cfg.syn_cookies = 2;
+	CHECK_EQ(tcp_configure(&cfg), EINVAL);
+	cfg.syn_cookies = 0;		/* the drop (test_tcp_cookie.c: cookies) */
 	CHECK_EQ(tcp_configure(&cfg), 0);
 	cfg.rto_min_ms = 5000;
 	CHECK_EQ(tcp_configure(&cfg), EINVAL);

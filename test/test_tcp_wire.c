@@ -10,15 +10,23 @@
  * recovery (fast retransmit, SACK, the RTO), the out-of-order queue and
  * checksums together; the counters say which of them ran.  Short
  * transfers here (the 64 MiB runs are the echo app's suite).
+ *
+ * And a SYN flood: side A sends SYNs to the echo port from spoofed
+ * addresses of the link's subnet while the client, also on A, makes
+ * three echo connections one after another; with the backlog at 4, the
+ * flood's handshakes fill it and every one of the client's goes
+ * through a SYN cookie (tcp/tcp_cookie.c).
  */
 #define _GNU_SOURCE
+#include "frame.h"
 #include "netwire.h"
+#include "tcp/inet.h"
 #include "tcp/pkt.h"
 #include "tcp/tcp.h"
 
 #define ECHO_PORT	7
 
-static struct memlink *lk[2];
+static struct memlink *lk[3];
 
 static int echo_accept(void *arg, struct tcp_conn *c);
 
@@ -36,9 +44,12 @@ make_links(void)
 	struct memlink_config clean = { .seed = 10 };
 	struct memlink *p = memlink_create("pa", "pb", &clean);
 
+	struct memlink_config fc = { .seed = 13, .delay_ns = 50000 };
+
 	lk[0] = memlink_create("ta", "tb", &a);
 	lk[1] = memlink_create("ua", "ub", &b);
-	CHECK(p != NULL && lk[0] != NULL && lk[1] != NULL);
+	lk[2] = memlink_create("fa", "fb", &fc);
+	CHECK(p != NULL && lk[0] != NULL && lk[1] != NULL && lk[2] != NULL);
 	/* Primed on a clean link: no frame is still on a delaying wire after. */
 	return memlink_netif(p, 0);
 }
@@ -125,6 +136,7 @@ echo_accept(void *arg, struct tcp_conn *c)
 	(void)arg;
 	tcp_setopt(c, TCP_OPT_MANUAL_RECVED, 1);
 	srv.c = c;
+	srv.fin = 0;			/* (the flood's clients come one by one) */
 	tcp_attach(c, &echo_cb, NULL);
 	return 0;
 }
@@ -135,6 +147,7 @@ static struct client {
 	struct tcp_conn *c;
 	size_t total, sent, got;
 	int bad, done, aborted;
+	int echoed;			/* connections that got all their bytes back */
 	struct timer poll;
 } cl;
 
@@ -185,6 +198,7 @@ cl_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 	if (cl.got == cl.total && cl.c != NULL) {
 		tcp_close(c);
 		cl.c = NULL;
+		cl.echoed++;
 	}
 }
 
@@ -294,4 +308,143 @@ TEST(tcp_wire_one_byte_window)
 	transfer(0, 1000);
 	bufsize = 65536;
 	CHECK(DELTA(tcp, tx) > 2 * 1000);
+}
+
+/* ---- a SYN flood while the client echoes --------------------------------------------- */
+
+#define FLOOD_MIN	5000	/* spoofed SYNs sent, at least */
+#define FLOOD_BATCH	20	/* of them every millisecond (20,000 a second) */
+#define FLOOD_CLIENTS	3	/* echo connections during the flood, one by one */
+#define FLOOD_BYTES	(64 << 10)	/* each way on each */
+
+static struct flood {
+	struct timer tick;
+	uint64_t rng;
+	long syns;			/* spoofed SYNs sent */
+	int started;			/* client connections opened */
+	int over;			/* the flood stopped: waiting for the backlog */
+} fl;
+
+/* A SYN to B's echo port from a spoofed .3 to .254 of the subnet, out of A. */
+static void
+flood_syn(struct netif *a, struct netif *b)
+{
+	static const uint8_t opt[12] = { TCPOPT_MSS, 4, 1460 >> 8, 1460 & 255,
+	    TCPOPT_NOP, TCPOPT_WSCALE, 3, 7, TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK_OK, 2 };
+	size_t tlen = TCP_HLEN + sizeof opt, n = ETH_HLEN + IP_HLEN + tlen;
+	struct iobuf *f = iobuf_alloc(IOBUF_HEADROOM, n);
+	uint32_t src;
+	struct tcp_hdr *th;
+	uint8_t *p;
+	uint64_t r;
+
+	if (f == NULL)
+		return;
+	fl.rng = fl.rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	r = fl.rng >> 11;
+	src = (b->ip & b->netmask) | hton32((uint32_t)(3 + r % 252));
+	p = iobuf_put(f, n);
+	frame_ipv4(p, b->mac, a->mac, src, b->ip, IP_PROTO_TCP, tlen);
+	th = (struct tcp_hdr *)(p + ETH_HLEN + IP_HLEN);
+	memset(th, 0, TCP_HLEN);
+	th->sport = hton16((uint16_t)(1024 + (r >> 8) % 64000));
+	th->dport = hton16(ECHO_PORT);
+	th->seq = hton32((uint32_t)(r >> 24));
+	th->off = (uint8_t)((tlen / 4) << 4);
+	th->flags = TCP_FSYN;
+	th->win = hton16(64240);
+	memcpy(th + 1, opt, sizeof opt);
+	th->csum = hton16(inet_csum(inet_sum(th, tlen, inet_pseudo(src, b->ip,
+	    IP_PROTO_TCP, (uint16_t)tlen))));
+	netif_send(a, f, NULL);
+}
+
+/*
+ * Every millisecond: a batch of spoofed SYNs, and the client's next
+ * connection when the last one is done (its SYN follows the batch on
+ * the wire, so it finds the backlog full); the flood ends once every
+ * client echoed and FLOOD_MIN SYNs went, the run once nothing is left.
+ */
+static void
+flood_tick(void *arg)
+{
+	struct netif *a = memlink_netif(lk[2], 0), *b = memlink_netif(lk[2], 1);
+
+	(void)arg;
+	if (fl.over) {
+		if (tcp_live() == 0) {
+			timer_stop(&fl.tick);
+			tcp_unlisten(ECHO_PORT);
+			wire_finish();
+		}
+		return;
+	}
+	for (int i = 0; i < FLOOD_BATCH; i++)
+		flood_syn(a, b);
+	fl.syns += FLOOD_BATCH;
+	if (cl.c == NULL && !cl.aborted && cl.echoed == fl.started &&
+	    fl.started < FLOOD_CLIENTS) {
+		cl.sent = cl.got = 0;
+		CHECK_EQ(tcp_connect(b->ip, ECHO_PORT, &cl_cb, NULL, &cl.c), 0);
+		fl.started++;
+	}
+	if ((cl.echoed == FLOOD_CLIENTS || cl.aborted) && fl.syns >= FLOOD_MIN)
+		fl.over = 1;
+}
+
+/* Short times, backlog 4, addresses; the listener and the flood's tick. */
+static int
+flood_body(void)
+{
+	struct netif *a = memlink_netif(lk[2], 0), *b = memlink_netif(lk[2], 1);
+	struct tcp_config cfg;
+
+	tcp_config_get(&cfg);
+	cfg.syn_backlog = 4;
+	cfg.syn_retries = 2;
+	cfg.rto_init_ms = 100;
+	cfg.time_wait_ms = 50;
+	cfg.sndbuf = cfg.rcvbuf = 65536;
+	CHECK_EQ(tcp_configure(&cfg), 0);
+	arp_tune(ARP_TTL_MS * TIMER_MS, 10 * TIMER_MS);
+	CHECK_EQ(netcfg_apply(a, IP4(10, 22, 0, 1), IP4(255, 255, 255, 0), 0), 0);
+	CHECK_EQ(netcfg_apply(b, IP4(10, 22, 0, 2), IP4(255, 255, 255, 0), 0), 0);
+	wire_arp_in(a, b->mac, b->ip, a->ip);	/* A knows B: no SYN waits for ARP */
+	memset(&srv, 0, sizeof srv);
+	CHECK_EQ(tcp_listen(ECHO_PORT, echo_accept, NULL), 0);
+	timer_setup(&fl.tick, flood_tick, NULL);
+	timer_start(&fl.tick, TIMER_MS, TIMER_MS);
+	return 1;
+}
+
+TEST(tcp_wire_syn_flood_cookies)
+{
+	struct test_leaks l = wire_begin(make_links);
+	struct tcp_config saved;
+
+	tcp_config_get(&saved);
+	memset(&cl, 0, sizeof cl);
+	memset(&fl, 0, sizeof fl);
+	fl.rng = 42;
+	cl.total = FLOOD_BYTES;
+	wire_run(flood_body);
+	CHECK_EQ(cl.echoed, FLOOD_CLIENTS);
+	CHECK_EQ(cl.bad, 0);
+	CHECK_EQ(cl.aborted, 0);
+	CHECK(fl.syns >= FLOOD_MIN);
+	CHECK_EQ(DELTA(tcp, syn_rx), fl.syns + FLOOD_CLIENTS);
+	CHECK_EQ(DELTA(tcp, accepts), FLOOD_CLIENTS);
+	CHECK_EQ(DELTA(tcp, cookies_validated), FLOOD_CLIENTS);
+	CHECK(DELTA(tcp, cookies_sent) > fl.syns / 2);
+	CHECK_EQ(DELTA(tcp, cookies_rejected), 0);
+	CHECK_EQ(DELTA(tcp, backlog_drops), 0);
+	CHECK_EQ(tcp_live(), 0);
+	printf("  %ld spoofed SYNs, %lld cookies sent; %d connections echoed %d bytes "
+	    "each way through cookies\n", fl.syns, DELTA(tcp, cookies_sent),
+	    cl.echoed, FLOOD_BYTES);
+	netcfg_apply(memlink_netif(lk[2], 0), 0, 0, 0);
+	netcfg_apply(memlink_netif(lk[2], 1), 0, 0, 0);
+	arp_tune(ARP_TTL_MS * TIMER_MS, ARP_RETRY_MS * TIMER_MS);
+	CHECK_EQ(tcp_configure(&saved), 0);
+	wire_end(l);
 }

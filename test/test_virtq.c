@@ -361,6 +361,81 @@ TEST(virtq_flags)
 	teardown(&vq, &d);
 }
 
+/*
+ * The lost kick, by hand: the device's request (avail_event) lands only
+ * after virtq_kick has decided, as when neither side's fence holds.
+ * virtq_kick_owed sees it; virtq_kicked records the kick sent for it.
+ */
+TEST(virtq_lost_kick)
+{
+	struct virtq vq;
+	struct dev d;
+
+	setup(&vq, &d, 16, 1);
+	CHECK_EQ(virtq_kick_owed(&vq), 0);	/* nothing published */
+	CHECK_EQ(add_chain(&vq, 0, 1, 0), 0);
+	CHECK_EQ(virtq_kick(&vq), 1);		/* the first entry: asked for */
+	CHECK_EQ(virtq_kick_owed(&vq), 0);
+	CHECK_EQ(dev_run(&d), 1);		/* last_avail 1; avail_event still 0 */
+	CHECK_EQ(add_chain(&vq, 1, 1, 0), 0);
+	CHECK_EQ(virtq_kick(&vq), 0);		/* decided on the old request */
+	CHECK_EQ(virtq_kick_owed(&vq), 0);	/* and it is still the old one */
+	*virtq_avail_event(&vq) = d.last_avail;	/* the device's store lands */
+	CHECK_EQ(virtq_kick_owed(&vq), 1);	/* it waits for entry 1 */
+	CHECK_EQ(virtq_kick(&vq), 0);		/* nothing new to decide on */
+	virtq_kicked(&vq);			/* the caller notified */
+	CHECK_EQ(virtq_kick_owed(&vq), 0);
+	CHECK_EQ(dev_run(&d), 1);
+	CHECK_EQ(dev_want_kick(&d), 0);		/* avail_event 2: the next entry */
+	CHECK_EQ(add_chain(&vq, 2, 1, 0), 0);
+	CHECK_EQ(virtq_kick_owed(&vq), 1);	/* published, not yet decided */
+	CHECK_EQ(virtq_kick(&vq), 1);
+	CHECK_EQ(virtq_kick_owed(&vq), 0);
+	CHECK_EQ(dev_run(&d), 1);
+	while (virtq_get(&vq, NULL) != NULL)
+		;
+	teardown(&vq, &d);
+}
+
+/* Without EVENT_IDX: owed while the flag is clear and entries wait. */
+TEST(virtq_lost_kick_flags)
+{
+	struct virtq vq;
+	struct dev d;
+
+	setup(&vq, &d, 8, 0);
+	vq.used->flags = VIRTQ_USED_F_NO_NOTIFY;	/* busy */
+	CHECK_EQ(add_chain(&vq, 0, 1, 0), 0);
+	CHECK_EQ(virtq_kick(&vq), 0);
+	CHECK_EQ(virtq_kick_owed(&vq), 0);	/* it said it would look */
+	vq.used->flags = 0;			/* ... and went idle unseen */
+	CHECK_EQ(virtq_kick_owed(&vq), 1);
+	CHECK_EQ(dev_run(&d), 1);
+	CHECK_EQ(virtq_kick_owed(&vq), 0);	/* it took everything anyway */
+	while (virtq_get(&vq, NULL) != NULL)
+		;
+	teardown(&vq, &d);
+}
+
+/* An overdue interrupt: callbacks on, used entries not taken. */
+TEST(virtq_lost_irq)
+{
+	struct virtq vq;
+	struct dev d;
+
+	setup(&vq, &d, 8, 1);
+	CHECK_EQ(add_chain(&vq, 0, 0, 1), 0);
+	virtq_disable_cb(&vq);
+	dev_run(&d);
+	CHECK_EQ(virtq_irq_owed(&vq), 0);	/* off: polled, nothing owed */
+	CHECK_EQ(virtq_used_idx(&vq), 1);
+	vq.cb_off = 0;				/* on, with the entry unseen */
+	CHECK_EQ(virtq_irq_owed(&vq), 1);
+	CHECK(virtq_get(&vq, NULL) == &bufs[0]);
+	CHECK_EQ(virtq_irq_owed(&vq), 0);
+	teardown(&vq, &d);
+}
+
 /* A full queue and bad chains are refused, changing nothing. */
 TEST(virtq_full)
 {

@@ -27,6 +27,17 @@
  *                        when the test says (vdev_tx_run)
  *   control (notify)     VIRTIO_NET_CTRL_MQ / VQ_PAIRS_SET recorded and
  *                        answered OK, ERR, or never
+ *   rx_kick mode         as QEMU: a receive queue that found no buffer
+ *                        takes no frame until the driver kicks it
+ *   lose modes           (per queue, set after attach) the device
+ *                        loses one handshake as a device
+ *                        whose fence is not honoured does (virtio/
+ *                        net_watch.c): its store of avail_event (or of
+ *                        used->idx) is held back, as in a store buffer,
+ *                        while its load of avail->idx (of used_event)
+ *                        goes ahead and sees the driver's old value; the
+ *                        test lands the held store (vdev_land) once the
+ *                        driver has made the decision that misses it
  *
  * Per-queue state is touched by one agent at a time: a TX queue by the
  * core that owns it (notify runs there), RX queues by whoever injects
@@ -58,6 +69,11 @@ struct vdev_q {
 	uint16_t last_avail;		/* avail entries taken */
 	uint16_t used_idx;		/* the device's copy of used->idx */
 	long kicks, interrupts;
+	int rx_wait;			/* rx_kick mode: no buffer found; waits for a kick */
+	int lose_kick;			/* lose the next kick handshake (TX, or RX out of buffers) */
+	int lose_irq;			/* lose the next interrupt handshake */
+	int late_event;			/* a held store of avail_event; -1: none */
+	int late_used;			/* a held store of used->idx; -1: none */
 	struct event irq_ev;		/* the interrupt's event: allocates nothing */
 	int irq_pending;		/* irq_ev is queued (atomic) */
 	/* TX: what the device took. */
@@ -88,6 +104,7 @@ struct vdev {
 	uint16_t ctrl_data;
 	long ctrl_count, resets, errors;
 	long rx_nobuf;			/* frames the device had no buffers for */
+	int rx_kick;			/* rx_kick mode (see the top) */
 	uint64_t rx_addr[VDEV_SEGS];	/* buffers the last received frame used */
 	int rx_nbufs;
 	struct vdev_q q[VDEV_QMAX];
@@ -113,7 +130,8 @@ vdev_pop(struct vdev_q *q)
 		return -1;
 	head = vq->avail->ring[q->last_avail & (vq->size - 1)];
 	q->last_avail++;
-	if (vq->event_idx)	/* as QEMU: the next add is worth a kick */
+	/* As QEMU: the next add is worth a kick (not while losing: its notification is off). */
+	if (vq->event_idx && q->late_event < 0 && !q->lose_kick)
 		__atomic_store_n(virtq_avail_event(vq), q->last_avail, __ATOMIC_RELAXED);
 	return head;
 }
@@ -126,12 +144,21 @@ vdev_avail(struct vdev_q *q)
 	    q->last_avail);
 }
 
-/* Caught up: ask for a kick at the next add; full fence before re-reading. */
+/*
+ * Caught up: ask for a kick at the next add; full fence before re-reading.
+ * In a lose mode (q->lose_kick, EVENT_IDX) the store is held back instead:
+ * vdev_land makes it visible after the driver has decided not to kick.
+ */
 static inline void
 vdev_want_kick(struct vdev_q *q)
 {
 	struct virtq *vq = q->vq;
 
+	if (vq->event_idx && q->lose_kick) {
+		q->lose_kick = 0;
+		q->late_event = q->last_avail;
+		return;
+	}
 	if (vq->event_idx)
 		__atomic_store_n(virtq_avail_event(vq), q->last_avail, __ATOMIC_RELAXED);
 	else
@@ -179,8 +206,15 @@ vdev_publish(struct vdev_q *q, int n)
 	int want;
 
 	q->used_idx = (uint16_t)(q->used_idx + n);
+	if (q->lose_irq && q->late_used < 0) {
+		/* Held back (vdev_land); used_event read stale: no interrupt. */
+		q->lose_irq = 0;
+		q->late_used = q->used_idx;
+		return;
+	}
 	/* Release: the entries before the idx that hands them over. */
 	__atomic_store_n(&vq->used->idx, q->used_idx, __ATOMIC_RELEASE);
+	q->late_used = -1;		/* a held store is overtaken */
 	/* Full fence: our idx store before reading what the driver wants. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vq->event_idx)
@@ -194,6 +228,36 @@ vdev_publish(struct vdev_q *q, int n)
 		if (q->handler != NULL &&
 		    !__atomic_exchange_n(&q->irq_pending, 1, __ATOMIC_ACQ_REL))
 			spawn_on_record(q->core, &q->irq_ev, vdev_irq, q);
+	}
+}
+
+/*
+ * The held stores land, once the driver has made the decision that
+ * misses them: avail_event once avail->idx has moved past it (the
+ * driver published and decided not to kick), used->idx once callbacks
+ * are on (the driver re-enabled them and saw nothing).  The device does
+ * not look again: its stale load came first.  On the queue's core.
+ */
+static inline void
+vdev_land(struct vdev *m)
+{
+	for (int i = 0; i < m->nq; i++) {
+		struct vdev_q *q = &m->q[i];
+		struct virtq *vq = q->vq;
+
+		if (vq == NULL)
+			continue;
+		if (q->late_event >= 0 &&
+		    __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != q->late_event) {
+			__atomic_store_n(virtq_avail_event(vq), (uint16_t)q->late_event,
+			    __ATOMIC_RELAXED);
+			q->late_event = -1;
+		}
+		if (q->late_used >= 0 && !vq->cb_off) {
+			__atomic_store_n(&vq->used->idx, (uint16_t)q->late_used,
+			    __ATOMIC_RELEASE);
+			q->late_used = -1;
+		}
 	}
 }
 
@@ -216,6 +280,10 @@ vdev_rx(struct vdev *m, int pair, const struct virtio_net_hdr *h,
 	int heads[VDEV_SEGS], n = 0;
 	struct virtio_net_hdr hdr = *h;
 
+	if (q->rx_wait) {		/* rx_kick mode: until the driver kicks */
+		m->rx_nobuf++;
+		return -1;
+	}
 	while (left > 0) {
 		int head = n < VDEV_SEGS ? vdev_pop(q) : -1;
 		uint32_t cap;
@@ -223,6 +291,10 @@ vdev_rx(struct vdev *m, int pair, const struct virtio_net_hdr *h,
 		if (head < 0 || (!mrg && n == 1)) {
 			q->last_avail = start;	/* put them back: dropped */
 			m->rx_nobuf++;
+			if (m->rx_kick && head < 0) {
+				q->rx_wait = 1;
+				vdev_want_kick(q);
+			}
 			return -1;
 		}
 		cap = q->vq->desc[head].len;
@@ -353,6 +425,8 @@ vdev_reset(struct virtio_dev *d)
 		m->q[i].vq = NULL;
 		m->q[i].handler = NULL;
 		m->q[i].last_avail = m->q[i].used_idx = 0;
+		m->q[i].rx_wait = 0;
+		m->q[i].late_event = m->q[i].late_used = -1;
 	}
 }
 
@@ -426,6 +500,7 @@ vdev_queue_enable(struct virtio_dev *d, int qi, struct virtq *vq, int core,
 		return -1;
 	}
 	memset(q, 0, offsetof(struct vdev_q, frame));
+	q->late_event = q->late_used = -1;
 	q->vq = vq;
 	q->core = core;
 	if (handler != NULL && m->irq_result == 0) {
@@ -446,6 +521,8 @@ vdev_notify(struct virtio_dev *d, int qi)
 		m->errors++;	/* a kick before DRIVER_OK (3.1.1), or to no queue */
 	else if (qi == m->nq - 1 && (m->offered >> VIRTIO_NET_F_CTRL_VQ) & 1)
 		vdev_ctrl_run(m, qi);
+	else if (!(qi & 1))
+		q->rx_wait = 0;		/* buffers: the device looks again */
 	else if ((qi & 1) && !m->tx_stall && !m->tx_lazy)
 		vdev_tx_run(m, qi);
 }

@@ -50,7 +50,7 @@
 #include "kernel/malloc.h"
 #include "net_priv.h"
 
-static struct vnet *vnets[VNET_MAX];	/* attached devices, by slot */
+struct vnet *vnets[VNET_MAX];		/* attached devices, by slot (net_priv.h) */
 static struct netif vnet_nifs[VNET_MAX];	/* their interfaces */
 static int registered[VNET_MAX];	/* vnet_nifs[i] is on the netif list */
 static int hooked;			/* vnet_boundary is registered */
@@ -559,7 +559,8 @@ vnet_print_stats(struct netif *nif)
 		printf("%s q%d: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
 		    "drops rx %llu nomem %llu malformed, tx %llu full %llu other, "
 		    "handed over rx %llu (%llu lost) tx %llu (%llu lost), "
-		    "%llu bad used, %llu copies, %llu kicks, %llu interrupts\n",
+		    "%llu bad used, %llu copies, %llu kicks, %llu interrupts, "
+		    "lost %llu kicks %llu interrupts\n",
 		    nif->name, q,
 		    (unsigned long long)s.rx_frames, (unsigned long long)s.rx_bytes,
 		    (unsigned long long)s.tx_frames, (unsigned long long)s.tx_bytes,
@@ -569,6 +570,7 @@ vnet_print_stats(struct netif *nif)
 		    (unsigned long long)s.tx_handed, (unsigned long long)s.tx_handoff_drops,
 		    (unsigned long long)s.bad_used,
 		    (unsigned long long)s.tx_copies, (unsigned long long)s.kicks,
-		    (unsigned long long)s.interrupts);
+		    (unsigned long long)s.interrupts, (unsigned long long)s.lost_kicks,
+		    (unsigned long long)s.lost_irqs);
 	}
 }

@@ -77,6 +77,7 @@ struct virtio_net_hdr {
 #define VNET_RX_HEADROOM	64	/* room before a receive buffer's header */
 #define VNET_CTRL_TIMEOUT_MS	1000	/* how long attach waits for a control command */
 #define VNET_MTU		1500	/* bytes of IP per frame */
+#define VNET_WATCH_MS		10	/* the lost-notification watchdog's period (net_watch.c) */
 
 /*
  * Attach a virtio-net device: negotiate, read MAC/status/max pairs, set
@@ -124,7 +125,16 @@ struct vnet_stats {
 	uint64_t bad_used;		/* used entries naming no buffer of ours (RX and TX) */
 	uint64_t kicks;			/* notifications to the device (RX and TX) */
 	uint64_t interrupts;		/* RX interrupts taken */
+	uint64_t lost_kicks;		/* kicks the device waited for in vain (net_watch.c) */
+	uint64_t lost_irqs;		/* RX interrupts that never came (net_watch.c) */
 };
+
+/*
+ * The watchdog timers armed now, over all cores (net_watch.c): 0 once
+ * every device has been quiet for a period.  For a test that wants no
+ * timer left when its run ends.
+ */
+int vnet_watching(void);
 
 /* Copy pair q's counters of nif (a vnet interface) into *st. */
 void vnet_stats(struct netif *nif, int q, struct vnet_stats *st);

@@ -22,6 +22,7 @@
 #define VIRTIO_NET_PRIV_H
 
 #include "ebb/event.h"
+#include "ebb/timer.h"
 #include "kernel/platform.h"
 #include "net.h"
 #include "virtqueue.h"
@@ -32,6 +33,14 @@
 #define VNET_ADD(f, n)	__atomic_add_fetch(&(f), (n), __ATOMIC_RELAXED)
 
 struct vnet;
+
+/* What the watchdog saw of one queue at its last look (net_watch.c). */
+struct vnet_watch {
+	uint16_t used;			/* the device's used->idx */
+	uint16_t taken;			/* our last_used */
+	uint8_t kick;			/* a kick was owed */
+	uint8_t irq;			/* an interrupt was owed */
+};
 
 /* One queue pair: receiveq (2i) and transmitq (2i + 1).  Core i's. */
 struct vnet_pair {
@@ -52,6 +61,8 @@ struct vnet_pair {
 
 	/* Transmit. */
 	struct virtq tx;
+
+	struct vnet_watch rx_watch, tx_watch;
 
 	struct vnet_stats st;
 } __attribute__((aligned(CACHE_LINE)));
@@ -89,6 +100,13 @@ struct vnet_handoff {
 	struct netif_tx_hints hints;	/* transmit: the caller's */
 };
 
+/*
+ * The attached devices, by slot (net.c).  Written only on core 0 while
+ * the loops are stopped; the loops' start publishes them, and the idle
+ * handlers and the watchdog read them without a lock.
+ */
+extern struct vnet *vnets[VNET_MAX];
+
 /* Queue numbers (5.1.2). */
 static inline int vnet_rxq(int i) { return 2 * i; }
 static inline int vnet_txq(int i) { return 2 * i + 1; }
@@ -97,6 +115,7 @@ static inline int vnet_txq(int i) { return 2 * i + 1; }
 int vnet_rx_fill(struct vnet_pair *p);		/* post buffers into every free slot; how many */
 void vnet_rx_kick(struct vnet_pair *p);		/* notify the device if it wants it */
 void vnet_rx_interrupt(void *arg);		/* the queue's handler (virtio.h): mask, poll */
+void vnet_rx_wake(struct vnet_pair *p);		/* what an interrupt does: mask, poll from an event */
 int vnet_rx_service(struct vnet_pair *p);	/* poll if in polling mode; nonzero: work done */
 void vnet_rx_drain(struct vnet_pair *p);	/* after the reset: free every buffer */
 
@@ -105,5 +124,21 @@ int vnet_transmit(struct netif *nif, struct iobuf *frame,	/* netif_ops.transmit 
     const struct netif_tx_hints *hints);
 int vnet_tx_harvest(struct vnet_pair *p);	/* free what the device sent; nonzero: some */
 void vnet_tx_drain(struct vnet_pair *p);	/* after the reset: free every chain */
+
+/* net_watch.c: lost notifications. */
+struct vnet_watcher {				/* core c's watchdog; only core c touches it */
+	struct timer t;
+	int armed;				/* t is armed (vnet_watching reads it: relaxed) */
+} __attribute__((aligned(CACHE_LINE)));
+extern struct vnet_watcher vnet_watchers[NCPU];
+void vnet_watch_start(int c);			/* arm core c's (this core's) watchdog */
+
+/* Look at core c's pairs in VNET_WATCH_MS (c: this core); on the hot path: a load. */
+static inline void
+vnet_watch_arm(int c)
+{
+	if (__builtin_expect(!__atomic_load_n(&vnet_watchers[c].armed, __ATOMIC_RELAXED), 0))
+		vnet_watch_start(c);
+}
 
 #endif

@@ -106,7 +106,10 @@ vnet_rx_fill(struct vnet_pair *p)
 	return n;
 }
 
-/* Notify the device of new buffers, if it asked to be (virtq_kick). */
+/*
+ * Notify the device of new buffers, if it asked to be (virtq_kick);
+ * if not, the watchdog makes sure it did not ask unseen (net_watch.c).
+ */
 void
 vnet_rx_kick(struct vnet_pair *p)
 {
@@ -115,6 +118,8 @@ vnet_rx_kick(struct vnet_pair *p)
 	if (virtq_kick(&p->rx)) {
 		d->ops->notify(d, vnet_rxq(p->index));
 		VNET_INC(p->st.kicks, 1);
+	} else {
+		vnet_watch_arm(p->index);
 	}
 }
 
@@ -351,6 +356,7 @@ vnet_rx_service(struct vnet_pair *p)
 		return 1;		/* it came meanwhile: keep polling */
 	}
 	p->polling = 0;
+	vnet_watch_arm(p->index);	/* the next interrupt must not be lost unseen */
 	return n > 0;
 }
 
@@ -373,6 +379,13 @@ vnet_rx_interrupt(void *arg)
 	if (core_id() != p->index)	/* virtio.h: on the core queue_enable named */
 		panic("vnet: pair %d's interrupt ran on core %d", p->index, core_id());
 	VNET_INC(p->st.interrupts, 1);
+	vnet_rx_wake(p);
+}
+
+/* Mask the queue's interrupts and poll it from an event (pair p's core). */
+void
+vnet_rx_wake(struct vnet_pair *p)
+{
 	if (!p->polling) {
 		virtq_disable_cb(&p->rx);	/* polled until empty from now */
 		p->polling = 1;

@@ -137,13 +137,17 @@ tx_queue(struct vnet_pair *p, struct iobuf *frame, const struct netif_tx_hints *
 	for (b = chain; b != NULL; b = b->next)
 		if (b->len > 0)		/* an empty buffer needs no descriptor */
 			seg[n++] = (struct virtq_seg){ b->data, (uint32_t)b->len };
-	if (virtq_add(&p->tx, seg, n, 0, chain) < 0)
+	if (virtq_add(&p->tx, seg, n, 0, chain) < 0) {
+		vnet_watch_arm(p->index);	/* full: was the device told what it holds? */
 		return tx_drop(p, chain, ENOBUFS);
+	}
 	VNET_INC(p->st.tx_frames, 1);
 	VNET_INC(p->st.tx_bytes, len);
 	if (virtq_kick(&p->tx)) {
 		d->ops->notify(d, vnet_txq(p->index));
 		VNET_INC(p->st.kicks, 1);
+	} else {
+		vnet_watch_arm(p->index);	/* did it ask unseen? (net_watch.c) */
 	}
 	return 0;
 }

@@ -163,6 +163,7 @@ int
 virtq_kick(struct virtq *vq)
 {
 	uint16_t old = vq->kicked_idx, new_idx = vq->avail_idx;
+	int kick;
 
 	vq->kicked_idx = new_idx;
 	/*
@@ -173,13 +174,53 @@ virtq_kick(struct virtq *vq)
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vq->event_idx)
-		return vring_need_event(
+		kick = vring_need_event(
 		    __atomic_load_n(virtq_avail_event(vq), __ATOMIC_RELAXED),
 		    new_idx, old);
-	if (old == new_idx)
-		return 0;	/* nothing new since the last kick */
-	return !(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED) &
-	    VIRTQ_USED_F_NO_NOTIFY);
+	else
+		kick = old != new_idx &&	/* something new since the last kick */
+		    !(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED) &
+		    VIRTQ_USED_F_NO_NOTIFY);
+	if (kick)
+		vq->notified_idx = new_idx;
+	return kick;
+}
+
+int
+virtq_kick_owed(struct virtq *vq)
+{
+	uint16_t event;
+
+	if (vq->avail_idx == vq->notified_idx)
+		return 0;	/* everything published was notified */
+	/* As barrier 3: our stores of avail->idx before the loads below. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!vq->event_idx)	/* not busy (the flag clear), and not done with it all */
+		return !(__atomic_load_n(&vq->used->flags, __ATOMIC_RELAXED) &
+		    VIRTQ_USED_F_NO_NOTIFY) && virtq_used_idx(vq) != vq->avail_idx;
+	/* avail_event in [notified_idx, avail_idx): modulo 2^16, as ever. */
+	event = __atomic_load_n(virtq_avail_event(vq), __ATOMIC_RELAXED);
+	return (uint16_t)(event - vq->notified_idx) <
+	    (uint16_t)(vq->avail_idx - vq->notified_idx);
+}
+
+void
+virtq_kicked(struct virtq *vq)
+{
+	vq->kicked_idx = vq->notified_idx = vq->avail_idx;
+}
+
+int
+virtq_irq_owed(struct virtq *vq)
+{
+	return !vq->cb_off && virtq_used_idx(vq) != vq->last_used;
+}
+
+uint16_t
+virtq_used_idx(struct virtq *vq)
+{
+	/* Acquire: as barrier 2, though callers only compare it. */
+	return __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
 }
 
 /* Put the chain starting at head back on the free list. */

@@ -108,6 +108,7 @@ struct virtq {
 	uint16_t free_head;	/* first free descriptor (chained by next) */
 	uint16_t avail_idx;	/* the driver's copy of avail->idx */
 	uint16_t kicked_idx;	/* avail_idx at the last virtq_kick */
+	uint16_t notified_idx;	/* avail_idx at the last notification sent */
 	uint16_t last_used;	/* used entries harvested so far */
 	int event_idx;		/* VIRTIO_F_EVENT_IDX negotiated? */
 	int cb_off;		/* virtq_disable_cb in force (until virtq_enable_cb) */
@@ -166,6 +167,35 @@ int virtq_add(struct virtq *vq, const struct virtq_seg *seg, int nout, int nin,
  * with the index it asked about).
  */
 int virtq_kick(struct virtq *vq);
+
+/*
+ * Is the device waiting for a notification it was never sent?  1 if it
+ * asked to hear about an entry published since the last notification
+ * (with EVENT_IDX: avail_event lies in [notified_idx, avail_idx);
+ * without: something was published since, NO_NOTIFY is clear, and the
+ * device has not used every entry).
+ * virtq_kick normally sees such a request in time; when its load of
+ * avail_event and the device's load of avail->idx both miss the other's
+ * store (barrier 3 not honoured: virtqueue.c), only a later look finds
+ * it.  A device in the middle of its work may also say 1 for a moment;
+ * a caller that wants a lost notification, not a busy device, looks
+ * twice with no progress (virtq_used_idx) in between.
+ */
+int virtq_kick_owed(struct virtq *vq);
+
+/* Record a notification sent outside virtq_kick (virtq_kick_owed's answer). */
+void virtq_kicked(struct virtq *vq);
+
+/*
+ * Is an interrupt overdue?  1 if callbacks are on (virtq_enable_cb) and
+ * the device has used entries virtq_get has not taken: the device
+ * should have interrupted (or is about to).  The twin of
+ * virtq_kick_owed, for barrier 4.
+ */
+int virtq_irq_owed(struct virtq *vq);
+
+/* The device's used->idx now: its progress (acquire load). */
+uint16_t virtq_used_idx(struct virtq *vq);
 
 /*
  * The next buffer the device is done with: its token, and in *len the
