@@ -62,7 +62,7 @@ if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	accels="tcg kvm"
 else
 	accels="tcg"
-	[ $# -gt 0 ] && echo "SKIP $1.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
+	[ -n "${1:-}" ] && echo "SKIP $1.kvm: no hardware virtualization here (no vmx/svm flag), TCG only"
 fi
 
 check() {

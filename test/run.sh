@@ -24,7 +24,7 @@
 # the boot scripts to run (default test/boot*.sh); SUITE_TIMEOUT, the
 # seconds each suite may take (default 600 for a binary, 1200 for a
 # script).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.sh" ""	# "": no KVM line (not this script's arguments)
 
 pass=0
 fail=0
