@@ -39,7 +39,8 @@ struct vnet_watch {
 	uint16_t used;			/* the device's used->idx */
 	uint16_t taken;			/* our last_used */
 	uint8_t kick;			/* a kick was owed */
-	uint8_t irq;			/* an interrupt was owed */
+	uint8_t irq;			/* an interrupt was owed, since ... */
+	uint64_t sleeps;		/* ... the core had slept this many times */
 };
 
 /* One queue pair: receiveq (2i) and transmitq (2i + 1).  Core i's. */

@@ -41,11 +41,16 @@
  *
  * A device in the middle of its work can look like the first for a
  * moment, and an interrupt takes a moment to arrive, so one sighting
- * only makes the queue suspect.  A second one a period later is a lost
- * notification if nothing moved that would have ended it: for a kick,
- * the device's used->idx; for an interrupt, what we harvested.  Then
- * the watchdog kicks (counted in lost_kicks) or polls the receive queue
- * as its interrupt would have (lost_irqs).  The timer
+ * only makes the queue suspect.  A later one is a lost notification if
+ * nothing moved that would have ended it.  For a kick: a period later,
+ * the device's used->idx unchanged.  For an interrupt: what we
+ * harvested unchanged while this core slept twice.  A core takes
+ * interrupts only when it sleeps (an interrupt that comes while it is
+ * busy waits), and one taken at a sleep has been handled, its frames
+ * harvested, before the next; so a busy core, however long it stays
+ * busy, is never mistaken for one whose interrupt was lost.  Then the
+ * watchdog kicks (counted in lost_kicks) or polls the receive queue as
+ * its interrupt would have (lost_irqs).  The timer
  * re-arms itself while a queue is suspect and stops otherwise, so an
  * idle instance is not woken.
  *
@@ -86,12 +91,14 @@ vnet_watching(void)
 }
 
 /*
- * Look at queue q (vq) of pair p: act on what was owed at the last look
- * too, with no progress since.  irq: also look for an overdue interrupt
- * (receive queues that take interrupts).  1 while it needs another look.
+ * Look at queue q (vq) of pair p: act on what was owed at an earlier
+ * look too, with no progress since (see the top).  irq: also look for an
+ * overdue interrupt (receive queues that take interrupts); sleeps: this
+ * core's sleeps so far.  1 while it needs another look.
  */
 static int
-watch_queue(struct vnet_pair *p, struct virtq *vq, struct vnet_watch *w, int q, int irq)
+watch_queue(struct vnet_pair *p, struct virtq *vq, struct vnet_watch *w, int q, int irq,
+    uint64_t sleeps)
 {
 	uint16_t used = virtq_used_idx(vq);
 	int kick_owed = virtq_kick_owed(vq);
@@ -104,6 +111,8 @@ watch_queue(struct vnet_pair *p, struct virtq *vq, struct vnet_watch *w, int q, 
 		w->irq = 0;
 	w->used = used;
 	w->taken = vq->last_used;
+	if (irq_owed && !w->irq)
+		w->sleeps = sleeps;	/* suspect from now */
 	if (kick_owed && w->kick) {
 		virtq_kicked(vq);
 		p->v->d->ops->notify(p->v->d, q);
@@ -112,7 +121,7 @@ watch_queue(struct vnet_pair *p, struct virtq *vq, struct vnet_watch *w, int q, 
 		kick_owed = 0;
 		acted = 1;
 	}
-	if (irq_owed && w->irq) {
+	if (irq_owed && w->irq && sleeps >= w->sleeps + 2) {
 		VNET_INC(p->st.lost_irqs, 1);
 		vnet_rx_wake(p);	/* as the interrupt would have */
 		irq_owed = 0;
@@ -128,8 +137,10 @@ static void
 watch_fire(void *unused)
 {
 	int c = core_id(), again = 0;
+	struct event_stats es;
 
 	(void)unused;
+	event_stats(c, &es);
 	__atomic_store_n(&vnet_watchers[c].armed, 0, __ATOMIC_RELAXED);
 	for (int s = 0; s < VNET_MAX; s++) {
 		struct vnet *v = vnets[s];
@@ -138,9 +149,9 @@ watch_fire(void *unused)
 		if (v == NULL || c >= v->pairs)
 			continue;
 		p = &v->pair[c];
-		again |= watch_queue(p, &p->tx, &p->tx_watch, vnet_txq(c), 0);
+		again |= watch_queue(p, &p->tx, &p->tx_watch, vnet_txq(c), 0, es.sleeps);
 		again |= watch_queue(p, &p->rx, &p->rx_watch, vnet_rxq(c),
-		    p->rx_irq && !p->polling);
+		    p->rx_irq && !p->polling, es.sleeps);
 	}
 	if (again)
 		vnet_watch_start(c);
