@@ -2,8 +2,9 @@
  * memlink.c: two interfaces joined by an in-memory wire (memlink.h).
  * Hosted.
  *
- *	netif_send(A) -> memlink_transmit: copy, checksum, pcap, impairments,
- *	                 queue on A's wire queue of this core (deliver at `at`)
+ *	netif_send(A) -> memlink_transmit: draws, wire_buffer (copy and
+ *	                 checksum as needed), pcap, impairments, queue on
+ *	                 A's wire queue of this core (deliver at `at`)
  *	... when `at` comes (at once, or A's queue timer on this core):
  *	wire_deliver (an event on this core) -> netif_input(B)
  *
@@ -21,8 +22,10 @@
  * Impairments.  For every frame, transmit draws four numbers from the
  * queue's random stream (xorshift64*, seeded from the seed, the side and
  * the core), always four and always in the same order, loss, duplicate,
- * corrupt, reorder, so that the same frames sent in the same order on a
- * queue meet the same fate whatever the settings of the others.  A lost
+ * corrupt, reorder, before anything else (a frame without memory for
+ * its copy has drawn its four too), so that the same frames sent in the
+ * same order on a queue meet the same fate whatever the settings of the
+ * others.  A lost
  * frame is counted and freed; a corrupted one has the byte at (the
  * corrupt draw's high half) mod length xored with 0xff; a reordered one
  * is delivered reorder_ns late; a duplicated one is queued twice (two
@@ -33,13 +36,27 @@
  * these are transmit errors: the wire took the frame.  Only a missing
  * copy (no memory) returns ENOMEM.
  *
- * Copies.  The sender's chain is copied into one fresh iobuf (with
- * IOBUF_HEADROOM) and freed: the receiver may write into what it gets,
- * and the sender's blocks (a retransmission queue's clones) are never
- * shared with the other stack.  With NETIF_F_TX_CSUM offered, a frame
- * whose hints ask for a checksum gets it here, in the copy; with
- * NETIF_F_RX_CSUM, frames that were not corrupted arrive marked
- * NETIF_RX_CSUM_OK.
+ * Copies.  The receiver may write into what it gets, and the sender's
+ * blocks (a retransmission queue's clones) must never be shared with
+ * the other stack, so each frame crosses as one buffer the receiver
+ * owns alone (wire_buffer): a frame that is one buffer nobody else
+ * views (an ACK, a UDP datagram) goes as it is, without a copy, as a
+ * loopback device passes its frames; a chain whose first buffer is the
+ * sender's alone and has the tailroom (a TCP segment: its headers'
+ * buffer, then clones of the send queue) gets the rest copied there;
+ * anything else is copied into a fresh iobuf.  The chain's other
+ * buffers are freed.
+ *
+ * Checksum offload.  With NETIF_F_TX_CSUM offered, a frame whose hints
+ * ask for a checksum gets it here, summed as the bytes are copied
+ * (inet_copy_chain), but only when someone will look at it: when the
+ * receiving side does not offer NETIF_F_RX_CSUM, when the frame is to
+ * be corrupted (so that the receiver's check catches the flip), or when
+ * a capture is written.  Otherwise, as between two virtual machines on
+ * one host, the frame crosses with the field as the sender left it (the
+ * pseudo-header's sum) and arrives marked NETIF_RX_CSUM_OK: with both
+ * offloads, nobody computes a checksum.  With NETIF_F_RX_CSUM, frames
+ * that were not corrupted arrive marked NETIF_RX_CSUM_OK.
  *
  * pcap.  Every frame transmitted by either side, before the impairments
  * (what a capture at the sender sees), as one classic pcap file
@@ -58,6 +75,8 @@
 #include "kernel/malloc.h"
 #include "kernel/platform.h"
 #include "memlink.h"
+#include "tcp/inet.h"
+#include "tcp/proto.h"
 
 #define MEMLINK_QUEUE_MAX	1024		/* default queue_max */
 #define MEMLINK_REORDER_NS	TIMER_MS	/* default reorder_ns */
@@ -170,27 +189,68 @@ pcap_write(struct memlink *ml, const struct iobuf *b)
 	pthread_mutex_unlock(&ml->pcap_lock);
 }
 
-/* ---- the frame's copy -------------------------------------------------- */
+/* ---- the frame's buffer ------------------------------------------------ */
 
-/* Checksum offload: the ones'-complement sum from start, stored at start + off. */
+/*
+ * Copy frame's bytes from k on (src: the chain from there; len bytes in
+ * all) to b->data + k.  If h asks for a checksum, sum from h->csum_start
+ * to the end as the bytes go (those before k summed where they are) and
+ * store it: the device's checksum offload (netif.h), a computed 0 sent
+ * as 0xffff, as a device does for UDP's sake.
+ */
 static void
-fill_csum(struct iobuf *b, const struct netif_tx_hints *h)
+wire_copy(struct iobuf *b, const struct iobuf *src, size_t k, size_t len,
+    const struct netif_tx_hints *h)
 {
+	size_t start, from;
 	uint32_t sum = 0;
 	uint16_t csum;
-	size_t i;
 
-	if (!h->csum || (size_t)h->csum_start + h->csum_offset + 2 > b->len)
+	if (h == NULL || (size_t)h->csum_start + h->csum_offset + 2 > len) {
+		iobuf_copy_out(src, 0, len - k, b->data + k);
 		return;
-	for (i = h->csum_start; i + 1 < b->len; i += 2)
-		sum += (uint32_t)b->data[i] << 8 | b->data[i + 1];
-	if (i < b->len)
-		sum += (uint32_t)b->data[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	csum = (uint16_t)~sum;
-	b->data[h->csum_start + h->csum_offset] = (uint8_t)(csum >> 8);
-	b->data[h->csum_start + h->csum_offset + 1] = (uint8_t)csum;
+	}
+	start = h->csum_start;
+	from = start > k ? start : k;	/* the copy is summed from here on */
+	if (start < k)
+		sum = inet_sum(b->data + start, k - start, 0);
+	iobuf_copy_out(src, 0, from - k, b->data + k);
+	sum = inet_add(sum, inet_copy_chain(b->data + from, src, from - k, len - from, 0),
+	    from - start);
+	csum = hton16(inet_csum(sum));
+	if (csum == 0)
+		csum = 0xffff;
+	memcpy(b->data + start + h->csum_offset, &csum, 2);
+}
+
+/*
+ * The wire's buffer for frame (which it consumes): one buffer that the
+ * receiver will own alone.  A frame that is one buffer nobody else
+ * views goes as it is.  Otherwise, when the first buffer is ours alone
+ * and its tailroom holds the rest, the rest is copied there (a TCP
+ * segment: its headers' buffer, then clones of the sender's queue);
+ * else the whole frame is copied into a fresh buffer.  h: fill in the
+ * checksum it asks for on the way (NULL: none).  NULL if memory ran out.
+ */
+static struct iobuf *
+wire_buffer(struct iobuf *frame, const struct netif_tx_hints *h)
+{
+	size_t len = iobuf_chain_len(frame), k = 0;
+	struct iobuf *b, *src = frame;
+
+	if (!iobuf_shared(frame) && iobuf_tailroom(frame) >= len - frame->len) {
+		b = frame;
+		k = frame->len;		/* these bytes are in place already */
+		src = frame->next;
+		b->next = NULL;
+	} else if ((b = iobuf_alloc(IOBUF_HEADROOM, len)) == NULL) {
+		iobuf_free_chain(frame);
+		return NULL;
+	}
+	iobuf_put(b, len - k);
+	wire_copy(b, src, k, len, h);
+	iobuf_free_chain(src);
+	return b;
 }
 
 /* ---- the wire queue ---------------------------------------------------- */
@@ -292,6 +352,10 @@ wire_frame(struct wire_queue *q, struct iobuf *b, uint64_t at, uint32_t flags)
 
 /* ---- transmit ---------------------------------------------------------- */
 
+/*
+ * The driver's transmit: the wire's buffer (a copy if need be), the
+ * pcap record, the impairments, onto this core's queue.
+ */
 static int
 memlink_transmit(struct netif *nif, struct iobuf *frame,
     const struct netif_tx_hints *hints)
@@ -300,26 +364,28 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 	struct memlink *ml = s->link;
 	const struct memlink_config *cfg = &ml->cfg;
 	struct wire_queue *q = &s->q[core_id()];
+	uint32_t peer_features = s->peer->nif.features;
 	uint64_t r_loss, r_dup, r_corrupt, r_reorder, now, at;
 	uint32_t flags = 0;
 	struct wire_frame *w;
 	struct iobuf *b, *d;
+	int corrupt, fill;
 
-	b = iobuf_linearize(frame, IOBUF_HEADROOM);
-	iobuf_free_chain(frame);
-	if (b == NULL) {
-		q->st.nomem++;
-		return ENOMEM;
-	}
-	q->st.sent++;
-	if (nif->features & NETIF_F_TX_CSUM)
-		fill_csum(b, hints);
-	if (ml->pcap != NULL)
-		pcap_write(ml, b);
 	r_loss = rng_next(&q->rng);		/* always four, in this order */
 	r_dup = rng_next(&q->rng);
 	r_corrupt = rng_next(&q->rng);
 	r_reorder = rng_next(&q->rng);
+	corrupt = chance(r_corrupt, cfg->corrupt_ppm);
+	/* The offloaded checksum, only where someone will look at it. */
+	fill = hints->csum && (nif->features & NETIF_F_TX_CSUM) &&
+	    (!(peer_features & NETIF_F_RX_CSUM) || corrupt || ml->pcap != NULL);
+	if ((b = wire_buffer(frame, fill ? hints : NULL)) == NULL) {
+		q->st.nomem++;
+		return ENOMEM;
+	}
+	q->st.sent++;
+	if (ml->pcap != NULL)
+		pcap_write(ml, b);
 
 	if (chance(r_loss, cfg->loss_ppm)) {
 		q->st.lost++;
@@ -339,10 +405,10 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		q->busy_until = at;
 	}
 	at += cfg->delay_ns;
-	if (chance(r_corrupt, cfg->corrupt_ppm) && b->len > 0) {
+	if (corrupt && b->len > 0) {
 		b->data[(r_corrupt >> 32) % b->len] ^= 0xff;
 		q->st.corrupted++;
-	} else if (nif->features & NETIF_F_RX_CSUM) {
+	} else if (peer_features & NETIF_F_RX_CSUM) {
 		flags = NETIF_RX_CSUM_OK;
 	}
 	if (chance(r_reorder, cfg->reorder_ppm)) {

@@ -182,13 +182,13 @@ inet_copy_sum(void *dst, const void *src, size_t n, uint32_t sum)
 /*
  * n bytes of chain b from off bytes in, added to sum; copied to dst on
  * the way unless dst is NULL.  Each buffer's piece is summed as if it
- * started on an even byte, and its sum swapped if it starts on an odd
- * byte of the message (RFC 1071 2(B)).
+ * started on an even byte, and added by inet_add, which swaps it if it
+ * starts on an odd byte of the message (RFC 1071 2(B)).
  */
 static uint32_t
 chain_sum(const struct iobuf *b, size_t off, size_t n, uint8_t *dst, uint32_t sum)
 {
-	uint64_t s = sum;
+	uint32_t s = sum;
 	size_t pos = 0;			/* bytes of the message summed so far */
 
 	for (; b != NULL && n > 0; b = b->next) {
@@ -197,16 +197,24 @@ chain_sum(const struct iobuf *b, size_t off, size_t n, uint8_t *dst, uint32_t su
 			continue;
 		}
 		size_t k = b->len - off < n ? b->len - off : n;
-		uint16_t part = inet_fold(dst == NULL ? inet_sum(b->data + off, k, 0) :
-		    inet_copy_sum(dst + pos, b->data + off, k, 0));
-		if (pos & 1)		/* this piece starts on an odd byte */
-			part = (uint16_t)(part << 8 | part >> 8);
-		s += part;
+		s = inet_add(s, dst == NULL ? inet_sum(b->data + off, k, 0) :
+		    inet_copy_sum(dst + pos, b->data + off, k, 0), pos);
 		pos += k;
 		n -= k;
 		off = 0;
 	}
-	return fold64(s);
+	return s;
+}
+
+/* A piece's partial sum added to sum, the piece pos bytes into the message (inet.h). */
+uint32_t
+inet_add(uint32_t sum, uint32_t part, size_t pos)
+{
+	uint16_t p = inet_fold(part);
+
+	if (pos & 1)		/* the piece starts on an odd byte: its words are swapped */
+		p = (uint16_t)(p << 8 | p >> 8);
+	return fold64((uint64_t)sum + p);
 }
 
 /* n bytes of chain b from off added to sum (inet.h). */

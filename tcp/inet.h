@@ -48,6 +48,13 @@ uint32_t inet_copy_sum(void *dst, const void *src, size_t n, uint32_t sum);
 uint32_t inet_copy_chain(void *dst, const struct iobuf *b, size_t off, size_t n,
     uint32_t sum);
 
+/*
+ * Add part, the partial sum of a piece of a message summed on its own
+ * (as if it started on an even byte), to sum, the piece starting pos
+ * bytes into the message: an odd pos swaps its bytes (RFC 1071 2(B)).
+ */
+uint32_t inet_add(uint32_t sum, uint32_t part, size_t pos);
+
 /* The IPv4 pseudo-header's partial sum (addresses in network order). */
 uint32_t inet_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 
