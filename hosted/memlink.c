@@ -10,14 +10,17 @@
  *
  * Queues.  Each side has one wire queue per core; queue c of A feeds
  * queue c of B, so a frame sent on core c is received on core c, and a
- * queue is per-core data owned by core c: its list, its timer, its event
+ * queue is per-core data owned by core c: its ring, its timer, its event
  * record and its counters are touched only there, with no lock.  The
- * list holds frames in flight, sorted by delivery time `at` (frames with
- * equal times in sending order).  When the head is due, the queue's own
- * event record (spawn_on_record: cannot fail) runs wire_deliver, which
- * hands every due frame to the peer; a head in the future arms the
- * queue's timer, whose callback (in a hook, not an event) only sends
- * that event.
+ * ring (queue_max slots and one for a duplicate, made on the queue's
+ * first frame, so that a frame in flight costs no allocation) holds
+ * frames in flight, sorted by delivery time `at` (frames with equal
+ * times in sending order): a frame goes at the end, unless it is due
+ * before the last (behind a reordered one), and then it moves up.  When
+ * the head is due, the queue's own event record (spawn_on_record:
+ * cannot fail) runs wire_deliver, which hands every due frame to the
+ * peer; a head in the future arms the queue's timer, whose callback (in
+ * a hook, not an event) only sends that event.
  *
  * Impairments.  For every frame, transmit draws four numbers from the
  * queue's random stream (xorshift64*, seeded from the seed, the side and
@@ -25,16 +28,17 @@
  * corrupt, reorder, before anything else (a frame without memory for
  * its copy has drawn its four too), so that the same frames sent in the
  * same order on a queue meet the same fate whatever the settings of the
- * others.  A lost
- * frame is counted and freed; a corrupted one has the byte at (the
- * corrupt draw's high half) mod length xored with 0xff; a reordered one
- * is delivered reorder_ns late; a duplicated one is queued twice (two
- * copies) with the same time.  The rate limit serializes each queue: a
- * frame leaves when the one before has (busy_until) plus its own bytes
- * at rate_bps, then takes delay_ns to arrive.  A frame that finds
- * queue_max frames in flight is dropped (a full router queue).  None of
- * these are transmit errors: the wire took the frame.  Only a missing
- * copy (no memory) returns ENOMEM.
+ * others; a link with no impairment at all draws none, since no draw
+ * could change anything.  A lost frame is counted and freed; a
+ * corrupted one has the byte at (the corrupt draw's high half) mod
+ * length xored with 0xff; a reordered one is delivered reorder_ns late;
+ * a duplicated one is queued twice (two copies) with the same time.
+ * The rate limit serializes each queue: a frame leaves when the one
+ * before has (busy_until) plus its own bytes at rate_bps, then takes
+ * delay_ns to arrive.  A frame that finds queue_max frames in flight is
+ * dropped (a full router queue).  None of these are transmit errors:
+ * the wire took the frame.  Only a missing copy or ring (no memory)
+ * returns ENOMEM.
  *
  * Copies.  The receiver may write into what it gets, and the sender's
  * blocks (a retransmission queue's clones) must never be shared with
@@ -72,7 +76,6 @@
 
 #include "ebb/event.h"
 #include "ebb/timer.h"
-#include "kernel/malloc.h"
 #include "kernel/platform.h"
 #include "memlink.h"
 #include "tcp/inet.h"
@@ -84,9 +87,8 @@
 #define PCAP_SNAPLEN		65535
 #define PCAP_LINKTYPE_ETHERNET	1
 
-/* A frame in flight. */
+/* A frame in flight: a slot of its queue's ring. */
 struct wire_frame {
-	struct wire_frame *next;
 	uint64_t at;			/* clock_ns() when it is delivered */
 	struct iobuf *frame;
 	uint32_t rx_flags;
@@ -94,8 +96,9 @@ struct wire_frame {
 
 /* One side's wire queue on one core.  Per-core data: owned by core. */
 struct wire_queue {
-	struct wire_frame *head, *tail;	/* in flight, sorted by at */
-	uint32_t n;			/* frames on the list */
+	struct wire_frame *ring;	/* cap slots (made on first use), the n in
+					 * flight from first on, sorted by at */
+	uint32_t cap, first, n;
 	int core;
 	int scheduled;			/* ev queued, not yet run */
 	uint64_t busy_until;		/* the rate limit: when the wire is free */
@@ -115,6 +118,7 @@ struct memlink_side {
 
 struct memlink {
 	struct memlink_config cfg;
+	int impaired;			/* any of loss, dup, corrupt, reorder asked for */
 	FILE *pcap;
 	pthread_mutex_t pcap_lock;	/* held while a record is written */
 	struct memlink_side side[2];
@@ -137,7 +141,7 @@ rng_next(uint64_t *s)
 static int
 chance(uint64_t r, uint32_t ppm)
 {
-	return (r >> 11) % 1000000 < ppm;
+	return ppm != 0 && (r >> 11) % 1000000 < ppm;
 }
 
 /* splitmix64: a well-mixed non-zero start for each queue's stream. */
@@ -257,40 +261,45 @@ wire_buffer(struct iobuf *frame, const struct netif_tx_hints *h)
 
 static void wire_deliver(void *arg);
 
-/* Put b on q, to be delivered at `at`, after frames due no later. */
-static void
-wire_put(struct wire_queue *q, struct wire_frame *w)
+/* The ring's slot i places after the first (i < q->cap). */
+static struct wire_frame *
+wire_slot(struct wire_queue *q, uint32_t i)
 {
-	struct wire_frame **p;
+	i += q->first;
+	return &q->ring[i < q->cap ? i : i - q->cap];
+}
 
-	q->n++;
-	if (q->tail == NULL || q->tail->at <= w->at) {	/* the usual case */
-		w->next = NULL;
-		if (q->tail != NULL)
-			q->tail->next = w;
-		else
-			q->head = w;
-		q->tail = w;
-		return;
-	}
-	for (p = &q->head; (*p)->at <= w->at; p = &(*p)->next)
-		;
-	w->next = *p;
-	*p = w;
+/*
+ * Put b on q (room for it checked), to be delivered at `at`, after
+ * frames due no later: at the end, the usual case, or, for a frame due
+ * before the last (a reordered frame is behind it), moved up past the
+ * later ones.
+ */
+static void
+wire_put(struct wire_queue *q, struct iobuf *b, uint64_t at, uint32_t flags)
+{
+	uint32_t i = q->n++;
+
+	for (; i > 0 && wire_slot(q, i - 1)->at > at; i--)
+		*wire_slot(q, i) = *wire_slot(q, i - 1);
+	*wire_slot(q, i) = (struct wire_frame){ at, b, flags };
 }
 
 /* Make sure wire_deliver runs when q's head is due. */
 static void
 wire_kick(struct wire_queue *q)
 {
-	if (q->head == NULL || q->scheduled)
+	uint64_t at;
+
+	if (q->n == 0 || q->scheduled)
 		return;
-	if (q->head->at <= clock_ns()) {
+	at = q->ring[q->first].at;
+	if (at <= clock_ns()) {
 		timer_stop(&q->timer);
 		q->scheduled = 1;
 		spawn_on_record(q->core, &q->ev, wire_deliver, q);
-	} else if (!timer_armed(&q->timer) || q->timer.deadline != q->head->at) {
-		if (timer_start_at(&q->timer, q->head->at, 0) != 0) {
+	} else if (!timer_armed(&q->timer) || q->timer.deadline != at) {
+		if (timer_start_at(&q->timer, at, 0) != 0) {
 			q->scheduled = 1;	/* no timer: poll with the event */
 			spawn_on_record(q->core, &q->ev, wire_deliver, q);
 		}
@@ -316,38 +325,28 @@ wire_deliver(void *arg)
 	struct wire_queue *q = arg;
 	struct netif *peer = &q->side->peer->nif;
 	uint64_t now = clock_ns();
-	struct wire_frame *w;
+	struct wire_frame w;
 
 	q->scheduled = 0;
-	while ((w = q->head) != NULL && w->at <= now) {
-		q->head = w->next;	/* off the list before the stack runs */
-		if (q->head == NULL)
-			q->tail = NULL;
-		q->n--;
+	while (q->n > 0 && (w = q->ring[q->first]).at <= now) {
+		q->first = q->first + 1 < q->cap ? q->first + 1 : 0;	/* off the */
+		q->n--;			/* queue before the stack runs */
 		q->st.delivered++;
-		struct iobuf *b = w->frame;
-		uint32_t flags = w->rx_flags;
-		kfree(w);
-		netif_input(peer, b, flags);
+		netif_input(peer, w.frame, w.rx_flags);
 	}
 	wire_kick(q);
 }
 
-/* A wire_frame for b, or NULL (b freed, counted). */
-static struct wire_frame *
-wire_frame(struct wire_queue *q, struct iobuf *b, uint64_t at, uint32_t flags)
+/* q's ring, made on the first frame: queue_max slots and one for a duplicate.  0, or -1. */
+static int
+wire_ring(struct wire_queue *q, const struct memlink_config *cfg)
 {
-	struct wire_frame *w = kmalloc(sizeof *w);
-
-	if (w == NULL) {
-		iobuf_free(b);
-		q->st.nomem++;
-		return NULL;
-	}
-	w->frame = b;
-	w->at = at;
-	w->rx_flags = flags;
-	return w;
+	if (q->ring != NULL)
+		return 0;
+	if ((q->ring = calloc(cfg->queue_max + 1, sizeof *q->ring)) == NULL)
+		return -1;
+	q->cap = cfg->queue_max + 1;
+	return 0;
 }
 
 /* ---- transmit ---------------------------------------------------------- */
@@ -364,21 +363,26 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 	struct memlink *ml = s->link;
 	const struct memlink_config *cfg = &ml->cfg;
 	struct wire_queue *q = &s->q[core_id()];
-	uint32_t peer_features = s->peer->nif.features;
-	uint64_t r_loss, r_dup, r_corrupt, r_reorder, now, at;
-	uint32_t flags = 0;
-	struct wire_frame *w;
+	uint32_t peer_features = s->peer->nif.features, flags = 0;
+	uint64_t r_loss = 0, r_dup = 0, r_corrupt = 0, r_reorder = 0, now, at;
 	struct iobuf *b, *d;
 	int corrupt, fill;
 
-	r_loss = rng_next(&q->rng);		/* always four, in this order */
-	r_dup = rng_next(&q->rng);
-	r_corrupt = rng_next(&q->rng);
-	r_reorder = rng_next(&q->rng);
+	if (ml->impaired) {			/* always four, in this order */
+		r_loss = rng_next(&q->rng);
+		r_dup = rng_next(&q->rng);
+		r_corrupt = rng_next(&q->rng);
+		r_reorder = rng_next(&q->rng);
+	}
 	corrupt = chance(r_corrupt, cfg->corrupt_ppm);
 	/* The offloaded checksum, only where someone will look at it. */
 	fill = hints->csum && (nif->features & NETIF_F_TX_CSUM) &&
 	    (!(peer_features & NETIF_F_RX_CSUM) || corrupt || ml->pcap != NULL);
+	if (wire_ring(q, cfg) != 0) {
+		iobuf_free_chain(frame);
+		q->st.nomem++;
+		return ENOMEM;
+	}
 	if ((b = wire_buffer(frame, fill ? hints : NULL)) == NULL) {
 		q->st.nomem++;
 		return ENOMEM;
@@ -416,13 +420,12 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		q->st.reordered++;
 	}
 	d = chance(r_dup, cfg->dup_ppm) ? iobuf_linearize(b, IOBUF_HEADROOM) : NULL;
-	if ((w = wire_frame(q, b, at, flags)) != NULL)
-		wire_put(q, w);
+	wire_put(q, b, at, flags);
 	if (chance(r_dup, cfg->dup_ppm)) {
-		if (d == NULL)
+		if (d == NULL) {
 			q->st.nomem++;
-		else if ((w = wire_frame(q, d, at, flags)) != NULL) {
-			wire_put(q, w);
+		} else {
+			wire_put(q, d, at, flags);	/* the ring's spare slot */
 			q->st.duplicated++;
 		}
 	}
@@ -479,6 +482,8 @@ memlink_create(const char *name_a, const char *name_b,
 		ml->cfg.queue_max = MEMLINK_QUEUE_MAX;
 	if (ml->cfg.reorder_ns == 0)
 		ml->cfg.reorder_ns = MEMLINK_REORDER_NS;
+	ml->impaired = cfg->loss_ppm != 0 || cfg->dup_ppm != 0 || cfg->corrupt_ppm != 0 ||
+	    cfg->reorder_ppm != 0;
 	pthread_mutex_init(&ml->pcap_lock, NULL);
 	if (cfg->pcap != NULL && pcap_open(ml, cfg->pcap) < 0) {
 		free(ml);

@@ -35,6 +35,7 @@
 #include "ebb/percore.h"
 #include "inet.h"
 #include "ip.h"
+#include "pkt.h"
 #include "proto.h"
 #include "stats.h"
 
@@ -93,15 +94,16 @@ void
 icmp_input(const struct ip_rx *rx, struct iobuf *pkt)
 {
 	size_t len = iobuf_chain_len(pkt);
-	struct icmp_hdr ic;
+	struct icmp_hdr copy;
+	const struct icmp_hdr *ic;
 
 	NSTAT(icmp, rx);
-	if (iobuf_copy_out(pkt, 0, ICMP_HLEN, &ic) == NULL) {
+	if ((ic = pkt_peek(pkt, 0, ICMP_HLEN, &copy)) == NULL) {
 		NSTAT(icmp, rx_short);
 	} else if (!(rx->rx_flags & NETIF_RX_CSUM_OK) &&
 	    inet_csum(inet_sum_chain(pkt, 0, len, 0)) != 0) {
 		NSTAT(icmp, rx_bad_csum);
-	} else if (ic.type == ICMP_ECHO && ic.code == 0 && !rx->broadcast) {
+	} else if (ic->type == ICMP_ECHO && ic->code == 0 && !rx->broadcast) {
 		NSTAT(icmp, rx_echo);
 		icmp_echo(rx, pkt, len);
 	} else {

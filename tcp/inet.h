@@ -55,6 +55,13 @@ uint32_t inet_copy_chain(void *dst, const struct iobuf *b, size_t off, size_t n,
  */
 uint32_t inet_add(uint32_t sum, uint32_t part, size_t pos);
 
+/*
+ * The checksum of an IPv4 header of hlen bytes (a multiple of 4, 20 to
+ * 60), as inet_csum(inet_sum(h, hlen, 0)) gives it, the short way: to
+ * store (with the field 0), or 0 if the header (field included) is good.
+ */
+uint16_t inet_hdr_csum(const void *h, size_t hlen);
+
 /* The IPv4 pseudo-header's partial sum (addresses in network order). */
 uint32_t inet_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
 

@@ -36,7 +36,10 @@ struct ip_rx {
 	uint8_t proto;
 	uint8_t hlen;			/* bytes of hdr: 20..60 */
 	int broadcast;			/* dst was a broadcast address */
-	uint8_t hdr[IP_HLEN_MAX];	/* the header, options included */
+	const uint8_t *hdr;		/* the header, options included: where it
+					 * lies in the datagram's first buffer
+					 * (its headroom once skipped), or copy */
+	uint8_t copy[IP_HLEN_MAX];	/* the header, if it spanned buffers */
 };
 
 /* A frame's payload that claims to be IPv4, on the receiving core. */

@@ -112,11 +112,12 @@ tcp_parse_opts(const uint8_t *o, int n, struct tcp_rxseg *s)
 static int
 tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s)
 {
-	uint8_t hdr[TCP_HLEN_MAX];
-	struct tcp_hdr *th = (struct tcp_hdr *)hdr;
+	uint8_t copy[TCP_HLEN_MAX];
+	const struct tcp_hdr *th;
+	const uint8_t *hdr;
 	size_t total = iobuf_chain_len(pkt);
 
-	if (total < TCP_HLEN || iobuf_copy_out(pkt, 0, TCP_HLEN, hdr) == NULL) {
+	if (total < TCP_HLEN || (th = pkt_peek(pkt, 0, TCP_HLEN, copy)) == NULL) {
 		NSTAT(tcp, rx_short);
 		return -1;
 	}
@@ -138,7 +139,8 @@ tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s)
 		NSTAT(tcp, rx_bad_addr);
 		return -1;
 	}
-	iobuf_copy_out(pkt, 0, s->hlen, hdr);	/* cannot fail: hlen <= total */
+	hdr = pkt_peek(pkt, 0, s->hlen, copy);	/* cannot fail: hlen <= total */
+	th = (const struct tcp_hdr *)hdr;
 	s->src = rx->src;
 	s->dst = rx->dst;
 	s->seq = ntoh32(th->seq);

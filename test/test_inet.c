@@ -12,6 +12,9 @@
  * random stream (test_rnd), and must give exactly the reference's
  * folded sum.
  *
+ * inet_hdr_csum, the IPv4 header's short way, must agree with the
+ * reference at every header length and alignment, all-ones data too.
+ *
  * The copy-and-sum routines (inet_copy_sum, inet_copy_chain) are held
  * to the same reference and must also leave an exact copy, at every
  * source and destination alignment, every length and chain split, and
@@ -93,6 +96,23 @@ TEST(sum_all_ones_carries)
 	m[8] = (uint8_t)(c >> 8);
 	m[9] = (uint8_t)c;
 	CHECK_EQ(inet_csum(inet_sum(m, sizeof m, 0)), 0);
+}
+
+/* The IPv4 header's short way: every header length, at every alignment, many times. */
+TEST(hdr_csum_every_length)
+{
+	for (int k = 0; k < 2000; k++) {
+		size_t off = test_rnd() % 16;
+
+		if (k % 16 == 0)
+			fill_random();
+		for (size_t hlen = 20; hlen <= 60; hlen += 4)
+			if (inet_hdr_csum(data + off, hlen) != inet_csum(ref_sum(data + off, hlen, 0))) {
+				CHECK_EQ(inet_hdr_csum(data + off, hlen),
+				    inet_csum(ref_sum(data + off, hlen, 0)));
+				return;
+			}
+	}
 }
 
 /* Cut data[0..n) into a chain of random pieces (odd sizes, empty ones too). */
