@@ -81,7 +81,8 @@ icmp_echo(const struct ip_rx *rx, const struct iobuf *pkt, size_t len)
 		NSTAT(icmp, tx_nomem);
 		return;
 	}
-	ic = iobuf_put(b, len);
+	iobuf_put(b, len);		/* cannot fail: b was made for len */
+	ic = (struct icmp_hdr *)b->data;
 	sum = inet_copy_chain(b->data + rest, pkt, rest, len - rest, 0);
 	ic->type = ICMP_ECHO_REPLY;
 	ic->code = 0;
@@ -132,7 +133,8 @@ icmp_unreach(const struct ip_rx *rx, const struct iobuf *pkt, uint8_t code)
 		NSTAT(icmp, tx_nomem);
 		return;
 	}
-	ic = iobuf_put(b, len);
+	iobuf_put(b, len);		/* cannot fail: b was made for len */
+	ic = (struct icmp_hdr *)b->data;
 	memset(ic, 0, ICMP_HLEN);
 	ic->type = ICMP_UNREACH;
 	ic->code = code;

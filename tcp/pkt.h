@@ -63,8 +63,7 @@ static inline int
 pkt_skip(struct iobuf *b, size_t n)
 {
 	if (b != NULL && n <= b->len) {		/* the usual case: the first buffer holds it */
-		b->data += n;
-		b->len -= n;
+		iobuf_advance(b, n);
 		return 0;
 	}
 	if (iobuf_chain_len(b) < n)

@@ -21,8 +21,8 @@
  * this time (counted) and the retransmission timer sends it later.
  *
  * Every segment but the first SYN carries an ACK of RCV.NXT and the
- * window (tcp_rcv_wnd_field), so sending anything clears the owed ACK
- * and the delayed-ACK timer.  The window offered is what the receive
+ * window (tcp_rcv_wnd_field), so sending anything pays the owed ACK (the
+ * delayed-ACK timer stays armed and will find nothing owed).  The window offered is what the receive
  * buffer has free (less what the application holds under
  * TCP_OPT_MANUAL_RECVED and the out-of-order queue), never less than
  * what was offered before (RFC 9293 3.8.6.2.2: the right edge is never
@@ -396,11 +396,10 @@ tcp_emit(struct tcp_conn *c, struct iobuf *data, uint32_t seq, uint8_t flags,
 	memcpy(th + 1, opt, (size_t)olen);
 	if (flags & TCP_FSYN)
 		c->rcv_adv = c->rcv_nxt + ntoh16(th->win);
-	if (flags & TCP_FACK) {
-		c->last_ack_sent = c->rcv_nxt;
-		c->acks_owed = 0;
+	if (flags & TCP_FACK) {			/* the delayed ACK is paid (its */
+		c->last_ack_sent = c->rcv_nxt;	/* timer, still armed, will */
+		c->acks_owed = 0;		/* find nothing owed) */
 		c->ack_now = 0;
-		timer_stop(&c->dack);
 	}
 	tlen = dlen + (size_t)hlen;
 	c->ctr.segs_out++;

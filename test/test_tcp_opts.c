@@ -273,6 +273,16 @@ delack_nagle_body(void)
 	CHECK_EQ(nframes, 1);
 	CHECK_EQ(out(0).ack, p.snd);
 	CHECK_EQ(DELTA(tcp, delayed_acks), 1);
+	/* Two segments: the ACK at once; the timer the first armed, left
+	 * armed, finds nothing owed when it fires. */
+	clear();
+	p_send(&p, TCP_FACK, "r", 1);
+	p_send(&p, TCP_FACK, "s", 1);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).ack, p.snd);
+	nap(60);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(DELTA(tcp, delayed_acks), 1);
 	/* Nagle: "a" goes, "b" and "c" wait for its ACK and go together. */
 	clear();
 	CHECK_EQ(tcp_write(app.c, "a", 1), 1);
