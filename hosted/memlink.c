@@ -35,7 +35,11 @@
  * a duplicated one is queued twice (two copies) with the same time.
  * The rate limit serializes each queue: a frame leaves when the one
  * before has (busy_until) plus its own bytes at rate_bps, then takes
- * delay_ns to arrive.  A frame that finds queue_max frames in flight is
+ * delay_ns to arrive.  A frame that none of these hold back is due at
+ * once (at 0), so a link without them never reads the clock; each
+ * wire_deliver hands over at most the frames queued when it began, so
+ * that a conversation's replies wait for the next event (the core's
+ * timers and other events run in between).  A frame that finds queue_max frames in flight is
  * dropped (a full router queue).  None of these are transmit errors:
  * the wire took the frame.  Only a missing copy or ring (no memory)
  * returns ENOMEM.
@@ -89,7 +93,7 @@
 
 /* A frame in flight: a slot of its queue's ring. */
 struct wire_frame {
-	uint64_t at;			/* clock_ns() when it is delivered */
+	uint64_t at;			/* clock_ns() when it is delivered; 0: at once */
 	struct iobuf *frame;
 	uint32_t rx_flags;
 };
@@ -294,7 +298,7 @@ wire_kick(struct wire_queue *q)
 	if (q->n == 0 || q->scheduled)
 		return;
 	at = q->ring[q->first].at;
-	if (at <= clock_ns()) {
+	if (at == 0 || at <= clock_ns()) {
 		timer_stop(&q->timer);
 		q->scheduled = 1;
 		spawn_on_record(q->core, &q->ev, wire_deliver, q);
@@ -318,17 +322,29 @@ wire_timer(void *arg)
 	}
 }
 
-/* The event: every due frame to the peer, then wait for the next. */
+/*
+ * The event: every frame due when it began to the peer (those the peer
+ * sends back meanwhile wait for the next event), then wait for the next.
+ * The clock is read only for a frame with a time (at 0: due at once).
+ */
 static void
 wire_deliver(void *arg)
 {
 	struct wire_queue *q = arg;
 	struct netif *peer = &q->side->peer->nif;
-	uint64_t now = clock_ns();
+	uint64_t now = 0;
+	uint32_t todo = q->n;
 	struct wire_frame w;
 
 	q->scheduled = 0;
-	while (q->n > 0 && (w = q->ring[q->first]).at <= now) {
+	for (; todo > 0 && q->n > 0; todo--) {
+		w = q->ring[q->first];
+		if (w.at != 0) {		/* held back: is it due yet? */
+			if (now == 0)
+				now = clock_ns();
+			if (w.at > now)
+				break;
+		}
 		q->first = q->first + 1 < q->cap ? q->first + 1 : 0;	/* off the */
 		q->n--;			/* queue before the stack runs */
 		q->st.delivered++;
@@ -366,7 +382,7 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 	uint32_t peer_features = s->peer->nif.features, flags = 0;
 	uint64_t r_loss = 0, r_dup = 0, r_corrupt = 0, r_reorder = 0, now, at;
 	struct iobuf *b, *d;
-	int corrupt, fill;
+	int corrupt, fill, reorder;
 
 	if (ml->impaired) {			/* always four, in this order */
 		r_loss = rng_next(&q->rng);
@@ -401,23 +417,27 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		iobuf_free(b);
 		return 0;
 	}
-	now = clock_ns();
-	at = now;
-	if (cfg->rate_bps != 0) {
-		at = q->busy_until > now ? q->busy_until : now;
-		at += b->len * 8 * 1000000000ULL / cfg->rate_bps;
-		q->busy_until = at;
+	reorder = chance(r_reorder, cfg->reorder_ppm);
+	at = 0;				/* due at once: no clock needed */
+	if (cfg->rate_bps != 0 || cfg->delay_ns != 0 || reorder) {
+		now = clock_ns();
+		at = now;
+		if (cfg->rate_bps != 0) {
+			at = q->busy_until > now ? q->busy_until : now;
+			at += b->len * 8 * 1000000000ULL / cfg->rate_bps;
+			q->busy_until = at;
+		}
+		at += cfg->delay_ns;
+		if (reorder) {
+			at += cfg->reorder_ns;
+			q->st.reordered++;
+		}
 	}
-	at += cfg->delay_ns;
 	if (corrupt && b->len > 0) {
 		b->data[(r_corrupt >> 32) % b->len] ^= 0xff;
 		q->st.corrupted++;
 	} else if (peer_features & NETIF_F_RX_CSUM) {
 		flags = NETIF_RX_CSUM_OK;
-	}
-	if (chance(r_reorder, cfg->reorder_ppm)) {
-		at += cfg->reorder_ns;
-		q->st.reordered++;
 	}
 	d = chance(r_dup, cfg->dup_ppm) ? iobuf_linearize(b, IOBUF_HEADROOM) : NULL;
 	wire_put(q, b, at, flags);

@@ -37,21 +37,26 @@
 #include "inet.h"
 #include "proto.h"
 
-/* Fold a 64-bit accumulator to a 32-bit partial sum with the same fold. */
+/*
+ * Fold a 64-bit accumulator to a 32-bit partial sum with the same fold:
+ * two fixed steps, no loop (the first leaves at most 33 bits, and then
+ * the high half is at most 1, added to a low half that cannot then be
+ * all ones).
+ */
 static uint32_t
 fold64(uint64_t s)
 {
-	while (s >> 32)
-		s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
 	return (uint32_t)s;
 }
 
-/* Fold a partial sum to 16 bits (inet.h). */
+/* Fold a partial sum to 16 bits (inet.h): two fixed steps, as fold64. */
 uint16_t
 inet_fold(uint32_t sum)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
 }
 
@@ -222,6 +227,8 @@ inet_add(uint32_t sum, uint32_t part, size_t pos)
 uint32_t
 inet_sum_chain(const struct iobuf *b, size_t off, size_t n, uint32_t sum)
 {
+	if (b != NULL && off <= b->len && n <= b->len - off)	/* in one buffer */
+		return inet_sum(b->data + off, n, sum);
 	return chain_sum(b, off, n, NULL, sum);
 }
 
@@ -235,8 +242,8 @@ inet_copy_chain(void *dst, const struct iobuf *b, size_t off, size_t n, uint32_t
 /*
  * The checksum of an IPv4 header (inet.h): its 8-byte words added with
  * their carries wrapped around, a last 4-byte word if there is one,
- * folded in four fixed steps (two 64 to 32, two 32 to 16: no loop, no
- * branch), and swapped from the machine's order.
+ * folded, and swapped from the machine's order: no loop over the tail,
+ * no partial sum to merge, for the one checksum every packet has.
  */
 uint16_t
 inet_hdr_csum(const void *h, size_t hlen)
@@ -244,6 +251,7 @@ inet_hdr_csum(const void *h, size_t hlen)
 	const uint8_t *p = h;
 	uint64_t s = 0;
 	uint32_t w;
+	uint16_t le;
 	size_t i;
 
 	for (i = 0; i + 8 <= hlen; i += 8)
@@ -252,11 +260,8 @@ inet_hdr_csum(const void *h, size_t hlen)
 		memcpy(&w, p + i, 4);
 		s = add64(s, w);
 	}
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~(s << 8 | s >> 8);
+	le = inet_fold(fold64(s));
+	return (uint16_t)~(le << 8 | le >> 8);
 }
 
 /* The pseudo-header's partial sum (inet.h). */

@@ -48,17 +48,6 @@ static struct ip_core {
 	uint16_t next_id;
 } __attribute__((aligned(CACHE_LINE))) ip_cores[NCPU];
 
-int
-ip_is_broadcast(const struct netif *nif, uint32_t ip)
-{
-	if (ip == IP4_BROADCAST)
-		return 1;
-	if (nif->netmask == 0 || nif->netmask == IP4_BROADCAST)
-		return 0;
-	return (ip & nif->netmask) == (nif->ip & nif->netmask) &&
-	    (ip & ~nif->netmask) == ~nif->netmask;
-}
-
 /* Is ip a multicast address (224.0.0.0/4)? */
 static int
 ip_is_multicast(uint32_t ip)
@@ -106,7 +95,7 @@ ip_check(struct netif *nif, struct iobuf *pkt, struct ip_rx *rx, size_t *total)
 		NSTAT(ip, rx_bad_src);
 		return -1;
 	}
-	rx->broadcast = ip_is_broadcast(nif, ih->dst);
+	rx->broadcast = ih->dst != nif->ip && ip_is_broadcast(nif, ih->dst);
 	if (nif->ip != 0 && ih->dst != nif->ip && !rx->broadcast) {
 		NSTAT(ip, rx_not_ours);
 		return -1;
@@ -156,8 +145,8 @@ ip_input(struct netif *nif, struct iobuf *pkt, uint32_t rx_flags)
 static int
 ip_next_hop(const struct netif *nif, uint32_t dst, uint32_t *next_hop)
 {
-	if (dst == IP4_BROADCAST || ip_is_broadcast(nif, dst) ||
-	    (nif->ip != 0 && (dst & nif->netmask) == (nif->ip & nif->netmask))) {
+	if ((nif->ip != 0 && (dst & nif->netmask) == (nif->ip & nif->netmask)) ||
+	    ip_is_broadcast(nif, dst)) {		/* on-link, or a broadcast */
 		*next_hop = dst;
 		return 0;
 	}
