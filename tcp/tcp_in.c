@@ -497,6 +497,7 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 
 	c->ctr.segs_in++;
 	c->last_rx_ns = tcp_now_ns();
+	c->in_input = 1;		/* tcp_conn_now: last_rx_ns, until the end */
 	c->ka_probes = 0;
 	if (c->state == TCP_CLOSED) {		/* done, the app not yet told */
 		if (!(s->flags & TCP_FRST))
@@ -584,10 +585,9 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 	}
 out:
 	iobuf_free_chain(pkt);
-	if (c->freed)
-		return;
-	if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD)
+	if (!c->freed && c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD)
 		tcp_output(c);
 	if (!c->freed && c->ack_now)
 		tcp_ack_now(c);
+	c->in_input = 0;		/* valid until this event ends, freed or not */
 }

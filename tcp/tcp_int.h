@@ -179,6 +179,8 @@ struct tcp_conn {
 	unsigned rto_sack : 1;		/* resending after an RTO, SACK marks kept */
 	unsigned tlp : 1;		/* the rtx timer is a tail loss probe's */
 	unsigned persist : 1;		/* the rtx timer is the persist timer */
+	unsigned in_input : 1;		/* tcp_process runs for c: tcp_conn_now
+					 * is last_rx_ns */
 	unsigned rtx_restart : 1;	/* an ACK of new data: tcp_rtx_check restarts
 					 * the probe/RTO (RFC 6298 5.3) */
 	unsigned freed : 1;		/* gone (tcp_conn_free): the memory stays
@@ -278,6 +280,8 @@ uint32_t tcp_ts_offset(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rpor
 uint64_t tcp_hash(const uint64_t *m, int n);		/* SipHash-2-4, boot secret */
 uint32_t tcp_ts_now(const struct tcp_conn *c);		/* our TSval */
 uint64_t tcp_now_ns(void);
+uint64_t tcp_conn_now(const struct tcp_conn *c);	/* in tcp_process: the
+							 * segment's arrival */
 int tcp_challenge_ok(void);				/* rate limit */
 
 /* ---- tcp_parse.c ------------------------------------------------------------ */

@@ -421,7 +421,7 @@ seg_sent(struct tcp_conn *c, struct tcp_seg *seg)
 		c->ctr.retransmits++;
 		NSTAT(tcp, retransmits);
 	}
-	seg->sent_ns = tcp_now_ns();
+	seg->sent_ns = tcp_conn_now(c);
 	c->ctr.bytes_sent += seg->len;
 }
 

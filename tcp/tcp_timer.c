@@ -71,7 +71,7 @@ tcp_timers_stop(struct tcp_conn *c)
 static void
 rtx_start(struct tcp_conn *c, uint64_t delay_ns)
 {
-	uint64_t due = clock_ns() + delay_ns;
+	uint64_t due = tcp_conn_now(c) + delay_ns;
 
 	if (timer_armed(&c->rtx) && c->rtx.deadline <= due) {
 		c->rtx_due = due;

@@ -165,12 +165,18 @@ ts_body(void)
 	p.tsval = 3000;
 	clear();
 	CHECK_EQ(tcp_write(app.c, "ping", 4), 4);
-	p_take(&p, 0);
+	o = p_take(&p, 0);
 	nap(20);
 	p_send(&p, TCP_FACK, NULL, 0);
 	tcp_conn_info(app.c, &ti);
 	CHECK(ti.srtt_us >= 15000 && ti.srtt_us < 200000);
 	CHECK_EQ(ti.rto_ms >= 30, 1);
+	/* Input over, the clock again: a write 25 ms on is stamped then, not
+	 * with the time of the last segment in (tcp_conn_now). */
+	nap(25);
+	clear();
+	CHECK_EQ(tcp_write(app.c, "late", 4), 4);
+	CHECK((int32_t)(p_take(&p, 0).tsval - o.tsval) >= 40);
 	tcp_abort(app.c);
 	CHECK_EQ(tcp_unlisten(80), 0);
 	return 0;
