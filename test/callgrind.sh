@@ -86,26 +86,24 @@ if [ -x "$tb" ]; then
 	bulk "checksums offloaded" 1500 --offload
 fi
 
-# TCP round trips over memlink: the marginal instructions of one 64-byte
-# request and its 64-byte echo (both stacks, Nagle off), from two runs
-# of bench_tcp rr.
+# One more unit of a bench_tcp mode (a round trip, a connection), from
+# two runs of N1 and N2 units: "callgrind, LABEL: X instructions per
+# UNIT (NOTE; from N2-N1 more)".
+marginal() {	# marginal MODE N1 N2 LABEL UNIT NOTE
+	k1=$(tcp_run "$1" "$2" | sed -n 's/^I //p')
+	k2=$(tcp_run "$1" "$3" | sed -n 's/^I //p')
+	echo "$k1 $k2" | awk -v d=$(($3 - $2)) -v label="$4" -v unit="$5" -v note="$6" '
+	    NF == 2 { printf "callgrind, %s: %.0f instructions per %s (%s; from %d more)\n",
+		label, ($2 - $1) / d, unit, note, d }
+	    NF != 2 { print "callgrind, " label ": no figures (bench_tcp failed?)" }'
+}
 if [ -x "$tb" ]; then
-	k1=$(tcp_run rr 20000 | sed -n 's/^I //p')
-	k2=$(tcp_run rr 60000 | sed -n 's/^I //p')
-	echo "$k1 $k2" | awk 'NF == 2 { printf "callgrind, TCP round trips over memlink: %.0f instructions " \
-	    "per round trip (64 bytes each way, both stacks, checksums in software; from 40000 more)\n", ($2 - $1) / 40000 }
-	    NF != 2 { print "callgrind, TCP round trips over memlink: no figures (bench_tcp failed?)" }'
-fi
-
-# TCP connections over memlink: the marginal instructions of one
-# connection (both stacks: the handshake, 64 bytes each way, the FINs),
-# from two runs of bench_tcp cps.
-if [ -x "$tb" ]; then
-	k1=$(tcp_run cps 2000 | sed -n 's/^I //p')
-	k2=$(tcp_run cps 6000 | sed -n 's/^I //p')
-	echo "$k1 $k2" | awk 'NF == 2 { printf "callgrind, TCP connections over memlink: %.0f instructions " \
-	    "per connection (connect, 64 bytes echoed, close; both stacks; from 4000 more)\n", ($2 - $1) / 4000 }
-	    NF != 2 { print "callgrind, TCP connections over memlink: no figures (bench_tcp failed?)" }'
+	# A 64-byte request and its 64-byte echo, Nagle off.
+	marginal rr 20000 60000 "TCP round trips over memlink" "round trip" \
+		"64 bytes each way, both stacks, checksums in software"
+	# The handshake, 64 bytes each way, the FINs.
+	marginal cps 2000 6000 "TCP connections over memlink" connection \
+		"connect, 64 bytes echoed, close; both stacks"
 fi
 
 # The virtio-net driver against the device model: the instructions it

@@ -14,11 +14,9 @@
  *     broken, reordered frames late) and roughly the probability asked;
  *   - the same seed twice gives the same deliveries, another seed others;
  *   - delay and rate limit: nothing early; a full queue drops;
- *   - checksum offload: filled in from every shape of chain (in place,
- *     into the first buffer's tailroom, into a fresh buffer), the
- *     sender's held buffers untouched by the receiver; with both ends
- *     offloading, left as the sender wrote it unless the frame is
- *     corrupted or captured;
+ *   - checksum offload filled in from every shape of chain, the sender's
+ *     buffers untouched by the receiver; with both ends offloading, left
+ *     as sent unless the frame is corrupted or captured;
  *   - the pcap file: header, one record per frame, the bytes sent.
  * Every test ends with no iobuf live and the loops' leak check.
  */
@@ -474,7 +472,6 @@ TEST(rate_limit)
  */
 #define CS_SEQ	41
 #define CS_MAX	8
-
 struct cs_case { size_t cut[2]; int shared[3]; };
 
 static const struct cs_case cs_cases[] = {
@@ -486,26 +483,19 @@ static const struct cs_case cs_cases[] = {
 };
 
 static uint8_t cs_sent[CS_MAX][2048];	/* what each frame should arrive as */
-static struct cs_got {			/* what it did: bytes, flags, one buffer */
-	uint8_t b[2048];		/* viewed by nobody else */
-	size_t len;
-	uint32_t flags;
-	int single;
-} cs_got[CS_MAX];
-static struct cs_held {			/* a buffer the wire copied a clone of: */
-	struct iobuf *b;		/* the bytes of frame k from at */
-	int k;
-	size_t at;
-} cs_held[CS_MAX * 3];
-static int cs_n, cs_cases_n, cs_nheld;
+static struct cs_got { uint8_t b[2048]; size_t len; uint32_t flags; int single; }
+    cs_got[CS_MAX];			/* what came; single: one buffer, not shared */
+static struct cs_held { struct iobuf *b; int k; size_t at; }
+    cs_held[CS_MAX * 3];		/* a buffer cloned into frame k at offset at */
+static int cs_n, cs_nheld;
 static struct netif_tx_hints cs_h = { .csum = 1, .csum_start = HDR, .csum_offset = 6 };
 
-/* Frame k: cs_cases[k]'s chain (or one buffer if k is past them). */
+/* Frame k: cs_cases[k]'s chain. */
 static struct iobuf *
 cs_frame(int k)
 {
 	struct iobuf *f = make_frame(memlink_netif(imp, 0), 0, CS_SEQ), *head = NULL, **tail = &head;
-	const struct cs_case *c = k < cs_cases_n ? &cs_cases[k] : &cs_cases[0];
+	const struct cs_case *c = &cs_cases[k];
 	size_t at = 0;
 
 	f->data[HDR + 6] = f->data[HDR + 7] = 0;
@@ -532,8 +522,7 @@ static void
 cs_first(void *unused)
 {
 	(void)unused;
-	start_dog();
-	__atomic_store_n(&expect, cs_n, __ATOMIC_RELEASE);
+	start_dog();			/* expect is cs_n already (reset) */
 	for (int k = 0; k < cs_n; k++)
 		CHECK_EQ(netif_send(memlink_netif(imp, 0), cs_frame(k), &cs_h), 0);
 }
@@ -545,9 +534,8 @@ cs_input(struct netif *nif, struct iobuf *frame, uint32_t rx_flags)
 	struct cs_got *g = &cs_got[got];
 
 	(void)nif;
-	g->flags = rx_flags;
-	g->single = frame->next == NULL && !iobuf_shared(frame);
-	g->len = iobuf_chain_len(frame);
+	*g = (struct cs_got){ .flags = rx_flags, .len = iobuf_chain_len(frame),
+	    .single = frame->next == NULL && !iobuf_shared(frame) };
 	iobuf_copy_out(frame, 0, g->len, g->b);
 	memset(frame->data, 0, frame->len);
 	iobuf_free_chain(frame);
@@ -586,12 +574,10 @@ cs_run(const struct memlink_config *cfg, int n)
 	CHECK_EQ(event_run(cs_first, NULL), 0);
 	CHECK(!dog_fired);
 	CHECK_EQ(got, n);
-	/* The held buffers the wire copied from: untouched by the receiver. */
-	for (int i = 0; i < cs_nheld; i++) {
-		struct cs_held *h = &cs_held[i];
-
-		CHECK(memcmp(h->b->data, cs_sent[h->k] + h->at, h->b->len) == 0);
-		iobuf_free(h->b);
+	for (int i = 0; i < cs_nheld; i++) {	/* untouched by the receiver */
+		CHECK(memcmp(cs_held[i].b->data, cs_sent[cs_held[i].k] + cs_held[i].at,
+		    cs_held[i].b->len) == 0);
+		iobuf_free(cs_held[i].b);
 	}
 	check_no_iobufs();
 }
@@ -601,11 +587,11 @@ TEST(csum_fill)
 {
 	struct test_leaks start = leak_start();
 	struct memlink_config cfg = { .seed = 1, .features = NETIF_F_TX_CSUM | NETIF_F_TSO4 };
+	int n = (int)(sizeof cs_cases / sizeof cs_cases[0]);
 
-	cs_cases_n = (int)(sizeof cs_cases / sizeof cs_cases[0]);
-	cs_run(&cfg, cs_cases_n);
+	cs_run(&cfg, n);
 	CHECK_EQ(memlink_netif(imp, 0)->features, NETIF_F_TX_CSUM);
-	for (int k = 0; k < cs_cases_n; k++) {
+	for (int k = 0; k < n; k++) {
 		CHECK(cs_intact(k));
 		CHECK_EQ(cs_region_sum(k), 0xffff);
 		CHECK_EQ(cs_got[k].flags, 0);		/* B does not offer RX_CSUM */
@@ -625,15 +611,14 @@ TEST(csum_pass_through)
 	char path[] = "/tmp/test_memlink.XXXXXX";
 	int fd = mkstemp(path), at = -1;
 
-	cs_cases_n = 0;
-	cs_run(&cfg, 1);
+	cs_run(&cfg, 1);			/* one buffer, clean */
 	CHECK(cs_intact(0));
 	CHECK_EQ(cs_got[0].b[HDR + 6] | cs_got[0].b[HDR + 7], 0);	/* untouched */
 	CHECK_EQ(cs_got[0].flags, NETIF_RX_CSUM_OK);
 	cfg.corrupt_ppm = 1000000;
 	cs_run(&cfg, 1);
-	CHECK_EQ(cs_got[0].flags, 0);
-	for (size_t i = 0; i < cs_got[0].len; i++)	/* the flipped byte, unless in the field */
+	CHECK_EQ(cs_got[0].flags, 0);		/* find the flipped byte (unless in the field): */
+	for (size_t i = 0; i < cs_got[0].len; i++)
 		if (i != HDR + 6 && i != HDR + 7 && cs_got[0].b[i] != cs_sent[0][i])
 			at = (int)i;
 	if (at < 0 || at >= HDR)
@@ -642,10 +627,9 @@ TEST(csum_pass_through)
 		cs_got[0].b[at] = cs_sent[0][at];
 		CHECK_EQ(cs_region_sum(0), 0xffff);
 	}
-	CHECK(fd >= 0);
-	close(fd);
+	CHECK(fd >= 0 && close(fd) == 0);
 	cfg.corrupt_ppm = 0;
-	cfg.pcap = path;
+	cfg.pcap = path;			/* captured: filled in */
 	cs_run(&cfg, 1);
 	CHECK(cs_intact(0));
 	CHECK_EQ(cs_region_sum(0), 0xffff);
