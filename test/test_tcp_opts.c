@@ -307,6 +307,19 @@ delack_nagle_body(void)
 	CHECK_EQ(tcp_write(app.c, "d", 1), 1);
 	CHECK_EQ(tcp_write(app.c, "e", 1), 1);
 	CHECK_EQ(nframes, 2);
+	p_take(&p, 0);
+	p_take(&p, 1);
+	/* Written inside the receive callback: sent by the input's own output
+	 * pass, at once, one segment with the ACK of what came. */
+	app.echo = 1;
+	clear();
+	p_send(&p, TCP_FACK, "echo", 4);
+	app.echo = 0;
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 4);
+	CHECK(memcmp(o.data, "echo", 4) == 0);
+	CHECK_EQ(o.ack, p.snd);
 	/* A full send buffer takes what fits. */
 	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_SNDBUF, 10), 0);
 	CHECK_EQ(tcp_write(app.c, "0123456789abc", 13), 6);	/* 4 queued */
