@@ -2,8 +2,8 @@
  * inet.c: the Internet checksum (see inet.h).  Portable.
  *
  * Called from every layer that checks or writes a checksum:
- *	ip_input, ip_output		the IPv4 header (inet_hdr_csum: whole
- *					32-bit words, the short way)
+ *	ip_input, ip_output		the IPv4 header (inet_hdr_csum, the
+ *					short way for a short fixed header)
  *	icmp_input, icmp_echo		the whole ICMP message (the echo's
  *					reply summed as it is copied)
  *	udp_input, udp_sendto		pseudo-header + UDP header + data
@@ -20,9 +20,9 @@
  * sum of byte-swapped words is the byte-swapped sum.  The 64-bit
  * ones'-complement sum folds to the same 16-bit one because 2^16 - 1
  * divides 2^64 - 1.  About 0.3 instructions a byte: an add and an
- * add-with-carry per eight bytes, eight of them a round.  The machine-order loads assume a
- * little-endian machine, as the rest of the tree does (x86-64 in both
- * builds).
+ * add-with-carry per eight bytes, eight of them a round.  The
+ * machine-order loads assume a little-endian machine, as the rest of
+ * the tree does (x86-64 in both builds).
  *
  * Copy and sum.  Where bytes are copied anyway and their checksum is
  * needed too (a device's checksum filled in as the wire copies the
