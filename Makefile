@@ -103,6 +103,7 @@ PORTABLE := \
 	tcp/tcp.c \
 	tcp/tcp_api.c \
 	tcp/tcp_in.c \
+	tcp/tcp_parse.c \
 	tcp/tcp_ack.c \
 	tcp/tcp_out.c \
 	tcp/tcp_timer.c \

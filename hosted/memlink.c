@@ -2,44 +2,69 @@
  * memlink.c: two interfaces joined by an in-memory wire (memlink.h).
  * Hosted.
  *
- *	netif_send(A) -> memlink_transmit: copy, checksum, pcap, impairments,
- *	                 queue on A's wire queue of this core (deliver at `at`)
+ *	netif_send(A) -> memlink_transmit: draws, wire_buffer (copy and
+ *	                 checksum as needed), pcap, impairments, queue on
+ *	                 A's wire queue of this core (deliver at `at`)
  *	... when `at` comes (at once, or A's queue timer on this core):
  *	wire_deliver (an event on this core) -> netif_input(B)
  *
  * Queues.  Each side has one wire queue per core; queue c of A feeds
  * queue c of B, so a frame sent on core c is received on core c, and a
- * queue is per-core data owned by core c: its list, its timer, its event
+ * queue is per-core data owned by core c: its ring, its timer, its event
  * record and its counters are touched only there, with no lock.  The
- * list holds frames in flight, sorted by delivery time `at` (frames with
- * equal times in sending order).  When the head is due, the queue's own
- * event record (spawn_on_record: cannot fail) runs wire_deliver, which
- * hands every due frame to the peer; a head in the future arms the
- * queue's timer, whose callback (in a hook, not an event) only sends
- * that event.
+ * ring (queue_max slots and one for a duplicate, made on the queue's
+ * first frame, so that a frame in flight costs no allocation) holds
+ * frames in flight, sorted by delivery time `at` (frames with equal
+ * times in sending order): a frame goes at the end, unless it is due
+ * before the last (behind a reordered one), and then it moves up.  When
+ * the head is due, the queue's own event record (spawn_on_record:
+ * cannot fail) runs wire_deliver, which hands every due frame to the
+ * peer; a head in the future arms the queue's timer, whose callback (in
+ * a hook, not an event) only sends that event.
  *
  * Impairments.  For every frame, transmit draws four numbers from the
  * queue's random stream (xorshift64*, seeded from the seed, the side and
  * the core), always four and always in the same order, loss, duplicate,
- * corrupt, reorder, so that the same frames sent in the same order on a
- * queue meet the same fate whatever the settings of the others.  A lost
- * frame is counted and freed; a corrupted one has the byte at (the
- * corrupt draw's high half) mod length xored with 0xff; a reordered one
- * is delivered reorder_ns late; a duplicated one is queued twice (two
- * copies) with the same time.  The rate limit serializes each queue: a
- * frame leaves when the one before has (busy_until) plus its own bytes
- * at rate_bps, then takes delay_ns to arrive.  A frame that finds
- * queue_max frames in flight is dropped (a full router queue).  None of
- * these are transmit errors: the wire took the frame.  Only a missing
- * copy (no memory) returns ENOMEM.
+ * corrupt, reorder, before anything else (a frame without memory for
+ * its copy has drawn its four too), so that the same frames sent in the
+ * same order on a queue meet the same fate whatever the settings of the
+ * others; a link with no impairment at all draws none, since no draw
+ * could change anything.  A lost frame is counted and freed; a
+ * corrupted one has the byte at (the corrupt draw's high half) mod
+ * length xored with 0xff; a reordered one is delivered reorder_ns late;
+ * a duplicated one is queued twice (two copies) with the same time.
+ * The rate limit serializes each queue: a frame leaves when the one
+ * before has (busy_until) plus its own bytes at rate_bps, then takes
+ * delay_ns to arrive.  A frame that none of these hold back is due at
+ * once (at 0), so a link without them never reads the clock; each
+ * wire_deliver hands over at most the frames queued when it began, so
+ * that a conversation's replies wait for the next event (the core's
+ * timers and other events run in between).  A frame that finds queue_max frames in flight is
+ * dropped (a full router queue).  None of these are transmit errors:
+ * the wire took the frame.  Only a missing copy or ring (no memory)
+ * returns ENOMEM.
  *
- * Copies.  The sender's chain is copied into one fresh iobuf (with
- * IOBUF_HEADROOM) and freed: the receiver may write into what it gets,
- * and the sender's blocks (a retransmission queue's clones) are never
- * shared with the other stack.  With NETIF_F_TX_CSUM offered, a frame
- * whose hints ask for a checksum gets it here, in the copy; with
- * NETIF_F_RX_CSUM, frames that were not corrupted arrive marked
- * NETIF_RX_CSUM_OK.
+ * Copies.  The receiver may write into what it gets, and the sender's
+ * blocks (a retransmission queue's clones) must never be shared with
+ * the other stack, so each frame crosses as one buffer the receiver
+ * owns alone (wire_buffer): a frame that is one buffer nobody else
+ * views (an ACK, a UDP datagram) goes as it is, without a copy, as a
+ * loopback device passes its frames; a chain whose first buffer is the
+ * sender's alone and has the tailroom (a TCP segment: its headers'
+ * buffer, then clones of the send queue) gets the rest copied there;
+ * anything else is copied into a fresh iobuf.  The chain's other
+ * buffers are freed.
+ *
+ * Checksum offload.  With NETIF_F_TX_CSUM offered, a frame whose hints
+ * ask for a checksum gets it here, summed as the bytes are copied
+ * (inet_copy_chain), but only when someone will look at it: when the
+ * receiving side does not offer NETIF_F_RX_CSUM, when the frame is to
+ * be corrupted (so that the receiver's check catches the flip), or when
+ * a capture is written.  Otherwise, as between two virtual machines on
+ * one host, the frame crosses with the field as the sender left it (the
+ * pseudo-header's sum) and arrives marked NETIF_RX_CSUM_OK: with both
+ * offloads, nobody computes a checksum.  With NETIF_F_RX_CSUM, frames
+ * that were not corrupted arrive marked NETIF_RX_CSUM_OK.
  *
  * pcap.  Every frame transmitted by either side, before the impairments
  * (what a capture at the sender sees), as one classic pcap file
@@ -55,9 +80,10 @@
 
 #include "ebb/event.h"
 #include "ebb/timer.h"
-#include "kernel/malloc.h"
 #include "kernel/platform.h"
 #include "memlink.h"
+#include "tcp/inet.h"
+#include "tcp/proto.h"
 
 #define MEMLINK_QUEUE_MAX	1024		/* default queue_max */
 #define MEMLINK_REORDER_NS	TIMER_MS	/* default reorder_ns */
@@ -65,18 +91,18 @@
 #define PCAP_SNAPLEN		65535
 #define PCAP_LINKTYPE_ETHERNET	1
 
-/* A frame in flight. */
+/* A frame in flight: a slot of its queue's ring. */
 struct wire_frame {
-	struct wire_frame *next;
-	uint64_t at;			/* clock_ns() when it is delivered */
+	uint64_t at;			/* clock_ns() when it is delivered; 0: at once */
 	struct iobuf *frame;
 	uint32_t rx_flags;
 };
 
 /* One side's wire queue on one core.  Per-core data: owned by core. */
 struct wire_queue {
-	struct wire_frame *head, *tail;	/* in flight, sorted by at */
-	uint32_t n;			/* frames on the list */
+	struct wire_frame *ring;	/* cap slots (made on first use), the n in
+					 * flight from first on, sorted by at */
+	uint32_t cap, first, n;
 	int core;
 	int scheduled;			/* ev queued, not yet run */
 	uint64_t busy_until;		/* the rate limit: when the wire is free */
@@ -96,6 +122,7 @@ struct memlink_side {
 
 struct memlink {
 	struct memlink_config cfg;
+	int impaired;			/* any of loss, dup, corrupt, reorder asked for */
 	FILE *pcap;
 	pthread_mutex_t pcap_lock;	/* held while a record is written */
 	struct memlink_side side[2];
@@ -118,7 +145,7 @@ rng_next(uint64_t *s)
 static int
 chance(uint64_t r, uint32_t ppm)
 {
-	return (r >> 11) % 1000000 < ppm;
+	return ppm != 0 && (r >> 11) % 1000000 < ppm;
 }
 
 /* splitmix64: a well-mixed non-zero start for each queue's stream. */
@@ -170,67 +197,113 @@ pcap_write(struct memlink *ml, const struct iobuf *b)
 	pthread_mutex_unlock(&ml->pcap_lock);
 }
 
-/* ---- the frame's copy -------------------------------------------------- */
+/* ---- the frame's buffer ------------------------------------------------ */
 
-/* Checksum offload: the ones'-complement sum from start, stored at start + off. */
+/*
+ * Copy frame's bytes from k on (src: the chain from there; len bytes in
+ * all) to b->data + k.  If h asks for a checksum, sum from h->csum_start
+ * to the end as the bytes go (those before k summed where they are) and
+ * store it: the device's checksum offload (netif.h), a computed 0 sent
+ * as 0xffff, as a device does for UDP's sake.
+ */
 static void
-fill_csum(struct iobuf *b, const struct netif_tx_hints *h)
+wire_copy(struct iobuf *b, const struct iobuf *src, size_t k, size_t len,
+    const struct netif_tx_hints *h)
 {
+	size_t start, from;
 	uint32_t sum = 0;
 	uint16_t csum;
-	size_t i;
 
-	if (!h->csum || (size_t)h->csum_start + h->csum_offset + 2 > b->len)
+	if (h == NULL || (size_t)h->csum_start + h->csum_offset + 2 > len) {
+		iobuf_copy_out(src, 0, len - k, b->data + k);
 		return;
-	for (i = h->csum_start; i + 1 < b->len; i += 2)
-		sum += (uint32_t)b->data[i] << 8 | b->data[i + 1];
-	if (i < b->len)
-		sum += (uint32_t)b->data[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	csum = (uint16_t)~sum;
-	b->data[h->csum_start + h->csum_offset] = (uint8_t)(csum >> 8);
-	b->data[h->csum_start + h->csum_offset + 1] = (uint8_t)csum;
+	}
+	start = h->csum_start;
+	from = start > k ? start : k;	/* the copy is summed from here on */
+	if (start < k)
+		sum = inet_sum(b->data + start, k - start, 0);
+	iobuf_copy_out(src, 0, from - k, b->data + k);
+	sum = inet_add(sum, inet_copy_chain(b->data + from, src, from - k, len - from, 0),
+	    from - start);
+	csum = hton16(inet_csum(sum));
+	if (csum == 0)
+		csum = 0xffff;
+	memcpy(b->data + start + h->csum_offset, &csum, 2);
+}
+
+/*
+ * The wire's buffer for frame (which it consumes): one buffer that the
+ * receiver will own alone.  A frame that is one buffer nobody else
+ * views goes as it is.  Otherwise, when the first buffer is ours alone
+ * and its tailroom holds the rest, the rest is copied there (a TCP
+ * segment: its headers' buffer, then clones of the sender's queue);
+ * else the whole frame is copied into a fresh buffer.  h: fill in the
+ * checksum it asks for on the way (NULL: none).  NULL if memory ran out.
+ */
+static struct iobuf *
+wire_buffer(struct iobuf *frame, const struct netif_tx_hints *h)
+{
+	size_t len = iobuf_chain_len(frame), k = 0;
+	struct iobuf *b, *src = frame;
+
+	if (!iobuf_shared(frame) && iobuf_tailroom(frame) >= len - frame->len) {
+		b = frame;
+		k = frame->len;		/* these bytes are in place already */
+		src = frame->next;
+		b->next = NULL;
+	} else if ((b = iobuf_alloc(IOBUF_HEADROOM, len)) == NULL) {
+		iobuf_free_chain(frame);
+		return NULL;
+	}
+	iobuf_put(b, len - k);
+	wire_copy(b, src, k, len, h);
+	iobuf_free_chain(src);
+	return b;
 }
 
 /* ---- the wire queue ---------------------------------------------------- */
 
 static void wire_deliver(void *arg);
 
-/* Put b on q, to be delivered at `at`, after frames due no later. */
-static void
-wire_put(struct wire_queue *q, struct wire_frame *w)
+/* The ring's slot i places after the first (i < q->cap). */
+static struct wire_frame *
+wire_slot(struct wire_queue *q, uint32_t i)
 {
-	struct wire_frame **p;
+	i += q->first;
+	return &q->ring[i < q->cap ? i : i - q->cap];
+}
 
-	q->n++;
-	if (q->tail == NULL || q->tail->at <= w->at) {	/* the usual case */
-		w->next = NULL;
-		if (q->tail != NULL)
-			q->tail->next = w;
-		else
-			q->head = w;
-		q->tail = w;
-		return;
-	}
-	for (p = &q->head; (*p)->at <= w->at; p = &(*p)->next)
-		;
-	w->next = *p;
-	*p = w;
+/*
+ * Put b on q (room for it checked), to be delivered at `at`, after
+ * frames due no later: at the end, the usual case, or, for a frame due
+ * before the last (a reordered frame is behind it), moved up past the
+ * later ones.
+ */
+static void
+wire_put(struct wire_queue *q, struct iobuf *b, uint64_t at, uint32_t flags)
+{
+	uint32_t i = q->n++;
+
+	for (; i > 0 && wire_slot(q, i - 1)->at > at; i--)
+		*wire_slot(q, i) = *wire_slot(q, i - 1);
+	*wire_slot(q, i) = (struct wire_frame){ at, b, flags };
 }
 
 /* Make sure wire_deliver runs when q's head is due. */
 static void
 wire_kick(struct wire_queue *q)
 {
-	if (q->head == NULL || q->scheduled)
+	uint64_t at;
+
+	if (q->n == 0 || q->scheduled)
 		return;
-	if (q->head->at <= clock_ns()) {
+	at = q->ring[q->first].at;
+	if (at == 0 || at <= clock_ns()) {
 		timer_stop(&q->timer);
 		q->scheduled = 1;
 		spawn_on_record(q->core, &q->ev, wire_deliver, q);
-	} else if (!timer_armed(&q->timer) || q->timer.deadline != q->head->at) {
-		if (timer_start_at(&q->timer, q->head->at, 0) != 0) {
+	} else if (!timer_armed(&q->timer) || q->timer.deadline != at) {
+		if (timer_start_at(&q->timer, at, 0) != 0) {
 			q->scheduled = 1;	/* no timer: poll with the event */
 			spawn_on_record(q->core, &q->ev, wire_deliver, q);
 		}
@@ -249,49 +322,55 @@ wire_timer(void *arg)
 	}
 }
 
-/* The event: every due frame to the peer, then wait for the next. */
+/*
+ * The event: every frame due when it began to the peer (those the peer
+ * sends back meanwhile wait for the next event), then wait for the next.
+ * The clock is read only for a frame with a time (at 0: due at once).
+ */
 static void
 wire_deliver(void *arg)
 {
 	struct wire_queue *q = arg;
 	struct netif *peer = &q->side->peer->nif;
-	uint64_t now = clock_ns();
-	struct wire_frame *w;
+	uint64_t now = 0;
+	uint32_t todo = q->n;
+	struct wire_frame w;
 
 	q->scheduled = 0;
-	while ((w = q->head) != NULL && w->at <= now) {
-		q->head = w->next;	/* off the list before the stack runs */
-		if (q->head == NULL)
-			q->tail = NULL;
-		q->n--;
+	for (; todo > 0 && q->n > 0; todo--) {
+		w = q->ring[q->first];
+		if (w.at != 0) {		/* held back: is it due yet? */
+			if (now == 0)
+				now = clock_ns();
+			if (w.at > now)
+				break;
+		}
+		q->first = q->first + 1 < q->cap ? q->first + 1 : 0;	/* off the */
+		q->n--;			/* queue before the stack runs */
 		q->st.delivered++;
-		struct iobuf *b = w->frame;
-		uint32_t flags = w->rx_flags;
-		kfree(w);
-		netif_input(peer, b, flags);
+		netif_input(peer, w.frame, w.rx_flags);
 	}
 	wire_kick(q);
 }
 
-/* A wire_frame for b, or NULL (b freed, counted). */
-static struct wire_frame *
-wire_frame(struct wire_queue *q, struct iobuf *b, uint64_t at, uint32_t flags)
+/* q's ring, made on the first frame: queue_max slots and one for a duplicate.  0, or -1. */
+static int
+wire_ring(struct wire_queue *q, const struct memlink_config *cfg)
 {
-	struct wire_frame *w = kmalloc(sizeof *w);
-
-	if (w == NULL) {
-		iobuf_free(b);
-		q->st.nomem++;
-		return NULL;
-	}
-	w->frame = b;
-	w->at = at;
-	w->rx_flags = flags;
-	return w;
+	if (q->ring != NULL)
+		return 0;
+	if ((q->ring = calloc(cfg->queue_max + 1, sizeof *q->ring)) == NULL)
+		return -1;
+	q->cap = cfg->queue_max + 1;
+	return 0;
 }
 
 /* ---- transmit ---------------------------------------------------------- */
 
+/*
+ * The driver's transmit: the wire's buffer (a copy if need be), the
+ * pcap record, the impairments, onto this core's queue.
+ */
 static int
 memlink_transmit(struct netif *nif, struct iobuf *frame,
     const struct netif_tx_hints *hints)
@@ -300,26 +379,33 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 	struct memlink *ml = s->link;
 	const struct memlink_config *cfg = &ml->cfg;
 	struct wire_queue *q = &s->q[core_id()];
-	uint64_t r_loss, r_dup, r_corrupt, r_reorder, now, at;
-	uint32_t flags = 0;
-	struct wire_frame *w;
+	uint32_t peer_features = s->peer->nif.features, flags = 0;
+	uint64_t r_loss = 0, r_dup = 0, r_corrupt = 0, r_reorder = 0, now, at;
 	struct iobuf *b, *d;
+	int corrupt, fill, reorder;
 
-	b = iobuf_linearize(frame, IOBUF_HEADROOM);
-	iobuf_free_chain(frame);
-	if (b == NULL) {
+	if (ml->impaired) {			/* always four, in this order */
+		r_loss = rng_next(&q->rng);
+		r_dup = rng_next(&q->rng);
+		r_corrupt = rng_next(&q->rng);
+		r_reorder = rng_next(&q->rng);
+	}
+	corrupt = chance(r_corrupt, cfg->corrupt_ppm);
+	/* The offloaded checksum, only where someone will look at it. */
+	fill = hints->csum && (nif->features & NETIF_F_TX_CSUM) &&
+	    (!(peer_features & NETIF_F_RX_CSUM) || corrupt || ml->pcap != NULL);
+	if (wire_ring(q, cfg) != 0) {
+		iobuf_free_chain(frame);
+		q->st.nomem++;
+		return ENOMEM;
+	}
+	if ((b = wire_buffer(frame, fill ? hints : NULL)) == NULL) {
 		q->st.nomem++;
 		return ENOMEM;
 	}
 	q->st.sent++;
-	if (nif->features & NETIF_F_TX_CSUM)
-		fill_csum(b, hints);
 	if (ml->pcap != NULL)
 		pcap_write(ml, b);
-	r_loss = rng_next(&q->rng);		/* always four, in this order */
-	r_dup = rng_next(&q->rng);
-	r_corrupt = rng_next(&q->rng);
-	r_reorder = rng_next(&q->rng);
 
 	if (chance(r_loss, cfg->loss_ppm)) {
 		q->st.lost++;
@@ -331,32 +417,35 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		iobuf_free(b);
 		return 0;
 	}
-	now = clock_ns();
-	at = now;
-	if (cfg->rate_bps != 0) {
-		at = q->busy_until > now ? q->busy_until : now;
-		at += b->len * 8 * 1000000000ULL / cfg->rate_bps;
-		q->busy_until = at;
+	reorder = chance(r_reorder, cfg->reorder_ppm);
+	at = 0;				/* due at once: no clock needed */
+	if (cfg->rate_bps != 0 || cfg->delay_ns != 0 || reorder) {
+		now = clock_ns();
+		at = now;
+		if (cfg->rate_bps != 0) {
+			at = q->busy_until > now ? q->busy_until : now;
+			at += b->len * 8 * 1000000000ULL / cfg->rate_bps;
+			q->busy_until = at;
+		}
+		at += cfg->delay_ns;
+		if (reorder) {
+			at += cfg->reorder_ns;
+			q->st.reordered++;
+		}
 	}
-	at += cfg->delay_ns;
-	if (chance(r_corrupt, cfg->corrupt_ppm) && b->len > 0) {
+	if (corrupt && b->len > 0) {
 		b->data[(r_corrupt >> 32) % b->len] ^= 0xff;
 		q->st.corrupted++;
-	} else if (nif->features & NETIF_F_RX_CSUM) {
+	} else if (peer_features & NETIF_F_RX_CSUM) {
 		flags = NETIF_RX_CSUM_OK;
 	}
-	if (chance(r_reorder, cfg->reorder_ppm)) {
-		at += cfg->reorder_ns;
-		q->st.reordered++;
-	}
 	d = chance(r_dup, cfg->dup_ppm) ? iobuf_linearize(b, IOBUF_HEADROOM) : NULL;
-	if ((w = wire_frame(q, b, at, flags)) != NULL)
-		wire_put(q, w);
+	wire_put(q, b, at, flags);
 	if (chance(r_dup, cfg->dup_ppm)) {
-		if (d == NULL)
+		if (d == NULL) {
 			q->st.nomem++;
-		else if ((w = wire_frame(q, d, at, flags)) != NULL) {
-			wire_put(q, w);
+		} else {
+			wire_put(q, d, at, flags);	/* the ring's spare slot */
 			q->st.duplicated++;
 		}
 	}
@@ -413,6 +502,8 @@ memlink_create(const char *name_a, const char *name_b,
 		ml->cfg.queue_max = MEMLINK_QUEUE_MAX;
 	if (ml->cfg.reorder_ns == 0)
 		ml->cfg.reorder_ns = MEMLINK_REORDER_NS;
+	ml->impaired = cfg->loss_ppm != 0 || cfg->dup_ppm != 0 || cfg->corrupt_ppm != 0 ||
+	    cfg->reorder_ppm != 0;
 	pthread_mutex_init(&ml->pcap_lock, NULL);
 	if (cfg->pcap != NULL && pcap_open(ml, cfg->pcap) < 0) {
 		free(ml);

@@ -12,9 +12,10 @@
  *	struct memlink *ml = memlink_create("a", "b", &cfg);
  *	struct netif *a = memlink_netif(ml, 0), *b = memlink_netif(ml, 1);
  *
- * hosted/memlink.c explains the wire; every frame on it is a fresh copy
- * of what was sent (as a NIC's DMA would make), so no block is ever
- * shared between the two stacks.
+ * hosted/memlink.c explains the wire; every frame on it is one buffer
+ * that the receiver owns alone (what was sent, if it was one buffer
+ * nobody else viewed; else a copy, as a NIC's DMA would make), so no
+ * block is ever shared between the two stacks.
  */
 #ifndef HOSTED_MEMLINK_H
 #define HOSTED_MEMLINK_H
@@ -34,7 +35,9 @@ struct memlink_config {
 	uint64_t delay_ns;	/* one-way latency of every frame */
 	uint64_t rate_bps;	/* bits per second per queue and direction (0: no limit) */
 	uint32_t queue_max;	/* most frames in flight per queue (0: 1024); more are dropped */
-	uint32_t features;	/* NETIF_F_TX_CSUM and/or NETIF_F_RX_CSUM to offer */
+	uint32_t features;	/* NETIF_F_TX_CSUM and/or NETIF_F_RX_CSUM to offer (both
+				 * sides): with both, a good frame crosses with its
+				 * checksum as the sender left it, marked good */
 	uint16_t mtu;		/* 0: 1500 */
 	const char *pcap;	/* write every frame sent on either side here (or NULL) */
 };

@@ -24,15 +24,29 @@
  * it: hosted_core_watch_fd puts the fd in core_sleep's ppoll, the
  * hosted stand-in for a NIC's interrupt.
  *
- * Offloads: none.  Without IFF_VNET_HDR the device neither checks nor
- * fills in checksums, so features is 0 and the stack does both; the
- * transmit hints are never set and are ignored.
+ * Checksum offload (IFF_VNET_HDR).  Each frame read or written starts
+ * with a 10-byte struct virtio_net_hdr (<linux/virtio_net.h>; the same
+ * header virtio-net's devices use, ../virtio/), and TUNSETOFFLOAD with
+ * TUN_F_CSUM tells Linux it may hand us frames whose checksum it left
+ * to the NIC.  So features is NETIF_F_TX_CSUM | NETIF_F_RX_CSUM and,
+ * for a Linux peer on the same host, nobody computes a TCP or UDP
+ * checksum either way:
+ *   - transmit: hints that ask for a checksum become NEEDS_CSUM with
+ *     csum_start and csum_offset; Linux finishes the sum only if the
+ *     frame leaves through a device that cannot (for its own sockets it
+ *     takes the frame as verified, CHECKSUM_PARTIAL);
+ *   - receive: DATA_VALID (Linux checked it) and NEEDS_CSUM (a local
+ *     sender left it partial: the data never crossed a wire) go up as
+ *     NETIF_RX_CSUM_OK, the field left as it came (netif.h); a header
+ *     with GSO (never asked for: no TUN_F_TSO*) or a partial checksum
+ *     outside the frame is counted in rx_errors and dropped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +62,9 @@
 #define TAP_MTU		1500		/* bytes of IP per frame: Linux's default */
 #define TAP_FRAME_MAX	(TAP_MTU + 14 + 4)	/* + Ethernet header, + a VLAN tag */
 #define TAP_RX_BATCH	32		/* frames read per idle call, at most */
-#define TAP_TX_IOV	16		/* buffers per writev; longer chains are copied */
+#define TAP_TX_IOV	16		/* iovecs per writev (the header and 15 buffers);
+					 * longer chains are copied */
+#define TAP_VNET_HDR	((int)sizeof(struct virtio_net_hdr))	/* 10 bytes before each frame */
 
 /* One queue: core `core`'s fd.  Per-core data: owned by that core. */
 struct tap_queue {
@@ -80,15 +96,34 @@ rx_buffer(struct tap_queue *q)
 
 	q->spare = NULL;
 	if (b == NULL)
-		b = iobuf_alloc(IOBUF_HEADROOM, TAP_FRAME_MAX);
+		b = iobuf_alloc(IOBUF_HEADROOM, TAP_VNET_HDR + TAP_FRAME_MAX);
 	return b;
+}
+
+/*
+ * The header Linux put before a received frame: the frame's rx_flags
+ * (NETIF_RX_CSUM_OK if Linux checked the checksum or left it partial),
+ * or -1 if the header is malformed (GSO, or a partial checksum that
+ * does not fit the frame's len bytes).
+ */
+static int
+rx_header(const struct virtio_net_hdr *h, size_t len)
+{
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return -1;
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (h->csum_start < ETH_HLEN || (size_t)h->csum_start + h->csum_offset + 2 > len)
+			return -1;
+		return NETIF_RX_CSUM_OK;
+	}
+	return h->flags & VIRTIO_NET_HDR_F_DATA_VALID ? NETIF_RX_CSUM_OK : 0;
 }
 
 /* Read a frame into nowhere: no buffer for it.  1 if there was one. */
 static int
 rx_drop(struct tap_queue *q)
 {
-	uint8_t scratch[TAP_FRAME_MAX];
+	uint8_t scratch[TAP_VNET_HDR + TAP_FRAME_MAX];
 
 	if (read(q->fd, scratch, sizeof scratch) < 0)
 		return 0;
@@ -108,7 +143,9 @@ tap_poll(void *arg)
 
 	while (got < TAP_RX_BATCH) {
 		struct iobuf *b = rx_buffer(q);
+		struct virtio_net_hdr h;
 		ssize_t n;
+		int flags;
 
 		if (b == NULL) {
 			if (!rx_drop(q))
@@ -123,9 +160,17 @@ tap_poll(void *arg)
 			q->spare = b;		/* for next time: no alloc per poll */
 			break;
 		}
-		iobuf_put(b, (size_t)n);	/* the window is what was read */
-		netif_input(&q->tap->nif, b, 0);
 		got++;
+		memcpy(&h, b->data, sizeof h);
+		flags = n < TAP_VNET_HDR ? -1 : rx_header(&h, (size_t)n - TAP_VNET_HDR);
+		if (flags < 0) {
+			q->st.rx_errors++;
+			q->spare = b;		/* its window is still empty */
+			continue;
+		}
+		iobuf_put(b, (size_t)n);	/* the window is what was read, */
+		iobuf_advance(b, TAP_VNET_HDR);	/* less the header */
+		netif_input(&q->tap->nif, b, (uint32_t)flags);
 	}
 	return got;
 }
@@ -156,18 +201,27 @@ tap_boundary(void)
 
 /* ---- transmit ---------------------------------------------------------- */
 
-/* Write one frame on this core's queue: one writev of its buffers. */
+/*
+ * Write one frame on this core's queue: one writev of the virtio-net
+ * header (the checksum hints) and the frame's buffers.
+ */
 static int
 tap_transmit(struct netif *nif, struct iobuf *frame,
     const struct netif_tx_hints *hints)
 {
 	struct tap *t = nif->driver;
 	struct tap_queue *q = &t->q[core_id() % nif->nqueues];
+	struct virtio_net_hdr h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
 	struct iovec iov[TAP_TX_IOV];
 	struct iobuf *b, *flat = NULL;
-	int n = 0, err = 0;
+	int n = 1, err = 0;
 
-	(void)hints;			/* no offloads: features is 0 */
+	if (hints->csum) {		/* Linux finishes it, if anyone needs it */
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = hints->csum_start;
+		h.csum_offset = hints->csum_offset;
+	}
+	iov[0] = (struct iovec){ .iov_base = &h, .iov_len = sizeof h };
 	for (b = frame; b != NULL && n < TAP_TX_IOV; b = b->next)
 		iov[n++] = (struct iovec){ .iov_base = b->data, .iov_len = b->len };
 	if (b != NULL) {		/* too many buffers for one writev */
@@ -177,8 +231,8 @@ tap_transmit(struct netif *nif, struct iobuf *frame,
 			return ENOMEM;
 		}
 		q->st.tx_copies++;
-		iov[0] = (struct iovec){ .iov_base = flat->data, .iov_len = flat->len };
-		n = 1;
+		iov[1] = (struct iovec){ .iov_base = flat->data, .iov_len = flat->len };
+		n = 2;
 	}
 	if (writev(q->fd, iov, n) < 0) {	/* one frame per write: never short */
 		err = errno;
@@ -227,13 +281,20 @@ tap_open(const char *name, int multi, char *why, size_t whylen)
 		return -1;
 	}
 	memset(&ifr, 0, sizeof ifr);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (multi ? IFF_MULTI_QUEUE : 0);
 	memcpy(ifr.ifr_name, name, strlen(name));	/* checked: < IFNAMSIZ */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		e = errno;
 		snprintf(why, whylen, "TUNSETIFF %s: %s%s", name, strerror(e),
 		    e == EPERM || e == EACCES ? " (making a TAP device needs root or CAP_NET_ADMIN)" :
 		    e == EINVAL || e == EBUSY ? " (does it exist already, as another kind of device or with other queue flags?)" : "");
+		close(fd);
+		return -1;
+	}
+	/* The header's size (10: no num_buffers), and partial checksums welcome. */
+	if (ioctl(fd, TUNSETVNETHDRSZ, &(int){ TAP_VNET_HDR }) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) < 0) {
+		snprintf(why, whylen, "%s: checksum offload: %s", name, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -294,6 +355,7 @@ tap_create(const char *name, int nqueues, char *why, size_t whylen)
 	snprintf(t->nif.name, NETIF_NAME_MAX, "%s", name);
 	tap_mac(t->nif.mac, ntaps++);
 	t->nif.mtu = TAP_MTU;
+	t->nif.features = NETIF_F_TX_CSUM | NETIF_F_RX_CSUM;	/* the vnet header's */
 	t->nif.nqueues = nqueues;
 	t->next = taps;
 	taps = t;

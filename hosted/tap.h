@@ -32,7 +32,7 @@ struct netif *tap_create(const char *name, int nqueues, char *why, size_t whylen
 
 /* Per-interface driver counters beyond struct netif_stats. */
 struct tap_stats {
-	uint64_t rx_errors;	/* read failed (not EAGAIN) */
+	uint64_t rx_errors;	/* read failed (not EAGAIN), or a malformed header */
 	uint64_t rx_nomem;	/* no iobuf for a frame: read and dropped */
 	uint64_t tx_errors;	/* writev failed: frame dropped */
 	uint64_t tx_copies;	/* chains too long for one writev, linearized */

@@ -31,23 +31,26 @@ const uint8_t eth_broadcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 void
 eth_input(struct netif *nif, struct iobuf *frame, uint32_t rx_flags)
 {
-	struct eth_hdr eh;
+	struct eth_hdr copy;
+	const struct eth_hdr *eh;
+	uint16_t type;
 
 	NSTAT(eth, rx);
-	if (iobuf_copy_out(frame, 0, ETH_HLEN, &eh) == NULL) {
+	if ((eh = pkt_peek(frame, 0, ETH_HLEN, &copy)) == NULL) {
 		NSTAT(eth, rx_short);
 		goto drop;
 	}
-	if (memcmp(eh.dst, nif->mac, ETH_ALEN) != 0 &&
-	    memcmp(eh.dst, eth_broadcast, ETH_ALEN) != 0) {
-		if (eh.dst[0] & 1)		/* the group bit: multicast */
+	if (memcmp(eh->dst, nif->mac, ETH_ALEN) != 0 &&
+	    memcmp(eh->dst, eth_broadcast, ETH_ALEN) != 0) {
+		if (eh->dst[0] & 1)		/* the group bit: multicast */
 			NSTAT(eth, rx_multicast);
 		else
 			NSTAT(eth, rx_not_ours);
 		goto drop;
 	}
+	type = ntoh16(eh->type);
 	pkt_skip(frame, ETH_HLEN);
-	switch (ntoh16(eh.type)) {
+	switch (type) {
 	case ETHERTYPE_ARP:
 		arp_input(nif, frame);
 		return;

@@ -6,14 +6,19 @@
  *	errors: udp_input (closed port), ip_input (unknown protocol)
  *	        -> icmp_unreach -> rate limit -> ip_output
  *
- * Every message's checksum (the whole message) is verified; a message
- * that fails is dropped and counted.  An echo request sent to us is
- * answered with the same identifier, sequence number and data, copied
- * into a new buffer (the received chain may share its bytes with a
- * clone, and is a chain besides); one sent to a broadcast address is
- * ignored (RFC 1122 3.2.2.6 allows that, and it keeps us out of smurf
- * attacks).  Other types are counted and dropped: we keep no path MTU
- * and act on no redirect.
+ * Every message's checksum (the whole message) is verified, unless the
+ * device vouched for it (NETIF_RX_CSUM_OK); a message that fails is
+ * dropped and counted.  An echo request sent to us is answered with the
+ * same identifier, sequence number and data, copied into a new buffer
+ * (the received chain may share its bytes with a clone, and is a chain
+ * besides) and summed as it is copied (inet_copy_chain): the reply's
+ * checksum is computed afresh, never patched from the request's field,
+ * which a device that vouched may have left partial.  One sent to a
+ * broadcast address is ignored (RFC 1122 3.2.2.6 allows that, and it
+ * keeps us out of smurf attacks).  Other types are counted and dropped:
+ * we keep no path MTU and act on no redirect.  ICMP is checksummed
+ * here, never offloaded: an echo reply's sum comes with its copy, and
+ * errors are few.
  *
  * Unreachables quote the offending datagram's IP header and the first 8
  * bytes of its data, as RFC 792 asks; they are never sent about a
@@ -24,11 +29,13 @@
  * icmp.rate_limited and not sent.  The instance's limit is therefore
  * ICMP_RATE times the cores that receive.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "ebb/percore.h"
 #include "inet.h"
 #include "ip.h"
+#include "pkt.h"
 #include "proto.h"
 #include "stats.h"
 
@@ -57,23 +64,29 @@ icmp_token(void)
 	return 1;
 }
 
-/* Answer an echo request of len bytes (checksum already good). */
+/*
+ * Answer an echo request of len bytes (its checksum good, or vouched
+ * for): everything after type, code and checksum copied and summed in
+ * one pass, then those three written (type and code 0 add nothing).
+ */
 static void
 icmp_echo(const struct ip_rx *rx, const struct iobuf *pkt, size_t len)
 {
+	const size_t rest = offsetof(struct icmp_hdr, id);	/* copied from here on */
 	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, len);
 	struct icmp_hdr *ic;
+	uint32_t sum;
 
 	if (b == NULL) {
 		NSTAT(icmp, tx_nomem);
 		return;
 	}
-	iobuf_copy_out(pkt, 0, len, iobuf_put(b, len));
+	iobuf_put(b, len);		/* cannot fail: b was made for len */
 	ic = (struct icmp_hdr *)b->data;
+	sum = inet_copy_chain(b->data + rest, pkt, rest, len - rest, 0);
 	ic->type = ICMP_ECHO_REPLY;
 	ic->code = 0;
-	ic->csum = 0;
-	ic->csum = hton16(inet_csum(inet_sum(b->data, len, 0)));
+	ic->csum = hton16(inet_csum(sum));
 	NSTAT(icmp, tx);
 	ip_output(rx->nif, b, rx->src, IP_PROTO_ICMP, NULL);
 }
@@ -82,14 +95,16 @@ void
 icmp_input(const struct ip_rx *rx, struct iobuf *pkt)
 {
 	size_t len = iobuf_chain_len(pkt);
-	struct icmp_hdr ic;
+	struct icmp_hdr copy;
+	const struct icmp_hdr *ic;
 
 	NSTAT(icmp, rx);
-	if (iobuf_copy_out(pkt, 0, ICMP_HLEN, &ic) == NULL) {
+	if ((ic = pkt_peek(pkt, 0, ICMP_HLEN, &copy)) == NULL) {
 		NSTAT(icmp, rx_short);
-	} else if (inet_csum(inet_sum_chain(pkt, 0, len, 0)) != 0) {
+	} else if (!(rx->rx_flags & NETIF_RX_CSUM_OK) &&
+	    inet_csum(inet_sum_chain(pkt, 0, len, 0)) != 0) {
 		NSTAT(icmp, rx_bad_csum);
-	} else if (ic.type == ICMP_ECHO && ic.code == 0 && !rx->broadcast) {
+	} else if (ic->type == ICMP_ECHO && ic->code == 0 && !rx->broadcast) {
 		NSTAT(icmp, rx_echo);
 		icmp_echo(rx, pkt, len);
 	} else {
@@ -118,7 +133,8 @@ icmp_unreach(const struct ip_rx *rx, const struct iobuf *pkt, uint8_t code)
 		NSTAT(icmp, tx_nomem);
 		return;
 	}
-	ic = iobuf_put(b, len);
+	iobuf_put(b, len);		/* cannot fail: b was made for len */
+	ic = (struct icmp_hdr *)b->data;
 	memset(ic, 0, ICMP_HLEN);
 	ic->type = ICMP_UNREACH;
 	ic->code = code;

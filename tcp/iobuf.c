@@ -42,14 +42,7 @@
 
 #define IOBUF_BLOCK_SMALL 2048	/* the slab class of blocks: header + bytes */
 
-enum { BLOCK_SLAB, BLOCK_KMALLOC };
-
-struct iobuf_block {
-	int refs;		/* iobufs viewing this block (atomic) */
-	int kind;		/* BLOCK_SLAB or BLOCK_KMALLOC */
-	size_t size;		/* bytes in bytes[] */
-	uint8_t bytes[];	/* headroom, window and tailroom */
-};
+enum { BLOCK_SLAB, BLOCK_KMALLOC };	/* struct iobuf_block's kind (iobuf.h) */
 
 static struct slab_cache *bufs;		/* struct iobuf */
 static struct slab_cache *blocks;	/* blocks of IOBUF_BLOCK_SMALL bytes */
@@ -182,12 +175,6 @@ iobuf_clone(const struct iobuf *b)
 	return c;
 }
 
-int
-iobuf_shared(const struct iobuf *b)
-{
-	return __atomic_load_n(&b->block->refs, __ATOMIC_ACQUIRE) > 1;
-}
-
 void
 iobuf_free(struct iobuf *b)
 {
@@ -204,66 +191,6 @@ iobuf_free_chain(struct iobuf *b)
 		next = b->next;
 		iobuf_free(b);
 	}
-}
-
-size_t
-iobuf_headroom(const struct iobuf *b)
-{
-	return (size_t)(b->data - b->block->bytes);
-}
-
-size_t
-iobuf_tailroom(const struct iobuf *b)
-{
-	return b->block->size - iobuf_headroom(b) - b->len;
-}
-
-void *
-iobuf_push(struct iobuf *b, size_t n)
-{
-	if (n > iobuf_headroom(b))
-		return NULL;
-	b->data -= n;
-	b->len += n;
-	return b->data;
-}
-
-void *
-iobuf_advance(struct iobuf *b, size_t n)
-{
-	if (n > b->len)
-		return NULL;
-	b->data += n;
-	b->len -= n;
-	return b->data;
-}
-
-void *
-iobuf_put(struct iobuf *b, size_t n)
-{
-	uint8_t *end = b->data + b->len;
-
-	if (n > iobuf_tailroom(b))
-		return NULL;
-	b->len += n;
-	return end;
-}
-
-void
-iobuf_trim(struct iobuf *b, size_t len)
-{
-	if (len < b->len)
-		b->len = len;
-}
-
-size_t
-iobuf_chain_len(const struct iobuf *b)
-{
-	size_t n = 0;
-
-	for (; b != NULL; b = b->next)
-		n += b->len;
-	return n;
 }
 
 void

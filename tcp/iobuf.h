@@ -30,7 +30,18 @@
 
 #define IOBUF_HEADROOM	128	/* room for Ethernet + IP + TCP/UDP headers and more */
 
-struct iobuf_block;		/* the shared memory: a refcount and the bytes */
+/*
+ * The shared memory: a reference count and the bytes.  Its fields are
+ * iobuf.c's; they are in this header only so that the window's small
+ * operations below can be inline (every layer calls them on every
+ * packet), as kernel/slab.h does for its fast paths.
+ */
+struct iobuf_block {
+	int refs;		/* iobufs viewing this block (atomic) */
+	int kind;		/* where it came from (iobuf.c) */
+	size_t size;		/* bytes in bytes[] */
+	uint8_t bytes[];	/* headroom, window and tailroom */
+};
 
 struct iobuf {
 	struct iobuf *next;		/* the next buffer of this chain, or NULL */
@@ -53,9 +64,15 @@ struct iobuf *iobuf_clone(const struct iobuf *b);
  * Does b share its block with another iobuf (a clone)?  Then the bytes,
  * headroom included, are seen by both: write into them (iobuf_push a
  * header and fill it) only through a buffer that is not shared, or one
- * whose other viewers will never look at those bytes.
+ * whose other viewers will never look at those bytes.  The acquire load
+ * pairs with block_put's release: another viewer's last use of the
+ * bytes comes before we see its reference gone and write them.
  */
-int iobuf_shared(const struct iobuf *b);
+static inline int
+iobuf_shared(const struct iobuf *b)
+{
+	return __atomic_load_n(&b->block->refs, __ATOMIC_ACQUIRE) > 1;
+}
 
 /* Free one buffer (not the rest of its chain). */
 void iobuf_free(struct iobuf *b);
@@ -63,24 +80,72 @@ void iobuf_free(struct iobuf *b);
 /* Free a whole chain; NULL is ignored. */
 void iobuf_free_chain(struct iobuf *b);
 
-/* Room before and after the window. */
-size_t iobuf_headroom(const struct iobuf *b);
-size_t iobuf_tailroom(const struct iobuf *b);
+/* Room before the window. */
+static inline size_t
+iobuf_headroom(const struct iobuf *b)
+{
+	return (size_t)(b->data - b->block->bytes);
+}
+
+/* Room after the window. */
+static inline size_t
+iobuf_tailroom(const struct iobuf *b)
+{
+	return b->block->size - iobuf_headroom(b) - b->len;
+}
 
 /* Grow the window at the front by n bytes (a header); NULL if no room. */
-void *iobuf_push(struct iobuf *b, size_t n);
+static inline void *
+iobuf_push(struct iobuf *b, size_t n)
+{
+	if (n > iobuf_headroom(b))
+		return NULL;
+	b->data -= n;
+	b->len += n;
+	return b->data;
+}
 
 /* Shrink the window at the front by n bytes (consume a header); NULL if short. */
-void *iobuf_advance(struct iobuf *b, size_t n);
+static inline void *
+iobuf_advance(struct iobuf *b, size_t n)
+{
+	if (n > b->len)
+		return NULL;
+	b->data += n;
+	b->len -= n;
+	return b->data;
+}
 
 /* Grow the window at the end by n bytes; the new bytes' address, or NULL. */
-void *iobuf_put(struct iobuf *b, size_t n);
+static inline void *
+iobuf_put(struct iobuf *b, size_t n)
+{
+	uint8_t *end = b->data + b->len;
+
+	if (n > iobuf_tailroom(b))
+		return NULL;
+	b->len += n;
+	return end;
+}
 
 /* Shrink the window to its first len bytes (no-op if already shorter). */
-void iobuf_trim(struct iobuf *b, size_t len);
+static inline void
+iobuf_trim(struct iobuf *b, size_t len)
+{
+	if (len < b->len)
+		b->len = len;
+}
 
 /* Bytes in the whole chain. */
-size_t iobuf_chain_len(const struct iobuf *b);
+static inline size_t
+iobuf_chain_len(const struct iobuf *b)
+{
+	size_t n = 0;
+
+	for (; b != NULL; b = b->next)
+		n += b->len;
+	return n;
+}
 
 /* Append chain tail to chain head (head must not be NULL). */
 void iobuf_chain_append(struct iobuf *head, struct iobuf *tail);

@@ -48,17 +48,6 @@ static struct ip_core {
 	uint16_t next_id;
 } __attribute__((aligned(CACHE_LINE))) ip_cores[NCPU];
 
-int
-ip_is_broadcast(const struct netif *nif, uint32_t ip)
-{
-	if (ip == IP4_BROADCAST)
-		return 1;
-	if (nif->netmask == 0 || nif->netmask == IP4_BROADCAST)
-		return 0;
-	return (ip & nif->netmask) == (nif->ip & nif->netmask) &&
-	    (ip & ~nif->netmask) == ~nif->netmask;
-}
-
 /* Is ip a multicast address (224.0.0.0/4)? */
 static int
 ip_is_multicast(uint32_t ip)
@@ -70,19 +59,19 @@ ip_is_multicast(uint32_t ip)
 static int
 ip_check(struct netif *nif, struct iobuf *pkt, struct ip_rx *rx, size_t *total)
 {
-	struct ip_hdr ih;
+	const struct ip_hdr *ih;
 	size_t have = iobuf_chain_len(pkt);
 
-	if (iobuf_copy_out(pkt, 0, IP_HLEN, &ih) == NULL) {
+	if ((ih = pkt_peek(pkt, 0, IP_HLEN, rx->copy)) == NULL) {
 		NSTAT(ip, rx_short);
 		return -1;
 	}
-	if (ih.vhl >> 4 != IP_VERSION) {
+	if (ih->vhl >> 4 != IP_VERSION) {
 		NSTAT(ip, rx_bad_version);
 		return -1;
 	}
-	rx->hlen = (uint8_t)((ih.vhl & 0xf) * 4);
-	*total = ntoh16(ih.len);
+	rx->hlen = (uint8_t)((ih->vhl & 0xf) * 4);
+	*total = ntoh16(ih->len);
 	if (rx->hlen < IP_HLEN || *total < rx->hlen) {
 		NSTAT(ip, rx_bad_hlen);
 		return -1;
@@ -91,28 +80,30 @@ ip_check(struct netif *nif, struct iobuf *pkt, struct ip_rx *rx, size_t *total)
 		NSTAT(ip, rx_bad_len);
 		return -1;
 	}
-	iobuf_copy_out(pkt, 0, rx->hlen, rx->hdr);	/* cannot fail: hlen <= have */
-	if (inet_csum(inet_sum(rx->hdr, rx->hlen, 0)) != 0) {
+	if (rx->hlen > IP_HLEN)		/* options: cannot fail, hlen <= have */
+		ih = pkt_peek(pkt, 0, rx->hlen, rx->copy);
+	rx->hdr = (const uint8_t *)ih;
+	if (inet_hdr_csum(ih, rx->hlen) != 0) {
 		NSTAT(ip, rx_bad_csum);
 		return -1;
 	}
-	if (ntoh16(ih.frag) & (IP_MF | IP_OFFMASK)) {
+	if (ntoh16(ih->frag) & (IP_MF | IP_OFFMASK)) {
 		NSTAT(ip, rx_frag);
 		return -1;
 	}
-	if (ih.src == IP4_BROADCAST || ip_is_multicast(ih.src)) {
+	if (ih->src == IP4_BROADCAST || ip_is_multicast(ih->src)) {
 		NSTAT(ip, rx_bad_src);
 		return -1;
 	}
-	rx->broadcast = ip_is_broadcast(nif, ih.dst);
-	if (nif->ip != 0 && ih.dst != nif->ip && !rx->broadcast) {
+	rx->broadcast = ih->dst != nif->ip && ip_is_broadcast(nif, ih->dst);
+	if (nif->ip != 0 && ih->dst != nif->ip && !rx->broadcast) {
 		NSTAT(ip, rx_not_ours);
 		return -1;
 	}
 	rx->nif = nif;
-	rx->src = ih.src;
-	rx->dst = ih.dst;
-	rx->proto = ih.proto;
+	rx->src = ih->src;
+	rx->dst = ih->dst;
+	rx->proto = ih->proto;
 	return 0;
 }
 
@@ -154,8 +145,8 @@ ip_input(struct netif *nif, struct iobuf *pkt, uint32_t rx_flags)
 static int
 ip_next_hop(const struct netif *nif, uint32_t dst, uint32_t *next_hop)
 {
-	if (dst == IP4_BROADCAST || ip_is_broadcast(nif, dst) ||
-	    (nif->ip != 0 && (dst & nif->netmask) == (nif->ip & nif->netmask))) {
+	if ((nif->ip != 0 && (dst & nif->netmask) == (nif->ip & nif->netmask)) ||
+	    ip_is_broadcast(nif, dst)) {		/* on-link, or a broadcast */
 		*next_hop = dst;
 		return 0;
 	}
@@ -219,7 +210,7 @@ ip_output(struct netif *nif, struct iobuf *pkt, uint32_t dst, uint8_t proto,
 	ih->csum = 0;
 	ih->src = nif->ip;
 	ih->dst = dst;
-	ih->csum = hton16(inet_csum(inet_sum(ih, IP_HLEN, 0)));
+	ih->csum = hton16(inet_hdr_csum(ih, IP_HLEN));
 	if (h != NULL) {
 		moved = *h;
 		moved.csum_start += IP_HLEN;

@@ -36,14 +36,29 @@ struct ip_rx {
 	uint8_t proto;
 	uint8_t hlen;			/* bytes of hdr: 20..60 */
 	int broadcast;			/* dst was a broadcast address */
-	uint8_t hdr[IP_HLEN_MAX];	/* the header, options included */
+	const uint8_t *hdr;		/* the header, options included: where it
+					 * lies in the datagram's first buffer
+					 * (its headroom once skipped), or copy */
+	uint8_t copy[IP_HLEN_MAX];	/* the header, if it spanned buffers */
 };
 
 /* A frame's payload that claims to be IPv4, on the receiving core. */
 void ip_input(struct netif *nif, struct iobuf *pkt, uint32_t rx_flags);
 
-/* Is ip a broadcast address on nif's link (all ones, or its subnet's)? */
-int ip_is_broadcast(const struct netif *nif, uint32_t ip);
+/*
+ * Is ip a broadcast address on nif's link (all ones, or its subnet's)?
+ * Inline: every datagram sent and received asks.
+ */
+static inline int
+ip_is_broadcast(const struct netif *nif, uint32_t ip)
+{
+	if (ip == IP4_BROADCAST)
+		return 1;
+	if (nif->netmask == 0 || nif->netmask == IP4_BROADCAST)
+		return 0;
+	return (ip & nif->netmask) == (nif->ip & nif->netmask) &&
+	    (ip & ~nif->netmask) == ~nif->netmask;
+}
 
 /*
  * The interface to reach dst through, and the next hop there (dst on

@@ -29,8 +29,16 @@
 #define NETIF_F_TX_CSUM	(1u << 1)	/* fills in L4 checksums on transmit */
 #define NETIF_F_TSO4	(1u << 2)	/* segments large TCP/IPv4 sends */
 
-/* netif_input flags: what the device checked for this frame. */
-#define NETIF_RX_CSUM_OK (1u << 0)	/* its L4 checksum is known good */
+/*
+ * netif_input flags: what the device checked for this frame.
+ * NETIF_RX_CSUM_OK: the device vouches for its L4 data (TCP, UDP, ICMP):
+ * it checked the checksum, or the sender left the checksum to the
+ * device and the frame never crossed a wire (virtio's NEEDS_CSUM, a
+ * memlink with both offloads), in which case the field holds only the
+ * pseudo-header's partial sum.  The stack then checks nothing, and
+ * nothing in it ever reads a received L4 checksum field.
+ */
+#define NETIF_RX_CSUM_OK (1u << 0)
 
 /*
  * Offload hints for one transmitted frame.  csum: the device must write

@@ -2,6 +2,8 @@
  * pkt.h: the chain operations every layer of the stack needs, on top of
  * iobuf.h.  Portable, all inline.
  *
+ *	pkt_peek	read a header where it lies (a pointer into the
+ *			first buffer), copying it out only if it spans buffers
  *	pkt_push	prepend a header: into the first buffer's headroom if
  *			it has room and is not shared with a clone, else into
  *			a new buffer put in front of the chain
@@ -21,6 +23,21 @@
 #include <stddef.h>
 
 #include "iobuf.h"
+
+/*
+ * The n bytes at off bytes into chain b, to read: a pointer into the
+ * first buffer when they lie within it (the usual case for a header:
+ * no copy), else copied to out (n bytes of the caller's); NULL if the
+ * chain is shorter.  Valid while the chain and out are.  Headers are
+ * packed structs (proto.h), so the pointer needs no alignment.
+ */
+static inline const void *
+pkt_peek(const struct iobuf *b, size_t off, size_t n, void *out)
+{
+	if (b != NULL && off <= b->len && n <= b->len - off)
+		return b->data + off;
+	return iobuf_copy_out(b, off, n, out);
+}
 
 /*
  * Prepend n bytes (n <= IOBUF_HEADROOM) to *pkt (which may be NULL: an
@@ -45,6 +62,10 @@ pkt_push(struct iobuf **pkt, size_t n)
 static inline int
 pkt_skip(struct iobuf *b, size_t n)
 {
+	if (b != NULL && n <= b->len) {		/* the usual case: the first buffer holds it */
+		iobuf_advance(b, n);
+		return 0;
+	}
 	if (iobuf_chain_len(b) < n)
 		return -1;
 	for (; n > 0; b = b->next) {

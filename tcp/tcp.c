@@ -317,11 +317,23 @@ tcp_now_ns(void)
 	return clock_ns();
 }
 
+/*
+ * c's clock: while tcp_process handles a segment of c, the time it
+ * came (last_rx_ns, read once per segment, as Linux keeps tcp_mstamp),
+ * so that the ACKs, sends, timestamps and timers it leads to need no
+ * clock of their own; else the clock.
+ */
+uint64_t
+tcp_conn_now(const struct tcp_conn *c)
+{
+	return c->in_input ? c->last_rx_ns : clock_ns();
+}
+
 /* Our TSval now: milliseconds plus c's offset (RFC 7323 5.4). */
 uint32_t
 tcp_ts_now(const struct tcp_conn *c)
 {
-	return (uint32_t)(clock_ns() / TIMER_MS) + c->ts_off;
+	return (uint32_t)(tcp_conn_now(c) / TIMER_MS) + c->ts_off;
 }
 
 /* May this core send a challenge ACK now?  1 yes (a token taken), 0 no. */

@@ -92,7 +92,7 @@ ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns, uint64_t *last_ns)
 {
 	struct tcp_seg *s;
 	uint32_t bytes = 0, span;
-	uint64_t now = tcp_now_ns();
+	uint64_t now = c->last_rx_ns;	/* when this ACK came (tcp_process) */
 	int rexmit;
 
 	*rtt_ns = 0;
@@ -258,7 +258,7 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 		if (SEQ_GEQ(ack, c->recover))
 			c->rto_sack = 0;		/* the resend is over */
 		c->ctr.bytes_acked += bytes;
-		timer_stop(&c->rtx);			/* RFC 6298 5.3: restart */
+		c->rtx_restart = 1;			/* RFC 6298 5.3: tcp_rtx_check */
 		c->persist = 0;
 		c->tlp = 0;
 		if (bytes > 0 && !c->app_gone && c->cb != NULL && c->cb->sent != NULL) {

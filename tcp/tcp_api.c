@@ -3,9 +3,11 @@
  * and the configuration.  Portable.
  *
  *	tcp_connect -> tcp_conn_new (tcp.c) -> tcp_send_syn
- *	tcp_send, tcp_write -> tcp_queue_data -> tcp_output (tcp_out.c)
+ *	tcp_send, tcp_write -> tcp_queue_data -> tcp_output (tcp_out.c),
+ *	                       or, from a callback inside tcp_process, the
+ *	                       tcp_output it ends with
  *	tcp_recved -> a window update (tcp_ack_now)
- *	tcp_shutdown -> tcp_queue_fin -> tcp_output
+ *	tcp_shutdown -> tcp_queue_fin -> tcp_output (the same)
  *	tcp_close -> tcp_shutdown, or tcp_send_rst -> tcp_conn_free
  *	tcp_abort -> tcp_send_rst -> tcp_conn_free
  *
@@ -23,6 +25,19 @@
 #include "tcp_int.h"
 
 /* ---- the API --------------------------------------------------------------- */
+
+/*
+ * What the application queued goes now, unless the call came from a
+ * callback inside tcp_process for c (an ACK's sent, a receive, an
+ * accept): tcp_process ends with tcp_output anyway, and one pass over
+ * the windows then sends it all.
+ */
+static void
+api_output(struct tcp_conn *c)
+{
+	if (!c->in_input)
+		tcp_output(c);
+}
 
 /* Connect to ip:port from an ephemeral port; the SYN goes now (tcp.h). */
 int
@@ -89,7 +104,7 @@ tcp_send(struct tcp_conn *c, const struct iobuf *data)
 	n = tcp_queue_data(c, data, iobuf_chain_len(data), NULL, &err);
 	if (n == 0 && err != 0)
 		return -err;
-	tcp_output(c);
+	api_output(c);
 	return (long)n;
 }
 
@@ -106,7 +121,7 @@ tcp_write(struct tcp_conn *c, const void *p, size_t n)
 	n = tcp_queue_data(c, NULL, n, p, &err);
 	if (n == 0 && err != 0)
 		return -err;
-	tcp_output(c);
+	api_output(c);
 	return (long)n;
 }
 
@@ -145,7 +160,7 @@ tcp_shutdown(struct tcp_conn *c)
 	if (tcp_queue_fin(c) != 0)
 		return ENOMEM;
 	tcp_set_state(c, c->state == TCP_ESTABLISHED ? TCP_FIN_WAIT_1 : TCP_LAST_ACK);
-	tcp_output(c);
+	api_output(c);
 	return 0;
 }
 

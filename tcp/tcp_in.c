@@ -2,7 +2,8 @@
  * tcp_in.c: TCP input: validation, lookup and handover, the state
  * machine, and the receive side.  Portable.
  *
- *	ip_input -> tcp_input -> tcp_parse (header, options, checksum)
+ *	ip_input -> tcp_input -> tcp_parse (tcp_parse.c: header, options,
+ *	                         checksum)
  *	         -> tcp_dispatch -> this core's connection: tcp_process
  *	                         -> another core's: spawn_on -> tcp_handoff
  *	                            -> tcp_dispatch on the owner
@@ -51,107 +52,6 @@ struct tcp_handoff {
 };
 
 static void tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed);
-
-/* ---- parsing ---------------------------------------------------------------- */
-
-/* Read the options at o (n bytes) into s; malformed ones end the parse. */
-static void
-tcp_parse_opts(const uint8_t *o, int n, struct tcp_rxseg *s)
-{
-	int i = 0, len;
-
-	while (i < n) {
-		if (o[i] == TCPOPT_EOL)
-			break;
-		if (o[i] == TCPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= n || (len = o[i + 1]) < 2 || i + len > n)
-			break;
-		switch (o[i]) {
-		case TCPOPT_MSS:
-			if (len == 4 && (s->flags & TCP_FSYN))
-				s->mss = (uint16_t)(o[i + 2] << 8 | o[i + 3]);
-			break;
-		case TCPOPT_WSCALE:
-			if (len == 3 && (s->flags & TCP_FSYN))
-				s->wscale = o[i + 2] > TCP_WSCALE_MAX ?
-				    TCP_WSCALE_MAX : o[i + 2];
-			break;
-		case TCPOPT_SACK_OK:
-			if (len == 2 && (s->flags & TCP_FSYN))
-				s->sack_ok = 1;
-			break;
-		case TCPOPT_TS:
-			if (len == 10) {
-				s->ts = 1;
-				memcpy(&s->tsval, o + i + 2, 4);
-				memcpy(&s->tsecr, o + i + 6, 4);
-				s->tsval = ntoh32(s->tsval);
-				s->tsecr = ntoh32(s->tsecr);
-			}
-			break;
-		case TCPOPT_SACK:
-			if ((len - 2) % 8 != 0)
-				break;
-			for (int k = 0; k < (len - 2) / 8 && s->nsack < TCP_SACK_MAX; k++) {
-				uint32_t e[2];
-				memcpy(e, o + i + 2 + 8 * k, 8);
-				s->sack[s->nsack].left = ntoh32(e[0]);
-				s->sack[s->nsack].right = ntoh32(e[1]);
-				s->nsack++;
-			}
-			break;
-		}
-		i += len;
-	}
-}
-
-/* Check and parse the segment at pkt into s; 0, or -1 (counted). */
-static int
-tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s)
-{
-	uint8_t hdr[TCP_HLEN_MAX];
-	struct tcp_hdr *th = (struct tcp_hdr *)hdr;
-	size_t total = iobuf_chain_len(pkt);
-
-	if (total < TCP_HLEN || iobuf_copy_out(pkt, 0, TCP_HLEN, hdr) == NULL) {
-		NSTAT(tcp, rx_short);
-		return -1;
-	}
-	memset(s, 0, sizeof *s);
-	s->hlen = (uint8_t)((th->off >> 4) * 4);
-	if (s->hlen < TCP_HLEN || s->hlen > total) {
-		NSTAT(tcp, rx_bad_off);
-		return -1;
-	}
-	if (!(rx->rx_flags & NETIF_RX_CSUM_OK) &&
-	    inet_csum(inet_sum_chain(pkt, 0, total, inet_pseudo(rx->src, rx->dst,
-	    IP_PROTO_TCP, (uint16_t)total))) != 0) {
-		NSTAT(tcp, rx_bad_csum);
-		return -1;
-	}
-	s->sport = ntoh16(th->sport);
-	s->dport = ntoh16(th->dport);
-	if (rx->broadcast || s->sport == 0 || s->dport == 0) {
-		NSTAT(tcp, rx_bad_addr);
-		return -1;
-	}
-	iobuf_copy_out(pkt, 0, s->hlen, hdr);	/* cannot fail: hlen <= total */
-	s->src = rx->src;
-	s->dst = rx->dst;
-	s->seq = ntoh32(th->seq);
-	s->ack = ntoh32(th->ack);
-	s->flags = th->flags & 0x3f;
-	s->wnd = ntoh16(th->win);
-	s->len = (uint32_t)(total - s->hlen);
-	s->wscale = -1;
-	s->nif = rx->nif;
-	s->rx_flags = rx->rx_flags;
-	tcp_parse_opts(hdr + TCP_HLEN, s->hlen - TCP_HLEN, s);
-	return 0;
-}
 
 /* A TCP segment from IP: parse and check it, then find its connection. */
 void
@@ -597,6 +497,7 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 
 	c->ctr.segs_in++;
 	c->last_rx_ns = tcp_now_ns();
+	c->in_input = 1;		/* tcp_conn_now: last_rx_ns, until the end */
 	c->ka_probes = 0;
 	if (c->state == TCP_CLOSED) {		/* done, the app not yet told */
 		if (!(s->flags & TCP_FRST))
@@ -684,10 +585,9 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 	}
 out:
 	iobuf_free_chain(pkt);
-	if (c->freed)
-		return;
-	if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD)
+	if (!c->freed && c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD)
 		tcp_output(c);
 	if (!c->freed && c->ack_now)
 		tcp_ack_now(c);
+	c->in_input = 0;		/* valid until this event ends, freed or not */
 }

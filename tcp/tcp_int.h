@@ -6,6 +6,7 @@
  *
  *	tcp.c      lifecycle, lookup, listeners, ISNs
  *	tcp_api.c  the application's calls, configuration
+ *	tcp_parse.c a received segment's header, checksum and options
  *	tcp_in.c   tcp_input -> tcp_process -> tcp_ack, tcp_receive
  *	tcp_ack.c  tcp_ack: the send queue, RTT, congestion control, recovery
  *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
@@ -178,6 +179,10 @@ struct tcp_conn {
 	unsigned rto_sack : 1;		/* resending after an RTO, SACK marks kept */
 	unsigned tlp : 1;		/* the rtx timer is a tail loss probe's */
 	unsigned persist : 1;		/* the rtx timer is the persist timer */
+	unsigned in_input : 1;		/* tcp_process runs for c: tcp_conn_now
+					 * is last_rx_ns */
+	unsigned rtx_restart : 1;	/* an ACK of new data: tcp_rtx_check restarts
+					 * the probe/RTO (RFC 6298 5.3) */
 	unsigned freed : 1;		/* gone (tcp_conn_free): the memory stays
 					 * valid until this event ends (RCU), so
 					 * a caller checks this after a callback */
@@ -227,9 +232,13 @@ struct tcp_conn {
 
 	/* timers: all on c->core */
 	struct timer rtx;		/* retransmission, or persist */
+	uint64_t rtx_due;		/* rtx is armed early: really due then (0:
+					 * as armed; tcp_timer.c) */
 	struct timer dack;		/* delayed ACK */
 	struct timer slow;		/* keepalive, TIME_WAIT, FIN_WAIT_2 */
-	uint64_t last_rx_ns;		/* for keepalive */
+	uint64_t last_rx_ns;		/* when the latest segment came (tcp_process,
+					 * first thing): keepalive's idle time, and
+					 * "now" for the ACK it carries (RTT samples) */
 
 	struct tcp_info ctr;		/* counters (state etc. filled on read) */
 	struct rcu_head rcu;		/* freed after a grace period */
@@ -271,7 +280,13 @@ uint32_t tcp_ts_offset(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rpor
 uint64_t tcp_hash(const uint64_t *m, int n);		/* SipHash-2-4, boot secret */
 uint32_t tcp_ts_now(const struct tcp_conn *c);		/* our TSval */
 uint64_t tcp_now_ns(void);
+uint64_t tcp_conn_now(const struct tcp_conn *c);	/* in tcp_process: the
+							 * segment's arrival */
 int tcp_challenge_ok(void);				/* rate limit */
+
+/* ---- tcp_parse.c ------------------------------------------------------------ */
+
+int tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s);	/* 0, or -1 */
 
 /* ---- tcp_in.c --------------------------------------------------------------- */
 

@@ -21,15 +21,16 @@
  * this time (counted) and the retransmission timer sends it later.
  *
  * Every segment but the first SYN carries an ACK of RCV.NXT and the
- * window (tcp_rcv_wnd_field), so sending anything clears the owed ACK
- * and the delayed-ACK timer.  The window offered is what the receive
+ * window (tcp_rcv_wnd_field), so sending anything pays the owed ACK (the
+ * delayed-ACK timer stays armed and will find nothing owed).  The window offered is what the receive
  * buffer has free (less what the application holds under
  * TCP_OPT_MANUAL_RECVED and the out-of-order queue), never less than
  * what was offered before (RFC 9293 3.8.6.2.2: the right edge is never
  * retracted), and not opened by less than an MSS or half the buffer
  * (the receiver's silly-window rule).
  *
- * Checksums: computed here over the pseudo-header and the whole chain,
+ * Checksums (tcp_csum, for every segment we send, a connection's or a
+ * reply's): computed here over the pseudo-header and the whole chain,
  * or, when the interface has NETIF_F_TX_CSUM, left to the device with
  * the pseudo-header's sum in place and hints (netif.h).  With
  * NETIF_F_TSO4 a run of full segments goes down as one frame with
@@ -334,6 +335,31 @@ seg_options(struct tcp_conn *c, uint8_t *o, int room)
 }
 
 /*
+ * The checksum of segment pkt (tlen bytes, its TCP header th first,
+ * from src to dst) through nif: computed here, or, when nif offloads it
+ * (and always for a TSO frame, h->mss set), the pseudo-header's sum put
+ * in the field and h completed for the device.  The hints to send with
+ * it: h, or NULL.
+ */
+static const struct netif_tx_hints *
+tcp_csum(const struct netif *nif, const struct iobuf *pkt, struct tcp_hdr *th,
+    size_t tlen, uint32_t src, uint32_t dst, struct netif_tx_hints *h)
+{
+	uint32_t sum = inet_pseudo(src, dst, IP_PROTO_TCP, (uint16_t)(tlen > 0xffff ? 0 : tlen));
+
+	if ((nif->features & NETIF_F_TX_CSUM) || h->mss != 0) {
+		th->csum = hton16(inet_fold(sum));	/* the device adds the rest */
+		h->csum = 1;
+		h->csum_start = 0;
+		h->csum_offset = offsetof(struct tcp_hdr, csum);
+		return h;
+	}
+	th->csum = 0;
+	th->csum = hton16(inet_csum(inet_sum_chain(pkt, 0, tlen, sum)));
+	return NULL;
+}
+
+/*
  * Send one segment of c: data (owned; NULL for none) at seq with flags;
  * tso_mss nonzero for a TSO frame.  0, or an errno (dropped, counted).
  */
@@ -341,13 +367,11 @@ static int
 tcp_emit(struct tcp_conn *c, struct iobuf *data, uint32_t seq, uint8_t flags,
     uint16_t tso_mss)
 {
-	struct netif_tx_hints hints = { .csum = 1, .csum_start = 0,
-	    .csum_offset = offsetof(struct tcp_hdr, csum), .mss = tso_mss };
+	struct netif_tx_hints hints = { .mss = tso_mss };
 	uint8_t opt[40];
 	size_t dlen = iobuf_chain_len(data), tlen;
 	int olen, hlen, room;
 	struct tcp_hdr *th;
-	uint32_t sum;
 
 	room = (int)(c->nif->mtu - IP_HLEN - TCP_HLEN) - (int)(tso_mss ? tso_mss : dlen);
 	if (room > 40)
@@ -372,24 +396,18 @@ tcp_emit(struct tcp_conn *c, struct iobuf *data, uint32_t seq, uint8_t flags,
 	memcpy(th + 1, opt, (size_t)olen);
 	if (flags & TCP_FSYN)
 		c->rcv_adv = c->rcv_nxt + ntoh16(th->win);
-	if (flags & TCP_FACK) {
-		c->last_ack_sent = c->rcv_nxt;
-		c->acks_owed = 0;
+	if (flags & TCP_FACK) {			/* the delayed ACK is paid (its */
+		c->last_ack_sent = c->rcv_nxt;	/* timer, still armed, will */
+		c->acks_owed = 0;		/* find nothing owed) */
 		c->ack_now = 0;
-		timer_stop(&c->dack);
 	}
 	tlen = dlen + (size_t)hlen;
-	sum = inet_pseudo(c->lip, c->rip, IP_PROTO_TCP, (uint16_t)(tlen > 0xffff ? 0 : tlen));
 	c->ctr.segs_out++;
 	NSTAT(tcp, tx);
 	if (flags & TCP_FRST)
 		NSTAT(tcp, rst_tx);
-	if ((c->nif->features & NETIF_F_TX_CSUM) || tso_mss != 0) {
-		th->csum = hton16(inet_fold(sum));	/* the device adds the rest */
-		return ip_output(c->nif, data, c->rip, IP_PROTO_TCP, &hints);
-	}
-	th->csum = hton16(inet_csum(inet_sum_chain(data, 0, tlen, sum)));
-	return ip_output(c->nif, data, c->rip, IP_PROTO_TCP, NULL);
+	return ip_output(c->nif, data, c->rip, IP_PROTO_TCP,
+	    tcp_csum(c->nif, data, th, tlen, c->lip, c->rip, &hints));
 }
 
 /* ---- segments ---------------------------------------------------------------- */
@@ -403,7 +421,7 @@ seg_sent(struct tcp_conn *c, struct tcp_seg *seg)
 		c->ctr.retransmits++;
 		NSTAT(tcp, retransmits);
 	}
-	seg->sent_ns = tcp_now_ns();
+	seg->sent_ns = tcp_conn_now(c);
 	c->ctr.bytes_sent += seg->len;
 }
 
@@ -627,14 +645,15 @@ tcp_send_tlp(struct tcp_conn *c)
 /*
  * A segment that no connection sends, back to the sender of s: seq,
  * ack, flags, window and olen bytes of options (an RST, or a SYN
- * cookie's SYN-ACK).  Checksummed here; dropped and counted if out of
- * memory.
+ * cookie's SYN-ACK).  Checksummed as any segment (tcp_csum: here, or by
+ * the device); dropped and counted if out of memory.
  */
 void
 tcp_reply(const struct tcp_rxseg *s, uint32_t seq, uint32_t ack, uint8_t flags,
     uint16_t win, const uint8_t *opt, int olen)
 {
 	struct iobuf *pkt = iobuf_alloc(IOBUF_HEADROOM, 0);
+	struct netif_tx_hints hints = { .mss = 0 };
 	size_t hlen = TCP_HLEN + (size_t)olen;
 	struct tcp_hdr *th;
 
@@ -654,12 +673,11 @@ tcp_reply(const struct tcp_rxseg *s, uint32_t seq, uint32_t ack, uint8_t flags,
 	th->win = hton16(win);
 	if (olen > 0)
 		memcpy(th + 1, opt, (size_t)olen);
-	th->csum = hton16(inet_csum(inet_sum(th, hlen,
-	    inet_pseudo(s->dst, s->src, IP_PROTO_TCP, (uint16_t)hlen))));
 	NSTAT(tcp, tx);
 	if (flags & TCP_FRST)
 		NSTAT(tcp, rst_tx);
-	ip_output(s->nif, pkt, s->src, IP_PROTO_TCP, NULL);
+	ip_output(s->nif, pkt, s->src, IP_PROTO_TCP,
+	    tcp_csum(s->nif, pkt, th, hlen, s->dst, s->src, &hints));
 }
 
 /* An RST for a segment that has no connection (RFC 9293 3.10.7.1). */

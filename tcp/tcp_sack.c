@@ -215,7 +215,7 @@ tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s)
 		}
 	}
 	if (fresh != 0)				/* an RTT sample (tcp_ack.c) */
-		tcp_rtt_sample(c, (tcp_now_ns() - fresh) / 1000);
+		tcp_rtt_sample(c, (c->last_rx_ns - fresh) / 1000);	/* this ACK's time */
 	/* IsLost, from the highest segment ever sent down. */
 	for (seg = TAILQ_LAST(&c->sndq, tcp_segq); seg != NULL &&
 	    !SEQ_LT(seg->seq, c->snd_max); seg = TAILQ_PREV(seg, tcp_segq, link))

@@ -16,7 +16,10 @@
  *	                       or abort after keepalive_cnt unanswered
  *
  * The retransmission timer runs whenever bytes are in flight
- * (tcp_rtx_check); when nothing is in flight but data waits for a
+ * (tcp_rtx_check), restarted by every ACK of new data; a restart to a
+ * later deadline leaves the timer armed where it was and notes the new
+ * one (rtx_due), to which the early fire re-arms it: the same deadlines,
+ * without a timer heap operation per ACK.  When nothing is in flight but data waits for a
  * window the peer closed, the same timer is the persist timer
  * (c->persist).  A zero-window probe is the segment Linux sends: an ACK
  * one below SND.UNA, which the peer must answer (RFC 9293 3.10.7.4:
@@ -58,11 +61,31 @@ tcp_timers_stop(struct tcp_conn *c)
 	c->persist = 0;
 }
 
+/*
+ * Arm the rtx timer to fire delay_ns from now.  When it is armed already
+ * for no later than that (every ACK of new data restarts it, RFC 6298
+ * 5.3, and the new deadline is later), it is left where it is and
+ * rtx_due notes when it is really due: its early fire re-arms it for
+ * then (tcp_rtx_fire), so a restart costs no timer heap operation.
+ */
+static void
+rtx_start(struct tcp_conn *c, uint64_t delay_ns)
+{
+	uint64_t due = tcp_conn_now(c) + delay_ns;
+
+	if (timer_armed(&c->rtx) && c->rtx.deadline <= due) {
+		c->rtx_due = due;
+		return;
+	}
+	c->rtx_due = 0;
+	timer_start_at(&c->rtx, due, 0);
+}
+
 /* Start the retransmission timer for one RTO. */
 void
 tcp_rtx_arm(struct tcp_conn *c)
 {
-	timer_start(&c->rtx, (uint64_t)c->rto_ms * TIMER_MS, 0);
+	rtx_start(c, (uint64_t)c->rto_ms * TIMER_MS);
 }
 
 /*
@@ -84,7 +107,7 @@ tcp_pto_arm(struct tcp_conn *c)
 		tcp_rtx_arm(c);
 		return;
 	}
-	timer_start(&c->rtx, pto * TIMER_MS, 0);
+	rtx_start(c, pto * TIMER_MS);
 }
 
 /* Start the slow timer for ms. */
@@ -105,23 +128,29 @@ tcp_keepalive_reset(struct tcp_conn *c)
 		timer_stop(&c->slow);
 }
 
-/* Arm the probe/RTO, the persist timer, or nothing, as the flight needs. */
+/*
+ * Arm the probe/RTO, the persist timer, or nothing, as the flight needs;
+ * restart the probe/RTO if an ACK of new data asked (rtx_restart).
+ */
 void
 tcp_rtx_check(struct tcp_conn *c)
 {
+	int restart = c->rtx_restart;
+
+	c->rtx_restart = 0;
 	if (SEQ_LT(c->snd_una, c->snd_nxt)) {
 		if (c->persist) {
 			c->persist = 0;
 			timer_stop(&c->rtx);
 		}
-		if (!timer_armed(&c->rtx))
+		if (!timer_armed(&c->rtx) || restart)
 			tcp_pto_arm(c);
 	} else if (c->snd_next != NULL) {
 		if (!c->persist) {
 			c->persist = 1;
 			c->probes = 0;
 			c->persist_ms = c->rto_ms;
-			timer_start(&c->rtx, (uint64_t)c->persist_ms * TIMER_MS, 0);
+			rtx_start(c, (uint64_t)c->persist_ms * TIMER_MS);
 		}
 	} else {
 		c->persist = 0;
@@ -162,7 +191,13 @@ static void
 tcp_rtx_fire(void *arg)
 {
 	struct tcp_conn *c = arg;
+	uint64_t due = c->rtx_due;
 
+	c->rtx_due = 0;
+	if (due > clock_ns()) {			/* restarted since it was armed */
+		timer_start_at(&c->rtx, due, 0);
+		return;
+	}
 	switch (c->state) {
 	case TCP_SYN_SENT:
 	case TCP_SYN_RCVD:
@@ -192,7 +227,7 @@ tcp_rtx_fire(void *arg)
 		tcp_send_probe(c);
 		c->persist_ms = c->persist_ms * 2 > tcp_cfg.persist_max_ms ?
 		    tcp_cfg.persist_max_ms : c->persist_ms * 2;
-		timer_start(&c->rtx, (uint64_t)c->persist_ms * TIMER_MS, 0);
+		rtx_start(c, (uint64_t)c->persist_ms * TIMER_MS);
 		return;
 	}
 	if (!SEQ_LT(c->snd_una, c->snd_nxt) && c->snd_next == NULL)
@@ -214,7 +249,13 @@ tcp_rtx_fire(void *arg)
 		tcp_rtx_arm(c);
 }
 
-/* The delayed-ACK timer: the owed ACK goes now. */
+/*
+ * The delayed-ACK timer: the owed ACK goes now.  Sending any segment
+ * pays what was owed and leaves the timer armed (stopping it on every
+ * segment would cost a timer heap operation each): a fire that finds
+ * nothing owed does nothing, and one that finds an ACK owed since sends
+ * it a little early, which is always allowed.
+ */
 static void
 tcp_dack_fire(void *arg)
 {

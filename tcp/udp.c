@@ -119,15 +119,17 @@ void
 udp_input(const struct ip_rx *rx, struct iobuf *pkt)
 {
 	struct rhash *h = rcu_deref(ports);
-	struct udp_hdr uh;
+	struct udp_hdr uh, copy;
+	const struct udp_hdr *at;
 	struct udp_pcb *pcb;
 	struct udp_rx meta;
 	uint16_t len;
 
-	if (iobuf_copy_out(pkt, 0, UDP_HLEN, &uh) == NULL) {
+	if ((at = pkt_peek(pkt, 0, UDP_HLEN, &copy)) == NULL) {
 		NSTAT(udp, rx_short);
 		goto drop;
 	}
+	uh = *at;			/* a copy: the header is skipped before the callback */
 	len = ntoh16(uh.len);
 	if (len < UDP_HLEN || len > iobuf_chain_len(pkt)) {
 		NSTAT(udp, rx_bad_len);

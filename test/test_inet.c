@@ -11,6 +11,14 @@
  * message.  Each of these is taken at random, many times, from a fixed
  * random stream (test_rnd), and must give exactly the reference's
  * folded sum.
+ *
+ * inet_hdr_csum, the IPv4 header's short way, must agree with the
+ * reference at every header length and alignment, all-ones data too.
+ *
+ * The copy-and-sum routines (inet_copy_sum, inet_copy_chain) are held
+ * to the same reference and must also leave an exact copy, at every
+ * source and destination alignment, every length and chain split, and
+ * touch no byte outside the destination's n.
  */
 #include <string.h>
 
@@ -90,6 +98,23 @@ TEST(sum_all_ones_carries)
 	CHECK_EQ(inet_csum(inet_sum(m, sizeof m, 0)), 0);
 }
 
+/* The IPv4 header's short way: every header length, at every alignment, many times. */
+TEST(hdr_csum_every_length)
+{
+	for (int k = 0; k < 2000; k++) {
+		size_t off = test_rnd() % 16;
+
+		if (k % 16 == 0)
+			fill_random();
+		for (size_t hlen = 20; hlen <= 60; hlen += 4)
+			if (inet_hdr_csum(data + off, hlen) != inet_csum(ref_sum(data + off, hlen, 0))) {
+				CHECK_EQ(inet_hdr_csum(data + off, hlen),
+				    inet_csum(ref_sum(data + off, hlen, 0)));
+				return;
+			}
+	}
+}
+
 /* Cut data[0..n) into a chain of random pieces (odd sizes, empty ones too). */
 static struct iobuf *
 random_chain(size_t n)
@@ -138,6 +163,91 @@ TEST(sum_chain_random_splits)
 			break;
 		}
 		iobuf_free_chain(c);
+	}
+	CHECK_EQ(iobuf_live(), live);
+}
+
+/* ---- copy and sum --------------------------------------------------------------- */
+
+static uint8_t out[MAXLEN + 48];
+
+/* Is out[doff .. doff + n) data[soff ..], with the guard bytes around it untouched? */
+static int
+copied(size_t doff, size_t soff, size_t n)
+{
+	for (size_t i = 0; i < sizeof out; i++) {
+		int inside = i >= doff && i < doff + n;
+
+		if (out[i] != (inside ? data[soff + i - doff] : 0xa5))
+			return 0;
+	}
+	return 1;
+}
+
+/* Every length 0..100 at every source and destination offset 0..15. */
+TEST(copy_sum_every_small_length_and_alignment)
+{
+	fill_random();
+	for (size_t soff = 0; soff < 16; soff++)
+		for (size_t doff = 0; doff < 16; doff++)
+			for (size_t n = 0; n <= 100; n++) {
+				memset(out, 0xa5, sizeof out);
+				uint32_t in = (uint32_t)(soff * 131 + n);
+				uint32_t s = inet_copy_sum(out + doff, data + soff, n, in);
+				if (inet_fold(s) != ref_sum(data + soff, n, in) ||
+				    !copied(doff, soff, n)) {
+					CHECK_EQ(inet_fold(s), ref_sum(data + soff, n, in));
+					CHECK(copied(doff, soff, n));
+					return;		/* one report is enough */
+				}
+			}
+}
+
+/* Random lengths up to MAXLEN, random alignments and partial sums; all ones too. */
+TEST(copy_sum_random)
+{
+	for (int k = 0; k < 5000; k++) {
+		size_t soff = test_rnd() % 16, doff = test_rnd() % 16;
+		size_t n = test_rnd() % (MAXLEN + 1);
+		uint32_t in = k % 3 == 0 ? 0xffffffffu : (uint32_t)test_rnd();
+
+		if (k % 64 == 0)
+			fill_random();
+		memset(out, 0xa5, sizeof out);
+		uint32_t s = inet_copy_sum(out + doff, data + soff, n, in);
+		if (inet_fold(s) != ref_sum(data + soff, n, in) || !copied(doff, soff, n)) {
+			CHECK_EQ(inet_fold(s), ref_sum(data + soff, n, in));
+			CHECK(copied(doff, soff, n));
+			return;
+		}
+	}
+}
+
+/* Chains: random splits, offsets, lengths and destination alignments. */
+TEST(copy_chain_random_splits)
+{
+	long live;
+
+	test_setup(1, 0, TEST_SLAB);
+	live = iobuf_live();
+	for (int k = 0; k < 2000; k++) {
+		size_t n = test_rnd() % 3000, off, len, doff = test_rnd() % 16;
+		struct iobuf *c;
+		uint32_t in = (uint32_t)test_rnd(), s;
+
+		if (k % 32 == 0)
+			fill_random();
+		c = random_chain(n);
+		off = n == 0 ? 0 : test_rnd() % n;
+		len = n - off == 0 ? 0 : test_rnd() % (n - off + 1);
+		memset(out, 0xa5, sizeof out);
+		s = inet_copy_chain(out + doff, c, off, len, in);
+		iobuf_free_chain(c);
+		if (inet_fold(s) != ref_sum(data + off, len, in) || !copied(doff, off, len)) {
+			CHECK_EQ(inet_fold(s), ref_sum(data + off, len, in));
+			CHECK(copied(doff, off, len));
+			break;
+		}
 	}
 	CHECK_EQ(iobuf_live(), live);
 }

@@ -326,6 +326,16 @@ icmp_echo_body(void)
 		CHECK_EQ(inet_csum(inet_sum(ic, ICMP_HLEN + 100, 0)), 0);
 	}
 	CHECK_EQ(DELTA(icmp, rx_echo), 2);
+	/* A field the device vouched for but left partial: the reply summed afresh. */
+	n = mk_echo(f, 0x4321, 8, 100);
+	((struct icmp_hdr *)(f + L4))->csum = hton16(0x1111);
+	inject(f, n, L4 + 33, 0);		/* unvouched: dropped */
+	inject(f, n, L4 + 33, NETIF_RX_CSUM_OK);
+	CHECK_EQ(nframes, 3);
+	CHECK_EQ(DELTA(icmp, rx_bad_csum), 1);
+	CHECK_EQ(ntoh16(((struct icmp_hdr *)F_L4(2))->seq), 8);
+	CHECK(memcmp(F_L4(2) + ICMP_HLEN, f + L4 + ICMP_HLEN, 100) == 0);
+	CHECK_EQ(inet_csum(inet_sum(F_L4(2), ICMP_HLEN + 100, 0)), 0);
 	/* To the broadcast address: ignored. */
 	mk_echo(f, 1, 1, 8);
 	((struct ip_hdr *)(f + ETH_HLEN))->dst = IP4(10, 0, 0, 255);
@@ -333,7 +343,7 @@ icmp_echo_body(void)
 	((struct ip_hdr *)(f + ETH_HLEN))->csum = hton16(inet_csum(inet_sum(f + ETH_HLEN, IP_HLEN, 0)));
 	memcpy(f, eth_broadcast, 6);
 	inject(f, n, 0, 0);
-	CHECK_EQ(nframes, 2);
+	CHECK_EQ(nframes, 3);
 	CHECK_EQ(DELTA(icmp, rx_ignored), 1);
 	return 0;
 }

@@ -244,6 +244,7 @@ struct app {
 	int accepted, connected, closed, aborted, reason, fin;
 	int refuse;			/* on_accept says no */
 	int close_on_fin;		/* tcp_close when the FIN comes */
+	int echo;			/* tcp_write what comes back, in the callback */
 	size_t nrx;
 	uint8_t rx[1 << 16];
 	size_t sent;
@@ -273,6 +274,8 @@ app_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 		if (a->nrx + k > sizeof a->rx)
 			k = sizeof a->rx - a->nrx;
 		memcpy(a->rx + a->nrx, b->data, k);
+		if (a->echo)
+			CHECK_EQ(tcp_write(c, b->data, k), (long)k);
 		a->nrx += k;
 	}
 	iobuf_free_chain(data);

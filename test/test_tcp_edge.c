@@ -4,7 +4,9 @@
  * the RFC 5961 challenge ACKs, segments with no connection, the SYN
  * backlog with cookies off (a full one drops) and SYN-ACK retries, an application refusing a connection,
  * SYN retries running out, checksums (bad ones dropped, the device's
- * word taken, offload hints when sending), the connection limit, what
+ * word taken, offload hints when sending: data, a pure ACK and an RST
+ * for no connection each leave the field the pseudo-header's sum and
+ * the hints right for the device), the connection limit, what
  * follows tcp_close (FIN_WAIT_2's limit, data answered by RST) and the
  * RFC 6528 ISNs.  Every test ends with no connection, no buffer and no
  * slab object left.
@@ -200,6 +202,27 @@ TEST(tcp_connect_times_out)
 
 /* ---- checksums -------------------------------------------------------------------------- */
 
+/*
+ * Frame i was sent with its checksum offloaded: check the hints and the
+ * pseudo-header's sum in the field, then do what the device would (sum
+ * from csum_start, store at csum_offset), so that out() can check it.
+ */
+static void
+device_csum(int i)
+{
+	uint8_t *fr = frames[i].b;
+	uint16_t n = (uint16_t)(frames[i].len - L4), c;
+
+	CHECK_EQ(frames[i].has_hints, 1);
+	CHECK_EQ(frames[i].h.csum_start, L4);
+	CHECK_EQ(frames[i].h.csum_offset, 16);
+	CHECK_EQ(fr[L4 + 16] << 8 | fr[L4 + 17],
+	    inet_fold(inet_pseudo(OUR_IP, F_IP(i)->dst, IP_PROTO_TCP, n)));
+	c = inet_csum(inet_sum(fr + L4, n, 0));
+	fr[L4 + 16] = (uint8_t)(c >> 8);
+	fr[L4 + 17] = (uint8_t)c;
+}
+
 static int
 csum_body(void)
 {
@@ -224,14 +247,23 @@ csum_body(void)
 	CHECK_EQ(tcp_write(app.c, "offload", 7), 7);
 	fake.features &= ~NETIF_F_TX_CSUM;
 	CHECK_EQ(nframes, 1);
-	CHECK_EQ(frames[0].has_hints, 1);
-	CHECK_EQ(frames[0].h.csum_start, L4);
-	CHECK_EQ(frames[0].h.csum_offset, 16);
-	uint8_t *fr = frames[0].b;
-	uint16_t c = inet_csum(inet_sum(fr + L4, frames[0].len - L4, 0));
-	fr[L4 + 16] = (uint8_t)(c >> 8);
-	fr[L4 + 17] = (uint8_t)c;
+	device_csum(0);
 	p_take(&p, 0);				/* out() checks the finished sum */
+	/* Control segments too: a pure ACK, and an RST for no connection. */
+	fake.features |= NETIF_F_TX_CSUM;
+	clear();
+	uint32_t snd = p.snd;
+	p.snd += 1000;				/* out of order: an ACK at once */
+	p_send(&p, TCP_FACK, "late", 4);
+	p.snd = snd;
+	n = mk_tcp(f, 5, 81, 1, 0, TCP_FSYN, 1000, NULL, 0, NULL, 0);
+	inject(f, n, 0, 0);			/* port 81: nobody listens */
+	fake.features &= ~NETIF_F_TX_CSUM;
+	CHECK_EQ(nframes, 2);
+	for (int i = 0; i < nframes; i++)
+		device_csum(i);
+	CHECK_EQ(out(0).flags, TCP_FACK);
+	CHECK_EQ(out(1).flags, TCP_FRST | TCP_FACK);
 	/* A header too short, an offset past the segment. */
 	n = mk_tcp(f, p.port, 80, p.snd, p.rcv, TCP_FACK, 1000, NULL, 0, NULL, 0);
 	f[L4 + 12] = 0x40;

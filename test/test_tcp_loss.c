@@ -1,6 +1,8 @@
 /*
  * test_tcp_loss.c: TCP's loss recovery, hosted, with crafted segments
  * (test/test_tcp.h): the RTO with backoff, Karn's rule and its give-up,
+ * the RTO restarted by an ACK of new data (the timer left armed early
+ * re-arms itself, it does not fire),
  * fast retransmit with NewReno's partial and full ACKs and limited
  * transmit, SACK blocks generated from the out-of-order queue and
  * reassembly, the SACK scoreboard resending only the hole (and a hole
@@ -49,6 +51,49 @@ rto_body(void)
 	CHECK(out(nframes - 1).flags & TCP_FRST);
 	CHECK_EQ(tcp_unlisten(80), 0);
 	return 0;
+}
+
+/*
+ * An ACK of new data restarts the RTO (RFC 6298 5.3).  The timer armed
+ * when "a" went (due at 60 ms) is left where it is and re-arms itself
+ * for the restart, so "b", sent before "a" was acked at 40 ms, goes
+ * again one RTO (now 40 + 4 * 20 = 120 ms) after that ACK, not at 60.
+ */
+static int
+rto_restart_body(void)
+{
+	struct tcp_info ti;
+
+	open_passive(50013, &bare);
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, "a", 1), 1);
+	nap(40);
+	CHECK_EQ(tcp_write(app.c, "b", 1), 1);
+	CHECK_EQ(nframes, 2);
+	p_take(&p, 0);
+	p_send(&p, TCP_FACK, NULL, 0);		/* "a" acked: a sample, the restart */
+	tcp_conn_info(app.c, &ti);
+	CHECK(ti.rto_ms >= 110);
+	nap(50);				/* past "a"'s deadline: nothing yet */
+	CHECK_EQ(nframes, 2);
+	CHECK_EQ(DELTA(tcp, timeouts), 0);
+	nap(ti.rto_ms);
+	CHECK_EQ(nframes, 3);
+	CHECK_EQ(out(2).seq, out(1).seq);	/* "b" again */
+	CHECK_EQ(out(2).len, 1);
+	CHECK_EQ(DELTA(tcp, timeouts), 1);
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_rto_restarted_by_ack)
+{
+	struct test_leaks l = tbegin();
+
+	run(rto_restart_body);
+	tend(l);
 }
 
 TEST(tcp_rto_backoff_karn_giveup)

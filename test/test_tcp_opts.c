@@ -165,12 +165,18 @@ ts_body(void)
 	p.tsval = 3000;
 	clear();
 	CHECK_EQ(tcp_write(app.c, "ping", 4), 4);
-	p_take(&p, 0);
+	o = p_take(&p, 0);
 	nap(20);
 	p_send(&p, TCP_FACK, NULL, 0);
 	tcp_conn_info(app.c, &ti);
 	CHECK(ti.srtt_us >= 15000 && ti.srtt_us < 200000);
 	CHECK_EQ(ti.rto_ms >= 30, 1);
+	/* Input over, the clock again: a write 25 ms on is stamped then, not
+	 * with the time of the last segment in (tcp_conn_now). */
+	nap(25);
+	clear();
+	CHECK_EQ(tcp_write(app.c, "late", 4), 4);
+	CHECK((int32_t)(p_take(&p, 0).tsval - o.tsval) >= 40);
 	tcp_abort(app.c);
 	CHECK_EQ(tcp_unlisten(80), 0);
 	return 0;
@@ -273,6 +279,16 @@ delack_nagle_body(void)
 	CHECK_EQ(nframes, 1);
 	CHECK_EQ(out(0).ack, p.snd);
 	CHECK_EQ(DELTA(tcp, delayed_acks), 1);
+	/* Two segments: the ACK at once; the timer the first armed, left
+	 * armed, finds nothing owed when it fires. */
+	clear();
+	p_send(&p, TCP_FACK, "r", 1);
+	p_send(&p, TCP_FACK, "s", 1);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(out(0).ack, p.snd);
+	nap(60);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(DELTA(tcp, delayed_acks), 1);
 	/* Nagle: "a" goes, "b" and "c" wait for its ACK and go together. */
 	clear();
 	CHECK_EQ(tcp_write(app.c, "a", 1), 1);
@@ -291,6 +307,19 @@ delack_nagle_body(void)
 	CHECK_EQ(tcp_write(app.c, "d", 1), 1);
 	CHECK_EQ(tcp_write(app.c, "e", 1), 1);
 	CHECK_EQ(nframes, 2);
+	p_take(&p, 0);
+	p_take(&p, 1);
+	/* Written inside the receive callback: sent by the input's own output
+	 * pass, at once, one segment with the ACK of what came. */
+	app.echo = 1;
+	clear();
+	p_send(&p, TCP_FACK, "echo", 4);
+	app.echo = 0;
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.len, 4);
+	CHECK(memcmp(o.data, "echo", 4) == 0);
+	CHECK_EQ(o.ack, p.snd);
 	/* A full send buffer takes what fits. */
 	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_SNDBUF, 10), 0);
 	CHECK_EQ(tcp_write(app.c, "0123456789abc", 13), 6);	/* 4 queued */

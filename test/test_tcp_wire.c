@@ -8,7 +8,8 @@
  * both connections are gone (TIME_WAIT included).  Run over a wire that
  * loses, reorders, duplicates and corrupts frames, it exercises loss
  * recovery (fast retransmit, SACK, the RTO), the out-of-order queue and
- * checksums together; the counters say which of them ran.  Short
+ * checksums together (once with both checksum offloads on, where only
+ * the corrupted frames are summed); the counters say which of them ran.  Short
  * transfers here (the 64 MiB runs are the echo app's suite).
  *
  * And a SYN flood: side A sends SYNs to the echo port from spoofed
@@ -26,7 +27,7 @@
 
 #define ECHO_PORT	7
 
-static struct memlink *lk[3];
+static struct memlink *lk[4];
 
 static int echo_accept(void *arg, struct tcp_conn *c);
 
@@ -45,11 +46,16 @@ make_links(void)
 	struct memlink *p = memlink_create("pa", "pb", &clean);
 
 	struct memlink_config fc = { .seed = 13, .delay_ns = 50000 };
+	struct memlink_config o = a;		/* the first's, both offloads, more flips */
 
+	o.seed = 14;
+	o.corrupt_ppm = 20000;
+	o.features = NETIF_F_TX_CSUM | NETIF_F_RX_CSUM;
 	lk[0] = memlink_create("ta", "tb", &a);
 	lk[1] = memlink_create("ua", "ub", &b);
 	lk[2] = memlink_create("fa", "fb", &fc);
-	CHECK(p != NULL && lk[0] != NULL && lk[1] != NULL && lk[2] != NULL);
+	lk[3] = memlink_create("oa", "ob", &o);
+	CHECK(p != NULL && lk[0] != NULL && lk[1] != NULL && lk[2] != NULL && lk[3] != NULL);
 	/* Primed on a clean link: no frame is still on a delaying wire after. */
 	return memlink_netif(p, 0);
 }
@@ -294,6 +300,17 @@ TEST(tcp_wire_loss_reorder_dup_corrupt)
 {
 	transfer(0, 1 << 20);
 	CHECK(DELTA(tcp, rx_ooo) > 0);
+}
+
+/*
+ * Checksums offloaded at both ends: good frames cross unsummed, marked
+ * good; corrupted ones are filled in first and must be caught by the
+ * stack's own check (the stream still arrives intact).
+ */
+TEST(tcp_wire_offload_corrupt)
+{
+	transfer(3, 1 << 20);
+	CHECK(DELTA(tcp, rx_bad_csum) > 0);
 }
 
 TEST(tcp_wire_ten_percent_loss)

@@ -37,13 +37,17 @@
  * Checksums (GUEST_CSUM).  DATA_VALID: the device checked the frame's
  * checksums; it goes up with NETIF_RX_CSUM_OK.  NEEDS_CSUM (5.1.6.4.1):
  * the frame came from a sender that left the checksum to the NIC (a
- * local VM or the host); its data is trusted but the checksum field at
- * csum_start + csum_offset holds only the pseudo-header's partial sum.
- * The checksum is then completed here in software, exactly as a device
- * does on transmit: the ones'-complement sum from csum_start to the end
- * of the IP datagram (not the Ethernet padding), complemented and stored
- * in the field (0 as 0xffff, which UDP needs); the frame is then correct for anyone who reads it (an
- * application, a bridge, a capture) and goes up with NETIF_RX_CSUM_OK.
+ * local VM or the host), so it never crossed a wire that could damage
+ * it: "the packet checksum ... and any preceding checksums have been
+ * validated", and only the field at csum_start + csum_offset is
+ * incomplete (the pseudo-header's partial sum).  It goes up with
+ * NETIF_RX_CSUM_OK too, the field left as it came, as Linux takes such
+ * a frame (CHECKSUM_PARTIAL): we are a host, not a bridge, and nothing
+ * above reads a received checksum field (netif.h), so completing it
+ * would be a sum over every byte for nobody.  The common native path,
+ * a Linux host on the far side of the device, so computes no checksum
+ * at all.  csum_start and csum_offset are still checked to lie within
+ * the frame.
  *
  * Malformed input from the device never panics: a used length shorter
  * than the header or longer than the buffer, a num_buffers of 0 or more
@@ -57,7 +61,6 @@
 #include <string.h>
 
 #include "kernel/malloc.h"
-#include "tcp/inet.h"
 #include "tcp/proto.h"
 #include "net_priv.h"
 
@@ -125,55 +128,16 @@ vnet_rx_kick(struct vnet_pair *p)
 
 /* ---- a whole frame ----------------------------------------------------- */
 
-/* Write n bytes from src at off bytes into the chain (off + n within it). */
-static void
-chain_write(struct iobuf *b, size_t off, const void *src, size_t n)
-{
-	const uint8_t *s = src;
-
-	for (; b != NULL && n > 0; b = b->next) {
-		if (off >= b->len) {
-			off -= b->len;
-			continue;
-		}
-		size_t k = b->len - off < n ? b->len - off : n;
-		memcpy(b->data + off, s, k);
-		s += k;
-		n -= k;
-		off = 0;
-	}
-}
-
 /*
- * Complete a partial checksum (NEEDS_CSUM): see the top of this file.
- * 0, or -1 if csum_start and csum_offset do not fit the frame.
+ * Does a partial checksum (NEEDS_CSUM) fit the frame: csum_start past
+ * the Ethernet header, the field within the frame?  See the top of this
+ * file: it is checked, never completed.
  */
 static int
-rx_complete_csum(struct iobuf *frame, const struct virtio_net_hdr *h)
+rx_csum_fits(const struct iobuf *frame, const struct virtio_net_hdr *h)
 {
-	size_t len = iobuf_chain_len(frame), start = h->csum_start;
-	size_t at = start + h->csum_offset;
-	struct eth_hdr eh;
-	uint16_t iplen, csum;
-
-	/* The end of the IP datagram, when it is one: padding is not summed. */
-	if (iobuf_copy_out(frame, 0, ETH_HLEN, &eh) != NULL &&
-	    eh.type == hton16(ETHERTYPE_IPV4) &&
-	    iobuf_copy_out(frame, ETH_HLEN + 2, 2, &iplen) != NULL &&
-	    ETH_HLEN + (size_t)ntoh16(iplen) < len)
-		len = ETH_HLEN + (size_t)ntoh16(iplen);
-	if (start < ETH_HLEN || at + 2 > len)
-		return -1;
-	csum = hton16(inet_csum(inet_sum_chain(frame, start, len - start, 0)));
-	/*
-	 * A checksum that comes out 0 is stored as 0xffff, its other
-	 * ones'-complement form: in UDP a 0 would mean "no checksum" (RFC
-	 * 768), and for TCP the two are the same number.
-	 */
-	if (csum == 0)
-		csum = 0xffff;
-	chain_write(frame, at, &csum, 2);
-	return 0;
+	return h->csum_start >= ETH_HLEN &&
+	    (size_t)h->csum_start + h->csum_offset + 2 <= iobuf_chain_len(frame);
 }
 
 /* On the flow's core: a frame core 0 received for it. */
@@ -219,7 +183,7 @@ rx_frame(struct vnet_pair *p)
 	    h->gso_type != VIRTIO_NET_HDR_GSO_NONE))	/* GUEST_TSO4 is not negotiated */
 		drop = DROP_MALFORMED;
 	if (drop == KEEP && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-		if (!virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) || rx_complete_csum(frame, h) < 0)
+		if (!virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) || !rx_csum_fits(frame, h))
 			drop = DROP_MALFORMED;
 		flags |= NETIF_RX_CSUM_OK;
 	} else if ((h->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
