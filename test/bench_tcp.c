@@ -36,15 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ebb/ebb.h"
-#include "ebb/event.h"
-#include "ebb/rcu.h"
-#include "ebb/timer.h"
-#include "hosted/hosted.h"
-#include "hosted/memlink.h"
-#include "kernel/malloc.h"
-#include "kernel/page.h"
-#include "kernel/slab.h"
+#include "benchlib.h"
 #include "tcp/iobuf.h"
 #include "tcp/proto.h"
 #include "tcp/stats.h"
@@ -351,23 +343,8 @@ main(int argc, char **argv)
 		only_cps = 1;
 		cps_conns = strtoull(argv[2], NULL, 0);
 	}
-	hosted_init();
-	hosted_set_core_count(1);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	ebb_init();
-	event_init();
-	timer_init();
-	rcu_init();
-	struct memlink *ml = memlink_create("a", "b", &cfg);
-	if (ml == NULL)
-		die("memlink_create failed");
-	a = memlink_netif(ml, 0);
-	b = memlink_netif(ml, 1);
-	a->ip = IP4(10, 0, 0, 1);
-	b->ip = IP4(10, 0, 0, 2);
-	a->netmask = b->netmask = IP4(255, 255, 255, 0);
+	bench_runtime(1);
+	bench_link(&cfg, &a, &b);
 	tcp_config_get(&tc);
 	tc.time_wait_ms = 10;
 	if (tcp_configure(&tc) != 0)

@@ -23,15 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ebb/ebb.h"
-#include "ebb/event.h"
-#include "ebb/rcu.h"
-#include "ebb/timer.h"
-#include "hosted/hosted.h"
-#include "hosted/memlink.h"
-#include "kernel/malloc.h"
-#include "kernel/page.h"
-#include "kernel/slab.h"
+#include "benchlib.h"
 #include "tcp/iobuf.h"
 #include "tcp/proto.h"
 #include "tcp/udp.h"
@@ -120,23 +112,8 @@ main(int argc, char **argv)
 	struct memlink_config cfg = { .seed = 1 };
 
 	rounds = argc > 1 ? atol(argv[1]) : 200000;
-	hosted_init();
-	hosted_set_core_count(NCORES);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	ebb_init();
-	event_init();
-	timer_init();
-	rcu_init();
-	struct memlink *ml = memlink_create("a", "b", &cfg);
-	if (ml == NULL)
-		return 1;
-	a = memlink_netif(ml, 0);
-	b = memlink_netif(ml, 1);
-	a->ip = IP4(10, 0, 0, 1);
-	b->ip = IP4(10, 0, 0, 2);
-	a->netmask = b->netmask = IP4(255, 255, 255, 0);
+	bench_runtime(NCORES);
+	bench_link(&cfg, &a, &b);
 	if (udp_bind(ECHO_PORT, echo, NULL) != 0)
 		return 1;
 	for (int c = 0; c < NCORES; c++)

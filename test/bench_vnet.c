@@ -26,14 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ebb/ebb.h"
-#include "ebb/event.h"
-#include "ebb/rcu.h"
-#include "ebb/timer.h"
-#include "hosted/hosted.h"
-#include "kernel/malloc.h"
-#include "kernel/page.h"
-#include "kernel/slab.h"
+#include "benchlib.h"
 #include "vdev.h"
 
 #define FRAME	64		/* bytes per frame, each way */
@@ -86,15 +79,7 @@ main(int argc, char **argv)
 	double s;
 
 	rounds = argc > 1 ? atol(argv[1]) : 1000000;
-	hosted_init();
-	hosted_set_core_count(1);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	ebb_init();
-	event_init();
-	timer_init();
-	rcu_init();
+	bench_runtime(1);
 	vdev_init(&dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
 	    VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |
 	    VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ), 1, 256);
