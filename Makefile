@@ -101,12 +101,14 @@ PORTABLE := \
 	tcp/inet.c \
 	tcp/stats.c \
 	tcp/tcp.c \
+	tcp/tcp_conn.c \
 	tcp/tcp_api.c \
 	tcp/tcp_in.c \
 	tcp/tcp_parse.c \
 	tcp/tcp_ack.c \
 	tcp/tcp_out.c \
 	tcp/tcp_timer.c \
+	tcp/tcp_expire.c \
 	tcp/tcp_sack.c \
 	tcp/tcp_cookie.c \
 	virtio/virtqueue.c \

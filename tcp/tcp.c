@@ -1,12 +1,15 @@
 /*
- * tcp.c: TCP's connection lifecycle, lookup, listeners and ISNs.
- * Portable.  (The calls of the API are in tcp_api.c.)
+ * tcp.c: where TCP finds things: the connection tables, listeners,
+ * ISNs and timestamp offsets, TCP's clock.  Portable.  The bottom of
+ * the TCP files: it calls none of them.  (A connection's life is in
+ * tcp_conn.c, the API's calls in tcp_api.c.)
  *
- *	open:   tcp_listen -> (tcp_in.c) tcp_listen_input -> tcp_conn_new
- *	        tcp_connect -> tcp_conn_new -> tcp_send_syn
- *	API:    tcp_api.c
- *	end:    tcp_drop (aborted), tcp_finished (closed), tcp_time_wait
- *	        -> tcp_conn_free -> (RCU) kfree
+ *	tcp_conn_new (tcp_conn.c) -> tcp_table_add: the limit, both tables,
+ *	                             the ephemeral port, ISN, TS offset
+ *	tcp_conn_free -> tcp_table_remove
+ *	tcp_dispatch (tcp_in.c) -> tcp_lookup, tcp_owner_lookup,
+ *	                           tcp_listener_get
+ *	tcp_listen, tcp_unlisten (the API) -> the listeners' table
  *
  * Where connections are found.  Each core keeps its own connections in
  * a chained hash table of its own (tcp_cores[core].bucket), keyed by
@@ -357,17 +360,6 @@ tcp_challenge_ok(void)
 
 /* ---- connections ----------------------------------------------------------- */
 
-/* The window-scale shift a receive buffer of rcvbuf bytes needs. */
-uint8_t
-tcp_wscale_for(uint32_t rcvbuf)
-{
-	uint8_t ws = 0;
-
-	while (ws < TCP_WSCALE_MAX && (rcvbuf >> ws) > 0xffff)
-		ws++;
-	return ws;
-}
-
 /* Put c in the shared table, choosing an ephemeral port if lport is 0. */
 static int
 tcp_publish(struct tcp_conn *c)
@@ -397,164 +389,42 @@ tcp_publish(struct tcp_conn *c)
 	return EADDRNOTAVAIL;
 }
 
-/* A new connection on this core, in both tables; NULL with *err set. */
-struct tcp_conn *
-tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport, uint32_t rip,
-    uint16_t rport, int *err)
+/*
+ * Count c against conn_max and put it in both tables (an ephemeral port
+ * chosen if c->lport is 0), and give it the ISN and timestamp offset of
+ * its 4-tuple: 0, or EMFILE, ENOMEM, EADDRINUSE, EADDRNOTAVAIL (c in
+ * neither).
+ */
+int
+tcp_table_add(struct tcp_conn *c)
 {
-	struct tcp_conn *c;
+	int err;
 
-	if ((*err = tcp_tables()) != 0)
-		return NULL;
+	if ((err = tcp_tables()) != 0)
+		return err;
 	/* Relaxed: a count; overshooting by a racing core is undone below. */
 	if (__atomic_add_fetch(&live, 1, __ATOMIC_RELAXED) > (long)tcp_cfg.conn_max) {
 		__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
 		NSTAT(tcp, conn_limit);
-		*err = EMFILE;
-		return NULL;
+		return EMFILE;
 	}
-	if ((c = kcalloc(1, sizeof *c)) == NULL) {
+	if ((err = tcp_publish(c)) != 0) {
 		__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
-		*err = ENOMEM;
-		return NULL;
+		return err;
 	}
-	c->core = core_id();
-	c->state = TCP_CLOSED;
-	c->nif = nif;
-	c->lip = lip;
-	c->rip = rip;
-	c->lport = lport;
-	c->rport = rport;
-	TAILQ_INIT(&c->sndq);
-	TAILQ_INIT(&c->oooq);
-	c->sndbuf = tcp_cfg.sndbuf;
-	c->rcvbuf = tcp_cfg.rcvbuf;
-	c->rcv_ws = tcp_wscale_for(c->rcvbuf);
-	c->rto_ms = tcp_cfg.rto_init_ms;
-	c->ssthresh = UINT32_MAX;
-	c->last_rx_ns = clock_ns();
-	tcp_timers_setup(c);
-	if ((*err = tcp_publish(c)) != 0) {
-		kfree(c);
-		__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
-		return NULL;
-	}
-	c->iss = tcp_isn(lip, c->lport, rip, rport);
-	c->ts_off = tcp_ts_offset(lip, c->lport, rip, rport);
-	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	LIST_INSERT_HEAD(tcp_bucket(c->key), c, hlink);
-	return c;
+	c->iss = tcp_isn(c->lip, c->lport, c->rip, c->rport);
+	c->ts_off = tcp_ts_offset(c->lip, c->lport, c->rip, c->rport);
+	return 0;
 }
 
-/* After a grace period: a connection no other core can be reading. */
-static void
-conn_kfree(struct rcu_head *r)
-{
-	kfree((char *)r - offsetof(struct tcp_conn, rcu));
-}
-
-/* Free c: timers, queues, tables; the memory after a grace period. */
+/* Take c out of both tables (other cores may still read it: RCU). */
 void
-tcp_conn_free(struct tcp_conn *c)
+tcp_table_remove(struct tcp_conn *c)
 {
-	struct tcp_seg *s;
-
-	if (c->freed)
-		return;
-	c->freed = 1;
-	c->app_gone = 1;
-	tcp_timers_stop(c);
-	while ((s = TAILQ_FIRST(&c->sndq)) != NULL) {
-		TAILQ_REMOVE(&c->sndq, s, link);
-		iobuf_free_chain(s->data);
-		kfree(s);
-	}
-	c->snd_next = NULL;
-	tcp_ooo_free(c);
-	if (c->lst != NULL) {
-		__atomic_sub_fetch(&c->lst->backlog, 1, __ATOMIC_RELAXED);
-		tcp_listener_put(c->lst);
-		c->lst = NULL;
-	}
 	LIST_REMOVE(c, hlink);
 	rhash_del(owners, c->key);
-	c->state = TCP_CLOSED;
-	NSTAT(tcp, closed);
 	__atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
-	rcu_call_head(&c->rcu, conn_kfree);
-}
-
-/* Set c's state. */
-void
-tcp_set_state(struct tcp_conn *c, enum tcp_state s)
-{
-	c->state = s;
-}
-
-/* Enter ESTABLISHED (and start keepalive if asked for). */
-void
-tcp_established(struct tcp_conn *c)
-{
-	tcp_set_state(c, TCP_ESTABLISHED);
-	NSTAT(tcp, established);
-	tcp_keepalive_reset(c);
-}
-
-/* Does the application still hold c (callbacks allowed)? */
-static int
-app_holds(const struct tcp_conn *c)
-{
-	return c->accepted && !c->app_gone && !c->freed;
-}
-
-/* Abort c: tell the application why (if it holds c), then free it. */
-void
-tcp_drop(struct tcp_conn *c, int reason)
-{
-	if (c->freed)
-		return;
-	NSTAT(tcp, aborts);
-	if (app_holds(c)) {
-		c->app_gone = 1;
-		if (c->cb != NULL && c->cb->aborted != NULL)
-			c->cb->aborted(c->arg, c, reason);
-	}
-	tcp_conn_free(c);
-}
-
-/* Tell the application both directions finished (once). */
-static void
-tcp_notify_closed(struct tcp_conn *c)
-{
-	if (app_holds(c) && !c->closed_cb) {
-		c->closed_cb = 1;
-		if (c->cb != NULL && c->cb->closed != NULL)
-			c->cb->closed(c->arg, c);
-	}
-}
-
-/* Both directions done: free c, or tell the application it is closed. */
-void
-tcp_finished(struct tcp_conn *c)
-{
-	tcp_timers_stop(c);
-	if (!app_holds(c)) {
-		tcp_conn_free(c);
-		return;
-	}
-	tcp_set_state(c, TCP_CLOSED);
-	tcp_notify_closed(c);		/* the application's tcp_close frees it */
-}
-
-/* Enter TIME_WAIT for 2MSL, and tell the application it is closed. */
-void
-tcp_time_wait(struct tcp_conn *c)
-{
-	tcp_set_state(c, TCP_TIME_WAIT);
-	NSTAT(tcp, time_wait);
-	tcp_timers_stop(c);
-	tcp_slow_arm(c, tcp_cfg.time_wait_ms);
-	tcp_notify_closed(c);
 }
 
 /* Connections alive now, on every core. */

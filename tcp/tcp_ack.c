@@ -10,7 +10,8 @@
  *	                                  ACKs) -> the sent callback
  *	            -> a duplicate: cc_dupack -> fast retransmit, recovery
  *	            -> window update (SND.WL1/WL2)
- *	tcp_timer.c -> tcp_rto_expired (RFC 6298 5.4-5.7, RFC 5681 3.1)
+ *	(the RTO's side, RFC 6298 5.4-5.7 and RFC 5681 3.1, is
+ *	tcp_rto_expired in tcp_expire.c, beside the timer that calls it)
  *
  * Congestion control is RFC 5681: slow start below ssthresh (cwnd grows
  * by at most one MSS per ACK), congestion avoidance above it (one MSS
@@ -61,25 +62,6 @@
 #include "tcp_int.h"
 
 #include "kernel/malloc.h"
-
-/* Bytes sent and not yet acknowledged. */
-uint32_t
-tcp_inflight(const struct tcp_conn *c)
-{
-	return c->snd_nxt - c->snd_una;
-}
-
-/* Forget the scoreboard's recovery marks. */
-void
-tcp_recovery_reset(struct tcp_conn *c)
-{
-	struct tcp_seg *s;
-
-	c->in_recovery = 0;
-	c->dupacks = 0;
-	TAILQ_FOREACH(s, &c->sndq, link)
-		s->rexmit_rec = 0;
-}
 
 /*
  * Free what ack covers from the front of the send queue; returns the
@@ -286,44 +268,4 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 			c->snd_wnd_max = wnd;
 	}
 	return 0;
-}
-
-/* The RTO fired: cwnd to one segment, back off, resend from SND.UNA. */
-void
-tcp_rto_expired(struct tcp_conn *c)
-{
-	struct tcp_seg *s;
-	uint32_t flight = tcp_inflight(c);
-
-	c->ctr.timeouts++;
-	NSTAT(tcp, timeouts);
-	/*
-	 * RFC 5681 3.1 (4): ssthresh from the flight, but only at the first
-	 * expiry for this data ("not yet resent by way of the retransmission
-	 * timer"): at a second in a row the flight is the one segment resent
-	 * and would pin ssthresh at two.  cwnd one segment.
-	 */
-	if (c->retries <= 1)
-		c->ssthresh = flight / 2 > 2u * c->mss ? flight / 2 : 2u * c->mss;
-	c->cwnd = c->mss;
-	c->ca_acked = 0;
-	c->recover = c->snd_max;
-	tcp_recovery_reset(c);
-	/*
-	 * SACK marks survive one timeout, so that the resend skips what the
-	 * peer holds (RFC 6675 5.1); a second timeout in a row forgets them,
-	 * in case the peer reneged on what it SACKed (RFC 2018 8).
-	 */
-	c->rto_sack = c->sack_ok && c->retries < 2;
-	TAILQ_FOREACH(s, &c->sndq, link) {
-		if (!c->rto_sack)
-			s->sacked = 0;
-		s->lost = 0;
-	}
-	c->rto_ns = tcp_now_ns();
-	c->tlp = 0;
-	/* Go back to SND.UNA: tcp_output sends from there again. */
-	c->snd_next = TAILQ_FIRST(&c->sndq);
-	c->snd_nxt = c->snd_una;
-	c->rto_ms = c->rto_ms * 2 > tcp_cfg.rto_max_ms ? tcp_cfg.rto_max_ms : c->rto_ms * 2;
 }

@@ -129,7 +129,7 @@ tcp_write(struct tcp_conn *c, const void *p, size_t n)
 size_t
 tcp_sndbuf_free(const struct tcp_conn *c)
 {
-	return c->sndq_bytes >= c->sndbuf ? 0 : c->sndbuf - c->sndq_bytes;
+	return tcp_sndbuf_room(c);
 }
 
 /* Give n delivered bytes back to the window; tell the peer if it matters. */

@@ -6,7 +6,8 @@
  *	                   -> tcp_cookie_encode -> tcp_reply (the SYN-ACK)
  *	ACK, no connection: tcp_dispatch -> tcp_cookie_ack -> tcp_cookie_decode
  *	                   -> tcp_conn_new, SYN_RCVD as if the SYN had been
- *	                      kept -> tcp_process (the ACK: accept, its data)
+ *	                      kept; tcp_dispatch then processes the ACK on it
+ *	                      (tcp_process: accept, its data)
  *
  * Why.  A passive open keeps a connection in SYN_RCVD from the SYN to
  * the final ACK, and a listener keeps at most tcp_config.syn_backlog of
@@ -226,12 +227,14 @@ cookie_conn(struct tcp_conn *c, struct tcp_listener *l, const struct tcp_rxseg *
 }
 
 /*
- * An ACK (no SYN, no RST) for no connection on l's port: if it carries
- * a cookie of ours, the connection, and the ACK processed on it (0:
- * pkt taken); otherwise -1, pkt untouched, for the caller's RST.
+ * An ACK (no SYN, no RST) for no connection on l's port.  If it carries
+ * a cookie of ours: 0, pkt taken, and in *cp the connection in SYN_RCVD
+ * on which the caller processes the ACK (NULL if none could be made:
+ * pkt freed).  Otherwise -1, pkt untouched, for the caller's RST.
  */
 int
-tcp_cookie_ack(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt)
+tcp_cookie_ack(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt,
+    struct tcp_conn **cp)
 {
 	uint64_t now = tcp_now_ns();
 	struct tcp_cookie ck;
@@ -245,6 +248,7 @@ tcp_cookie_ack(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt)
 		return -1;
 	}
 	c = tcp_conn_new(s->nif, s->dst, s->dport, s->src, s->sport, &err);
+	*cp = c;
 	if (c == NULL) {
 		if (err == ENOMEM)
 			NSTAT(tcp, nomem);
@@ -253,6 +257,5 @@ tcp_cookie_ack(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt)
 	}
 	NSTAT(tcp, cookies_validated);
 	cookie_conn(c, l, s, &ck);
-	tcp_process(c, s, pkt);			/* ESTABLISHED, on_accept, data */
 	return 0;
 }

@@ -11,10 +11,12 @@
  *	                            (backlog full: tcp_cookie_syn), or
  *	                            tcp_cookie_ack (an ACK: tcp_cookie.c)
  *	                         -> nobody: tcp_rst_reply
- *	tcp_process -> syn_sent | (PAWS, acceptability, RST, SYN checks)
- *	            -> tcp_ack (tcp_ack.c) -> tcp_receive -> tcp_deliver
- *	                                                  -> tcp_ooo_add
- *	                                   -> tcp_fin_in
+ *	tcp_process -> step_state (CLOSED, syn_sent, SYN_RCVD's SYN again)
+ *	            -> step_seq (PAWS, acceptability) -> step_rst_syn
+ *	            -> step_ack (tcp_ack.c) -> ack_states (handshake, FIN
+ *	               acked) -> step_text -> tcp_receive -> tcp_deliver,
+ *	               tcp_fin_in; beyond a hole tcp_ooo_add; a hole
+ *	               filled: tcp_ooo_take (tcp_sack.c) -> tcp_deliver
  *	            -> tcp_output (tcp_out.c)
  *
  * tcp_process follows RFC 9293 section 3.10.7.4 in its order: check
@@ -29,8 +31,9 @@
  * with the headers skipped) go to the application's receive callback
  * as they are, or into the out-of-order queue (tcp_sack.c) until the
  * hole before them fills.  Every callback may close, abort or free the
- * connection: after each one, code here checks c->freed (the memory
- * stays valid until the event ends, tcp.c) and stops.
+ * connection: the steps of tcp_process stop at the first that leaves
+ * c->freed (step(), the one place that asks; the memory stays valid
+ * until the event ends, tcp.c), and tcp_receive stops likewise.
  *
  * Nothing from the network panics: every malformed segment is counted
  * in struct tcp_stats and dropped.
@@ -130,8 +133,11 @@ tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed)
 		}
 		/* An ACK for no connection: the end of a SYN cookie's handshake? */
 		if ((s->flags & (TCP_FSYN | TCP_FACK | TCP_FRST)) == TCP_FACK &&
-		    tcp_cookie_ack(l, s, pkt) == 0)
+		    tcp_cookie_ack(l, s, pkt, &c) == 0) {
+			if (c != NULL)
+				tcp_process(c, s, pkt);	/* ESTABLISHED, on_accept, data */
 			return;
+		}
 	}
 	NSTAT(tcp, rx_no_conn);
 	if (!(s->flags & TCP_FRST))
@@ -140,38 +146,6 @@ tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed)
 }
 
 /* ---- opening ---------------------------------------------------------------- */
-
-/* Take the SYN's options into c (either end; a SYN cookie's, decoded). */
-void
-tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *s)
-{
-	uint32_t peer_mss = s->mss != 0 ? s->mss : TCP_MSS_DEFAULT;
-	int mss;
-
-	c->rmss = (uint16_t)(c->nif->mtu - IP_HLEN - TCP_HLEN);
-	/* Passive: agree to what the peer offered; active: it answered. */
-	c->ws_ok = s->wscale >= 0;
-	c->snd_ws = c->ws_ok ? (uint8_t)s->wscale : 0;
-	if (!c->ws_ok)
-		c->rcv_ws = 0;
-	c->sack_ok = s->sack_ok;
-	c->ts_ok = s->ts;
-	if (c->ts_ok)
-		c->ts_recent = s->tsval;
-	mss = (int)(peer_mss < c->rmss ? peer_mss : c->rmss);
-	if (c->ts_ok)
-		mss -= 12;		/* NOP, NOP, timestamps on every segment */
-	c->mss = (uint16_t)(mss < 64 ? 64 : mss);	/* a silly MSS option */
-	/* RFC 5681 3.1: the initial window. */
-	c->cwnd = c->mss > 2190 ? 2u * c->mss : c->mss > 1095 ? 3u * c->mss : 4u * c->mss;
-	c->irs = s->seq;
-	c->rcv_nxt = s->seq + 1;
-	c->rcv_adv = c->rcv_nxt;
-	c->snd_wnd = s->wnd;		/* never scaled in a SYN (RFC 7323 2.2) */
-	c->snd_wnd_max = c->snd_wnd;
-	c->snd_wl1 = s->seq;
-	c->recover = c->iss;
-}
 
 /* A SYN for listener l: a new connection in SYN_RCVD, and the SYN-ACK. */
 void
@@ -274,7 +248,7 @@ syn_sent(struct tcp_conn *c, struct tcp_rxseg *s)
 /* ---- receiving -------------------------------------------------------------- */
 
 /* Hand len in-order bytes to the receive callback (freed if nobody reads). */
-void
+static void
 tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len)
 {
 	c->ctr.bytes_received += len;
@@ -288,7 +262,7 @@ tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len)
 }
 
 /* The peer's FIN, in sequence: its state change, and receive(NULL). */
-void
+static void
 tcp_fin_in(struct tcp_conn *c)
 {
 	c->rcv_nxt++;
@@ -313,12 +287,33 @@ tcp_fin_in(struct tcp_conn *c)
 		c->cb->receive(c->arg, c, NULL);
 }
 
+/*
+ * Bytes and FIN at RCV.NXT (either may be absent): RCV.NXT past them,
+ * the bytes to the application, the FIN taken.  Nonzero if a callback
+ * freed c.
+ */
+static inline int
+tcp_in_order(struct tcp_conn *c, struct iobuf *data, uint32_t len, int fin)
+{
+	if (len > 0) {
+		c->rcv_nxt += len;
+		tcp_deliver(c, data, len);
+		if (c->freed)
+			return -1;
+	} else {
+		iobuf_free_chain(data);
+	}
+	if (fin)
+		tcp_fin_in(c);
+	return c->freed ? -1 : 0;
+}
+
 /* The text of an acceptable segment (RFC 9293 3.10.7.4, seventh and eighth). */
 static void
 tcp_receive(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 {
-	uint32_t seq = s->seq, len = s->len, wnd;
-	int fin = (s->flags & TCP_FFIN) != 0, had_ooo = !TAILQ_EMPTY(&c->oooq);
+	uint32_t seq = s->seq, len = s->len, wnd, dlen;
+	int fin = (s->flags & TCP_FFIN) != 0, had_ooo = !TAILQ_EMPTY(&c->oooq), dfin;
 
 	if (SEQ_LT(seq, c->rcv_nxt)) {		/* old bytes at the front */
 		uint32_t d = c->rcv_nxt - seq;
@@ -355,23 +350,11 @@ tcp_receive(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 		c->ack_now = 1;			/* a duplicate ACK, with SACK */
 		return;
 	}
-	if (len > 0) {
-		c->rcv_nxt += len;
-		tcp_deliver(c, pkt, len);
-		if (c->freed)
-			return;
-	} else {
-		iobuf_free_chain(pkt);
-	}
-	if (fin) {
-		tcp_fin_in(c);
-		if (c->freed)
-			return;
-	}
-	if (!TAILQ_EMPTY(&c->oooq))
-		tcp_ooo_pull(c);
-	if (c->freed)
+	if (tcp_in_order(c, pkt, len, fin) != 0)
 		return;
+	while (!TAILQ_EMPTY(&c->oooq) && tcp_ooo_take(c, &pkt, &dlen, &dfin))
+		if (tcp_in_order(c, pkt, dlen, dfin) != 0)
+			return;
 	if (had_ooo || fin)
 		c->ack_now = 1;			/* RFC 5681 4.2: a hole filled */
 	else if (c->rcv_nxt == c->rcv_adv)
@@ -382,6 +365,18 @@ tcp_receive(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 }
 
 /* ---- the state machine ------------------------------------------------------- */
+
+/*
+ * Each step of tcp_process says GO (the next step runs) or STOP (the
+ * segment is done with); step() also stops when the step left c freed.
+ */
+enum { STOP, GO };
+
+static inline int
+step(const struct tcp_conn *c, int go)
+{
+	return go == GO && !c->freed;
+}
 
 /*
  * Is s acceptable (RFC 9293 3.10.7.4, the four cases)?  One allowance,
@@ -447,7 +442,7 @@ tcp_paws(struct tcp_conn *c, const struct tcp_rxseg *s)
 
 /* Where the ACK of an acceptable segment leads (FIN acked, handshake). */
 static int
-tcp_ack_states(struct tcp_conn *c, struct tcp_rxseg *s)
+ack_states(struct tcp_conn *c, struct tcp_rxseg *s)
 {
 	int fin_acked = c->shut_wr && c->snd_una == c->snd_max &&
 	    TAILQ_EMPTY(&c->sndq);
@@ -456,7 +451,7 @@ tcp_ack_states(struct tcp_conn *c, struct tcp_rxseg *s)
 	case TCP_SYN_RCVD:
 		if (!SEQ_LT(c->snd_una, s->ack) || !SEQ_LEQ(s->ack, c->snd_max)) {
 			tcp_rst_reply(s);
-			return -1;
+			return STOP;
 		}
 		c->snd_una = s->ack;
 		c->retries = 0;
@@ -466,30 +461,141 @@ tcp_ack_states(struct tcp_conn *c, struct tcp_rxseg *s)
 		c->snd_wl1 = s->seq;
 		c->snd_wl2 = s->ack;
 		tcp_accept(c);
-		return c->freed ? -1 : 0;
+		return GO;
 	case TCP_FIN_WAIT_1:
 		if (fin_acked) {
 			tcp_set_state(c, TCP_FIN_WAIT_2);
 			if (c->app_gone)
 				tcp_slow_arm(c, tcp_cfg.fin_wait2_ms);
 		}
-		return 0;
+		return GO;
 	case TCP_CLOSING:
 		if (fin_acked)
 			tcp_time_wait(c);
-		return 0;
+		return GO;
 	case TCP_LAST_ACK:
 		if (fin_acked) {
 			tcp_finished(c);
-			return -1;
+			return STOP;
 		}
-		return 0;
+		return GO;
 	default:
-		return 0;
+		return GO;
 	}
 }
 
-/* One segment on c's core: RFC 9293 3.10.7 in order, then output. */
+/*
+ * RFC 9293 3.10.7, the steps before the first check: a connection
+ * already CLOSED, SYN_SENT's own processing, and in SYN_RCVD the SYN
+ * again (the peer's retransmission, or simultaneous open's SYN-ACK).
+ */
+static int
+step_state(struct tcp_conn *c, struct tcp_rxseg *s)
+{
+	if (c->state == TCP_CLOSED) {		/* done, the app not yet told */
+		if (!(s->flags & TCP_FRST))
+			tcp_rst_reply(s);
+		return STOP;
+	}
+	if (c->state == TCP_SYN_SENT) {
+		syn_sent(c, s);
+		return STOP;
+	}
+	if ((s->flags & TCP_FSYN) && c->state == TCP_SYN_RCVD && s->seq == c->irs) {
+		if (!(s->flags & TCP_FACK)) {
+			tcp_send_syn(c);
+			return STOP;
+		}
+		s->flags &= (uint8_t)~TCP_FSYN;	/* simultaneous open's SYN-ACK */
+		s->seq++;
+	}
+	return GO;
+}
+
+/* The ACK check (fifth): tcp_ack (tcp_ack.c), except in SYN_RCVD. */
+static int
+step_ack(struct tcp_conn *c, struct tcp_rxseg *s)
+{
+	return c->state == TCP_SYN_RCVD || tcp_ack(c, s) == 0 ? GO : STOP;
+}
+
+/* The first check: PAWS, then the sequence number. */
+static int
+step_seq(struct tcp_conn *c, struct tcp_rxseg *s)
+{
+	if (tcp_paws(c, s) != 0)
+		return STOP;
+	if (tcp_acceptable(c, s))
+		return GO;
+	NSTAT(tcp, rx_out_of_window);
+	if (s->flags & TCP_FRST) {
+		NSTAT(tcp, rst_ignored);
+		return STOP;
+	}
+	c->ack_now = 1;
+	/* Data beyond a closed window (a probe): its ACK still counts. */
+	if (SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LEQ(s->seq, c->rcv_adv) &&
+	    (s->flags & (TCP_FACK | TCP_FSYN)) == TCP_FACK &&
+	    c->state != TCP_SYN_RCVD && step(c, step_ack(c, s)))
+		ack_states(c, s);
+	return STOP;
+}
+
+/* The second to fourth checks: RST, SYN (RFC 5961 4.2), ACK present. */
+static int
+step_rst_syn(struct tcp_conn *c, struct tcp_rxseg *s)
+{
+	if (s->flags & TCP_FRST) {
+		tcp_rst_in(c, s);
+		return STOP;
+	}
+	if (s->flags & TCP_FSYN) {
+		tcp_challenge(c);
+		return STOP;
+	}
+	return (s->flags & TCP_FACK) ? GO : STOP;
+}
+
+/* The text and FIN (seventh, eighth); pkt is taken. */
+static void
+step_text(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
+{
+	if (s->len == 0 && !(s->flags & TCP_FFIN)) {
+		iobuf_free_chain(pkt);
+		return;
+	}
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT_1:
+	case TCP_FIN_WAIT_2:
+		if (c->app_gone && s->len > 0 && SEQ_GT(s->seq + s->len, c->rcv_nxt)) {
+			/* Bytes nobody will read (RFC 9293 3.10.4). */
+			NSTAT(tcp, rx_after_close);
+			tcp_send_rst(c);
+			tcp_conn_free(c);
+			break;
+		}
+		tcp_receive(c, s, pkt);
+		return;
+	case TCP_TIME_WAIT:
+		if (s->flags & TCP_FFIN) {	/* their FIN again */
+			c->ack_now = 1;
+			tcp_slow_arm(c, tcp_cfg.time_wait_ms);
+		}
+		break;
+	default:			/* the peer's FIN came already */
+		c->ack_now = 1;
+		break;
+	}
+	iobuf_free_chain(pkt);
+}
+
+/*
+ * One segment on c's core: RFC 9293 3.10.7's steps in order, then
+ * output.  Any step may end the connection (it frees c, or a callback
+ * it runs closes or aborts it); step() is the one place that asks, and
+ * the steps after it do not run.
+ */
 void
 tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 {
@@ -499,91 +605,22 @@ tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 	c->last_rx_ns = tcp_now_ns();
 	c->in_input = 1;		/* tcp_conn_now: last_rx_ns, until the end */
 	c->ka_probes = 0;
-	if (c->state == TCP_CLOSED) {		/* done, the app not yet told */
-		if (!(s->flags & TCP_FRST))
-			tcp_rst_reply(s);
-		goto out;
-	}
-	if (c->state == TCP_SYN_SENT) {
-		syn_sent(c, s);
-		goto out;
-	}
-	/* A SYN again in SYN_RCVD: the peer's retransmission, or its SYN-ACK. */
-	if ((s->flags & TCP_FSYN) && c->state == TCP_SYN_RCVD && s->seq == c->irs) {
-		if (!(s->flags & TCP_FACK)) {
-			tcp_send_syn(c);
-			goto out;
-		}
-		s->flags &= (uint8_t)~TCP_FSYN;	/* simultaneous open's SYN-ACK */
-		s->seq++;
-	}
-	if (tcp_paws(c, s) != 0)
-		goto out;
-	if (!tcp_acceptable(c, s)) {
-		NSTAT(tcp, rx_out_of_window);
-		if (s->flags & TCP_FRST) {
-			NSTAT(tcp, rst_ignored);
-			goto out;
-		}
-		c->ack_now = 1;
-		/* Data beyond a closed window (a probe): its ACK still counts. */
-		if (SEQ_GEQ(s->seq, c->rcv_nxt) && SEQ_LEQ(s->seq, c->rcv_adv) &&
-		    (s->flags & (TCP_FACK | TCP_FSYN)) == TCP_FACK &&
-		    c->state != TCP_SYN_RCVD && tcp_ack(c, s) == 0 && !c->freed)
-			tcp_ack_states(c, s);
-		goto out;
-	}
-	if (s->flags & TCP_FRST) {
-		tcp_rst_in(c, s);
-		goto out;
-	}
-	if (s->flags & TCP_FSYN) {		/* RFC 5961 4.2 */
-		tcp_challenge(c);
-		goto out;
-	}
-	if (!(s->flags & TCP_FACK))
-		goto out;
-	/*
-	 * RFC 7323 4.3: remember the timestamp of the segment at the edge,
-	 * once its ACK has been found acceptable (a segment dropped for its
-	 * ACK must not move TS.Recent, or a far-future TSval in it would
-	 * make PAWS drop the real peer from then on).
-	 */
-	ts_edge = c->ts_ok && s->ts && SEQ_LEQ(s->seq, c->last_ack_sent);
-	if (c->state != TCP_SYN_RCVD && tcp_ack(c, s) != 0)
-		goto out;
-	if (c->freed || tcp_ack_states(c, s) != 0 || c->freed)
-		goto out;
-	if (ts_edge)
-		c->ts_recent = s->tsval;
-	if (s->len > 0 || (s->flags & TCP_FFIN)) {
-		switch (c->state) {
-		case TCP_ESTABLISHED:
-		case TCP_FIN_WAIT_1:
-		case TCP_FIN_WAIT_2:
-			if (c->app_gone && s->len > 0 &&
-			    SEQ_GT(s->seq + s->len, c->rcv_nxt)) {
-				/* Bytes nobody will read (RFC 9293 3.10.4). */
-				NSTAT(tcp, rx_after_close);
-				tcp_send_rst(c);
-				tcp_conn_free(c);
-				goto out;
-			}
-			tcp_receive(c, s, pkt);
+	if (step(c, step_state(c, s)) && step(c, step_seq(c, s)) &&
+	    step(c, step_rst_syn(c, s))) {
+		/*
+		 * RFC 7323 4.3: remember the timestamp of the segment at the
+		 * edge, once its ACK has been found acceptable (a segment
+		 * dropped for its ACK must not move TS.Recent, or a far-future
+		 * TSval in it would make PAWS drop the real peer from then on).
+		 */
+		ts_edge = c->ts_ok && s->ts && SEQ_LEQ(s->seq, c->last_ack_sent);
+		if (step(c, step_ack(c, s)) && step(c, ack_states(c, s))) {
+			if (ts_edge)
+				c->ts_recent = s->tsval;
+			step_text(c, s, pkt);
 			pkt = NULL;
-			break;
-		case TCP_TIME_WAIT:
-			if (s->flags & TCP_FFIN) {	/* their FIN again */
-				c->ack_now = 1;
-				tcp_slow_arm(c, tcp_cfg.time_wait_ms);
-			}
-			break;
-		default:			/* the peer's FIN came already */
-			c->ack_now = 1;
-			break;
 		}
 	}
-out:
 	iobuf_free_chain(pkt);
 	if (!c->freed && c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD)
 		tcp_output(c);

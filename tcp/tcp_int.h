@@ -4,19 +4,24 @@
  * sequence arithmetic, the tunables, and the functions each file gives
  * the others.  Portable.
  *
- *	tcp.c      lifecycle, lookup, listeners, ISNs
+ *	tcp_in.c   tcp_input -> tcp_process: the state machine, receiving
  *	tcp_api.c  the application's calls, configuration
- *	tcp_parse.c a received segment's header, checksum and options
- *	tcp_in.c   tcp_input -> tcp_process -> tcp_ack, tcp_receive
- *	tcp_ack.c  tcp_ack: the send queue, RTT, congestion control, recovery
- *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
- *	tcp_timer.c the three timers: retransmission / persist / tail loss
- *	           probe, delayed ACK, and keepalive / TIME_WAIT / FIN_WAIT_2
- *	           (one "slow" timer)
- *	tcp_sack.c the out-of-order queue, SACK blocks both ways, the
- *	           scoreboard
+ *	tcp_expire.c what each timer does when it expires
  *	tcp_cookie.c SYN cookies: a full backlog's SYN-ACKs, and the ACK
  *	           that comes back turned into a connection
+ *	tcp_ack.c  tcp_ack: the send queue, RTT, congestion control, recovery
+ *	tcp_conn.c a connection's life: made, states, aborted, closed, freed
+ *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
+ *	tcp_sack.c the out-of-order queue, SACK blocks both ways, the
+ *	           scoreboard
+ *	tcp_timer.c arming the three timers (retransmission / persist / tail
+ *	           loss probe, delayed ACK, and one "slow" timer for
+ *	           keepalive / TIME_WAIT / FIN_WAIT_2), the RTO estimator
+ *	tcp.c      lookup tables, listeners, ISNs, the clock
+ *	tcp_parse.c a received segment's header, checksum and options
+ *
+ * in the order they call each other: each calls only those below it
+ * (tcp/README.md draws the graph).
  *
  * A connection (struct tcp_conn) belongs to its core (c->core): every
  * field is read and written there only, without locks, except core and
@@ -259,22 +264,52 @@ struct tcp_listener {
 
 extern struct tcp_config tcp_cfg;	/* read anywhere, set by tcp_configure */
 
-/* ---- tcp.c ----------------------------------------------------------------- */
+/*
+ * The functions each file gives the others, bottom layer first.  A file
+ * calls only the files above it in this list (its layer and lower):
+ * calls run one way, from the entry points (input, the application's
+ * calls, a timer's expiry: events, each entered from the loop) down to
+ * output, the timers' arming and the tables.  The expiry handlers are
+ * named to timer_setup by tcp_timers_setup below them; that is how an
+ * event is registered, not a call up.
+ */
+
+/* Helpers every layer uses. */
+
+/* Bytes sent and not yet acknowledged. */
+static inline uint32_t
+tcp_inflight(const struct tcp_conn *c)
+{
+	return c->snd_nxt - c->snd_una;
+}
+
+/* Bytes of c's send buffer free now (tcp_sndbuf_free, for the API). */
+static inline size_t
+tcp_sndbuf_room(const struct tcp_conn *c)
+{
+	return c->sndq_bytes >= c->sndbuf ? 0 : c->sndbuf - c->sndq_bytes;
+}
+
+/* The window-scale shift a receive buffer of rcvbuf bytes needs. */
+static inline uint8_t
+tcp_wscale_for(uint32_t rcvbuf)
+{
+	uint8_t ws = 0;
+
+	while (ws < TCP_WSCALE_MAX && (rcvbuf >> ws) > 0xffff)
+		ws++;
+	return ws;
+}
+
+/* ---- tcp.c: tables, ISNs, the clock ------------------------------------ */
 
 uint64_t tcp_key(uint32_t rip, uint16_t rport, uint16_t lport);
-uint8_t tcp_wscale_for(uint32_t rcvbuf);		/* the shift rcvbuf needs */
 struct tcp_conn *tcp_lookup(uint64_t key);		/* this core's */
 struct tcp_conn *tcp_owner_lookup(uint64_t key);	/* any core's (RCU) */
 struct tcp_listener *tcp_listener_get(uint16_t port);	/* RCU; NULL if none */
 void tcp_listener_put(struct tcp_listener *l);
-struct tcp_conn *tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport,
-    uint32_t rip, uint16_t rport, int *err);
-void tcp_conn_free(struct tcp_conn *c);
-void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
-void tcp_established(struct tcp_conn *c);
-void tcp_drop(struct tcp_conn *c, int reason);		/* aborted cb, free */
-void tcp_finished(struct tcp_conn *c);			/* CLOSED in order */
-void tcp_time_wait(struct tcp_conn *c);
+int tcp_table_add(struct tcp_conn *c);			/* 0, or an errno */
+void tcp_table_remove(struct tcp_conn *c);
 uint32_t tcp_isn(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
 uint32_t tcp_ts_offset(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
 uint64_t tcp_hash(const uint64_t *m, int n);		/* SipHash-2-4, boot secret */
@@ -288,18 +323,28 @@ int tcp_challenge_ok(void);				/* rate limit */
 
 int tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s);	/* 0, or -1 */
 
-/* ---- tcp_in.c --------------------------------------------------------------- */
+/* ---- tcp_timer.c: arming the timers, the RTO estimator ------------------ */
 
-void tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt);
-void tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt);
-void tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *syn);
-void tcp_deliver(struct tcp_conn *c, struct iobuf *data, uint32_t len);
-void tcp_fin_in(struct tcp_conn *c);
+void tcp_timers_setup(struct tcp_conn *c);
+void tcp_timers_stop(struct tcp_conn *c);
+void tcp_rtx_start(struct tcp_conn *c, uint64_t delay_ns);	/* rtx in delay_ns */
+void tcp_rtx_arm(struct tcp_conn *c);			/* (re)start the RTO */
+void tcp_rtx_check(struct tcp_conn *c);			/* arm/stop/persist as due */
+void tcp_rtt_sample(struct tcp_conn *c, uint64_t rtt_us);
+void tcp_slow_arm(struct tcp_conn *c, uint64_t ms);
+void tcp_keepalive_reset(struct tcp_conn *c);
 
-/* ---- tcp_ack.c ---------------------------------------------------------------- */
+/* ---- tcp_sack.c: the out-of-order queue, SACK, the scoreboard ----------- */
 
-int tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s);	/* 0, or -1: drop */
-void tcp_rto_expired(struct tcp_conn *c);
+void tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data,
+    uint32_t len, int fin);
+int tcp_ooo_take(struct tcp_conn *c, struct iobuf **data, uint32_t *len,
+    int *fin);						/* 1: the next in order */
+void tcp_ooo_free(struct tcp_conn *c);
+int tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sackblk *out, int max);
+void tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s);
+uint32_t tcp_pipe(const struct tcp_conn *c);
+struct tcp_seg *tcp_next_hole(struct tcp_conn *c);
 void tcp_recovery_reset(struct tcp_conn *c);
 
 /* ---- tcp_out.c -------------------------------------------------------------- */
@@ -322,17 +367,22 @@ uint32_t tcp_rcv_wnd_field(struct tcp_conn *c);
 int tcp_queue_fin(struct tcp_conn *c);			/* 0, or ENOMEM */
 size_t tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
     const void *bytes, int *err);
-uint32_t tcp_inflight(const struct tcp_conn *c);
 
-/* ---- tcp_timer.c ------------------------------------------------------------ */
+/* ---- tcp_conn.c: a connection's life ------------------------------------ */
 
-void tcp_timers_setup(struct tcp_conn *c);
-void tcp_timers_stop(struct tcp_conn *c);
-void tcp_rtx_arm(struct tcp_conn *c);			/* (re)start the RTO */
-void tcp_rtx_check(struct tcp_conn *c);			/* arm/stop/persist as due */
-void tcp_rtt_sample(struct tcp_conn *c, uint64_t rtt_us);
-void tcp_slow_arm(struct tcp_conn *c, uint64_t ms);
-void tcp_keepalive_reset(struct tcp_conn *c);
+struct tcp_conn *tcp_conn_new(struct netif *nif, uint32_t lip, uint16_t lport,
+    uint32_t rip, uint16_t rport, int *err);
+void tcp_syn_options(struct tcp_conn *c, const struct tcp_rxseg *syn);
+void tcp_conn_free(struct tcp_conn *c);
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
+void tcp_established(struct tcp_conn *c);
+void tcp_drop(struct tcp_conn *c, int reason);		/* aborted cb, free */
+void tcp_finished(struct tcp_conn *c);			/* CLOSED in order */
+void tcp_time_wait(struct tcp_conn *c);
+
+/* ---- tcp_ack.c ---------------------------------------------------------------- */
+
+int tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s);	/* 0, or -1: drop */
 
 /* ---- tcp_cookie.c ----------------------------------------------------------- */
 
@@ -345,22 +395,23 @@ struct tcp_cookie {
 };
 
 void tcp_cookie_syn(struct tcp_listener *l, const struct tcp_rxseg *s);
-int tcp_cookie_ack(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt);
+int tcp_cookie_ack(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt,
+    struct tcp_conn **cp);				/* -1: not a cookie of ours */
 uint32_t tcp_cookie_encode(const struct tcp_rxseg *syn, uint64_t now_ns,
     struct tcp_cookie *ck);				/* the ISN */
 uint32_t tcp_cookie_tsval(const struct tcp_cookie *ck, uint32_t ts_now);
 int tcp_cookie_decode(const struct tcp_rxseg *ack, uint64_t now_ns,
     struct tcp_cookie *ck);				/* 0, or -1: not ours */
 
-/* ---- tcp_sack.c ------------------------------------------------------------- */
+/* ---- tcp_expire.c: what a timer's expiry does (entered from the loop) ---- */
 
-void tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data,
-    uint32_t len, int fin);
-void tcp_ooo_pull(struct tcp_conn *c);			/* deliver what is now in order */
-void tcp_ooo_free(struct tcp_conn *c);
-int tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sackblk *out, int max);
-void tcp_sack_update(struct tcp_conn *c, const struct tcp_rxseg *s);
-uint32_t tcp_pipe(const struct tcp_conn *c);
-struct tcp_seg *tcp_next_hole(struct tcp_conn *c);
+void tcp_rtx_fire(void *arg);				/* retransmission, persist, probe */
+void tcp_dack_fire(void *arg);				/* the delayed ACK */
+void tcp_slow_fire(void *arg);				/* TIME_WAIT, FIN_WAIT_2, keepalive */
+
+/* ---- tcp_in.c: input (entered from ip_input) --------------------------------- */
+
+void tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt);
+void tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt);
 
 #endif

@@ -136,7 +136,7 @@ size_t
 tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
     const void *bytes, int *err)
 {
-	size_t room = tcp_sndbuf_free(c), done = 0, k;
+	size_t room = tcp_sndbuf_room(c), done = 0, k;
 	struct tcp_seg *s = TAILQ_LAST(&c->sndq, tcp_segq);
 
 	if (n > room)

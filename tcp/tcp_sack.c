@@ -3,11 +3,12 @@
  *
  *	receiver: tcp_receive -> tcp_ooo_add (sorted, overlaps trimmed,
  *	                         bounded by the window and TCP_OOO_SEGS_MAX)
- *	                      -> tcp_ooo_pull (what the hole's filling made
- *	                         in order -> tcp_deliver, tcp_fin_in)
+ *	                      -> tcp_ooo_take (what the hole's filling made
+ *	                         in order, for tcp_receive to deliver)
  *	          tcp_emit -> tcp_sack_blocks (RFC 2018 section 4)
  *	sender:   tcp_ack -> tcp_sack_update (mark SACKed segments, then
  *	                     RFC 6675 IsLost)
+ *	          tcp_ack, tcp_rto_expired -> tcp_recovery_reset
  *	          tcp_output -> tcp_next_hole, tcp_pipe (RFC 6675 NextSeg
  *	                        rule 1 and the pipe)
  *
@@ -115,37 +116,33 @@ tcp_ooo_add(struct tcp_conn *c, uint32_t seq, struct iobuf *data, uint32_t len,
 	NSTAT(tcp, rx_ooo);
 }
 
-/* Deliver what the front of the queue now has in order. */
-void
-tcp_ooo_pull(struct tcp_conn *c)
+/*
+ * The front of the queue, if what arrived since has made it in order:
+ * 1, with its bytes beyond RCV.NXT in *data (*len of them, perhaps none)
+ * and its FIN in *fin, for tcp_in.c to deliver; the entry is gone from
+ * the queue.  0 when the queue is empty or a hole is still in front.
+ * Entries wholly below RCV.NXT are freed on the way.
+ */
+int
+tcp_ooo_take(struct tcp_conn *c, struct iobuf **data, uint32_t *len, int *fin)
 {
 	struct tcp_ooo *e;
-	struct iobuf *data;
-	uint32_t len;
-	int fin;
 
-	while (!c->freed && (e = TAILQ_FIRST(&c->oooq)) != NULL &&
-	    SEQ_LEQ(e->seq, c->rcv_nxt)) {
+	while ((e = TAILQ_FIRST(&c->oooq)) != NULL && SEQ_LEQ(e->seq, c->rcv_nxt)) {
 		if (SEQ_LEQ(e->seq + e->len, c->rcv_nxt) && !(e->fin &&
 		    e->seq + e->len == c->rcv_nxt)) {
 			ooo_remove(c, e);		/* all old */
 			continue;
 		}
 		pkt_skip(e->data, c->rcv_nxt - e->seq);
-		len = e->seq + e->len - c->rcv_nxt;
-		data = e->data;
-		fin = e->fin;
+		*len = e->seq + e->len - c->rcv_nxt;
+		*data = e->data;
+		*fin = e->fin;
 		e->data = NULL;
 		ooo_remove(c, e);
-		if (len > 0) {
-			c->rcv_nxt += len;
-			tcp_deliver(c, data, len);
-		} else {
-			iobuf_free_chain(data);
-		}
-		if (fin && !c->freed)
-			tcp_fin_in(c);
+		return 1;
 	}
+	return 0;
 }
 
 /* Free the whole out-of-order queue. */
@@ -287,4 +284,16 @@ tcp_next_hole(struct tcp_conn *c)
 			return s;
 	}
 	return NULL;
+}
+
+/* Forget the scoreboard's recovery marks. */
+void
+tcp_recovery_reset(struct tcp_conn *c)
+{
+	struct tcp_seg *s;
+
+	c->in_recovery = 0;
+	c->dupacks = 0;
+	TAILQ_FOREACH(s, &c->sndq, link)
+		s->rexmit_rec = 0;
 }

@@ -1,31 +1,22 @@
 /*
- * tcp_timer.c: a connection's three timers, all armed on its core
- * (ebb/timer.h), and the RTO estimator.  Portable.
+ * tcp_timer.c: arming a connection's three timers, all on its core
+ * (ebb/timer.h), and the RTO estimator.  Portable.  What each timer
+ * does when it expires is tcp_expire.c's; this file only says when.
  *
- *	rtx:  tcp_rtx_fire -> SYN_SENT / SYN_RCVD: tcp_send_syn again, or
- *	                      give up after syn_retries
- *	                   -> a tail loss probe: tcp_send_tlp, then the RTO
- *	                   -> persist: tcp_send_probe, the interval doubling
- *	                      up to persist_max_ms
- *	                   -> data: tcp_rto_expired (tcp_ack.c) -> tcp_output,
- *	                      or abort after data_retries
- *	dack: tcp_dack_fire -> tcp_ack_now
- *	slow: tcp_slow_fire -> TIME_WAIT over: tcp_finished
- *	                    -> FIN_WAIT_2 after tcp_close: free
- *	                    -> keepalive: idle long enough: tcp_send_probe,
- *	                       or abort after keepalive_cnt unanswered
+ *	rtx:  tcp_output, tcp_ack -> tcp_rtx_check -> the tail loss probe
+ *	      or the RTO (tcp_pto_arm, tcp_rtx_arm), the persist timer, or
+ *	      nothing, as the flight needs
+ *	dack: tcp_ack_later (tcp_out.c) arms it
+ *	slow: tcp_slow_arm (TIME_WAIT, FIN_WAIT_2), tcp_keepalive_reset
+ *	RTT:  tcp_ack, tcp_sack_update -> tcp_rtt_sample -> SRTT, RTTVAR, RTO
  *
  * The retransmission timer runs whenever bytes are in flight
  * (tcp_rtx_check), restarted by every ACK of new data; a restart to a
  * later deadline leaves the timer armed where it was and notes the new
- * one (rtx_due), to which the early fire re-arms it: the same deadlines,
- * without a timer heap operation per ACK.  When nothing is in flight but data waits for a
- * window the peer closed, the same timer is the persist timer
- * (c->persist).  A zero-window probe is the segment Linux sends: an ACK
- * one below SND.UNA, which the peer must answer (RFC 9293 3.10.7.4:
- * an unacceptable segment gets an ACK) with its current window; the
- * probes never give up while the peer answers.  A keepalive probe is
- * the same segment (RFC 1122 4.2.3.6).
+ * one (rtx_due), to which the early fire re-arms it: the same
+ * deadlines, without a timer heap operation per ACK.  When nothing is
+ * in flight but data waits for a window the peer closed, the same timer
+ * is the persist timer (c->persist).
  *
  * RTO (RFC 6298): the first sample R sets SRTT = R and RTTVAR = R/2,
  * later ones RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R| and SRTT = 7/8 SRTT +
@@ -36,11 +27,7 @@
 #include "stats.h"
 #include "tcp_int.h"
 
-static void tcp_rtx_fire(void *arg);
-static void tcp_dack_fire(void *arg);
-static void tcp_slow_fire(void *arg);
-
-/* Set up c's three timers (none armed). */
+/* Set up c's three timers (none armed), each with its expiry (tcp_expire.c). */
 void
 tcp_timers_setup(struct tcp_conn *c)
 {
@@ -68,8 +55,8 @@ tcp_timers_stop(struct tcp_conn *c)
  * rtx_due notes when it is really due: its early fire re-arms it for
  * then (tcp_rtx_fire), so a restart costs no timer heap operation.
  */
-static void
-rtx_start(struct tcp_conn *c, uint64_t delay_ns)
+void
+tcp_rtx_start(struct tcp_conn *c, uint64_t delay_ns)
 {
 	uint64_t due = tcp_conn_now(c) + delay_ns;
 
@@ -85,7 +72,7 @@ rtx_start(struct tcp_conn *c, uint64_t delay_ns)
 void
 tcp_rtx_arm(struct tcp_conn *c)
 {
-	rtx_start(c, (uint64_t)c->rto_ms * TIMER_MS);
+	tcp_rtx_start(c, (uint64_t)c->rto_ms * TIMER_MS);
 }
 
 /*
@@ -107,7 +94,7 @@ tcp_pto_arm(struct tcp_conn *c)
 		tcp_rtx_arm(c);
 		return;
 	}
-	rtx_start(c, pto * TIMER_MS);
+	tcp_rtx_start(c, pto * TIMER_MS);
 }
 
 /* Start the slow timer for ms. */
@@ -150,7 +137,7 @@ tcp_rtx_check(struct tcp_conn *c)
 			c->persist = 1;
 			c->probes = 0;
 			c->persist_ms = c->rto_ms;
-			rtx_start(c, (uint64_t)c->persist_ms * TIMER_MS);
+			tcp_rtx_start(c, (uint64_t)c->persist_ms * TIMER_MS);
 		}
 	} else {
 		c->persist = 0;
@@ -184,127 +171,4 @@ tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
 	if (rto > tcp_cfg.rto_max_ms)
 		rto = tcp_cfg.rto_max_ms;
 	c->rto_ms = (uint32_t)rto;
-}
-
-/* The retransmission (or persist) timer. */
-static void
-tcp_rtx_fire(void *arg)
-{
-	struct tcp_conn *c = arg;
-	uint64_t due = c->rtx_due;
-
-	c->rtx_due = 0;
-	if (due > clock_ns()) {			/* restarted since it was armed */
-		timer_start_at(&c->rtx, due, 0);
-		return;
-	}
-	switch (c->state) {
-	case TCP_SYN_SENT:
-	case TCP_SYN_RCVD:
-		if ((uint32_t)++c->retries >= tcp_cfg.syn_retries) {
-			if (c->lst != NULL)
-				tcp_conn_free(c);	/* a passive open: silently */
-			else
-				tcp_drop(c, TCP_ERR_TIMEOUT);
-			return;
-		}
-		c->ctr.timeouts++;
-		c->rto_ms = c->rto_ms * 2 > tcp_cfg.rto_max_ms ? tcp_cfg.rto_max_ms :
-		    c->rto_ms * 2;
-		tcp_send_syn(c);
-		return;
-	case TCP_CLOSED:
-	case TCP_TIME_WAIT:
-	case TCP_LISTEN:
-		return;
-	default:
-		break;
-	}
-	if (c->persist) {
-		c->probes++;
-		c->ctr.zero_window_probes++;
-		NSTAT(tcp, zero_window_probes);
-		tcp_send_probe(c);
-		c->persist_ms = c->persist_ms * 2 > tcp_cfg.persist_max_ms ?
-		    tcp_cfg.persist_max_ms : c->persist_ms * 2;
-		rtx_start(c, (uint64_t)c->persist_ms * TIMER_MS);
-		return;
-	}
-	if (!SEQ_LT(c->snd_una, c->snd_nxt) && c->snd_next == NULL)
-		return;
-	if (c->tlp) {				/* the probe, then the RTO */
-		c->tlp = 0;
-		tcp_send_tlp(c);
-		tcp_rtx_arm(c);
-		return;
-	}
-	if ((uint32_t)++c->retries > tcp_cfg.data_retries) {
-		tcp_send_rst(c);
-		tcp_drop(c, TCP_ERR_TIMEOUT);
-		return;
-	}
-	tcp_rto_expired(c);
-	tcp_output(c);
-	if (!c->freed && !timer_armed(&c->rtx))
-		tcp_rtx_arm(c);
-}
-
-/*
- * The delayed-ACK timer: the owed ACK goes now.  Sending any segment
- * pays what was owed and leaves the timer armed (stopping it on every
- * segment would cost a timer heap operation each): a fire that finds
- * nothing owed does nothing, and one that finds an ACK owed since sends
- * it a little early, which is always allowed.
- */
-static void
-tcp_dack_fire(void *arg)
-{
-	struct tcp_conn *c = arg;
-
-	if (c->last_ack_sent != c->rcv_nxt || c->acks_owed > 0) {
-		NSTAT(tcp, delayed_acks);
-		tcp_ack_now(c);
-	}
-}
-
-/* TIME_WAIT's end, FIN_WAIT_2's limit, or a keepalive tick. */
-static void
-tcp_slow_fire(void *arg)
-{
-	struct tcp_conn *c = arg;
-	uint64_t idle, need;
-
-	switch (c->state) {
-	case TCP_TIME_WAIT:
-		tcp_finished(c);
-		return;
-	case TCP_FIN_WAIT_2:
-		if (c->app_gone)
-			tcp_conn_free(c);
-		return;
-	case TCP_ESTABLISHED:
-	case TCP_CLOSE_WAIT:
-		break;
-	default:
-		return;
-	}
-	if (!c->keepalive)
-		return;
-	idle = (tcp_now_ns() - c->last_rx_ns) / TIMER_MS;
-	need = c->ka_probes == 0 ? tcp_cfg.keepalive_idle_ms : tcp_cfg.keepalive_intvl_ms;
-	if (c->ka_probes == 0 && idle < need) {
-		tcp_slow_arm(c, need - idle);
-		return;
-	}
-	if ((uint32_t)c->ka_probes >= tcp_cfg.keepalive_cnt) {
-		NSTAT(tcp, keepalive_drops);
-		tcp_send_rst(c);
-		tcp_drop(c, TCP_ERR_KEEPALIVE);
-		return;
-	}
-	c->ka_probes++;
-	c->ctr.keepalive_probes++;
-	NSTAT(tcp, keepalive_probes);
-	tcp_send_probe(c);
-	tcp_slow_arm(c, tcp_cfg.keepalive_intvl_ms);
 }
