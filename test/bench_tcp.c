@@ -56,8 +56,7 @@ static uint64_t t0, sent, rounds, conns;
 static double bulk_s, rr_s, cps_s;
 static struct tcp_info bulk_info;	/* the bulk sender's, at its end */
 
-static void rr_start(void);
-static void cps_next(void);
+static const struct tcp_callbacks rr_cb, cps_cb;	/* below: each benchmark's */
 static void done_all(void);
 
 /* Say why and exit 1. */
@@ -127,6 +126,16 @@ echo_accept(void *arg, struct tcp_conn *c)
 	return 0;
 }
 
+/* Open a connection to B's echo port; a failure ends the run. */
+static void
+echo_connect(const struct tcp_callbacks *cb)
+{
+	struct tcp_conn *c;
+
+	if (tcp_connect(b->ip, ECHO_PORT, cb, NULL, &c) != 0)
+		die("tcp_connect to the echo failed");
+}
+
 /* ---- bulk ------------------------------------------------------------------ */
 
 /* Bulk: queue the shared chain while there is room; shut down at the end. */
@@ -173,7 +182,7 @@ bulk_closed(void *arg, struct tcp_conn *c)
 	if (only_bulk)
 		done_all();
 	else
-		rr_start();
+		echo_connect(&rr_cb);
 }
 
 static const struct tcp_callbacks bulk_cb = {
@@ -195,6 +204,17 @@ rr_send(struct tcp_conn *c)
 		die("rr: the request did not fit");
 }
 
+/* Count and free a piece of a response; 1 once all RR_LEN bytes came. */
+static int
+rr_response(struct iobuf *data)
+{
+	if (data == NULL)
+		return 0;
+	rr_got += iobuf_chain_len(data);
+	iobuf_free_chain(data);
+	return rr_got >= RR_LEN;
+}
+
 /* rr: connected, Nagle off; the first request. */
 static void
 rr_connected(void *arg, struct tcp_conn *c)
@@ -210,11 +230,7 @@ static void
 rr_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
 	(void)arg;
-	if (data == NULL)
-		return;
-	rr_got += iobuf_chain_len(data);
-	iobuf_free_chain(data);
-	if (rr_got < RR_LEN)
+	if (!rr_response(data))
 		return;
 	rr_got -= RR_LEN;
 	if (++rounds < rr_rounds) {
@@ -228,22 +244,12 @@ rr_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 		return;
 	}
 	t0 = clock_ns();
-	cps_next();
+	echo_connect(&cps_cb);
 }
 
 static const struct tcp_callbacks rr_cb = {
 	.connected = rr_connected, .receive = rr_receive, .aborted = aborted,
 };
-
-/* rr: open the connection. */
-static void
-rr_start(void)
-{
-	struct tcp_conn *c;
-
-	if (tcp_connect(b->ip, ECHO_PORT, &rr_cb, NULL, &c) != 0)
-		die("rr: tcp_connect failed");
-}
 
 /* ---- cps --------------------------------------------------------------------- */
 
@@ -262,15 +268,11 @@ static void
 cps_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 {
 	(void)arg;
-	if (data == NULL)
-		return;
-	rr_got += iobuf_chain_len(data);
-	iobuf_free_chain(data);
-	if (rr_got < RR_LEN)
+	if (!rr_response(data))
 		return;
 	tcp_close(c);
 	if (++conns < cps_conns) {
-		cps_next();
+		echo_connect(&cps_cb);
 		return;
 	}
 	cps_s = (double)(clock_ns() - t0) / 1e9;
@@ -280,16 +282,6 @@ cps_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 static const struct tcp_callbacks cps_cb = {
 	.connected = cps_connected, .receive = cps_receive, .aborted = aborted,
 };
-
-/* cps: open the next connection. */
-static void
-cps_next(void)
-{
-	struct tcp_conn *c;
-
-	if (tcp_connect(b->ip, ECHO_PORT, &cps_cb, NULL, &c) != 0)
-		die("cps: tcp_connect failed");
-}
 
 /* ---- the run ------------------------------------------------------------------- */
 
@@ -309,11 +301,11 @@ first(void *unused)
 	(void)unused;
 	if (only_cps) {
 		t0 = clock_ns();
-		cps_next();
+		echo_connect(&cps_cb);
 		return;
 	}
 	if (only_rr) {
-		rr_start();
+		echo_connect(&rr_cb);
 		return;
 	}
 	if (tcp_connect(b->ip, SINK_PORT, &bulk_cb, NULL, &c) != 0)

@@ -1,7 +1,8 @@
 /*
- * frame.h: the Ethernet and IPv4 headers of a crafted frame, for the
- * test code that pushes frames into a stack or onto a wire
- * (netfake.h's mk_ip, fuzz_tcp.c, test_tcp_wire.c's SYN flood).  Test
+ * frame.h: the Ethernet and IPv4 headers of a crafted frame, and a
+ * whole ARP request, for the test code that pushes frames into a stack
+ * or onto a wire (netfake.h's mk_ip, netwire.h, fuzz_tcp.c,
+ * test_tcp_wire.c's SYN flood).  Test
  * code only; static inline, so that any suite or fuzz target may
  * include it.
  */
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tcp/eth.h"
 #include "tcp/inet.h"
 #include "tcp/proto.h"
 
@@ -39,6 +41,30 @@ frame_ipv4(uint8_t *f, const uint8_t *dmac, const uint8_t *smac, uint32_t src,
 	ih->dst = dst;
 	ih->csum = hton16(inet_csum(inet_sum(ih, IP_HLEN, 0)));
 	return ETH_HLEN + IP_HLEN + l4len;
+}
+
+/*
+ * Write at f a broadcast ARP request from smac/sip asking for tip,
+ * ETH_MIN_FRAME bytes (the padding zeroed): what a peer sends first.
+ */
+static inline void
+frame_arp_request(uint8_t *f, const uint8_t *smac, uint32_t sip, uint32_t tip)
+{
+	struct eth_hdr *e = (struct eth_hdr *)f;
+	struct arp_pkt *a = (struct arp_pkt *)(f + ETH_HLEN);
+
+	memset(f, 0, ETH_MIN_FRAME);
+	memcpy(e->dst, eth_broadcast, ETH_ALEN);
+	memcpy(e->src, smac, ETH_ALEN);
+	e->type = hton16(ETHERTYPE_ARP);
+	a->htype = hton16(ARP_HTYPE_ETH);
+	a->ptype = hton16(ETHERTYPE_IPV4);
+	a->hlen = ETH_ALEN;
+	a->plen = 4;
+	a->op = hton16(ARP_REQUEST);
+	memcpy(a->sha, smac, ETH_ALEN);
+	a->spa = sip;
+	a->tpa = tip;
 }
 
 #endif

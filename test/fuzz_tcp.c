@@ -196,27 +196,10 @@ static void
 arp_in(void)
 {
 	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, ETH_MIN_FRAME);
-	uint8_t *f;
-	struct eth_hdr *e;
-	struct arp_pkt *a;
 
 	if (b == NULL)
 		abort();
-	f = iobuf_put(b, ETH_MIN_FRAME);
-	memset(f, 0, ETH_MIN_FRAME);
-	e = (struct eth_hdr *)f;
-	a = (struct arp_pkt *)(f + ETH_HLEN);
-	memcpy(e->dst, eth_broadcast, ETH_ALEN);
-	memcpy(e->src, peer_mac, ETH_ALEN);
-	e->type = hton16(ETHERTYPE_ARP);
-	a->htype = hton16(ARP_HTYPE_ETH);
-	a->ptype = hton16(ETHERTYPE_IPV4);
-	a->hlen = ETH_ALEN;
-	a->plen = 4;
-	a->op = hton16(ARP_REQUEST);
-	memcpy(a->sha, peer_mac, ETH_ALEN);
-	a->spa = PEER_IP;
-	a->tpa = OUR_IP;
+	frame_arp_request(iobuf_put(b, ETH_MIN_FRAME), peer_mac, PEER_IP, OUR_IP);
 	netif_input(&fake, b, 0);
 }
 

@@ -32,6 +32,7 @@
 #include "tcp/proto.h"
 #include "tcp/stats.h"
 #include "tcp/udp.h"
+#include "frame.h"
 #include "test.h"
 
 #define NCORES	4
@@ -112,22 +113,8 @@ static inline void
 wire_arp_in(struct netif *nif, const uint8_t *smac, uint32_t sip, uint32_t tip)
 {
 	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, ETH_MIN_FRAME);
-	uint8_t *f = iobuf_put(b, ETH_MIN_FRAME);
-	struct eth_hdr *e = (struct eth_hdr *)f;
-	struct arp_pkt *a = (struct arp_pkt *)(f + ETH_HLEN);
 
-	memset(f, 0, ETH_MIN_FRAME);
-	memcpy(e->dst, eth_broadcast, ETH_ALEN);
-	memcpy(e->src, smac, ETH_ALEN);
-	e->type = hton16(ETHERTYPE_ARP);
-	a->htype = hton16(ARP_HTYPE_ETH);
-	a->ptype = hton16(ETHERTYPE_IPV4);
-	a->hlen = ETH_ALEN;
-	a->plen = 4;
-	a->op = hton16(ARP_REQUEST);
-	memcpy(a->sha, smac, ETH_ALEN);
-	a->spa = sip;
-	a->tpa = tip;
+	frame_arp_request(iobuf_put(b, ETH_MIN_FRAME), smac, sip, tip);
 	netif_input(nif, b, 0);
 }
 

@@ -79,10 +79,7 @@ passive_body(void)
 
 TEST(tcp_passive_open_data_close)
 {
-	struct test_leaks l = tbegin();
-
-	run(passive_body);
-	tend(l);
+	trun(passive_body);
 }
 
 static int
@@ -156,10 +153,7 @@ active_body(void)
 
 TEST(tcp_active_open_half_close_time_wait)
 {
-	struct test_leaks l = tbegin();
-
-	run(active_body);
-	tend(l);
+	trun(active_body);
 }
 
 static int
@@ -207,10 +201,7 @@ close_wait_body(void)
 
 TEST(tcp_close_wait_last_ack)
 {
-	struct test_leaks l = tbegin();
-
-	run(close_wait_body);
-	tend(l);
+	trun(close_wait_body);
 }
 
 /* ---- simultaneous open and close --------------------------------------------------- */
@@ -266,10 +257,7 @@ simopen_body(void)
 
 TEST(tcp_simultaneous_open_and_close)
 {
-	struct test_leaks l = tbegin();
-
-	run(simopen_body);
-	tend(l);
+	trun(simopen_body);
 }
 
 /* ---- RST in every state --------------------------------------------------------------- */
@@ -431,8 +419,5 @@ rst_handshake_body(void)
 
 TEST(tcp_rst_in_handshake_states)
 {
-	struct test_leaks l = tbegin();
-
-	run(rst_handshake_body);
-	tend(l);
+	trun(rst_handshake_body);
 }

@@ -531,4 +531,24 @@ pattern_init(void)
 		pat[i] = (uint8_t)(i * 7 + 3);
 }
 
+/* The end of a body that opened passively: abort, stop listening; 0. */
+__attribute__((unused)) static int
+tdone(void)
+{
+	tcp_abort(app.c);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+/* A whole test as most are: tbegin, the pattern, body on the loops, tend. */
+__attribute__((unused)) static void
+trun(int (*body)(void))
+{
+	struct test_leaks l = tbegin();
+
+	pattern_init();
+	run(body);
+	tend(l);
+}
+
 #endif

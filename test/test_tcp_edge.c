@@ -55,17 +55,12 @@ rfc5961_body(void)
 	CHECK_EQ(app.nrx, 4);
 	CHECK_EQ(DELTA(tcp, challenge_acks), 2);
 	CHECK_EQ(DELTA(tcp, rx_bad_ack), 1);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_rfc5961_challenge_acks)
 {
-	struct test_leaks l = tbegin();
-
-	run(rfc5961_body);
-	tend(l);
+	trun(rfc5961_body);
 }
 
 static int
@@ -103,10 +98,7 @@ no_conn_body(void)
 
 TEST(tcp_no_connection_rst)
 {
-	struct test_leaks l = tbegin();
-
-	run(no_conn_body);
-	tend(l);
+	trun(no_conn_body);
 }
 
 static int
@@ -169,10 +161,7 @@ refuse_body(void)
 
 TEST(tcp_accept_refused)
 {
-	struct test_leaks l = tbegin();
-
-	run(refuse_body);
-	tend(l);
+	trun(refuse_body);
 }
 
 static int
@@ -194,10 +183,7 @@ syn_timeout_body(void)
 
 TEST(tcp_connect_times_out)
 {
-	struct test_leaks l = tbegin();
-
-	run(syn_timeout_body);
-	tend(l);
+	trun(syn_timeout_body);
 }
 
 /* ---- checksums -------------------------------------------------------------------------- */
@@ -271,17 +257,12 @@ csum_body(void)
 	f[L4 + 12] = 0xf0;
 	inject(f, n, 0, NETIF_RX_CSUM_OK);
 	CHECK_EQ(DELTA(tcp, rx_bad_off), 2);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_checksums_and_offload)
 {
-	struct test_leaks l = tbegin();
-
-	run(csum_body);
-	tend(l);
+	trun(csum_body);
 }
 
 /* ---- limits ----------------------------------------------------------------------------- */
@@ -358,10 +339,7 @@ orphan_body(void)
 
 TEST(tcp_fin_wait_2_timeout_and_data_after_close)
 {
-	struct test_leaks l = tbegin();
-
-	run(orphan_body);
-	tend(l);
+	trun(orphan_body);
 }
 
 /* RFC 6528: one 4-tuple's ISNs advance with the clock; another's are unrelated. */

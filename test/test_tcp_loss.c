@@ -83,17 +83,12 @@ rto_restart_body(void)
 	CHECK_EQ(out(2).seq, out(1).seq);	/* "b" again */
 	CHECK_EQ(out(2).len, 1);
 	CHECK_EQ(DELTA(tcp, timeouts), 1);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_rto_restarted_by_ack)
 {
-	struct test_leaks l = tbegin();
-
-	run(rto_restart_body);
-	tend(l);
+	trun(rto_restart_body);
 }
 
 TEST(tcp_rto_backoff_karn_giveup)
@@ -175,21 +170,37 @@ newreno_body(void)
 	tcp_conn_info(app.c, &ti);
 	CHECK(ti.cwnd <= 5 * m + m);
 	CHECK_EQ(DELTA(tcp, fast_retransmits), 1);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_fast_retransmit_newreno)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(newreno_body);
-	tend(l);
+	trun(newreno_body);
 }
 
 /* ---- SACK ------------------------------------------------------------------------- */
+
+/* The SYN options of the SACK tests' peer: MSS 1000, SACK, nothing else. */
+static const struct synopt sack_so = { .mss = 1000, .ws = 0, .sack_ok = 1, .ts = 0 };
+
+/*
+ * The SACK tests' start: a connection from port pport, 30 segments of m
+ * bytes written, the first four acked; returns the first one's seq.
+ */
+static uint32_t
+sack_start(uint16_t pport, uint32_t m)
+{
+	uint32_t q0;
+
+	open_passive(pport, &sack_so);
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 30 * m), 30 * m);
+	q0 = out(0).seq;
+	for (int i = 1; i <= 4; i++)
+		ack_to(q0 + (uint32_t)i * m);
+	return q0;
+}
 
 static int
 sack_gen_body(void)
@@ -249,18 +260,12 @@ sack_gen_body(void)
 	CHECK_EQ(app.fin, 1);
 	CHECK_EQ(app.nrx, 420);
 	CHECK_EQ(tcp_state(app.c), TCP_CLOSE_WAIT);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_sack_generation_and_reassembly)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(sack_gen_body);
-	tend(l);
+	trun(sack_gen_body);
 }
 
 /* The peer ACKs up to ack and SACKs [l, r). */
@@ -280,11 +285,10 @@ sack_to(uint32_t ack, uint32_t l, uint32_t r)
 static int
 sack_use_body(void)
 {
-	static const struct synopt so = { .mss = 1000, .ws = 0, .sack_ok = 1, .ts = 0 };
 	struct tcp_info ti;
 	uint32_t q0, m = 1000;
 
-	open_passive(50006, &so);
+	open_passive(50006, &sack_so);
 	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
 	clear();
 	CHECK_EQ(tcp_write(app.c, pat, 30 * m), 30 * m);
@@ -331,18 +335,12 @@ sack_use_body(void)
 	tcp_conn_info(app.c, &ti);
 	CHECK_EQ(ti.retransmits, 2);
 	CHECK_EQ(DELTA(tcp, sack_retransmits) + DELTA(tcp, fast_retransmits), 2);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_sack_scoreboard_resends_only_holes_lost_retransmission)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(sack_use_body);
-	tend(l);
+	trun(sack_use_body);
 }
 
 /*
@@ -354,16 +352,9 @@ TEST(tcp_sack_scoreboard_resends_only_holes_lost_retransmission)
 static int
 sack_relost_body(void)
 {
-	static const struct synopt so = { .mss = 1000, .ws = 0, .sack_ok = 1, .ts = 0 };
 	uint32_t q0, m = 1000, hi;
 
-	open_passive(50007, &so);
-	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
-	clear();
-	CHECK_EQ(tcp_write(app.c, pat, 30 * m), 30 * m);
-	q0 = out(0).seq;
-	for (int i = 1; i <= 4; i++)
-		ack_to(q0 + (uint32_t)i * m);
+	q0 = sack_start(50007, m);
 	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 6 * m);
 	sack_to(q0 + 4 * m, q0 + 5 * m, q0 + 7 * m);
 	clear();
@@ -380,18 +371,12 @@ sack_relost_body(void)
 	CHECK_EQ(out(0).seq, q0 + 4 * m);	/* the hole, a third time */
 	CHECK_EQ(DELTA(tcp, timeouts), 0);
 	CHECK_EQ(DELTA(tcp, tlp_probes), 0);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_sack_lost_rexmit_found_at_once_in_recovery)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(sack_relost_body);
-	tend(l);
+	trun(sack_relost_body);
 }
 
 /* The peer ACKs up to ack and SACKs [l1, r1) and [l2, r2). */
@@ -416,17 +401,10 @@ sack2_to(uint32_t ack, uint32_t l1, uint32_t r1, uint32_t l2, uint32_t r2)
 static int
 rto_repeat_body(void)
 {
-	static const struct synopt so = { .mss = 1000, .ws = 0, .sack_ok = 1, .ts = 0 };
 	struct tcp_info ti;
 	uint32_t q0, m = 1000, ss1;
 
-	open_passive(50009, &so);
-	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
-	clear();
-	CHECK_EQ(tcp_write(app.c, pat, 30 * m), 30 * m);
-	q0 = out(0).seq;
-	for (int i = 1; i <= 4; i++)
-		ack_to(q0 + (uint32_t)i * m);
+	q0 = sack_start(50009, m);
 	/* Segments 5 and 7 (from 1) lost, 6 and 8 SACKed; then silence. */
 	sack2_to(q0 + 4 * m, q0 + 5 * m, q0 + 6 * m, q0 + 7 * m, q0 + 8 * m);
 	nap(50);
@@ -446,18 +424,12 @@ rto_repeat_body(void)
 	CHECK_EQ(out(0).seq, q0 + 6 * m);
 	tcp_conn_info(app.c, &ti);
 	CHECK_EQ(ti.ssthresh, ss1);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_rto_twice_keeps_ssthresh)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(rto_repeat_body);
-	tend(l);
+	trun(rto_repeat_body);
 }
 
 /* ---- tail loss probe ------------------------------------------------------------------ */
@@ -492,16 +464,11 @@ tlp_body(void)
 	/* Still nothing: the RTO follows. */
 	nap(50);
 	CHECK(DELTA(tcp, timeouts) >= 1);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_tail_loss_probe)
 {
-	struct test_leaks l = tbegin();
-
-	run(tlp_body);
-	tend(l);
+	trun(tlp_body);
 }
 

@@ -69,18 +69,12 @@ wscale_body(void)
 	CHECK_EQ(nframes, 1);			/* its other 236; 64 is too few */
 	CHECK_EQ(p_take(&p, 0).len, 236);
 	CHECK(pattern_at(0, 300));
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_window_scaling_and_sender_sws)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(wscale_body);
-	tend(l);
+	trun(wscale_body);
 }
 
 static int
@@ -177,17 +171,12 @@ ts_body(void)
 	clear();
 	CHECK_EQ(tcp_write(app.c, "late", 4), 4);
 	CHECK((int32_t)(p_take(&p, 0).tsval - o.tsval) >= 40);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_timestamps_paws_rtt)
 {
-	struct test_leaks l = tbegin();
-
-	run(ts_body);
-	tend(l);
+	trun(ts_body);
 }
 
 /* ---- persist, keepalive, delayed ACK, Nagle ------------------------------------------- */
@@ -220,17 +209,12 @@ persist_body(void)
 	CHECK_EQ(o.len, 4);
 	p_send(&p, TCP_FACK, NULL, 0);
 	CHECK_EQ(app.sent, 4);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_persist_probes)
 {
-	struct test_leaks l = tbegin();
-
-	run(persist_body);
-	tend(l);
+	trun(persist_body);
 }
 
 static int
@@ -259,10 +243,7 @@ keepalive_body(void)
 
 TEST(tcp_keepalive)
 {
-	struct test_leaks l = tbegin();
-
-	run(keepalive_body);
-	tend(l);
+	trun(keepalive_body);
 }
 
 static int
@@ -325,17 +306,12 @@ delack_nagle_body(void)
 	CHECK_EQ(tcp_write(app.c, "0123456789abc", 13), 6);	/* 4 queued */
 	CHECK_EQ(tcp_sndbuf_free(app.c), 0);
 	CHECK_EQ(tcp_write(app.c, "x", 1), 0);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_delayed_ack_and_nagle)
 {
-	struct test_leaks l = tbegin();
-
-	run(delack_nagle_body);
-	tend(l);
+	trun(delack_nagle_body);
 }
 
 /* ---- cores ------------------------------------------------------------------------- */
@@ -421,10 +397,7 @@ cross_body(void)
 
 TEST(tcp_segments_handed_to_the_owner_core)
 {
-	struct test_leaks l = tbegin();
-
-	run(cross_body);
-	tend(l);
+	trun(cross_body);
 }
 
 /* ---- TSO ------------------------------------------------------------------------------ */
@@ -454,18 +427,12 @@ tso_body(void)
 	o = p_take(&p, 0);
 	CHECK_EQ(o.len, 4 * 400);
 	CHECK(pattern_at(0, 0));
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_tso_frames)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(tso_body);
-	tend(l);
+	trun(tso_body);
 }
 
 
@@ -581,18 +548,12 @@ hostile_body(void)
 	tcp_conn_info(app.c, &ti);
 	CHECK_EQ(ti.inflight, 0);
 	CHECK_EQ(app.sent, 3 * 536);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_hostile_options_and_sequence_wrap)
 {
-	struct test_leaks l = tbegin();
-
-	pattern_init();
-	run(hostile_body);
-	tend(l);
+	trun(hostile_body);
 }
 
 /*
@@ -622,15 +583,10 @@ ts_bad_ack_body(void)
 	CHECK_EQ(app.nrx, 1);
 	CHECK_EQ(app.rx[0], 'y');
 	CHECK_EQ(DELTA(tcp, rx_paws), 0);
-	tcp_abort(app.c);
-	CHECK_EQ(tcp_unlisten(80), 0);
-	return 0;
+	return tdone();
 }
 
 TEST(tcp_ts_recent_not_from_a_bad_ack)
 {
-	struct test_leaks l = tbegin();
-
-	run(ts_bad_ack_body);
-	tend(l);
+	trun(ts_bad_ack_body);
 }
