@@ -30,6 +30,7 @@
 #include <errno.h>
 
 #include "context.h"
+#include "ebb.h"
 #include "kernel/page.h"
 #include "kernel/malloc.h"
 #include "kernel/print.h"
@@ -67,7 +68,7 @@ loop_unpark(struct event_core *me, struct loop *l)
 static void
 loop_entry(void *unused)
 {
-	struct event_core *me = &event_cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 
 	(void)unused;
 	if (core_id() != 0)
@@ -115,7 +116,7 @@ event_ctx_init(struct event_ctx *ctx)
 int
 event_block_reserve(void)
 {
-	struct event_core *me = &event_cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 	struct loop *l;
 
 	if (me->parked != NULL)
@@ -130,7 +131,7 @@ event_block_reserve(void)
 int
 event_block(struct event_ctx *ctx)
 {
-	struct event_core *me = &event_cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 	struct loop *from = me->cur, *to;
 
 	if ((to = me->parked) != NULL)
@@ -157,7 +158,7 @@ static void
 resume_event(void *arg)
 {
 	struct event_ctx *ctx = arg;
-	struct event_core *me = &event_cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 	struct loop *to = ctx->loop;
 
 	if (to == NULL || !to->blocked)

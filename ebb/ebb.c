@@ -24,7 +24,6 @@
 
 #include "ebb.h"
 #include "kernel/malloc.h"
-#include "kernel/page.h"
 #include "rhash.h"
 
 #define IDMAP_BUCKETS	1024	/* chains in the local id map */
@@ -42,10 +41,6 @@ ebb_id_alloc(void)
 	return id <= EBB_LOCAL_MAX ? id : 0;
 }
 
-static const struct ebb_pages pages_rep = { page_alloc, page_free };
-static const struct ebb_malloc malloc_rep = { kmalloc, kfree };
-static struct ebb_shared pages_root = EBB_SHARED((void *)&pages_rep);
-static struct ebb_shared malloc_root = EBB_SHARED((void *)&malloc_rep);
 
 void
 ebb_init(void)
@@ -54,9 +49,6 @@ ebb_init(void)
 		return;
 	if ((idmap = rhash_new(IDMAP_BUCKETS)) == NULL)
 		panic("ebb_init: no memory for the local id map");
-	if (ebb_bind(EBB_PAGES, &pages_root.root) != 0 ||
-	    ebb_bind(EBB_MALLOC, &malloc_root.root) != 0)
-		panic("ebb_init: cannot bind the allocators");
 }
 
 int

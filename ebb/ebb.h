@@ -44,8 +44,6 @@ enum ebb_static {
 	EBB_NONE = 0,
 	EBB_EVENTS = 1,			/* the event manager: each core's loop (ebb/event.c) */
 	EBB_TIMERS = 2,			/* each core's timers (ebb/timer.c) */
-	EBB_PAGES = 3,			/* the page allocator (struct ebb_pages) */
-	EBB_MALLOC = 4,			/* kmalloc (struct ebb_malloc) */
 	EBB_TEST_FIRST = 200,		/* ids tests may use: 200 .. 255 */
 };
 
@@ -155,15 +153,5 @@ struct ebb_shared {
 extern const struct ebb_type ebb_shared_type;
 
 #define EBB_SHARED(rep) { { &ebb_shared_type }, (rep) }
-
-/* The allocators' reps (EBB_PAGES, EBB_MALLOC): their interfaces. */
-struct ebb_pages {
-	void *(*alloc)(int order);
-	void (*free)(void *p, int order);
-};
-struct ebb_malloc {
-	void *(*alloc)(size_t n);
-	void (*free)(void *p);
-};
 
 #endif

@@ -42,8 +42,11 @@
  * freed by the loop, so sending it cannot fail.
  *
  * The event manager is an Ebb with a static id, EBB_EVENTS, whose rep on
- * each core is that core's struct event_core: spawn and spawn_on find
- * their core's loop through the Ebb translation table (one load).
+ * each core is that core's struct event_core: every function here and
+ * in block.c finds its own core's loop through the Ebb translation
+ * table (ebb_rep: one load, as cheap as indexing an array by core_id),
+ * and another core's (spawn_on's target) through the Ebb's root,
+ * event_rep_of.  The array behind them is this file's alone.
  *
  * Runs.  event_run starts the other cores once (cores_start), each in
  * event_ap_entry; event_stop sets run.stop and wakes every core; each
@@ -65,7 +68,7 @@
 #include "loop.h"
 #include "percore.h"
 
-struct event_core event_cores[NCPU];	/* loop.h: each core's, owned by it */
+static struct event_core event_cores[NCPU];	/* the reps: each core's loop, owned by it */
 static struct slab_cache *event_cache;
 
 /* The hooks: written before the other cores start, read-only after. */
@@ -101,7 +104,6 @@ void
 event_init(void)
 {
 	percore_check(0, "event_init");
-	ebb_init();		/* the id map (once), for EBB_EVENTS */
 	if (ebb_bind(EBB_EVENTS, &events_root.root) != 0)
 		panic("event_init: cannot bind EBB_EVENTS (called twice?)");
 	event_cache = slab_cache_create("event", sizeof(struct event), 8);
@@ -158,7 +160,7 @@ spawn(void (*fn)(void *), void *arg)
 static void
 event_send(struct event_core *me, int c, struct event *e)
 {
-	struct event_core *to = &event_cores[c];
+	struct event_core *to = event_rep_of(c);
 	struct event *top;
 
 	/*
@@ -206,7 +208,7 @@ spawn_on(int c, void (*fn)(void *), void *arg)
 void
 spawn_on_record(int c, struct event *e, void (*fn)(void *), void *arg)
 {
-	struct event_core *me = &event_cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 
 	if (c < 0 || c >= core_count())
 		panic("spawn_on_record: no core %d (%d cores)", c, core_count());
@@ -349,7 +351,7 @@ event_sleep(struct event_core *me)
 void
 event_loop(void)
 {
-	struct event_core *me = &event_cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 
 	for (;;) {
 		event_take_remote(me);
@@ -392,7 +394,7 @@ event_ap_loop(struct event_core *me)
 static void
 event_ap_entry(void)
 {
-	struct event_core *me = &event_cores[core_id()];
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 
 	/* Acquire: what core 0 set up before this run is visible. */
 	me->round = __atomic_load_n(&run.round, __ATOMIC_ACQUIRE);
@@ -468,6 +470,7 @@ event_stop(int status)
 struct event_idle *
 event_idle_add(int (*fn)(void *), void *arg)
 {
+	struct event_core *me = ebb_rep(EBB_EVENTS);
 	struct event_idle *h = kmalloc(sizeof *h);
 
 	if (h == NULL)
@@ -475,15 +478,17 @@ event_idle_add(int (*fn)(void *), void *arg)
 	h->fn = fn;
 	h->arg = arg;
 	h->core = core_id();
-	TAILQ_INSERT_TAIL(&event_cores[h->core].idle, h, link);
+	TAILQ_INSERT_TAIL(&me->idle, h, link);
 	return h;
 }
 
 void
 event_idle_remove(struct event_idle *h)
 {
+	struct event_core *me = ebb_rep(EBB_EVENTS);
+
 	percore_check(h->core, "event_idle_remove");
-	TAILQ_REMOVE(&event_cores[h->core].idle, h, link);
+	TAILQ_REMOVE(&me->idle, h, link);
 	kfree(h);
 }
 
@@ -515,7 +520,7 @@ event_hook_sleep(void (*sleep)(void), void (*wake)(void))
 void
 event_stats(int c, struct event_stats *st)
 {
-	struct event_core *ec = &event_cores[c];
+	struct event_core *ec = event_rep_of(c);
 
 	st->run = ec->nrun;
 	st->remote = ec->nremote;

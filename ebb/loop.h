@@ -1,8 +1,9 @@
 /*
- * loop.h: the event loop's per-core state, shared by the two files that
- * make the loop: ebb/event.c (queues, the loop, runs) and ebb/block.c
- * (loop instances, blocking).  Nothing outside ebb/event.c and
- * ebb/block.c includes it.
+ * loop.h: the event loop's per-core state, the rep of the event manager
+ * (EBB_EVENTS, found with ebb_rep), shared by the two files that make
+ * the loop: ebb/event.c (queues, the loop, runs) and ebb/block.c (loop
+ * instances, blocking).  Nothing outside ebb/event.c and ebb/block.c
+ * includes it.
  */
 #ifndef EBB_LOOP_H
 #define EBB_LOOP_H
@@ -57,8 +58,6 @@ struct event_core {
 	int sleeping;			/* 1 from before the last check of
 					 * remote until core_sleep returns */
 } PERCORE;
-
-extern struct event_core event_cores[NCPU];
 
 /* ebb/event.c */
 void event_loop(void);			/* this core's loop, until a run stops */

@@ -10,8 +10,14 @@
  * push events onto, ebb/event.c), those fields are atomics on a line of
  * their own, and the struct says so.
  *
- *	static struct timer_core timer_cores[NCPU] PERCORE;
- *	struct timer_core *tc = &timer_cores[core_id()];   // always the owner
+ * The rule for reaching it (ebb/README.md): a service other files call
+ * (the event manager, the timers) is a per-core Ebb, and every caller,
+ * its own file included, finds this core's struct with ebb_rep; state
+ * private to one file (TCP's connection tables, IP's next id) is a
+ * static array of that file, named for it and indexed by core_id():
+ *
+ *	static struct tcp_core tcp_cores[NCPU] PERCORE;
+ *	struct tcp_core *tc = &tcp_cores[core_id()];   // always the owner
  *
  * Objects that remember which core they belong to (an armed timer, an
  * idle handler) are checked at every entry point that touches them:

@@ -162,7 +162,7 @@ timer_start_at(struct timer *t, uint64_t deadline, uint64_t period_ns)
 
 	if (t->pos != 0) {			/* armed: re-key it in place */
 		percore_check(t->core, "timer_start");
-		tc = &timer_cores[t->core];
+		tc = ebb_rep(EBB_TIMERS);		/* t's core is this one */
 		t->deadline = deadline;
 		t->period = period_ns;
 		t->seq = tc->seq++;
@@ -194,13 +194,13 @@ timer_stop(struct timer *t)
 	if (t->pos == 0)
 		return;
 	percore_check(t->core, "timer_stop");
-	heap_remove(&timer_cores[t->core], t->pos);
+	heap_remove(ebb_rep(EBB_TIMERS), t->pos);
 }
 
 int
 timer_count(void)
 {
-	return (int)timer_cores[core_id()].n;
+	return (int)((struct timer_core *)ebb_rep(EBB_TIMERS))->n;
 }
 
 /* Fire heap[1], which is due at now: take it out or re-arm it; call it. */
@@ -226,7 +226,7 @@ timer_fire(struct timer_core *tc, uint64_t now)
 static int
 timer_boundary(void)
 {
-	struct timer_core *tc = &timer_cores[core_id()];
+	struct timer_core *tc = ebb_rep(EBB_TIMERS);
 	uint64_t now;
 	int k;
 
@@ -245,7 +245,7 @@ timer_boundary(void)
 static uint64_t
 timer_deadline(void)
 {
-	struct timer_core *tc = &timer_cores[core_id()];
+	struct timer_core *tc = ebb_rep(EBB_TIMERS);
 
 	if (tc->n == 0)
 		return 0;
