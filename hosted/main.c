@@ -96,16 +96,11 @@ static void
 add_tap(const char *prog)
 {
 	char why[200];
-	struct netif *nif;
 
-	if (tap_name == NULL)
-		return;
-	if ((nif = tap_create(tap_name, core_count(), why, sizeof why)) == NULL) {
+	if (tap_name != NULL && tap_create(tap_name, core_count(), why, sizeof why) == NULL) {
 		fprintf(stderr, "%s: --tap %s: %s\n", prog, tap_name, why);
 		exit(1);
 	}
-	if (netif_add(nif) != 0)
-		panic("add_tap: netif_add refused a new interface");
 }
 
 /* Take the runtime's options out of argv; returns the new argc. */

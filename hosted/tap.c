@@ -363,6 +363,8 @@ tap_create(const char *name, int nqueues, char *why, size_t whylen)
 		event_hook_boundary(tap_boundary);	/* panics once the loops run */
 		hooked = 1;
 	}
+	if (netif_add(&t->nif) != 0)		/* a fresh struct: cannot fail */
+		panic("tap_create: netif_add refused a new interface");
 	return &t->nif;
 }
 

@@ -25,8 +25,9 @@
  * (1..core_count(); more than one asks for IFF_MULTI_QUEUE), one per
  * core from core 0.  Must be called before the loops first run (it
  * hooks them): main calls it before ebb_start.  Returns the interface,
- * filled in but not yet added (netif_add is the caller's), or NULL
- * with a one-line reason in why (no /dev/net/tun, no permission, ...).
+ * registered with the stack (netif_add) as every driver registers its
+ * own, or NULL with a one-line reason in why (no /dev/net/tun, no
+ * permission, ...).
  */
 struct netif *tap_create(const char *name, int nqueues, char *why, size_t whylen);
 

@@ -2,7 +2,8 @@
  * netif.c: the list of network interfaces, and the two doors between the
  * drivers and the stack (netif.h).  Portable.
  *
- *	receive:  driver -> netif_input -> eth_input (or nif->input)
+ *	receive:  driver -> netif_input -> (one queue, several cores: the
+ *	          flow's core, netif_handed) -> eth_input (or nif->input)
  *	transmit: eth_output -> netif_send -> nif->ops->transmit
  *
  * Both doors count the frame in the interface's stats (relaxed atomics:
@@ -16,12 +17,18 @@
  * rcu_assign (release), so a reader that finds it sees it complete.
  *
  * The flow hash (netif_flow_core) is here too: the one rule that says
- * which core owns a flow, shared by every driver that spreads frames
- * over cores in software and, later, by TCP.
+ * which core owns a flow, used by netif_input to steer what arrives on
+ * an interface with one receive queue, and by tcp_connect to pick a
+ * port whose flow is its own core's.  A frame handed over travels in a
+ * kmalloc'd record with its event inside (spawn_on_record cannot fail);
+ * if there is no memory for the record the frame is dropped and
+ * counted (rx_handoff_drops).
  */
 #include <stddef.h>
 
+#include "ebb/event.h"
 #include "ebb/rcu.h"
+#include "kernel/malloc.h"
 #include "kernel/spinlock.h"
 #include "eth.h"
 #include "netif.h"
@@ -49,6 +56,7 @@ netif_add(struct netif *nif)
 		}
 	}
 	nif->next = NULL;
+	nif->steer = nif->nqueues == 1 && core_count() > 1;
 	rcu_assign(*where, nif);	/* nif's fields before the link */
 	spin_unlock(&list_lock);
 	return 0;
@@ -66,15 +74,77 @@ netif_next(const struct netif *nif)
 	return rcu_deref(nif->next);
 }
 
+/* Up the stack, on this core. */
+static void
+netif_up(struct netif *nif, struct iobuf *frame, uint32_t rx_flags)
+{
+	if (nif->input != NULL)
+		nif->input(nif, frame, rx_flags);
+	else
+		eth_input(nif, frame, rx_flags);
+}
+
+/* A received frame on its way to its flow's core. */
+struct netif_handoff {
+	struct event ev;
+	struct netif *nif;
+	struct iobuf *frame;
+	uint32_t rx_flags;
+};
+
+/* On the flow's core: the frame another core received for it. */
+static void
+netif_handed(void *arg)
+{
+	struct netif_handoff *h = arg;
+
+	netif_up(h->nif, h->frame, h->rx_flags);
+	kfree(h);
+}
+
+/* Hand frame to core c, or drop it (counted) if that cannot be done. */
+static void
+netif_hand_over(struct netif *nif, int c, struct iobuf *frame, uint32_t rx_flags)
+{
+	struct netif_handoff *h = kmalloc(sizeof *h);
+
+	if (h == NULL) {
+		STAT_ADD(nif->stats.rx_handoff_drops, 1);
+		iobuf_free_chain(frame);
+		return;
+	}
+	h->nif = nif;
+	h->frame = frame;
+	h->rx_flags = rx_flags;
+	STAT_ADD(nif->stats.rx_handed, 1);
+	spawn_on_record(c, &h->ev, netif_handed, h);
+}
+
+/*
+ * One queue for several cores: frame to its flow's core, up the stack
+ * here if that is this one.  Out of line, and called last, so that
+ * netif_input stays a leaf that jumps to one or the other.
+ */
+static __attribute__((noinline)) void
+netif_steer(struct netif *nif, struct iobuf *frame, uint32_t rx_flags)
+{
+	int c = netif_flow_core(frame, core_count());
+
+	if (c != core_id())
+		netif_hand_over(nif, c, frame, rx_flags);
+	else
+		netif_up(nif, frame, rx_flags);
+}
+
 void
 netif_input(struct netif *nif, struct iobuf *frame, uint32_t rx_flags)
 {
 	STAT_ADD(nif->stats.rx_frames, 1);
 	STAT_ADD(nif->stats.rx_bytes, iobuf_chain_len(frame));
-	if (nif->input != NULL)
-		nif->input(nif, frame, rx_flags);
+	if (nif->steer)				/* netif.h */
+		netif_steer(nif, frame, rx_flags);
 	else
-		eth_input(nif, frame, rx_flags);
+		netif_up(nif, frame, rx_flags);
 }
 
 int

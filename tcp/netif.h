@@ -76,6 +76,8 @@ struct netif_ops {
 /* Per-interface counters (each layer keeps its own too). */
 struct netif_stats {
 	uint64_t rx_frames, rx_bytes;	/* given to netif_input */
+	uint64_t rx_handed;		/* ... and handed to the flow's core */
+	uint64_t rx_handoff_drops;	/* ... and lost: no memory for that */
 	uint64_t tx_frames, tx_bytes;	/* accepted by transmit (returned 0) */
 	uint64_t tx_errors;		/* transmit returned an error */
 };
@@ -88,6 +90,8 @@ struct netif {
 	uint16_t mtu;			/* bytes of IP datagram per frame */
 	uint32_t features;		/* NETIF_F_* */
 	int nqueues;			/* RX/TX queue pairs, one per core at most */
+	int steer;			/* netif_add: one queue for several cores, so
+					 * netif_input steers by flow */
 
 	/* IPv4 configuration, network byte order; 0 = not configured. */
 	uint32_t ip, netmask, gateway;
@@ -120,7 +124,18 @@ int netif_add(struct netif *nif);
 struct netif *netif_first(void);
 struct netif *netif_next(const struct netif *nif);
 
-/* A received frame, on the core that received it: the stack takes it. */
+/*
+ * A received frame, on the core that received it: the stack takes it.
+ * This is the one place that steers: an interface with one receive
+ * queue and an instance of several cores hands each frame to its flow's
+ * core (netif_flow_core) before the stack sees it, so every driver
+ * spreads flows the same way; with a queue per core (virtio-net's
+ * multiqueue, TAP's, memlink's) the device or the wire has placed the
+ * frame already and it goes up here.  The stack's own hand-over (TCP's,
+ * to a connection's owner) is the only other crossing, and for a
+ * connection made here the owner is the flow's core (tcp_connect picks
+ * its port so), so a segment crosses cores at most once.
+ */
 void netif_input(struct netif *nif, struct iobuf *frame, uint32_t rx_flags);
 
 /*

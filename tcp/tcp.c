@@ -360,12 +360,19 @@ tcp_challenge_ok(void)
 
 /* ---- connections ----------------------------------------------------------- */
 
-/* Put c in the shared table, choosing an ephemeral port if lport is 0. */
+/*
+ * Put c in the shared table, choosing an ephemeral port if lport is 0.
+ * On an instance of several cores the first pass takes only ports whose
+ * flow (netif_flow_core's hash of the 4-tuple) is this core's, so that
+ * an interface with one receive queue steers the connection's segments
+ * straight to its owner (netif.h: at most one crossing); a second pass
+ * takes any free port.
+ */
 static int
 tcp_publish(struct tcp_conn *c)
 {
 	struct tcp_core *tc = &tcp_cores[core_id()];
-	int span = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1, err;
+	int span = TCP_EPHEMERAL_HI - TCP_EPHEMERAL_LO + 1, n = core_count(), err;
 
 	if (c->lport != 0) {
 		c->key = tcp_key(c->rip, c->rport, c->lport);
@@ -375,16 +382,21 @@ tcp_publish(struct tcp_conn *c)
 	if (tc->next_port == 0)
 		tc->next_port = (uint16_t)(TCP_EPHEMERAL_LO +
 		    (tcp_isn(0, 0, c->rip, (uint16_t)core_id()) % span));
-	for (int i = 0; i < span; i++) {
-		uint16_t p = tc->next_port;
-		tc->next_port = p == TCP_EPHEMERAL_HI ? TCP_EPHEMERAL_LO : p + 1;
-		c->key = tcp_key(c->rip, c->rport, p);
-		if ((err = rhash_put(owners, c->key, c)) == 0) {
-			c->lport = p;
-			return 0;
+	for (int pass = n > 1 ? 0 : 1; pass < 2; pass++) {
+		for (int i = 0; i < span; i++) {
+			uint16_t p = tc->next_port;
+			tc->next_port = p == TCP_EPHEMERAL_HI ? TCP_EPHEMERAL_LO : p + 1;
+			if (pass == 0 && (int)(netif_flow_hash(c->rip, c->lip,
+			    hton16(c->rport), hton16(p)) % (uint32_t)n) != core_id())
+				continue;	/* as netif_flow_core hashes the wire */
+			c->key = tcp_key(c->rip, c->rport, p);
+			if ((err = rhash_put(owners, c->key, c)) == 0) {
+				c->lport = p;
+				return 0;
+			}
+			if (err != -1)
+				return err;
 		}
-		if (err != -1)
-			return err;
 	}
 	return EADDRNOTAVAIL;
 }

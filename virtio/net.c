@@ -558,7 +558,7 @@ vnet_print_stats(struct netif *nif)
 		vnet_stats(nif, q, &s);
 		printf("%s q%d: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
 		    "drops rx %llu nomem %llu malformed, tx %llu full %llu other, "
-		    "handed over rx %llu (%llu lost) tx %llu (%llu lost), "
+		    "handed over tx %llu (%llu lost), "
 		    "%llu bad used, %llu copies, %llu kicks, %llu interrupts, "
 		    "lost %llu kicks %llu interrupts\n",
 		    nif->name, q,
@@ -566,7 +566,6 @@ vnet_print_stats(struct netif *nif)
 		    (unsigned long long)s.tx_frames, (unsigned long long)s.tx_bytes,
 		    (unsigned long long)s.rx_nomem, (unsigned long long)s.rx_malformed,
 		    (unsigned long long)s.tx_full, (unsigned long long)s.tx_errors,
-		    (unsigned long long)s.rx_handed, (unsigned long long)s.rx_handoff_drops,
 		    (unsigned long long)s.tx_handed, (unsigned long long)s.tx_handoff_drops,
 		    (unsigned long long)s.bad_used,
 		    (unsigned long long)s.tx_copies, (unsigned long long)s.kicks,

@@ -9,7 +9,8 @@
  *	  buffers -> DRIVER_OK -> (MQ) VQ_PAIRS_SET on the control queue
  *	  -> netif_add("vnetN") -> one line on the console
  *	receive (core i, pair i):  interrupt -> mask, poll from the idle
- *	  handler -> netif_input (here, or handed to the flow's core)
+ *	  handler -> netif_input (which, with one pair, steers each frame to
+ *	  its flow's core: tcp/netif.c)
  *	transmit (any core):  netif_send -> vnet_transmit -> TX queue of
  *	  this core (or handed to a core that owns one)
  *
@@ -111,11 +112,9 @@ struct netif *vnet_netif(struct virtio_dev *d);
  * with relaxed atomics.  A snapshot for tests and print_stats.
  */
 struct vnet_stats {
-	uint64_t rx_frames, rx_bytes;	/* frames delivered (or handed over) */
+	uint64_t rx_frames, rx_bytes;	/* frames given to netif_input */
 	uint64_t rx_nomem;		/* dropped: no fresh buffer for the ring */
 	uint64_t rx_malformed;		/* dropped: bad length, id, num_buffers, csum */
-	uint64_t rx_handed;		/* handed to the flow's core (single pair) */
-	uint64_t rx_handoff_drops;	/* ... and lost: no memory for the hand-over */
 	uint64_t tx_frames, tx_bytes;	/* frames put on the ring */
 	uint64_t tx_full;		/* dropped: the ring was full */
 	uint64_t tx_errors;		/* dropped: no memory to copy, bad hints */

@@ -7,9 +7,10 @@
  * use.  Pair i is core i's (i < pairs): only core i touches its queues,
  * its receive assembly state and the counters it owns, with no lock.
  * Cores at or beyond pairs hand their frames to core (c % pairs) as
- * events (net_tx.c); with a single pair, core 0 hands received frames to
- * their flow's core (net_rx.c).  The hand-over record carries
- * everything, so the receiving core touches only its own pair.
+ * events (net_tx.c); the hand-over record carries everything, so the
+ * receiving core touches only its own pair.  (Received frames are
+ * steered above the driver: with a single pair, netif_input hands each
+ * to its flow's core.)
  *
  * Device-visible memory: the rings (virtq_init: pages), the receive
  * buffers (iobufs), transmitted iobufs, and the control buffer (in
@@ -88,17 +89,15 @@ struct vnet {
 };
 
 /*
- * A frame on its way to another core (spawn_on_record with ev): a
- * received one to its flow's core (net_rx.c), or one to transmit to a
- * core that owns a pair (net_tx.c).  kmalloc'd by the sender, freed by
- * the receiving event.
+ * A frame to transmit on its way to a core that owns a pair
+ * (spawn_on_record with ev; net_tx.c).  kmalloc'd by the sender, freed
+ * by the receiving event.
  */
 struct vnet_handoff {
 	struct event ev;
 	struct netif *nif;
 	struct iobuf *frame;
-	uint32_t rx_flags;		/* receive: for netif_input */
-	struct netif_tx_hints hints;	/* transmit: the caller's */
+	struct netif_tx_hints hints;	/* the caller's */
 };
 
 /*

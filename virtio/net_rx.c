@@ -4,8 +4,9 @@
  *	device writes a frame -> interrupt (core i) -> vnet_rx_interrupt:
  *	  mask the queue's interrupts, queue one event -> vnet_rx_service
  *	  (that event, then core i's idle handler, net.c) -> rx_poll:
- *	  virtq_get -> rx_buffer (assemble) -> rx_frame -> netif_input, here
- *	  or on the flow's core
+ *	  virtq_get -> rx_buffer (assemble) -> rx_frame -> netif_input
+ *	  (which, with one pair for several cores, steers the frame to its
+ *	  flow's core: tcp/netif.c)
  *	  ... until the ring is empty: unmask (virtq_enable_cb) and check
  *	  again, so that a frame that came while masked is not forgotten
  *
@@ -140,34 +141,6 @@ rx_csum_fits(const struct iobuf *frame, const struct virtio_net_hdr *h)
 	    (size_t)h->csum_start + h->csum_offset + 2 <= iobuf_chain_len(frame);
 }
 
-/* On the flow's core: a frame core 0 received for it. */
-static void
-rx_handed(void *arg)
-{
-	struct vnet_handoff *h = arg;
-
-	netif_input(h->nif, h->frame, h->rx_flags);
-	kfree(h);
-}
-
-/* Hand frame to core c, or drop it (counted) if that cannot be done. */
-static void
-rx_hand_over(struct vnet_pair *p, int c, struct iobuf *frame, uint32_t flags)
-{
-	struct vnet_handoff *h = kmalloc(sizeof *h);
-
-	if (h == NULL) {
-		VNET_INC(p->st.rx_handoff_drops, 1);
-		iobuf_free_chain(frame);
-		return;
-	}
-	h->nif = p->v->nif;
-	h->frame = frame;
-	h->rx_flags = flags;
-	VNET_INC(p->st.rx_handed, 1);
-	spawn_on_record(c, &h->ev, rx_handed, h);
-}
-
 /* A complete frame (the pair's assembly state): check it and send it up. */
 static void
 rx_frame(struct vnet_pair *p)
@@ -176,7 +149,7 @@ rx_frame(struct vnet_pair *p)
 	struct virtio_net_hdr *h = &p->hdr;
 	struct virtio_dev *d = p->v->d;
 	uint32_t flags = 0;
-	int drop = p->drop, c;
+	int drop = p->drop;
 
 	p->frame = p->tail = NULL;
 	if (drop == KEEP && (iobuf_chain_len(frame) < ETH_HLEN ||
@@ -200,12 +173,7 @@ rx_frame(struct vnet_pair *p)
 	}
 	VNET_INC(p->st.rx_frames, 1);
 	VNET_INC(p->st.rx_bytes, iobuf_chain_len(frame));
-	/* One pair for several cores: the flow's core takes it (netif.h). */
-	c = p->v->pairs == 1 ? netif_flow_core(frame, core_count()) : core_id();
-	if (c != core_id())
-		rx_hand_over(p, c, frame, flags);
-	else
-		netif_input(p->v->nif, frame, flags);
+	netif_input(p->v->nif, frame, flags);	/* one pair: netif steers */
 }
 
 /* ---- one buffer -------------------------------------------------------- */
