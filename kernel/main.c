@@ -62,6 +62,26 @@ word_number(int argc, char **words, const char *name, uint64_t dflt)
 	return v;
 }
 
+/*
+ * The loader's command line split into argv (kernel/cmdline.c); one that
+ * cannot be split ends the instance with EXIT_USAGE and says why.
+ */
+static int
+split_cmdline(void)
+{
+	int argc = cmdline_split(memmap_cmdline(), argv, MAX_ARGS);
+
+	if (argc == CMDLINE_TOO_MANY) {
+		kprintf("kmain: more than %d words in the command line\n", MAX_ARGS);
+		machine_exit(EXIT_USAGE);
+	}
+	if (argc == CMDLINE_UNTERMINATED) {
+		kprintf("kmain: unterminated quote in the command line\n");
+		machine_exit(EXIT_USAGE);
+	}
+	return argc;
+}
+
 void
 kmain(uint32_t mb_info)
 {
@@ -84,14 +104,7 @@ kmain(uint32_t mb_info)
 	libc_init();		/* newlib's per-core state */
 	memmap_print();
 
-	int argc = cmdline_split(memmap_cmdline(), argv, MAX_ARGS);
-	if (argc == CMDLINE_TOO_MANY || argc == CMDLINE_UNTERMINATED) {
-		if (argc == CMDLINE_TOO_MANY)
-			kprintf("kmain: more than %d words in the command line\n", MAX_ARGS);
-		else
-			kprintf("kmain: unterminated quote in the command line\n");
-		machine_exit(EXIT_USAGE);
-	}
+	int argc = split_cmdline();	/* the loader's command line into argv */
 	smp_start(word_number(argc, argv, "smpwait=", AP_START_MS));
 				/* the other cores, parked: core_count() is final;
 				 * "smpwait=MS": how long to wait for each */
