@@ -3,7 +3,8 @@
 #   make                 newlib (once), build/native/APP.elf (+ APP.elf32) and
 #                        build/hosted/APP for every app in app/
 #   make run             boot APP in QEMU:  [APP=hello] [CPUS=1] [MEM=256M]
-#                        [ARGS="..."] [ACCEL=kvm|tcg] [NET=none|user|tap];
+#                        [ARGS="..."] [ACCEL=kvm|tcg] [NET=none|user|tap]
+#                        [MACHINE=q35|microvm] (test/qemu.sh);
 #                        fails (make's Error N) when the app's status N is
 #                        not 0 (test/qemu.sh returns N itself).  NET: a
 #                        virtio-net NIC on QEMU's user networking (the default
@@ -49,7 +50,8 @@ CPUS ?= 1
 MEM  ?= 256M
 ARGS ?=
 ACCEL ?=
-export APP CPUS MEM ARGS ACCEL
+MACHINE ?= q35
+export APP CPUS MEM ARGS ACCEL MACHINE
 # The apps that use the network, and the guest ports make run NET=user
 # forwards for each (FWD_app: proto:port words, see test/qemu.sh).
 NET_APPS := echo

@@ -13,6 +13,15 @@
 # so ACCEL=kvm is refused there, with the reason, as it is without a
 # usable /dev/kvm.
 #
+# MACHINE chooses QEMU's machine type:
+#   q35      (the default) a PC with SeaBIOS, ACPI, PCIe and its chipset
+#   microvm  QEMU's minimal machine: no PCI, no chipset to scan, a small
+#            firmware (qboot) that loads the multiboot image at once; it
+#            keeps the ISA devices the image uses (COM1, the PIT, the
+#            debug-exit and debugcon ports), the local APICs and ACPI's
+#            MADT.  It has no NIC the image can drive yet (its virtio
+#            devices are virtio-mmio), so NET must be none there.
+#
 # NET chooses the network (default none: -nic none):
 #   none  no NIC
 #   user  a virtio-net NIC on QEMU's user networking (slirp): the guest
@@ -95,6 +104,18 @@ kvm)
 	cpu=host ;;
 tcg) cpu=max; [ "$smp" = 1 ] && smp=1,maxcpus=2 ;;
 *) echo "qemu.sh: ACCEL must be kvm or tcg, not '$accel'" >&2; exit 125 ;;
+esac
+
+machine=${MACHINE:-q35}
+case $machine in
+q35) ;;
+microvm)
+	if [ "${NET:-none}" != none ]; then
+		echo "qemu.sh: MACHINE=microvm has no NIC the image can drive (virtio-mmio);" \
+			"use NET=none there, or MACHINE=q35 for NET=$NET" >&2
+		exit 125
+	fi ;;
+*) echo "qemu.sh: MACHINE must be q35 or microvm, not '$machine'" >&2; exit 125 ;;
 esac
 
 # mem_kib SIZE: QEMU's -m size (a number of MiB, or with a K, M, G or T
@@ -204,7 +225,7 @@ teepid=$!
 
 # $net is split into words on purpose: it holds no spaces of its own.
 # shellcheck disable=SC2086
-setpriv --pdeathsig TERM qemu-system-x86_64 -machine q35,accel="$accel" -cpu "$cpu" \
+setpriv --pdeathsig TERM qemu-system-x86_64 -machine "$machine",accel="$accel" -cpu "$cpu" \
 	-smp "$smp" -m "${MEM:-256M}" \
 	-nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -debugcon file:"$tmp/exit" $net \
