@@ -168,11 +168,15 @@ LIBGCC     := $(shell $(CC) -print-libgcc-file-name)
 # PIE (the image is linked at 1 MiB), a frame pointer in every function
 # and no sibling calls (so that every backtrace is complete), and
 # newlib's per-core reentrancy (__getreent, kernel/libc.c).
+# Each function and object in a section of its own, so that the link
+# (--gc-sections) keeps only what the image reaches; no unwind tables
+# (backtraces follow frame pointers).
 NATIVE_FLAGS := -fno-pie -fno-stack-protector -mno-red-zone -fno-omit-frame-pointer \
-	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -D__DYNAMIC_REENT__
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -D__DYNAMIC_REENT__ \
+	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 NCFLAGS := $(COMMON) $(NATIVE_FLAGS) -Ikernel -nostdinc -isystem $(NL_INC) -isystem $(GCC_INC)
 NLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
-	--no-warn-rwx-segments -T kernel/kernel.ld
+	--no-warn-rwx-segments --gc-sections -T kernel/kernel.ld
 NLIBS := $(NL_LIB)/libc.a $(NL_LIB)/libm.a $(LIBGCC)
 
 HCFLAGS := $(COMMON) -Ihosted -pthread
@@ -210,7 +214,14 @@ endif
 
 obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
 
-N_OBJS := $(call obj,$(B)/native,$(NATIVE) $(PORTABLE))
+# The network drivers (NET_DRIVERS) go only into the images of apps that
+# use the network (NET_APPS): a driver is found through its PCI_DRIVER
+# entry, which the link keeps, and it reaches the whole network stack;
+# without it --gc-sections drops the stack from an app that never names it.
+NET_DRIVERS := virtio/pci.c
+N_OBJS := $(call obj,$(B)/native,$(filter-out $(NET_DRIVERS),$(NATIVE)) $(PORTABLE))
+N_NET_OBJS := $(call obj,$(B)/native,$(NET_DRIVERS))
+n_objs = $(N_OBJS) $(if $(filter $(1),$(NET_APPS)),$(N_NET_OBJS))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
 F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c \
@@ -283,13 +294,15 @@ $(B)/native/ksyms0.o: kernel/ksyms.awk
 	$(Q)awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
 	$(Q)$(CC) -c $(B)/native/ksyms0.S -o $@
 
-$(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel/kernel.ld \
-	    $(NFLAGS)
+.SECONDEXPANSION:
+$(B)/native/%.elf: $$(call n_objs,$$*) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o \
+	    kernel/kernel.ld $(NFLAGS)
 	$(call say,LD,$@)
-	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(B)/native/obj/app/$*.o $(B)/native/ksyms0.o $(NLIBS)
+	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(call n_objs,$*) $(B)/native/obj/app/$*.o \
+	  $(B)/native/ksyms0.o $(NLIBS)
 	$(Q)$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
 	$(Q)$(CC) -c $@.ksyms.S -o $@.ksyms.o
-	$(Q)$(LD) $(NLDFLAGS) -o $@ $(N_OBJS) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
+	$(Q)$(LD) $(NLDFLAGS) -o $@ $(call n_objs,$*) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
 	@$(NM) -n $@.pass1 | grep ' [tT] ' >$@.t1; $(NM) -n $@ | grep ' [tT] ' >$@.t2; \
 	  cmp -s $@.t1 $@.t2 || { echo "ksyms: code moved between links"; exit 1; }
 	@! $(NM) $@ | grep -qE ' (_malloc_trim_r|__malloc_av_|_sbrk_r)$$' || \
