@@ -133,18 +133,22 @@ mem_kib() {
 # mem_need IMAGE CPUS NIC: the least MEM, in KiB, IMAGE boots and runs
 # with on CPUS cores, with a NIC if NIC is 1; nothing if the image's end
 # cannot be read.  The image is loaded at 1 MiB and ends at __image_end
-# (its bss included); above it the kernel needs about 640 KiB (page
+# (its bss included), and the RAM must hold it and the firmware's top
+# 64 KiB.  Beyond the image the kernel needs about 640 KiB (page
 # descriptors and tables, the allocators, the runtime), 136 KiB more per
-# core after the first, and 1 MiB more for a NIC's rings and buffers.
-# Fitted to the smallest MEM each app in app/ runs with (hello: 3M on
-# one core, 4M on eight; echo on NET=user: 4M on one core, 5M on four;
-# memtest, whose image is 7 MiB: 8M), in whole MiB: it may refuse a few
-# KiB that would have done, never a whole MiB.
+# core after the first, and 1 MiB more for a NIC's rings and buffers;
+# the first 560 of those come from the low memory below 640 KiB, which
+# kernel/memmap.c hands to the page allocator too.  Fitted to the
+# smallest MEM each app in app/ runs with (hello: 1850K on one core;
+# echo on NET=user answering UDP at 4M), in whole MiB: it may refuse a
+# few KiB that would have done, never a whole MiB.
 mem_need() {
-	local end
+	local end more
 	end=$(nm "$1" 2>/dev/null | awk '$3 == "__image_end" { print $1 }')
 	[ -n "$end" ] || return 0
-	echo $(((0x$end >> 10) + 640 + 136 * ($2 - 1) + 1024 * $3))
+	more=$((640 + 136 * ($2 - 1) + 1024 * $3 - 560))
+	[ $more -gt 0 ] || more=0
+	echo $(((0x$end >> 10) + 64 + more))
 }
 
 # free_port PROTO: a local port nothing listens on or uses for PROTO
