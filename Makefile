@@ -416,6 +416,7 @@ fuzz: fuzz-build
 bench: all $(BENCH_BINS) $(B)/test/tcp_peer
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
+	@echo; test/bench_boot.sh
 	@echo; test/bench_ping.sh
 	@echo; test/bench_tcp.sh
 
