@@ -75,13 +75,17 @@ boot_echo() {
 		[ -n "$port" ] && break
 		sleep 0.01
 	done
+	# Until QEMU listens, a datagram draws a port unreachable, and the
+	# read after it fails at once: then wait the 10 ms out.
 	if [ -n "$port" ] && exec 3<>"/dev/udp/127.0.0.1/$port"; then
-		for i in $(seq 2000); do
+		while [ $((${EPOCHREALTIME/./} - t0)) -lt 20000000 ]; do
+			i=${EPOCHREALTIME/./}
 			printf 'boot' >&3 2>/dev/null
 			if read -r -t 0.01 -N 4 r <&3 2>/dev/null && [ "$r" = boot ]; then
 				got=${EPOCHREALTIME/./}
 				break
 			fi
+			[ $((${EPOCHREALTIME/./} - i)) -ge 5000 ] || sleep 0.01
 		done
 		exec 3<&-
 	fi
