@@ -3,7 +3,8 @@
 #   make                 newlib (once), build/native/APP.elf (+ APP.elf32) and
 #                        build/hosted/APP for every app in app/
 #   make run             boot APP in QEMU:  [APP=hello] [CPUS=1] [MEM=256M]
-#                        [ARGS="..."] [ACCEL=kvm|tcg] [NET=none|user|tap];
+#                        [ARGS="..."] [ACCEL=kvm|tcg] [NET=none|user|tap]
+#                        [MACHINE=q35|microvm] (test/qemu.sh);
 #                        fails (make's Error N) when the app's status N is
 #                        not 0 (test/qemu.sh returns N itself).  NET: a
 #                        virtio-net NIC on QEMU's user networking (the default
@@ -49,7 +50,8 @@ CPUS ?= 1
 MEM  ?= 256M
 ARGS ?=
 ACCEL ?=
-export APP CPUS MEM ARGS ACCEL
+MACHINE ?= q35
+export APP CPUS MEM ARGS ACCEL MACHINE
 # The apps that use the network, and the guest ports make run NET=user
 # forwards for each (FWD_app: proto:port words, see test/qemu.sh).
 NET_APPS := echo
@@ -169,11 +171,15 @@ LIBGCC     := $(shell $(CC) -print-libgcc-file-name)
 # PIE (the image is linked at 1 MiB), a frame pointer in every function
 # and no sibling calls (so that every backtrace is complete), and
 # newlib's per-core reentrancy (__getreent, kernel/libc.c).
+# Each function and object in a section of its own, so that the link
+# (--gc-sections) keeps only what the image reaches; no unwind tables
+# (backtraces follow frame pointers).
 NATIVE_FLAGS := -fno-pie -fno-stack-protector -mno-red-zone -fno-omit-frame-pointer \
-	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -D__DYNAMIC_REENT__
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls -D__DYNAMIC_REENT__ \
+	-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 NCFLAGS := $(COMMON) $(NATIVE_FLAGS) -Ikernel -nostdinc -isystem $(NL_INC) -isystem $(GCC_INC)
 NLDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
-	--no-warn-rwx-segments -T kernel/kernel.ld
+	--no-warn-rwx-segments --gc-sections -T kernel/kernel.ld
 NLIBS := $(NL_LIB)/libc.a $(NL_LIB)/libm.a $(LIBGCC)
 
 HCFLAGS := $(COMMON) -Ihosted -pthread
@@ -211,7 +217,14 @@ endif
 
 obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
 
-N_OBJS := $(call obj,$(B)/native,$(NATIVE) $(PORTABLE))
+# The network drivers (NET_DRIVERS) go only into the images of apps that
+# use the network (NET_APPS): a driver is found through its PCI_DRIVER
+# entry, which the link keeps, and it reaches the whole network stack;
+# without it --gc-sections drops the stack from an app that never names it.
+NET_DRIVERS := virtio/pci.c
+N_OBJS := $(call obj,$(B)/native,$(filter-out $(NET_DRIVERS),$(NATIVE)) $(PORTABLE))
+N_NET_OBJS := $(call obj,$(B)/native,$(NET_DRIVERS))
+n_objs = $(N_OBJS) $(if $(filter $(1),$(NET_APPS)),$(N_NET_OBJS))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
 F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c \
@@ -284,13 +297,15 @@ $(B)/native/ksyms0.o: kernel/ksyms.awk
 	$(Q)awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
 	$(Q)$(CC) -c $(B)/native/ksyms0.S -o $@
 
-$(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel/kernel.ld \
-	    $(NFLAGS)
+.SECONDEXPANSION:
+$(B)/native/%.elf: $$(call n_objs,$$*) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o \
+	    kernel/kernel.ld $(NFLAGS)
 	$(call say,LD,$@)
-	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(B)/native/obj/app/$*.o $(B)/native/ksyms0.o $(NLIBS)
+	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(call n_objs,$*) $(B)/native/obj/app/$*.o \
+	  $(B)/native/ksyms0.o $(NLIBS)
 	$(Q)$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
 	$(Q)$(CC) -c $@.ksyms.S -o $@.ksyms.o
-	$(Q)$(LD) $(NLDFLAGS) -o $@ $(N_OBJS) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
+	$(Q)$(LD) $(NLDFLAGS) -o $@ $(call n_objs,$*) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
 	@$(NM) -n $@.pass1 | grep ' [tT] ' >$@.t1; $(NM) -n $@ | grep ' [tT] ' >$@.t2; \
 	  cmp -s $@.t1 $@.t2 || { echo "ksyms: code moved between links"; exit 1; }
 	@! $(NM) $@ | grep -qE ' (_malloc_trim_r|__malloc_av_|_sbrk_r)$$' || \
@@ -404,6 +419,7 @@ fuzz: fuzz-build
 bench: all $(BENCH_BINS) $(B)/test/tcp_peer
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
+	@echo; test/bench_boot.sh
 	@echo; test/bench_ping.sh
 	@echo; test/bench_tcp.sh
 

@@ -5,9 +5,13 @@
  * memory they live in.
  *
  * The usable memory handed to the page allocator (platform.h's
- * mem_ranges) is every range the map calls usable, less the first MiB
- * (BIOS data, and the AP trampoline at 0x8000) and less the image itself
- * (1 MiB .. __image_end), each range shrunk inward to whole pages.  The
+ * mem_ranges) is every range the map calls usable, less the first
+ * LOW_KEEP bytes (the real-mode interrupt table and BIOS data, and the
+ * AP trampoline at 0x8000), less the ROM hole the map leaves out below
+ * 1 MiB anyway, and less the image itself (1 MiB .. __image_end), each
+ * range shrunk inward to whole pages.  The low memory (64 KiB to about
+ * 636 KiB on a PC) is a zone of its own: on a small machine it is half
+ * of what there is.  The
  * loader's own structures sit just above the image, inside a usable
  * range: that is why they are copied first.  RAM above VM_MAX_RAM_GB is
  * ignored (kernel/vm.c sizes its boot page tables for that much).
@@ -34,6 +38,8 @@ static int nram;
 static uint64_t ram_total;	/* bytes the map calls usable, in all */
 
 #define RAM_END		((uint64_t)VM_MAX_RAM_GB << 30)
+#define LOW_KEEP	0x10000		/* below this, never allocated */
+#define LOW_END		0x100000	/* the first MiB: the image starts here */
 
 /* Add [base, end), shrunk inward to whole pages, to a sorted list. */
 static void
@@ -80,8 +86,11 @@ memmap_init(uint32_t addr)
 			uint64_t lo = (uintptr_t)__image_end, base = e->base;
 			ram_total += e->len;
 			add_range(ram, &nram, base, base + e->len);
+			if (base < LOW_END && e->base + e->len > LOW_KEEP)
+				add_range(usable, &nusable, base < LOW_KEEP ? LOW_KEEP : base,
+				    e->base + e->len < LOW_END ? e->base + e->len : LOW_END);
 			if (base < lo)
-				base = lo;	/* the low MiB and the image */
+				base = lo;	/* the first MiB and the image */
 			add_range(usable, &nusable, base, e->base + e->len);
 		}
 		p += e->size + sizeof e->size;

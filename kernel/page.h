@@ -10,7 +10,9 @@
  * Every page has a descriptor (struct page) that records who owns it, so
  * that every free is checked: a double free, a free with the wrong order
  * or a free of memory the allocator does not manage panics, naming the
- * address and the reason.  Running out of memory returns NULL; it never
+ * address and the reason.  Descriptors are written lazily, a chunk at a
+ * time as memory is first handed out, so that starting costs the same
+ * whatever the memory's size (page.c, "Lazy start").  Running out of memory returns NULL; it never
  * panics.
  *
  * Safe on every core: one spin lock per node (one node for now).
@@ -20,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "platform.h"
 
@@ -43,7 +46,10 @@ struct page {
 	uint8_t order;		/* the block's order (first page only) */
 	uint16_t reserved;
 	uint32_t head;		/* pages back to the block's first page */
-	void *priv;		/* the owner's own word (slab: its struct slab) */
+	union {
+		void *priv;	/* allocated: the owner's own word (slab: its struct slab) */
+		LIST_ENTRY(page) link;	/* free, first page: on its list (page.c) */
+	};
 };
 
 /* Manage the ranges platform.h's mem_ranges() hands out (called once). */
@@ -67,7 +73,9 @@ void page_free(void *p, int order);
 
 /*
  * The descriptor of the page containing addr, or NULL if the allocator
- * does not manage addr.  The slab allocator and malloc use it to find out
+ * does not manage addr or has never handed out any block of its chunk
+ * (the wilderness, whose descriptors are not written yet: page.c).
+ * The slab allocator and malloc use it to find out
  * what an address belongs to; they set owner and priv on the first page
  * of blocks they hold (page_set_owner).  Every page of a block has the
  * block's owner; only the first page's order and priv mean anything
@@ -75,12 +83,14 @@ void page_free(void *p, int order);
  * managed too, and PAGE_RESERVED.
  *
  * Inline, because every kfree asks it: the zones are one small array
- * (usually of one), written by page_init* and read-only after, so the
- * lookup needs no lock.
+ * (usually of one), written by page_init* and, each zone's ready count,
+ * growing under the page lock, so the lookup needs no lock.
  */
 struct page_zone {
 	uintptr_t base;		/* pfn of the zone's first page */
 	size_t npages;		/* pages in the zone, descriptors included */
+	size_t ready;		/* pages[0 .. ready-1] are set; the pages above
+				 * have never been used (page.c's wilderness) */
 	struct page *pages;	/* pages[i] describes pfn base + i */
 };
 extern struct page_zone page_zones[MAX_MEM_RANGES];
@@ -91,11 +101,13 @@ page_of(const void *addr)
 {
 	uintptr_t pfn = (uintptr_t)addr >> PAGE_SHIFT;
 
-	/* Zone 0 first, without the loop: most machines have one zone. */
-	if (pfn - page_zones[0].base < page_zones[0].npages)
+	/* Zone 0 first, without the loop: most machines have one zone.
+	 * Acquire: pairs with page_grow's release of a larger ready. */
+	if (pfn - page_zones[0].base < __atomic_load_n(&page_zones[0].ready, __ATOMIC_ACQUIRE))
 		return &page_zones[0].pages[pfn - page_zones[0].base];
 	for (int i = 1; i < page_nzones; i++)
-		if (pfn - page_zones[i].base < page_zones[i].npages)
+		if (pfn - page_zones[i].base < __atomic_load_n(&page_zones[i].ready,
+		    __ATOMIC_ACQUIRE))
 			return &page_zones[i].pages[pfn - page_zones[i].base];
 	return NULL;
 }

@@ -23,7 +23,9 @@
 #define AP_START_MS	10000		/* how long a starting core may take to call
 					 * in after its SIPIs (kernel/smp.c): as
 					 * Linux, 10 s; "smpwait=MS" overrides it */
-#define LAPIC_CALIBRATE_MS 10		/* the LAPIC timer's calibration window */
+#define CLOCK_CALIBRATE_MS 4		/* each of the TSC's two calibration windows
+					 * against the PIT (kernel/clock.c) */
+#define LAPIC_CALIBRATE_MS 3		/* the LAPIC timer's calibration window */
 #define EBB_TABLE_SLOTS	(1u << 20)	/* Ebb ids per translation table (8 MiB of
 					 * virtual space per core, touched lazily) */
 #define CACHE_LINE	64		/* bytes in a cache line: per-core data's alignment */

@@ -62,8 +62,8 @@
  * next processor's id, and it halts where it is, with interrupts off,
  * having written nothing: not a stack, not a per-core structure, and
  * no core id is ever handed out twice.  The trampoline page stays
- * where it is (the first MiB is never allocated), so a late start still
- * runs the same code.  Nothing waits forever.
+ * where it is (the first 64 KiB are never allocated: kernel/memmap.c),
+ * so a late start still runs the same code.  Nothing waits forever.
  *
  * Entry conditions for entry(): on the core's own event stack (at least
  * KSTACK_SIZE, above a guard page), interrupts off, its GDT, TSS, IST

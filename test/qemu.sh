@@ -13,6 +13,15 @@
 # so ACCEL=kvm is refused there, with the reason, as it is without a
 # usable /dev/kvm.
 #
+# MACHINE chooses QEMU's machine type:
+#   q35      (the default) a PC with SeaBIOS, ACPI, PCIe and its chipset
+#   microvm  QEMU's minimal machine: no PCI, no chipset to scan, a small
+#            firmware (qboot) that loads the multiboot image at once; it
+#            keeps the ISA devices the image uses (COM1, the PIT, the
+#            debug-exit and debugcon ports), the local APICs and ACPI's
+#            MADT.  It has no NIC the image can drive yet (its virtio
+#            devices are virtio-mmio), so NET must be none there.
+#
 # NET chooses the network (default none: -nic none):
 #   none  no NIC
 #   user  a virtio-net NIC on QEMU's user networking (slirp): the guest
@@ -97,6 +106,18 @@ tcg) cpu=max; [ "$smp" = 1 ] && smp=1,maxcpus=2 ;;
 *) echo "qemu.sh: ACCEL must be kvm or tcg, not '$accel'" >&2; exit 125 ;;
 esac
 
+machine=${MACHINE:-q35}
+case $machine in
+q35) ;;
+microvm)
+	if [ "${NET:-none}" != none ]; then
+		echo "qemu.sh: MACHINE=microvm has no NIC the image can drive (virtio-mmio);" \
+			"use NET=none there, or MACHINE=q35 for NET=$NET" >&2
+		exit 125
+	fi ;;
+*) echo "qemu.sh: MACHINE must be q35 or microvm, not '$machine'" >&2; exit 125 ;;
+esac
+
 # mem_kib SIZE: QEMU's -m size (a number of MiB, or with a K, M, G or T
 # suffix; fractions allowed) in KiB, or nothing if it is not one.
 mem_kib() {
@@ -112,18 +133,22 @@ mem_kib() {
 # mem_need IMAGE CPUS NIC: the least MEM, in KiB, IMAGE boots and runs
 # with on CPUS cores, with a NIC if NIC is 1; nothing if the image's end
 # cannot be read.  The image is loaded at 1 MiB and ends at __image_end
-# (its bss included); above it the kernel needs about 640 KiB (page
+# (its bss included), and the RAM must hold it and the firmware's top
+# 64 KiB.  Beyond the image the kernel needs about 640 KiB (page
 # descriptors and tables, the allocators, the runtime), 136 KiB more per
-# core after the first, and 1 MiB more for a NIC's rings and buffers.
-# Fitted to the smallest MEM each app in app/ runs with (hello: 3M on
-# one core, 4M on eight; echo on NET=user: 4M on one core, 5M on four;
-# memtest, whose image is 7 MiB: 8M), in whole MiB: it may refuse a few
-# KiB that would have done, never a whole MiB.
+# core after the first, and 1 MiB more for a NIC's rings and buffers;
+# the first 560 of those come from the low memory below 640 KiB, which
+# kernel/memmap.c hands to the page allocator too.  Fitted to the
+# smallest MEM each app in app/ runs with (hello: 1850K on one core;
+# echo on NET=user answering UDP at 4M), in whole MiB: it may refuse a
+# few KiB that would have done, never a whole MiB.
 mem_need() {
-	local end
+	local end more
 	end=$(nm "$1" 2>/dev/null | awk '$3 == "__image_end" { print $1 }')
 	[ -n "$end" ] || return 0
-	echo $(((0x$end >> 10) + 640 + 136 * ($2 - 1) + 1024 * $3))
+	more=$((640 + 136 * ($2 - 1) + 1024 * $3 - 560))
+	[ $more -gt 0 ] || more=0
+	echo $(((0x$end >> 10) + 64 + more))
 }
 
 # free_port PROTO: a local port nothing listens on or uses for PROTO
@@ -204,7 +229,7 @@ teepid=$!
 
 # $net is split into words on purpose: it holds no spaces of its own.
 # shellcheck disable=SC2086
-setpriv --pdeathsig TERM qemu-system-x86_64 -machine q35,accel="$accel" -cpu "$cpu" \
+setpriv --pdeathsig TERM qemu-system-x86_64 -machine "$machine",accel="$accel" -cpu "$cpu" \
 	-smp "$smp" -m "${MEM:-256M}" \
 	-nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -debugcon file:"$tmp/exit" $net \

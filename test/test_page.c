@@ -4,9 +4,10 @@
  * Every test runs the allocator over ranges carved from one mmap of our
  * own (the arena), laid out to be awkward: starts that are not 8 MiB
  * aligned, lengths that are not whole pages, ranges too small to use,
- * gaps that nobody manages.  A shadow map of the arena, built from
- * page_of() right after page_init_ranges(), says which pages are free,
- * allocated, descriptors or unmanaged, and the tests check every block
+ * gaps that nobody manages.  A shadow map of the arena, built from the
+ * ranges as page.c lays them out (and checked against page_of() right
+ * after page_init_ranges()), says which pages are free, allocated,
+ * descriptors or unmanaged, and the tests check every block
  * the allocator hands out against it: aligned, inside one range, not
  * overlapping anything.  Tests end by freeing everything and checking
  * that the free lists are exactly those right after init: no leaks.
@@ -104,16 +105,6 @@ layout(int which, struct mem_range *r)
 	return n;
 }
 
-/* Which range, if any, holds the whole page at p. */
-static int
-range_of(const struct mem_range *r, int n, uintptr_t p)
-{
-	for (int i = 0; i < n; i++)
-		if (p >= r[i].base && p + PAGE_SIZE <= r[i].base + r[i].len)
-			return i;
-	return -1;
-}
-
 /*
  * Fill the arena with descriptors of free blocks of order k, so that an
  * allocator that looks at a descriptor outside its zones (a buddy beyond
@@ -128,7 +119,37 @@ fake_descriptors(int k)
 		pg[i] = (struct page){ .owner = PAGE_FREE, .order = k };
 }
 
-/* page_init_ranges on a layout, then build and check the shadow map. */
+/*
+ * The shadow map of ranges r[0..n-1] as page.c lays them out: each range
+ * shrunk to whole pages, its descriptors first (if it holds them and a
+ * page more), the rest free.
+ */
+static void
+shadow_build(const struct mem_range *r, int n)
+{
+	for (size_t i = 0; i < ARENA_PAGES; i++)
+		shadow[i] = (typeof(shadow[i])){ S_UNMANAGED, -1 };
+	for (int j = 0; j < n; j++) {
+		uintptr_t lo = (r[j].base + PAGE_SIZE - 1) / PAGE_SIZE;
+		uintptr_t hi = (r[j].base + r[j].len) / PAGE_SIZE;
+		size_t npg = hi > lo ? hi - lo : 0;
+		size_t ndesc = (npg * sizeof(struct page) + PAGE_SIZE - 1) / PAGE_SIZE;
+		for (uintptr_t pfn = lo; pfn < hi; pfn++) {
+			size_t i = arena_page((char *)(pfn * PAGE_SIZE));
+			shadow[i].range = j;
+			if (ndesc < npg)
+				shadow[i].state = pfn - lo < ndesc ? S_DESC : S_FREE;
+		}
+	}
+}
+
+/*
+ * page_init_ranges on a layout, then build the shadow map and check
+ * page_of against it: descriptor pages are described and reserved from
+ * the start; a free page is either described and free or still in the
+ * wilderness (NULL, its descriptor never written); nothing else is
+ * managed.
+ */
 static void
 setup(int which)
 {
@@ -139,23 +160,25 @@ setup(int which)
 	fake_descriptors(which % NORDERS);
 	page_init_ranges(r, n);
 	nlive = 0;
-	for (size_t i = 0; i < ARENA_PAGES; i++) {
-		char *p = arena + i * PAGE_SIZE;
-		struct page *pg = page_of(p);
-
-		shadow[i].range = range_of(r, n, (uintptr_t)p);
-		shadow[i].state = pg == NULL ? S_UNMANAGED :
-		    pg->owner == PAGE_RESERVED ? S_DESC : S_FREE;
-		CHECK(pg == NULL || pg->owner == PAGE_RESERVED || pg->owner == PAGE_FREE);
-		CHECK(pg == NULL || shadow[i].range >= 0);
-		nfree += shadow[i].state == S_FREE;
-		ndesc += shadow[i].state == S_DESC;
-	}
-	/* Every descriptor lies in a page that is itself reserved. */
+	shadow_build(r, n);
 	for (size_t i = 0; i < ARENA_PAGES; i++) {
 		struct page *pg = page_of(arena + i * PAGE_SIZE);
+
+		switch (shadow[i].state) {
+		case S_DESC:
+			CHECK(pg != NULL && pg->owner == PAGE_RESERVED);
+			break;
+		case S_FREE:
+			CHECK(pg == NULL || pg->owner == PAGE_FREE);
+			break;
+		default:
+			CHECK(pg == NULL);
+		}
+		/* Every descriptor lies in a page that is itself reserved. */
 		if (pg != NULL)
 			CHECK(shadow[arena_page(pg)].state == S_DESC);
+		nfree += shadow[i].state == S_FREE;
+		ndesc += shadow[i].state == S_DESC;
 	}
 	CHECK(ndesc > 0);
 	CHECK_EQ(page_count_total(), nfree);
@@ -441,9 +464,50 @@ TEST(page_of_and_owner)
 	check_initial();
 
 	/* The descriptors are managed memory, and reserved. */
-	CHECK((pg = page_of(arena + 40 * MB + 8 * MB)) != NULL);
+	CHECK((pg = page_of(arena + 40 * MB + PAGE_SIZE)) != NULL);
 	CHECK_EQ(pg != NULL ? page_of(pg)->owner : -1, PAGE_RESERVED);
 	CHECK(page_head(pg) == NULL);
+}
+
+/*
+ * The allocator never writes to free memory: page_init writes only the
+ * descriptors of the descriptor pages, and handing out a block writes
+ * only the descriptors of its chunk (page.c, "Lazy start"; the links of
+ * free blocks live in descriptors).  So a boot costs the same whatever
+ * the memory's size, and memory nobody used is never touched.
+ */
+/* Is every byte of [p, p + n) c? */
+static int
+all_bytes(const char *p, size_t n, char c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}
+
+TEST(free_memory_untouched)
+{
+	size_t ndesc = (ARENA_PAGES * sizeof(struct page) + PAGE_SIZE - 1) / PAGE_SIZE;
+	size_t chunk = ((size_t)1 << PAGE_MAX_ORDER) * sizeof(struct page);
+	char *a = arena_get(), *p, *q;
+
+	setup(1);			/* the whole arena, one zone */
+	memset(a, 0x5a, ARENA);
+	page_init_ranges(&(struct mem_range){ (uintptr_t)a, ARENA }, 1);
+	CHECK(all_bytes(a + ndesc * sizeof(struct page),
+	    ARENA - ndesc * sizeof(struct page), 0x5a) ||
+	    !"page_init wrote beyond the descriptor pages' own descriptors");
+	p = page_alloc(0);
+	q = page_alloc(PAGE_MAX_ORDER);
+	CHECK(p != NULL && q != NULL);
+	page_free(p, 0);
+	page_free(q, PAGE_MAX_ORDER);
+	CHECK(page_of(a + ARENA - PAGE_SIZE) == NULL);	/* the last chunk: still wild */
+	/* Two chunks described (48 KiB each), nothing else written. */
+	CHECK(all_bytes(a + 2 * chunk, ARENA - 2 * chunk, 0x5a) ||
+	    !"the allocator wrote to free memory");
+	CHECK_EQ(page_count_free(), ARENA_PAGES - ndesc);
 }
 
 TEST(hosted_page_init)
