@@ -65,7 +65,12 @@ else
 Q := @
 say = @printf '  %-7s %s\n' $(1) $(2)
 endif
+# An app is one file, app/NAME.c, or a folder of them, app/NAME/*.c
+# (app/kvstore); app_objs gives its objects in one build directory.
+APP_DIRS := $(patsubst app/%/,%,$(sort $(dir $(wildcard app/*/*.c))))
 APPS := $(basename $(notdir $(wildcard app/*.c)))
+app_src = $(or $(wildcard app/$(1)/*.c),app/$(1).c)
+app_objs = $(call obj,$(1),$(call app_src,$(2)))
 
 # ---- sources, by kind -------------------------------------------------------
 
@@ -283,13 +288,17 @@ $(B)/native/ksyms0.o: kernel/ksyms.awk
 	$(Q)awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
 	$(Q)$(CC) -c $(B)/native/ksyms0.S -o $@
 
-$(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel/kernel.ld \
-	    $(NFLAGS)
+# An app's objects are found per app (second expansion: $$* is the stem).
+.SECONDEXPANSION:
+
+$(B)/native/%.elf: $(N_OBJS) $$(call app_objs,$(B)/native,$$*) $(B)/native/ksyms0.o \
+	    kernel/kernel.ld $(NFLAGS)
 	$(call say,LD,$@)
-	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(B)/native/obj/app/$*.o $(B)/native/ksyms0.o $(NLIBS)
+	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(N_OBJS) $(call app_objs,$(B)/native,$*) \
+	  $(B)/native/ksyms0.o $(NLIBS)
 	$(Q)$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
 	$(Q)$(CC) -c $@.ksyms.S -o $@.ksyms.o
-	$(Q)$(LD) $(NLDFLAGS) -o $@ $(N_OBJS) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
+	$(Q)$(LD) $(NLDFLAGS) -o $@ $(N_OBJS) $(call app_objs,$(B)/native,$*) $@.ksyms.o $(NLIBS)
 	@$(NM) -n $@.pass1 | grep ' [tT] ' >$@.t1; $(NM) -n $@ | grep ' [tT] ' >$@.t2; \
 	  cmp -s $@.t1 $@.t2 || { echo "ksyms: code moved between links"; exit 1; }
 	@! $(NM) $@ | grep -qE ' (_malloc_trim_r|__malloc_av_|_sbrk_r)$$' || \
@@ -299,7 +308,7 @@ $(B)/native/%.elf: $(N_OBJS) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o kernel
 
 # ---- the hosted programs and the tests --------------------------------------
 
-$(B)/hosted/%: $(H_OBJS) $(B)/hosted/obj/app/%.o
+$(B)/hosted/%: $(H_OBJS) $$(call app_objs,$(B)/hosted,$$*)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
 
@@ -319,7 +328,12 @@ $(B)/test/libportable.a: $(T_OBJS)
 $(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/obj/test/testlib.o \
 	    $(B)/test/libportable.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
+	$(Q)$(CC) $(TCFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(HLDLIBS)
+
+# The kvstore's suites (test/test_kv*.c) link its files but conn.c,
+# which has app_main: the store and the protocols are tested alone.
+KV_TEST_OBJS := $(call obj,$(B)/test,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
+$(filter $(B)/test/test_kv%,$(TEST_BINS)): $(KV_TEST_OBJS)
 
 # The Linux end of the TCP tests and benchmarks (test/tcp_peer.c): an
 # ordinary program on the kernel's sockets, none of our code in it.
