@@ -52,8 +52,9 @@ ACCEL ?=
 export APP CPUS MEM ARGS ACCEL
 # The apps that use the network, and the guest ports make run NET=user
 # forwards for each (FWD_app: proto:port words, see test/qemu.sh).
-NET_APPS := echo
+NET_APPS := echo kvstore
 FWD_echo := udp:7 tcp:7 tcp:9 tcp:19
+FWD_kvstore := tcp:11211
 NET ?= $(if $(filter $(APP),$(NET_APPS)),user,none)
 
 B    := build
@@ -68,7 +69,7 @@ endif
 # An app is one file, app/NAME.c, or a folder of them, app/NAME/*.c
 # (app/kvstore); app_objs gives its objects in one build directory.
 APP_DIRS := $(patsubst app/%/,%,$(sort $(dir $(wildcard app/*/*.c))))
-APPS := $(basename $(notdir $(wildcard app/*.c)))
+APPS := $(basename $(notdir $(wildcard app/*.c))) $(APP_DIRS)
 app_src = $(or $(wildcard app/$(1)/*.c),app/$(1).c)
 app_objs = $(call obj,$(1),$(call app_src,$(2)))
 
