@@ -320,7 +320,10 @@ $(B)/hosted/libportable.a: $(filter-out $(B)/hosted/obj/hosted/main.o,$(H_OBJS))
 
 $(B)/hosted/bench_%: $(B)/hosted/obj/test/bench_%.o $(B)/hosted/libportable.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
+	$(Q)$(CC) $(HCFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(HLDLIBS)
+
+# bench_kv drives the kvstore's parser and store (not conn.c, app_main's).
+$(B)/hosted/bench_kv: $(call obj,$(B)/hosted,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
 
 $(B)/test/libportable.a: $(T_OBJS)
 	$(Q)rm -f $@
