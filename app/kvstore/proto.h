@@ -55,6 +55,18 @@ struct kv_settings {
 };
 extern struct kv_settings kv_settings;
 
+/* One word of a command line (text.c's tokenizer, shared with meta.c). */
+struct kv_word {
+	const char *p;
+	size_t n;
+};
+
+int kv_split(const char *p, size_t n, struct kv_word *w, int max);	/* words, at most max */
+int kv_is(const struct kv_word *w, const char *s);		/* w is the string s */
+int kv_key_ok(const struct kv_word *w);			/* 1..KV_KEY_MAX bytes */
+int kv_num_u64(const struct kv_word *w, uint64_t max, uint64_t *out);	/* 0, or -1 */
+int kv_num_i32(const struct kv_word *w, int64_t *out);		/* 0, or -1 */
+
 /* A request's outcome for the connection. */
 enum { KV_OK = 0, KV_CLOSE = 1 };
 
@@ -74,6 +86,9 @@ struct kv_text {
 	enum kv_op op;
 	uint64_t cas;
 	int noreply;
+	int meta;			/* the data block is an ms's: its line is in mline */
+	char *mline;			/* KV_LINE_MAX bytes */
+	size_t nmline;
 	int closing;			/* quit, or a fatal error: nothing more is read */
 };
 
@@ -87,5 +102,14 @@ void kv_text_free(struct kv_text *t);
  * once out is sent (quit, a line too long, no memory), else KV_OK.
  */
 int kv_text_input(struct kv_text *t, const char *p, size_t n, struct kv_out *out);
+
+/*
+ * The meta commands (meta.c), called by text.c: kv_is_meta says whether
+ * a line's first word is one; kv_meta_command runs the line; an ms's
+ * data block, once whole, goes to kv_meta_stored (which takes it).
+ */
+int kv_is_meta(const struct kv_word *w);
+void kv_meta_command(struct kv_text *t, const char *line, size_t n, struct kv_out *out);
+void kv_meta_stored(struct kv_text *t, struct kv_item *it, struct kv_out *out);
 
 #endif

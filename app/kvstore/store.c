@@ -316,12 +316,24 @@ kv_get(const char *key, size_t nkey, int count)
 		reclaim(it);
 		it = NULL;
 	}
-	if (count)
+	if (count & KV_COUNT)
 		kv_count(it != NULL ? KV_GET_HITS : KV_GET_MISSES);
-	/* Relaxed: only the CLOCK hint; written only when it changes. */
-	if (it != NULL && !__atomic_load_n(&it->accessed, __ATOMIC_RELAXED))
-		__atomic_store_n(&it->accessed, 1, __ATOMIC_RELAXED);
+	if (it != NULL && !(count & KV_PEEK))
+		kv_mark(it, 0);
 	return it;
+}
+
+uint8_t
+kv_mark(struct kv_item *it, uint8_t mflags)
+{
+	/* Relaxed: only the CLOCK hint; written only when it changes. */
+	if (!__atomic_load_n(&it->accessed, __ATOMIC_RELAXED))
+		__atomic_store_n(&it->accessed, 1, __ATOMIC_RELAXED);
+	mflags |= KV_ITEM_FETCHED;
+	uint8_t m = __atomic_load_n(&it->mflags, __ATOMIC_RELAXED);
+	if ((m & mflags) != mflags)	/* relaxed: marks order nothing else */
+		m = __atomic_fetch_or(&it->mflags, mflags, __ATOMIC_RELAXED);
+	return m;
 }
 
 struct iobuf *
@@ -495,6 +507,11 @@ kv_store(enum kv_op op, struct kv_item *it, uint64_t cas, uint64_t *cas_out)
 	struct kv_item **link = find_locked(it->key, it->nkey, it->hash);
 	struct kv_item *old = live_locked(st, link);
 	link = find_locked(it->key, it->nkey, it->hash);	/* it may have gone */
+	if (op != KV_CAS && cas != 0 && (old == NULL || old->cas != cas)) {
+		s = old == NULL ? KV_NOT_FOUND : KV_EXISTS;
+		kv_item_drop(it);
+		goto out;
+	}
 	switch (op) {
 	case KV_SET:
 		break;
@@ -541,17 +558,31 @@ out:
 enum kv_status
 kv_delete(const char *key, size_t nkey)
 {
+	return kv_delete_cas(key, nkey, 0);
+}
+
+enum kv_status
+kv_delete_cas(const char *key, size_t nkey, uint64_t cas)
+{
 	uint32_t hash = kv_hash(key, nkey);
 	struct kv_stripe *st = stripe_of(hash);
 	struct kv_item **link, *it;
+	enum kv_status s = KV_NOT_FOUND;
 
 	spin_lock(&st->lock);
 	link = find_locked(key, nkey, hash);
-	if ((it = live_locked(st, link)) != NULL)
-		unlink_locked(st, link, it);
+	if ((it = live_locked(st, link)) != NULL) {
+		if (cas != 0 && it->cas != cas) {
+			s = KV_EXISTS;
+		} else {
+			unlink_locked(st, link, it);
+			s = KV_DELETED;
+		}
+	}
 	spin_unlock(&st->lock);
-	kv_count(it != NULL ? KV_DELETE_HITS : KV_DELETE_MISSES);
-	return it != NULL ? KV_DELETED : KV_NOT_FOUND;
+	if (s != KV_EXISTS)
+		kv_count(s == KV_DELETED ? KV_DELETE_HITS : KV_DELETE_MISSES);
+	return s;
 }
 
 /* The value as an unsigned decimal (memcached's: digits only, <= 2^64-1); -1 if not. */
@@ -577,6 +608,13 @@ enum kv_status
 kv_arith(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t *result,
     uint64_t *cas_out)
 {
+	return kv_arith_cas(key, nkey, incr, delta, 0, result, cas_out);
+}
+
+enum kv_status
+kv_arith_cas(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t cas,
+    uint64_t *result, uint64_t *cas_out)
+{
 	uint32_t hash = kv_hash(key, nkey);
 	struct kv_stripe *st = stripe_of(hash);
 	struct kv_item *old, *n = NULL, **link;
@@ -588,6 +626,8 @@ kv_arith(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t *resul
 	link = find_locked(key, nkey, hash);
 	if ((old = live_locked(st, link)) == NULL) {
 		s = KV_NOT_FOUND;
+	} else if (cas != 0 && old->cas != cas) {
+		s = KV_EXISTS;
 	} else if (parse_u64(kv_value(old), old->nbytes, &v) < 0) {
 		s = KV_NON_NUMERIC;
 	} else {

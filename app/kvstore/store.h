@@ -59,8 +59,18 @@ struct kv_item {
 	int64_t exptime;		/* absolute Unix seconds, 0: never (atomic) */
 	uint8_t nkey;
 	uint8_t accessed;		/* read since the LRU last looked (relaxed) */
+	uint8_t mflags;			/* KV_ITEM_*: the meta commands' marks (atomic) */
 	char key[];			/* nkey bytes, then the value */
 };
+
+/*
+ * The meta commands' marks on an item (meta.c).  STALE is set before
+ * the item is published (md I, ms I) and never after; FETCHED and WON
+ * are set once, after, with an atomic or, never cleared.
+ */
+#define KV_ITEM_FETCHED	0x01		/* read by a get since it was stored */
+#define KV_ITEM_STALE	0x02		/* invalidated: readers are told to recache */
+#define KV_ITEM_WON	0x04		/* one reader has been told it won the recache */
 
 /* The outcome of a write, in memcached's terms. */
 enum kv_status {
@@ -110,10 +120,16 @@ int kv_init(size_t mem, size_t item_max);
 
 /*
  * The live item for key, or NULL (missing, expired or flushed).  Counts
- * a get hit or miss when count is set.  Lock-free; the item stays valid
+ * a get hit or miss when count has KV_COUNT, and marks the item read
+ * (LRU, FETCHED) unless count has KV_PEEK.  Lock-free; the item stays valid
  * until this event ends: keep it longer only through kv_value_buf.
  */
+#define KV_COUNT	1
+#define KV_PEEK		2
 struct kv_item *kv_get(const char *key, size_t nkey, int count);
+
+/* Mark it read (the LRU's hint and FETCHED); returns its mflags before. */
+uint8_t kv_mark(struct kv_item *it, uint8_t mflags);
 
 /* The value and its "\r\n" as a new iobuf that references the item; NULL: no memory. */
 struct iobuf *kv_value_buf(const struct kv_item *it);
@@ -135,7 +151,9 @@ struct kv_item *kv_item_new(const char *key, size_t nkey, uint32_t flags, int64_
 void kv_item_drop(struct kv_item *it);
 
 /*
- * Publish it by op (cas: the unique the client names, for KV_CAS).  The
+ * Publish it by op.  cas: the unique the client names, for KV_CAS; for
+ * the other ops, 0 or a unique the present item must have (KV_EXISTS if
+ * it has another, KV_NOT_FOUND if there is none).  The
  * store takes it in every case.  On KV_STORED, *cas_out (if not NULL) is
  * the new item's unique.
  */
@@ -144,6 +162,9 @@ enum kv_status kv_store(enum kv_op op, struct kv_item *it, uint64_t cas, uint64_
 /* Remove key: KV_DELETED or KV_NOT_FOUND. */
 enum kv_status kv_delete(const char *key, size_t nkey);
 
+/* kv_delete if the item's unique is cas (0: any), else KV_EXISTS. */
+enum kv_status kv_delete_cas(const char *key, size_t nkey, uint64_t cas);
+
 /*
  * incr (decr = 0) or decr the decimal value of key by delta: KV_STORED
  * with the new value in *result, KV_NOT_FOUND, KV_NON_NUMERIC or
@@ -151,6 +172,10 @@ enum kv_status kv_delete(const char *key, size_t nkey);
  */
 enum kv_status kv_arith(const char *key, size_t nkey, int incr, uint64_t delta,
     uint64_t *result, uint64_t *cas_out);
+
+/* kv_arith if the item's unique is cas (0: any), else KV_EXISTS. */
+enum kv_status kv_arith_cas(const char *key, size_t nkey, int incr, uint64_t delta,
+    uint64_t cas, uint64_t *result, uint64_t *cas_out);
 
 /*
  * Set key's expiry; the item (valid until the event ends) or NULL if

@@ -37,24 +37,24 @@
 
 struct kv_settings kv_settings;
 
-/* One word of a command line. */
-struct word {
-	const char *p;
-	size_t n;
-};
-
 int
 kv_text_init(struct kv_text *t)
 {
 	memset(t, 0, sizeof *t);
 	t->pend = kmalloc(KV_GET_LINE_MAX + 2);
-	return t->pend != NULL ? 0 : ENOMEM;
+	t->mline = kmalloc(KV_LINE_MAX);
+	if (t->pend == NULL || t->mline == NULL) {
+		kv_text_free(t);
+		return ENOMEM;
+	}
+	return 0;
 }
 
 void
 kv_text_free(struct kv_text *t)
 {
 	kfree(t->pend);
+	kfree(t->mline);
 	kv_item_drop(t->item);
 	memset(t, 0, sizeof *t);
 }
@@ -70,8 +70,8 @@ reply(struct kv_text *t, struct kv_out *out, const char *s)
 /* ---- words and numbers ------------------------------------------------ */
 
 /* Split line into at most max words; returns how many. */
-static int
-split(const char *p, size_t n, struct word *w, int max)
+int
+kv_split(const char *p, size_t n, struct kv_word *w, int max)
 {
 	int k = 0;
 
@@ -83,13 +83,13 @@ split(const char *p, size_t n, struct word *w, int max)
 		size_t s = i;
 		while (i < n && p[i] != ' ')
 			i++;
-		w[k++] = (struct word){ p + s, i - s };
+		w[k++] = (struct kv_word){ p + s, i - s };
 	}
 	return k;
 }
 
-static int
-is(const struct word *w, const char *s)
+int
+kv_is(const struct kv_word *w, const char *s)
 {
 	return w->n == strlen(s) && memcmp(w->p, s, w->n) == 0;
 }
@@ -99,15 +99,15 @@ is(const struct word *w, const char *s)
  * but a space or a newline may be in one (a tab, say): the words say
  * where keys end.
  */
-static int
-key_ok(const struct word *w)
+int
+kv_key_ok(const struct kv_word *w)
 {
 	return w->n > 0 && w->n <= KV_KEY_MAX;
 }
 
 /* Unsigned decimal, at most max; 0, or -1 if not. */
-static int
-num_u64(const struct word *w, uint64_t max, uint64_t *out)
+int
+kv_num_u64(const struct kv_word *w, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -124,10 +124,10 @@ num_u64(const struct word *w, uint64_t max, uint64_t *out)
 }
 
 /* Signed decimal that fits in 32 bits (memcached's safe_strtol); 0 or -1. */
-static int
-num_i32(const struct word *w, int64_t *out)
+int
+kv_num_i32(const struct kv_word *w, int64_t *out)
 {
-	struct word d = *w;
+	struct kv_word d = *w;
 	uint64_t v;
 	int neg = d.n > 0 && d.p[0] == '-';
 
@@ -135,7 +135,7 @@ num_i32(const struct word *w, int64_t *out)
 		d.p++;
 		d.n--;
 	}
-	if (num_u64(&d, neg ? 2147483648ULL : 2147483647ULL, &v) < 0)
+	if (kv_num_u64(&d, neg ? 2147483648ULL : 2147483647ULL, &v) < 0)
 		return -1;
 	*out = neg ? -(int64_t)v : (int64_t)v;
 	return 0;
@@ -162,7 +162,7 @@ stored_line(enum kv_status s)
  * cas KEY FLAGS EXPTIME BYTES CAS [noreply]: start reading the data.
  */
 static void
-cmd_store(struct kv_text *t, struct word *w, int nw, enum kv_op op, struct kv_out *out)
+cmd_store(struct kv_text *t, struct kv_word *w, int nw, enum kv_op op, struct kv_out *out)
 {
 	int base = op == KV_CAS ? 6 : 5;
 	uint64_t flags, cas = 0;
@@ -173,10 +173,10 @@ cmd_store(struct kv_text *t, struct word *w, int nw, enum kv_op op, struct kv_ou
 		kv_out_cstr(out, "ERROR\r\n");
 		return;
 	}
-	t->noreply = nw == base + 1 && is(&w[base], "noreply");
-	if (!key_ok(&w[1]) || num_u64(&w[2], UINT32_MAX, &flags) < 0 ||
-	    num_i32(&w[3], &exptime) < 0 || num_i32(&w[4], &bytes) < 0 || bytes < 0 ||
-	    (op == KV_CAS && num_u64(&w[5], UINT64_MAX, &cas) < 0)) {
+	t->noreply = nw == base + 1 && kv_is(&w[base], "noreply");
+	if (!kv_key_ok(&w[1]) || kv_num_u64(&w[2], UINT32_MAX, &flags) < 0 ||
+	    kv_num_i32(&w[3], &exptime) < 0 || kv_num_i32(&w[4], &bytes) < 0 || bytes < 0 ||
+	    (op == KV_CAS && kv_num_u64(&w[5], UINT64_MAX, &cas) < 0)) {
 		reply(t, out, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
@@ -212,7 +212,10 @@ data(struct kv_text *t, const char *p, size_t n, struct kv_out *out)
 		t->item = NULL;
 		if (memcmp(kv_value(it) + it->nbytes, "\r\n", 2) != 0) {
 			kv_item_drop(it);
+			t->meta = 0;
 			reply(t, out, "CLIENT_ERROR bad data chunk\r\n");
+		} else if (t->meta) {
+			kv_meta_stored(t, it, out);
 		} else {
 			reply(t, out, stored_line(kv_store(t->op, it, t->cas, NULL)));
 		}
@@ -262,37 +265,37 @@ value_header(struct kv_out *out, const struct kv_item *it, int cas)
  * that a bad one makes the whole reply one error line.
  */
 static void
-cmd_get(const char *line, size_t n, struct word *cmd, struct kv_out *out)
+cmd_get(const char *line, size_t n, struct kv_word *cmd, struct kv_out *out)
 {
 	int cas = cmd->p[cmd->n - 1] == 's', touch = cmd->p[1] == 'a';
 	const char *p = cmd->p + cmd->n, *end = line + n;
-	struct word w;
+	struct kv_word w;
 	int64_t exptime = 0;
 	int keys = 0;
 
 	if (touch) {
-		if (split(p, (size_t)(end - p), &w, 1) != 1)
+		if (kv_split(p, (size_t)(end - p), &w, 1) != 1)
 			goto usage;
-		if (num_i32(&w, &exptime) < 0) {
+		if (kv_num_i32(&w, &exptime) < 0) {
 			kv_out_cstr(out, "CLIENT_ERROR invalid exptime argument\r\n");
 			return;
 		}
 		p = w.p + w.n;
 	}
-	for (const char *q = p; split(q, (size_t)(end - q), &w, 1) == 1; q = w.p + w.n, keys++)
-		if (!key_ok(&w)) {
+	for (const char *q = p; kv_split(q, (size_t)(end - q), &w, 1) == 1; q = w.p + w.n, keys++)
+		if (!kv_key_ok(&w)) {
 			kv_out_cstr(out, "CLIENT_ERROR bad command line format\r\n");
 			return;
 		}
 	if (keys == 0 && !touch)
 		goto usage;	/* "gat 10" is answered END, as memcached does */
-	for (; split(p, (size_t)(end - p), &w, 1) == 1; p = w.p + w.n) {
+	for (; kv_split(p, (size_t)(end - p), &w, 1) == 1; p = w.p + w.n) {
 		struct kv_item *it;
 		if (touch) {
 			it = kv_touch(w.p, w.n, exptime);
 		} else {
 			kv_count(KV_CMD_GET);
-			it = kv_get(w.p, w.n, 1);
+			it = kv_get(w.p, w.n, KV_COUNT);
 		}
 		if (it == NULL)
 			continue;
@@ -309,22 +312,22 @@ usage:
 
 /* delete KEY [0] [noreply] */
 static void
-cmd_delete(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
+cmd_delete(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 {
 	if (nw < 2 || nw > 4) {
 		kv_out_cstr(out, "ERROR\r\n");
 		return;
 	}
 	if (nw > 2) {
-		int zero = is(&w[2], "0");
-		t->noreply = is(&w[nw - 1], "noreply");
+		int zero = kv_is(&w[2], "0");
+		t->noreply = kv_is(&w[nw - 1], "noreply");
 		if (!((nw == 3 && (zero || t->noreply)) || (nw == 4 && zero && t->noreply))) {
 			reply(t, out, "CLIENT_ERROR bad command line format.  "
 			    "Usage: delete <key> [noreply]\r\n");
 			return;
 		}
 	}
-	if (!key_ok(&w[1])) {
+	if (!kv_key_ok(&w[1])) {
 		reply(t, out, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
@@ -333,7 +336,7 @@ cmd_delete(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
 
 /* incr|decr KEY DELTA [noreply] */
 static void
-cmd_arith(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
+cmd_arith(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 {
 	uint64_t delta, v;
 
@@ -341,12 +344,12 @@ cmd_arith(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
 		kv_out_cstr(out, "ERROR\r\n");
 		return;
 	}
-	t->noreply = nw == 4 && is(&w[3], "noreply");
-	if (!key_ok(&w[1])) {
+	t->noreply = nw == 4 && kv_is(&w[3], "noreply");
+	if (!kv_key_ok(&w[1])) {
 		reply(t, out, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
-	if (num_u64(&w[2], UINT64_MAX, &delta) < 0) {
+	if (kv_num_u64(&w[2], UINT64_MAX, &delta) < 0) {
 		reply(t, out, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
 	}
@@ -369,7 +372,7 @@ cmd_arith(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
 
 /* touch KEY EXPTIME [noreply] */
 static void
-cmd_touch(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
+cmd_touch(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 {
 	int64_t exptime;
 
@@ -377,12 +380,12 @@ cmd_touch(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
 		kv_out_cstr(out, "ERROR\r\n");
 		return;
 	}
-	t->noreply = nw == 4 && is(&w[3], "noreply");
-	if (!key_ok(&w[1])) {
+	t->noreply = nw == 4 && kv_is(&w[3], "noreply");
+	if (!kv_key_ok(&w[1])) {
 		reply(t, out, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
-	if (num_i32(&w[2], &exptime) < 0) {
+	if (kv_num_i32(&w[2], &exptime) < 0) {
 		reply(t, out, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
 	}
@@ -391,7 +394,7 @@ cmd_touch(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
 
 /* flush_all [DELAY] [noreply] */
 static void
-cmd_flush(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
+cmd_flush(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 {
 	int64_t delay = 0;
 
@@ -399,8 +402,8 @@ cmd_flush(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
 		kv_out_cstr(out, "ERROR\r\n");
 		return;
 	}
-	t->noreply = nw > 1 && is(&w[nw - 1], "noreply");
-	if (nw > (t->noreply ? 2 : 1) && num_i32(&w[1], &delay) < 0) {
+	t->noreply = nw > 1 && kv_is(&w[nw - 1], "noreply");
+	if (nw > (t->noreply ? 2 : 1) && kv_num_i32(&w[1], &delay) < 0) {
 		reply(t, out, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
 	}
@@ -410,14 +413,14 @@ cmd_flush(struct kv_text *t, struct word *w, int nw, struct kv_out *out)
 
 /* stats, stats settings */
 static void
-cmd_stats(struct word *w, int nw, struct kv_out *out)
+cmd_stats(struct kv_word *w, int nw, struct kv_out *out)
 {
 	struct kv_stats st;
 	struct kv_settings *k = &kv_settings;
 	uint64_t now = clock_ns();
 
 	kv_stats(&st);
-	if (nw == 2 && is(&w[1], "settings")) {
+	if (nw == 2 && kv_is(&w[1], "settings")) {
 		kv_out_printf(out, "STAT maxbytes %llu\r\nSTAT maxconns %u\r\nSTAT tcpport %u\r\n",
 		    (unsigned long long)st.limit_maxbytes, 65536u, k->port);
 		kv_out_printf(out, "STAT evictions on\r\nSTAT cas_enabled yes\r\n"
@@ -463,39 +466,43 @@ command(struct kv_text *t, const char *line, size_t n, struct kv_out *out)
 		{ "set", KV_SET }, { "add", KV_ADD }, { "replace", KV_REPLACE },
 		{ "append", KV_APPEND }, { "prepend", KV_PREPEND }, { "cas", KV_CAS },
 	};
-	struct word w[MAX_WORDS];
-	int nw = split(line, n, w, MAX_WORDS);
+	struct kv_word w[MAX_WORDS];
+	int nw = kv_split(line, n, w, MAX_WORDS);
 
 	t->noreply = 0;
 	if (nw == 0) {
 		kv_out_cstr(out, "ERROR\r\n");
 		return;
 	}
-	if (is(&w[0], "get") || is(&w[0], "gets") || is(&w[0], "gat") || is(&w[0], "gats")) {
+	if (kv_is_meta(&w[0])) {
+		kv_meta_command(t, line, n, out);
+		return;
+	}
+	if (kv_is(&w[0], "get") || kv_is(&w[0], "gets") || kv_is(&w[0], "gat") || kv_is(&w[0], "gats")) {
 		cmd_get(line, n, &w[0], out);
 		return;
 	}
 	for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++)
-		if (is(&w[0], stores[i].name)) {
+		if (kv_is(&w[0], stores[i].name)) {
 			cmd_store(t, w, nw, stores[i].op, out);
 			return;
 		}
-	if (is(&w[0], "delete"))
+	if (kv_is(&w[0], "delete"))
 		cmd_delete(t, w, nw, out);
-	else if (is(&w[0], "incr") || is(&w[0], "decr"))
+	else if (kv_is(&w[0], "incr") || kv_is(&w[0], "decr"))
 		cmd_arith(t, w, nw, out);
-	else if (is(&w[0], "touch"))
+	else if (kv_is(&w[0], "touch"))
 		cmd_touch(t, w, nw, out);
-	else if (is(&w[0], "flush_all"))
+	else if (kv_is(&w[0], "flush_all"))
 		cmd_flush(t, w, nw, out);
-	else if (is(&w[0], "stats"))
+	else if (kv_is(&w[0], "stats"))
 		cmd_stats(w, nw, out);
-	else if (is(&w[0], "version"))		/* words after it ignored, as memcached */
+	else if (kv_is(&w[0], "version"))		/* words after it ignored, as memcached */
 		kv_out_cstr(out, "VERSION " KV_VERSION "\r\n");
-	else if (is(&w[0], "verbosity") && (nw == 2 || nw == 3)) {
-		t->noreply = is(&w[nw - 1], "noreply");
+	else if (kv_is(&w[0], "verbosity") && (nw == 2 || nw == 3)) {
+		t->noreply = kv_is(&w[nw - 1], "noreply");
 		reply(t, out, "OK\r\n");
-	} else if (is(&w[0], "quit"))
+	} else if (kv_is(&w[0], "quit"))
 		t->closing = 1;
 	else
 		kv_out_cstr(out, "ERROR\r\n");
