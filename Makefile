@@ -54,8 +54,9 @@ MACHINE ?= q35
 export APP CPUS MEM ARGS ACCEL MACHINE
 # The apps that use the network, and the guest ports make run NET=user
 # forwards for each (FWD_app: proto:port words, see test/qemu.sh).
-NET_APPS := echo
+NET_APPS := echo kvstore
 FWD_echo := udp:7 tcp:7 tcp:9 tcp:19
+FWD_kvstore := tcp:11211
 NET ?= $(if $(filter $(APP),$(NET_APPS)),user,none)
 
 B    := build
@@ -67,7 +68,12 @@ else
 Q := @
 say = @printf '  %-7s %s\n' $(1) $(2)
 endif
-APPS := $(basename $(notdir $(wildcard app/*.c)))
+# An app is one file, app/NAME.c, or a folder of them, app/NAME/*.c
+# (app/kvstore); app_objs gives its objects in one build directory.
+APP_DIRS := $(patsubst app/%/,%,$(sort $(dir $(wildcard app/*/*.c))))
+APPS := $(basename $(notdir $(wildcard app/*.c))) $(APP_DIRS)
+app_src = $(or $(wildcard app/$(1)/*.c),app/$(1).c)
+app_objs = $(call obj,$(1),$(call app_src,$(2)))
 
 # ---- sources, by kind -------------------------------------------------------
 
@@ -76,6 +82,7 @@ PORTABLE := \
 	kernel/cmdline.c \
 	kernel/spinlock.c \
 	kernel/ksym.c \
+	kernel/date.c \
 	kernel/page.c \
 	kernel/slab.c \
 	kernel/malloc.c \
@@ -128,6 +135,7 @@ NATIVE := \
 	kernel/cpu.c \
 	kernel/trap.c \
 	kernel/clock.c \
+	kernel/rtc.c \
 	kernel/memmap.c \
 	kernel/vm.c \
 	kernel/libc.c \
@@ -297,15 +305,17 @@ $(B)/native/ksyms0.o: kernel/ksyms.awk
 	$(Q)awk -f kernel/ksyms.awk </dev/null >$(B)/native/ksyms0.S
 	$(Q)$(CC) -c $(B)/native/ksyms0.S -o $@
 
+# An app's objects are found per app (second expansion: $$* is the stem).
 .SECONDEXPANSION:
-$(B)/native/%.elf: $$(call n_objs,$$*) $(B)/native/obj/app/%.o $(B)/native/ksyms0.o \
+
+$(B)/native/%.elf: $$(call n_objs,$$*) $$(call app_objs,$(B)/native,$$*) $(B)/native/ksyms0.o \
 	    kernel/kernel.ld $(NFLAGS)
 	$(call say,LD,$@)
-	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(call n_objs,$*) $(B)/native/obj/app/$*.o \
+	$(Q)$(LD) $(NLDFLAGS) -o $@.pass1 $(call n_objs,$*) $(call app_objs,$(B)/native,$*) \
 	  $(B)/native/ksyms0.o $(NLIBS)
 	$(Q)$(NM) -n --defined-only $@.pass1 | awk -f kernel/ksyms.awk >$@.ksyms.S
 	$(Q)$(CC) -c $@.ksyms.S -o $@.ksyms.o
-	$(Q)$(LD) $(NLDFLAGS) -o $@ $(call n_objs,$*) $(B)/native/obj/app/$*.o $@.ksyms.o $(NLIBS)
+	$(Q)$(LD) $(NLDFLAGS) -o $@ $(call n_objs,$*) $(call app_objs,$(B)/native,$*) $@.ksyms.o $(NLIBS)
 	@$(NM) -n $@.pass1 | grep ' [tT] ' >$@.t1; $(NM) -n $@ | grep ' [tT] ' >$@.t2; \
 	  cmp -s $@.t1 $@.t2 || { echo "ksyms: code moved between links"; exit 1; }
 	@! $(NM) $@ | grep -qE ' (_malloc_trim_r|__malloc_av_|_sbrk_r)$$' || \
@@ -315,7 +325,7 @@ $(B)/native/%.elf: $$(call n_objs,$$*) $(B)/native/obj/app/%.o $(B)/native/ksyms
 
 # ---- the hosted programs and the tests --------------------------------------
 
-$(B)/hosted/%: $(H_OBJS) $(B)/hosted/obj/app/%.o
+$(B)/hosted/%: $(H_OBJS) $$(call app_objs,$(B)/hosted,$$*)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
 
@@ -326,7 +336,10 @@ $(B)/hosted/libportable.a: $(filter-out $(B)/hosted/obj/hosted/main.o,$(H_OBJS))
 
 $(B)/hosted/bench_%: $(B)/hosted/obj/test/bench_%.o $(B)/hosted/libportable.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(HCFLAGS) -o $@ $^ $(HLDLIBS)
+	$(Q)$(CC) $(HCFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(HLDLIBS)
+
+# bench_kv drives the kvstore's parser and store (not conn.c, app_main's).
+$(B)/hosted/bench_kv: $(call obj,$(B)/hosted,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
 
 $(B)/test/libportable.a: $(T_OBJS)
 	$(Q)rm -f $@
@@ -335,7 +348,12 @@ $(B)/test/libportable.a: $(T_OBJS)
 $(B)/test/%: $(B)/test/obj/test/%.o $(B)/test/obj/test/test.o $(B)/test/obj/test/testlib.o \
 	    $(B)/test/libportable.a
 	$(call say,LD,$@)
-	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
+	$(Q)$(CC) $(TCFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(HLDLIBS)
+
+# The kvstore's suites (test/test_kv*.c) link its files but conn.c,
+# which has app_main: the store and the protocols are tested alone.
+KV_TEST_OBJS := $(call obj,$(B)/test,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
+$(filter $(B)/test/test_kv%,$(TEST_BINS)): $(KV_TEST_OBJS)
 
 # The Linux end of the TCP tests and benchmarks (test/tcp_peer.c): an
 # ordinary program on the kernel's sockets, none of our code in it.

@@ -75,15 +75,18 @@ iobuf_caches(void)
 	return blocks != NULL ? 0 : -1;
 }
 
-/* A block of at least size bytes, refs = 1; NULL if memory ran out. */
+/*
+ * A block of at least size bytes, refs = 1; NULL if memory ran out.
+ * exact: from kmalloc even when small (no 2 KiB frame block).
+ */
 static struct iobuf_block *
-block_alloc(size_t size)
+block_alloc(size_t size, int exact)
 {
 	struct iobuf_block *k;
 
 	if (size > SIZE_MAX - sizeof *k)
 		return NULL;
-	if (sizeof *k + size <= IOBUF_BLOCK_SMALL) {
+	if (!exact && sizeof *k + size <= IOBUF_BLOCK_SMALL) {
 		if ((k = slab_alloc(blocks)) == NULL)
 			return NULL;
 		k->kind = BLOCK_SLAB;
@@ -142,8 +145,9 @@ buf_free(struct iobuf *b)
 	slab_free(b);
 }
 
-struct iobuf *
-iobuf_alloc(size_t headroom, size_t size)
+/* iobuf_alloc, and iobuf_alloc_exact when exact is set. */
+static struct iobuf *
+alloc(size_t headroom, size_t size, int exact)
 {
 	struct iobuf *b;
 
@@ -151,13 +155,25 @@ iobuf_alloc(size_t headroom, size_t size)
 		return NULL;
 	if ((b = buf_alloc()) == NULL)
 		return NULL;
-	if ((b->block = block_alloc(headroom + size)) == NULL) {
+	if ((b->block = block_alloc(headroom + size, exact)) == NULL) {
 		buf_free(b);
 		return NULL;
 	}
 	b->data = b->block->bytes + headroom;
 	b->len = 0;
 	return b;
+}
+
+struct iobuf *
+iobuf_alloc(size_t headroom, size_t size)
+{
+	return alloc(headroom, size, 0);
+}
+
+struct iobuf *
+iobuf_alloc_exact(size_t size)
+{
+	return alloc(0, size, 1);
 }
 
 struct iobuf *

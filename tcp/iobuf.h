@@ -57,6 +57,14 @@ struct iobuf {
  */
 struct iobuf *iobuf_alloc(size_t headroom, size_t size);
 
+/*
+ * A new buffer for long-lived bytes, such as a key-value store's item
+ * that GET replies reference: exactly size bytes of room (from kmalloc's
+ * size classes, not a 2 KiB frame block), no headroom, window empty;
+ * NULL if memory ran out.  Any core.
+ */
+struct iobuf *iobuf_alloc_exact(size_t size);
+
 /* A new buffer viewing the same bytes as b's window (b's block is shared). */
 struct iobuf *iobuf_clone(const struct iobuf *b);
 

@@ -124,3 +124,20 @@ if [ -x "$vb" ]; then
 		awk '{printf "%.0f", ($2 - $1) / (2 * 200000)}') instructions per frame" \
 		"(64-byte frames, one sent and one received a round, buffers and the stack's drop included)"
 fi
+
+# kvstore's request path (the text parser, the store, the reply batch;
+# no network): the marginal instructions of one GET (a hit, 32-byte key,
+# 64-byte value) and of one SET, from two runs of bench_kv.
+kb=build/hosted/bench_kv
+if [ -x "$kb" ]; then
+	kv_run() {
+		valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect="$1" \
+			"$kb" "$2" 2>&1 | sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+	}
+	g1=$(kv_run kv_bench_gets 20000)
+	g2=$(kv_run kv_bench_gets 60000)
+	s1=$(kv_run kv_bench_sets 20000)
+	s2=$(kv_run kv_bench_sets 60000)
+	echo "$g1 $g2 $s1 $s2" | awk '{ printf "callgrind, kvstore request path (parser, store, reply; no TCP): " \
+	    "%.0f instructions per GET, %.0f per SET\n", ($2 - $1) / 40000, ($4 - $3) / 40000 }'
+fi

@@ -1,0 +1,110 @@
+/*
+ * bench_kv.c: app/kvstore's request path without the network: the text
+ * parser, the store and the reply batch, one request at a time on one
+ * core, as conn.c drives them for each received segment.
+ *
+ *	build/hosted/bench_kv [N]	N GETs (hits) and N SETs of 32-byte
+ *					keys and 64-byte values; ns per request
+ *
+ * callgrind.sh runs it twice with different N and prints the marginal
+ * instructions per GET and per SET (valgrind's count is repeatable;
+ * the times are not, on a shared host).  The TCP and driver instructions
+ * of a request are the TCP figures of callgrind.sh beside these.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/kvstore/proto.h"
+#include "app/kvstore/store.h"
+#include "ebb/ebb.h"
+#include "ebb/event.h"
+#include "ebb/rcu.h"
+#include "ebb/timer.h"
+#include "hosted/hosted.h"
+#include "kernel/malloc.h"
+#include "kernel/page.h"
+#include "kernel/platform.h"
+#include "kernel/slab.h"
+
+#define KEYS	1000
+
+void kv_bench_gets(struct kv_text *t);
+void kv_bench_sets(struct kv_text *t);
+
+static long n;
+static char sets[KEYS][160], gets[KEYS][64];
+static size_t setlen[KEYS], getlen[KEYS];
+
+/* Feed one request; the reply chain is freed as after tcp_send. */
+static void
+request(struct kv_text *t, const char *p, size_t len)
+{
+	struct kv_out o;
+
+	kv_out_init(&o);
+	kv_text_input(t, p, len, &o);
+	kv_out_free(&o);
+}
+
+/* The measured loops, each a function of its own for callgrind's --toggle-collect. */
+__attribute__((noinline)) void
+kv_bench_gets(struct kv_text *t)
+{
+	for (long i = 0; i < n; i++)
+		request(t, gets[i % KEYS], getlen[i % KEYS]);
+}
+
+__attribute__((noinline)) void
+kv_bench_sets(struct kv_text *t)
+{
+	for (long i = 0; i < n; i++)
+		request(t, sets[i % KEYS], setlen[i % KEYS]);
+}
+
+static void
+bench(void *arg)
+{
+	struct kv_text t;
+
+	(void)arg;
+	kv_text_init(&t);
+	for (int i = 0; i < KEYS; i++) {
+		char key[40];
+		snprintf(key, sizeof key, "key:%028d", i);	/* 32 bytes */
+		setlen[i] = (size_t)snprintf(sets[i], sizeof sets[i],
+		    "set %s 0 0 64\r\n%064d\r\n", key, i);
+		getlen[i] = (size_t)snprintf(gets[i], sizeof gets[i], "get %s\r\n", key);
+		request(&t, sets[i], setlen[i]);
+	}
+	uint64_t t0 = clock_ns();
+	kv_bench_gets(&t);
+	uint64_t t1 = clock_ns();
+	kv_bench_sets(&t);
+	uint64_t t2 = clock_ns();
+	struct kv_stats st;
+	kv_stats(&st);
+	printf("bench_kv: %ld GETs %.0f ns each, %ld SETs %.0f ns each (parser, store, replies;"
+	    " no network), %llu hits\n", n, (double)(t1 - t0) / (double)n, n,
+	    (double)(t2 - t1) / (double)n, (unsigned long long)st.n[KV_GET_HITS]);
+	kv_text_free(&t);
+	event_stop(0);
+}
+
+int
+main(int argc, char **argv)
+{
+	n = argc > 1 ? atol(argv[1]) : 1000000;
+	hosted_init();
+	hosted_set_core_count(1);
+	page_init();
+	slab_init();
+	kmalloc_init();
+	ebb_init();
+	event_init();
+	timer_init();
+	rcu_init();
+	if (kv_init(64UL << 20, 0) != 0)
+		return 1;
+	return event_run(bench, NULL);
+}

@@ -1,0 +1,214 @@
+/*
+ * kvexchange.h: the kvstore protocol suites' harness (test_kvtext.c,
+ * test_kvmeta.c, test_kvbin.c): requests go in as bytes through
+ * kv_text_input (which hands a binary connection to binary.c), replies
+ * come out as a chain, compared byte for byte with what memcached 1.6
+ * says.
+ *
+ * exchange(in, want, close) runs on core 0 from an empty store
+ * (flush_all first), fed whole, one byte at a time and cut in two at
+ * every ex_stride-th byte boundary: every way must give want, and close
+ * the connection or not as close says.  setup() makes the store (8 MiB)
+ * once and notes the leak baseline; teardown() checks that the store is
+ * empty and that slab objects, pages and iobufs are back to it.
+ */
+#ifndef TEST_KVEXCHANGE_H
+#define TEST_KVEXCHANGE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/kvstore/proto.h"
+#include "app/kvstore/store.h"
+#include "ebb/event.h"
+#include "ebb/rcu.h"
+#include "tcp/iobuf.h"
+#include "test.h"
+
+#define NCORES	2
+
+static struct test_leaks leaks;
+static long iobufs0;
+
+/* ---- running on core 0 (the store needs the loops for RCU) -------------- */
+
+static void (*body)(void);
+static int drained;
+
+static void
+drain_cb(void *arg)
+{
+	(void)arg;
+	if (__atomic_add_fetch(&drained, 1, __ATOMIC_ACQ_REL) == NCORES)
+		event_stop(0);
+}
+
+static void
+drain(void *arg)
+{
+	(void)arg;
+	rcu_call(drain_cb, NULL);
+}
+
+static void
+run_body(void *arg)
+{
+	(void)arg;
+	if (body != NULL)
+		body();
+	drained = 0;
+	for (int c = 0; c < NCORES; c++)
+		spawn_on(c, drain, NULL);
+}
+
+static void
+run(void (*fn)(void))
+{
+	body = fn;
+	CHECK_EQ(event_run(run_body, NULL), 0);
+}
+
+/* ---- an exchange ----------------------------------------------------------- */
+
+static char got[1 << 20];
+static size_t ngot;
+static int closed;
+
+/* Feed in as pieces cut at the offsets in cuts (ascending, ncuts of them). */
+static void
+feed(const char *in, size_t n, const size_t *cuts, int ncuts)
+{
+	struct kv_text t;
+	struct kv_out o;
+	size_t at = 0;
+
+	kv_flush(0);
+	CHECK_EQ(kv_text_init(&t), 0);
+	kv_out_init(&o);
+	closed = 0;
+	for (int i = 0; i <= ncuts && !closed; i++) {
+		size_t end = i < ncuts ? cuts[i] : n;
+		closed = kv_text_input(&t, in + at, end - at, &o) == KV_CLOSE;
+		at = end;
+	}
+	ngot = 0;
+	for (struct iobuf *b = o.head; b != NULL; b = b->next) {
+		if (ngot + b->len <= sizeof got)
+			memcpy(got + ngot, b->data, b->len);
+		ngot += b->len;
+	}
+	CHECK(ngot <= sizeof got);
+	kv_out_free(&o);
+	kv_text_free(&t);
+}
+
+static const char *ex_in, *ex_want;
+static size_t ex_nin, ex_nwant;
+static int ex_close;
+static size_t ex_stride = 1;		/* cut at every ex_stride-th boundary */
+static long ex_bad;
+
+/* Bytes as C would write them: printable ones as they are, the rest escaped. */
+static void
+ex_print(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && i < 4096; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\n')
+			printf("\\n\n");
+		else if (c == '\r')
+			printf("\\r");
+		else if (c >= 32 && c < 127 && c != '\\')
+			putchar(c);
+		else
+			printf("\\x%02x", c);
+	}
+	printf("%s\n", n > 4096 ? "..." : "");
+}
+
+/* Record a mismatch of replies against ex_want. */
+static void
+compare(const char *how, size_t cut)
+{
+	if (ngot != ex_nwant || memcmp(got, ex_want, ngot) != 0 || closed != ex_close) {
+		if (ex_bad++ < 3) {
+			printf("# %s %zu: sent\n", how, cut);
+			ex_print(ex_in, ex_nin);
+			printf("# got (closed %d)\n", closed);
+			ex_print(got, ngot);
+			printf("# wanted (close %d)\n", ex_close);
+			ex_print(ex_want, ex_nwant);
+		}
+	}
+}
+
+/* The exchange whole, byte by byte, and cut at every boundary. */
+static void
+exchange_body(void)
+{
+	size_t n = ex_nin;
+	size_t *cuts = calloc(n + 1, sizeof *cuts);
+
+	feed(ex_in, n, NULL, 0);
+	compare("whole", 0);
+	for (size_t i = 0; i < n; i++)
+		cuts[i] = i + 1;
+	feed(ex_in, n, cuts, (int)n - 1);
+	compare("byte by byte", 0);
+	for (size_t c = 1; c < n; c += ex_stride) {
+		feed(ex_in, n, &c, 1);
+		compare("cut at", c);
+	}
+	free(cuts);
+	kv_flush(0);
+}
+
+/* Check that in, however it is cut, is answered want (and closes or not). */
+static void
+exchange_n(const char *in, size_t nin, const char *want, size_t nwant, int close)
+{
+	ex_in = in;
+	ex_nin = nin;
+	ex_want = want;
+	ex_nwant = nwant;
+	ex_close = close;
+	ex_bad = 0;
+	run(exchange_body);
+	CHECK_EQ(ex_bad, 0);
+}
+
+static void
+exchange(const char *in, const char *want, int close)
+{
+	exchange_n(in, strlen(in), want, strlen(want), close);
+}
+
+static void
+setup(void)
+{
+	static int done;
+
+	if (!done) {
+		done = 1;
+		test_setup(NCORES, 0, TEST_RCU);
+		CHECK_EQ(kv_init(8UL << 20, 0), 0);
+		exchange("set w 0 0 1\r\nx\r\nget w\r\n", "STORED\r\nVALUE w 0 1\r\nx\r\nEND\r\n", 0);
+	}
+	leaks = test_leak_start(NCORES);
+	iobufs0 = iobuf_live();
+}
+
+static void
+teardown(void)
+{
+	struct kv_stats st;
+
+	run(NULL);
+	kv_stats(&st);
+	CHECK_EQ(st.curr_items, 0);
+	CHECK_EQ(iobuf_live(), iobufs0);
+	test_leak_check(leaks);
+}
+
+#endif
