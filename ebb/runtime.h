@@ -3,10 +3,12 @@
  * every application defines.
  *
  * Each platform's entry (kmain in kernel/main.c, main in hosted/main.c)
- * sets up its machine and calls ebb_start: that is the one call up the
- * floors.  ebb_start brings up the event loops and timers on core 0,
- * starts the other cores (each enters its own loop), and runs app_main
- * as the first event on core 0.  The instance then lives as long as its
+ * sets up its machine, calls ebb_init_runtime before its drivers probe
+ * (a driver may arm a timer or hook the loops as it attaches), then
+ * ebb_start: that is the one call up the floors.  ebb_init_runtime
+ * brings up the id map, the event loops, the timers and RCU on core 0;
+ * ebb_start starts the other cores (each enters its own loop) and runs
+ * app_main as the first event on core 0.  The instance then lives as long as its
  * events do:
  *
  *	app_main returns s >= 0		the instance exits with status s
@@ -23,7 +25,13 @@
 /* app_main's "keep running" status: not an exit status (those are >= 0). */
 #define EBB_RUN	(-1)
 
-/* Start the runtime and run the application; never returns. */
+/*
+ * The id map, the loops, timers and RCU, on core 0, before anything
+ * uses them (drivers included); the loops do not run yet.  Once.
+ */
+void ebb_init_runtime(void);
+
+/* Start the cores and run the application; never returns. */
 void ebb_start(int argc, char **argv) __attribute__((noreturn));
 
 /*

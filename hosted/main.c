@@ -143,6 +143,7 @@ main(int argc, char **argv)
 	page_init();		/* the runtime's allocators, over one mmap */
 	slab_init();
 	kmalloc_init();
+	ebb_init_runtime();	/* the id map, loops, timers, RCU: drivers may use them */
 	add_tap(argv[0]);	/* --tap: after the allocators (iobufs) and
 				 * core_count; hooks the loops, so before ebb_start */
 	ebb_start(argc, argv);	/* the portable runtime: cores, loops, the app */

@@ -109,6 +109,7 @@ kmain(uint32_t mb_info)
 	smp_start(word_number(argc, argv, "smpwait=", AP_START_MS));
 				/* the other cores, parked: core_count() is final;
 				 * "smpwait=MS": how long to wait for each */
+	ebb_init_runtime();	/* the id map, loops, timers, RCU: drivers may use them */
 	pci_init(has_word(argc, argv, "pci"));	/* scan, match drivers; after the cores
 						 * (MSI-X aims at their APICs); "pci" lists devices */
 	ebb_start(argc, argv);	/* the portable runtime: runs the app */

@@ -40,6 +40,13 @@ static struct spinlock list_lock = SPINLOCK_INIT("netif_list");
 /* Add n to a relaxed atomic counter. */
 #define STAT_ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
 
+void
+netif_set_queues(struct netif *nif, int nqueues)
+{
+	nif->nqueues = nqueues;
+	nif->steer = nqueues == 1 && core_count() > 1;
+}
+
 int
 netif_add(struct netif *nif)
 {
@@ -56,7 +63,7 @@ netif_add(struct netif *nif)
 		}
 	}
 	nif->next = NULL;
-	nif->steer = nif->nqueues == 1 && core_count() > 1;
+	netif_set_queues(nif, nif->nqueues);
 	rcu_assign(*where, nif);	/* nif's fields before the link */
 	spin_unlock(&list_lock);
 	return 0;

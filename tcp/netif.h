@@ -116,6 +116,14 @@ struct netif {
 int netif_add(struct netif *nif);
 
 /*
+ * Set nif's number of receive queues, and so whether netif_input steers
+ * (one queue on several cores).  netif_add takes nif->nqueues as it is;
+ * a driver whose queues change later (virtio-net attached again) calls
+ * this.  The interface's core, before its frames flow.
+ */
+void netif_set_queues(struct netif *nif, int nqueues);
+
+/*
  * The interface list, in registration order, for lookups and apps:
  *	for (nif = netif_first(); nif != NULL; nif = netif_next(nif))
  * Read without a lock (rcu_deref; see ebb/rcu.h): safe on any core, at

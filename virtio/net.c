@@ -347,7 +347,7 @@ netif_setup(struct vnet *v, const uint8_t *mac)
 	memcpy(nif->mac, mac, ETH_ALEN);
 	nif->mtu = VNET_MTU;
 	nif->features = netif_features(v->d);
-	nif->nqueues = v->pairs;
+	netif_set_queues(nif, v->pairs);	/* one pair: netif_input steers */
 	nif->ip = nif->netmask = nif->gateway = 0;
 	nif->input = NULL;		/* the stack's */
 	memset(&nif->stats, 0, sizeof nif->stats);
