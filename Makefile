@@ -74,6 +74,7 @@ PORTABLE := \
 	kernel/cmdline.c \
 	kernel/spinlock.c \
 	kernel/ksym.c \
+	kernel/date.c \
 	kernel/page.c \
 	kernel/slab.c \
 	kernel/malloc.c \
@@ -124,6 +125,7 @@ NATIVE := \
 	kernel/cpu.c \
 	kernel/trap.c \
 	kernel/clock.c \
+	kernel/rtc.c \
 	kernel/memmap.c \
 	kernel/vm.c \
 	kernel/libc.c \

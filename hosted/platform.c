@@ -3,7 +3,7 @@
  *
  * A core is a thread; its id lives in a thread-local variable that the
  * runtime (or a test) sets when it starts the thread.  The clock is
- * CLOCK_MONOTONIC, the console is standard output written with write(2)
+ * CLOCK_MONOTONIC (the wall clock CLOCK_REALTIME), the console is standard output written with write(2)
  * (no stdio buffer, so it is safe in a signal handler), and the memory
  * the page allocator manages is one anonymous mmap of HOSTED_MEM bytes.
  *
@@ -91,6 +91,15 @@ clock_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

@@ -78,6 +78,7 @@ kmain(uint32_t mb_info)
 	kmalloc_init();		/* ... and malloc on those: newlib may now allocate */
 	vm_core_init(0);	/* core 0's own PML4: its Ebb table faults in */
 	clock_init();		/* calibrate the TSC: clock_ns() works */
+	rtc_init();		/* read the CMOS clock: wall_ns() works; after clock_init */
 	pic_disable();		/* mask the legacy 8259 PICs: the LAPIC takes over */
 	lapic_init();		/* core 0's local APIC: EOI, IPIs, its timer */
 	lapic_calibrate();	/* the timer's rate, against clock_ns: core_sleep */

@@ -74,6 +74,9 @@ void regs_capture(struct trapframe *tf);
 /* clock.c */
 void clock_init(void);
 
+/* rtc.c: read the CMOS clock once (wall_ns); after clock_init */
+void rtc_init(void);
+
 /* acpi.c */
 void acpi_init(void);
 int acpi_cpu_count(void);

@@ -13,6 +13,7 @@
  *                              one-shot timer)
  *           kernel/irq.c       irq_alloc, irq_poll
  *           kernel/clock.c     clock_ns
+ *           kernel/rtc.c       wall_ns
  *           kernel/serial.c    console_write
  *           kernel/main.c      machine_exit
  *           kernel/trap.c      panic
@@ -20,7 +21,7 @@
  *   hosted  hosted/core.h      core_id, ebb_table (inline)
  *           hosted/cores.c     cores_start, core_sleep, core_wake,
  *                              irq_alloc, irq_poll
- *           hosted/platform.c  core_count, clock_ns, console_write,
+ *           hosted/platform.c  core_count, clock_ns, wall_ns, console_write,
  *                              machine_exit, panic, mem_ranges
  *
  * If portable code ever wants an #ifdef on the build, a primitive is
@@ -103,6 +104,16 @@ void irq_poll(void);
 
 /* A monotonic clock in nanoseconds since some fixed point at start. */
 uint64_t clock_ns(void);
+
+/*
+ * The wall-clock time: nanoseconds since 1970-01-01 00:00:00 UTC (Unix
+ * time), for what must agree with the world outside (memcached's
+ * absolute expiry times, say); measure intervals with clock_ns, which
+ * never steps.  Native: the CMOS RTC read once at boot (kernel/rtc.c),
+ * advanced by clock_ns since; hosted: CLOCK_REALTIME, which may step
+ * when the host's time is set.
+ */
+uint64_t wall_ns(void);
 
 /*
  * Write n bytes to the console (native: COM1; hosted: standard output).

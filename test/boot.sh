@@ -27,6 +27,16 @@ for a in $accels; do
 	check "boot.hello.$a" 0 $? '^hello from core 0$' '^arg 1: one$' '^arg 2: two three$' \
 		'^future resolved on core 0: 4200, back on core 0$'
 
+	# The wall clock: the RTC's date, printed at boot, is the host's
+	# (QEMU's RTC runs on the host's UTC time) to within the boot's time.
+	t0=$(date -u +%s)
+	boot "$a" hello ""
+	t1=$(date -u +%s)
+	rtc=$(sed -n 's/^rtc: \(.*\) UTC\r\?$/\1/p' "$out")
+	rtc_s=$(date -u -d "$rtc" +%s 2>/dev/null || echo 0)
+	[ "$rtc_s" -ge $((t0 - 2)) ] && [ "$rtc_s" -le $((t1 + 2)) ]
+	check "boot.rtc_host.$a" 0 $? '^rtc: [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC'
+
 	boot "$a" fault page
 	check "boot.fault_page.$a" 70 $? \
 		'^trap: page fault \(vector 14\) on core 0, error code 0x2$' \
@@ -140,6 +150,9 @@ ACCEL=tcg MEM=1M timeout 20 test/qemu.sh build/native/hello.elf32 </dev/null >"$
 check boot.mem_1m 125 $? '^qemu.sh: MEM=1M is too little for hello on 1 core: it needs at least 3M$'
 ACCEL=tcg MEM=3M CPUS=2 timeout 20 test/qemu.sh build/native/hello.elf32 </dev/null >"$out" 2>&1
 check boot.mem_3m_cpus2 125 $? '^qemu.sh: MEM=3M is too little for hello on 2 cores: it needs at least 4M$'
+# The RTC at a date QEMU is told, a leap day of a leap century.
+boot tcg hello "" -rtc base=2000-02-29T23:59:58
+check boot.rtc_base 0 $? '^rtc: (2000-02-29 23:59:5[89]|2000-03-01 00:00:0[0-9]) UTC'
 boot tcg hello "" -m 2M
 check boot.mem_kernel_none 70 $? '^memory: none above the image, which ends at [0-9]+ KiB' '!panic'
 boot tcg hello "" -m 2900K
