@@ -342,6 +342,40 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/test/fuzz_%.o $(F_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) $(FCFLAGS) -fsanitize=fuzzer -o $@ $^ $(HLDLIBS)
 
+# ---- httpd: a folder of files and a packed site --------------------------------
+#
+# app/httpd's .c files and the site (WWW=, default app/httpd/www) packed
+# by app/httpd/pack.sh into one assembly file (each file .incbin'd as a
+# never-freed iobuf block) make one object per build.  The test suite
+# test_http links the portable pieces without httpd.c (app_main).
+WWW ?= app/httpd/www
+HTTPD_LIB := app/httpd/parse.c app/httpd/serve.c app/httpd/files.c
+WWW_FILES := $(shell find $(WWW) -type f 2>/dev/null)
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+_ := $(call flags_file,$(B)/www,$(abspath $(WWW)))
+endif
+
+$(B)/www/www.S: app/httpd/pack.sh $(WWW_FILES) $(B)/www/flags
+	$(call say,PACK,$(WWW))
+	$(Q)app/httpd/pack.sh $(WWW) >$@.tmp && mv $@.tmp $@
+
+$(B)/%/obj/www.o: $(B)/www/www.S
+	$(Q)$(CC) -c $< -o $@
+
+$(B)/native/obj/app/httpd.o: $(call obj,$(B)/native,$(HTTPD_LIB) app/httpd/httpd.c) \
+	    $(B)/native/obj/www.o
+	$(Q)$(LD) -r -o $@ $^
+
+$(B)/hosted/obj/app/httpd.o: $(call obj,$(B)/hosted,$(HTTPD_LIB) app/httpd/httpd.c) \
+	    $(B)/hosted/obj/www.o
+	$(Q)$(LD) -r -o $@ $^
+
+$(B)/test/test_http: $(B)/test/obj/test/test_http.o $(B)/test/obj/test/test.o \
+	    $(B)/test/obj/test/testlib.o $(call obj,$(B)/test,$(HTTPD_LIB)) $(B)/test/obj/www.o \
+	    $(B)/test/libportable.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
+
 # ---- newlib -----------------------------------------------------------------
 #
 # Configured for the freestanding x86_64-elf target with the stock gcc
