@@ -52,8 +52,9 @@ ACCEL ?=
 export APP CPUS MEM ARGS ACCEL
 # The apps that use the network, and the guest ports make run NET=user
 # forwards for each (FWD_app: proto:port words, see test/qemu.sh).
-NET_APPS := echo
+NET_APPS := echo httpd
 FWD_echo := udp:7 tcp:7 tcp:9 tcp:19
+FWD_httpd := tcp:80
 NET ?= $(if $(filter $(APP),$(NET_APPS)),user,none)
 
 B    := build
@@ -65,7 +66,9 @@ else
 Q := @
 say = @printf '  %-7s %s\n' $(1) $(2)
 endif
-APPS := $(basename $(notdir $(wildcard app/*.c)))
+# An app is app/NAME.c, or a folder app/NAME/ whose files make one
+# object, obj/app/NAME.o (ld -r; see httpd below).
+APPS := $(basename $(notdir $(wildcard app/*.c))) httpd
 
 # ---- sources, by kind -------------------------------------------------------
 
@@ -329,6 +332,13 @@ $(B)/test/tcp_peer: test/tcp_peer.c $(TFLAGS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<
 
+# httpd's load generator and checker (test/http_load.c): Linux sockets,
+# none of our code in it.
+$(B)/test/http_load: test/http_load.c $(TFLAGS)
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
+
 # The SYN flood of the cookie boot test (test/synflood.c): a raw socket,
 # spoofed sources, none of our code in it.
 $(B)/test/synflood: test/synflood.c $(TFLAGS)
@@ -349,7 +359,7 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/test/fuzz_%.o $(F_OBJS)
 # never-freed iobuf block) make one object per build.  The test suite
 # test_http links the portable pieces without httpd.c (app_main).
 WWW ?= app/httpd/www
-HTTPD_LIB := app/httpd/parse.c app/httpd/serve.c app/httpd/files.c
+HTTPD_LIB := app/httpd/parse.c app/httpd/serve.c app/httpd/files.c app/httpd/stats.c
 WWW_FILES := $(shell find $(WWW) -type f 2>/dev/null)
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 _ := $(call flags_file,$(B)/www,$(abspath $(WWW)))
@@ -426,7 +436,8 @@ gdb: deps-run
 	@NET=$(if $(filter tap,$(NET)),none,$(NET)) FWD="$(FWD_$(APP))" test/gdb.sh $(B)/native/$(APP).elf
 
 test: deps-test
-	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood
+	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood \
+	    $(B)/test/http_load
 	@test/run.sh $(TEST_BINS)
 
 fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)
@@ -435,11 +446,12 @@ fuzz: fuzz-build
 	@for f in $(FUZZ); do mkdir -p $(B)/fuzz/corpus_$$f && \
 	  $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f || exit 1; done
 
-bench: all $(BENCH_BINS) $(B)/test/tcp_peer
+bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
 	@echo; test/bench_ping.sh
 	@echo; test/bench_tcp.sh
+	@echo; test/bench_httpd.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz

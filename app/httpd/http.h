@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/param.h"
 #include "tcp/iobuf.h"
 
 /* Limits (RFC 9112 leaves them to the server; these are the issue's). */
@@ -185,5 +186,26 @@ int http_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last);
 
 /* Does an If-None-Match value match etag (weak comparison, or "*")? */
 int http_etag_match(const char *v, const char *etag);
+
+/* ---- stats.c (and httpd.c's counters) ---------------------------------------- */
+
+/* httpd's counters on one core: written only there (relaxed stores). */
+struct httpd_stats {
+	uint64_t requests;		/* answers queued, any status */
+	uint64_t accepted;		/* connections taken */
+	uint64_t refused;		/* ... refused with 503: over conns= */
+	uint64_t idle_timeouts;		/* closed idle, or reset not reading */
+	uint64_t header_timeouts;	/* 408: headers too slow (slowloris) */
+	uint64_t body_bytes;		/* response body bytes queued */
+	uint64_t status[6];		/* answers by class: [2] 2xx ... [5] 5xx */
+} __attribute__((aligned(CACHE_LINE)));
+
+extern struct httpd_stats httpd_percore[NCPU];
+extern long httpd_nconns;		/* connections held now (atomic) */
+
+/* Start sampling each core's TCP connections by state; 0, or ENOMEM. */
+int stats_start(void);
+/* /stats.json's body, a fresh chain; NULL if memory ran out. */
+struct iobuf *stats_json(void);
 
 #endif
