@@ -54,9 +54,10 @@ MACHINE ?= q35
 export APP CPUS MEM ARGS ACCEL MACHINE
 # The apps that use the network, and the guest ports make run NET=user
 # forwards for each (FWD_app: proto:port words, see test/qemu.sh).
-NET_APPS := echo kvstore
+NET_APPS := echo kvstore httpd
 FWD_echo := udp:7 tcp:7 tcp:9 tcp:19
 FWD_kvstore := tcp:11211
+FWD_httpd := tcp:80
 NET ?= $(if $(filter $(APP),$(NET_APPS)),user,none)
 
 B    := build
@@ -69,11 +70,13 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2)
 endif
 # An app is one file, app/NAME.c, or a folder of them, app/NAME/*.c
-# (app/kvstore); app_objs gives its objects in one build directory.
+# (app/kvstore, app/httpd); app_objs gives its objects in one build
+# directory, with any it needs beyond its .c files (APP_EXTRA_NAME:
+# httpd's packed site, below).
 APP_DIRS := $(patsubst app/%/,%,$(sort $(dir $(wildcard app/*/*.c))))
 APPS := $(basename $(notdir $(wildcard app/*.c))) $(APP_DIRS)
 app_src = $(or $(wildcard app/$(1)/*.c),app/$(1).c)
-app_objs = $(call obj,$(1),$(call app_src,$(2)))
+app_objs = $(call obj,$(1),$(call app_src,$(2))) $(addprefix $(1)/,$(APP_EXTRA_$(2)))
 
 # ---- sources, by kind -------------------------------------------------------
 
@@ -362,6 +365,13 @@ $(B)/test/tcp_peer: test/tcp_peer.c $(TFLAGS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<
 
+# httpd's load generator and checker (test/http_load.c): Linux sockets,
+# none of our code in it.
+$(B)/test/http_load: test/http_load.c $(TFLAGS)
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
+
 # The SYN flood of the cookie boot test (test/synflood.c): a raw socket,
 # spoofed sources, none of our code in it.
 $(B)/test/synflood: test/synflood.c $(TFLAGS)
@@ -374,6 +384,33 @@ $(B)/test/synflood: test/synflood.c $(TFLAGS)
 $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/test/fuzz_%.o $(F_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) $(FCFLAGS) -fsanitize=fuzzer -o $@ $^ $(HLDLIBS)
+
+# ---- httpd: a folder of files and a packed site --------------------------------
+#
+# The site (WWW=, default app/httpd/www) is packed by app/httpd/pack.sh
+# into one assembly file (each file .incbin'd as a never-freed iobuf
+# block), linked beside app/httpd's .c files (APP_EXTRA_httpd).  The test
+# suite test_http links the portable pieces without httpd.c (app_main).
+WWW ?= app/httpd/www
+APP_EXTRA_httpd := obj/www.o
+HTTPD_LIB := app/httpd/parse.c app/httpd/serve.c app/httpd/files.c app/httpd/stats.c
+WWW_FILES := $(shell find $(WWW) -type f 2>/dev/null)
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+_ := $(call flags_file,$(B)/www,$(abspath $(WWW)))
+endif
+
+$(B)/www/www.S: app/httpd/pack.sh $(WWW_FILES) $(B)/www/flags
+	$(call say,PACK,$(WWW))
+	$(Q)app/httpd/pack.sh $(WWW) >$@.tmp && mv $@.tmp $@
+
+$(B)/%/obj/www.o: $(B)/www/www.S
+	$(Q)$(CC) -c $< -o $@
+
+$(B)/test/test_http: $(B)/test/obj/test/test_http.o $(B)/test/obj/test/test.o \
+	    $(B)/test/obj/test/testlib.o $(call obj,$(B)/test,$(HTTPD_LIB)) $(B)/test/obj/www.o \
+	    $(B)/test/libportable.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
 
 # ---- newlib -----------------------------------------------------------------
 #
@@ -425,7 +462,8 @@ gdb: deps-run
 	@NET=$(if $(filter tap,$(NET)),none,$(NET)) FWD="$(FWD_$(APP))" test/gdb.sh $(B)/native/$(APP).elf
 
 test: deps-test
-	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood
+	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood \
+	    $(B)/test/http_load
 	@test/run.sh $(TEST_BINS)
 
 fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)
@@ -434,12 +472,13 @@ fuzz: fuzz-build
 	@for f in $(FUZZ); do mkdir -p $(B)/fuzz/corpus_$$f && \
 	  $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f || exit 1; done
 
-bench: all $(BENCH_BINS) $(B)/test/tcp_peer
+bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
 	@echo; test/bench_boot.sh
 	@echo; test/bench_ping.sh
 	@echo; test/bench_tcp.sh
+	@echo; test/bench_httpd.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz

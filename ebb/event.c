@@ -338,8 +338,11 @@ event_sleep(struct event_core *me)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&me->remote, __ATOMIC_RELAXED) == NULL &&
 	    STAILQ_EMPTY(&me->queue) && !event_stopping()) {
+		uint64_t t0 = clock_ns();
 		me->nsleeps++;
 		core_sleep(deadline);
+		/* Relaxed: a statistic; event_stats reads it from any core whole. */
+		__atomic_store_n(&me->idle_ns, me->idle_ns + (clock_ns() - t0), __ATOMIC_RELAXED);
 	}
 	/* Relaxed: a sender that still sees 1 only wakes us needlessly. */
 	__atomic_store_n(&me->sleeping, 0, __ATOMIC_RELAXED);
@@ -525,6 +528,7 @@ event_stats(int c, struct event_stats *st)
 	st->run = ec->nrun;
 	st->remote = ec->nremote;
 	st->sleeps = ec->nsleeps;
+	st->idle_ns = __atomic_load_n(&ec->idle_ns, __ATOMIC_RELAXED);
 	st->wakes = ec->nwakes;
 	st->nomem = ec->nnomem;
 	st->blocks = ec->nblocks;

@@ -190,6 +190,7 @@ struct event_stats {
 	uint64_t run;		/* events run */
 	uint64_t remote;	/* of those, sent by other cores */
 	uint64_t sleeps;	/* times the core slept (core_sleep) */
+	uint64_t idle_ns;	/* time it spent asleep there, in ns */
 	uint64_t wakes;		/* core_wake calls it made for spawn_on */
 	uint64_t nomem;		/* spawns that failed for want of memory */
 	uint64_t blocks;	/* event_block calls */

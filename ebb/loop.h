@@ -46,6 +46,7 @@ struct event_core {
 	struct event_list queue;	/* local events, oldest first */
 	struct event_idle_list idle;	/* idle handlers, in order added */
 	uint64_t nrun, nremote, nsleeps, nwakes, nnomem;	/* event_stats */
+	uint64_t idle_ns;	/* asleep in event_sleep (relaxed atomic) */
 	uint64_t nblocks, nloops;	/* event_block calls, instances made */
 	struct loop base;		/* the instance on the core's own stack */
 	struct loop *cur;		/* the instance running now */

@@ -42,7 +42,8 @@
 
 #define IOBUF_BLOCK_SMALL 2048	/* the slab class of blocks: header + bytes */
 
-enum { BLOCK_SLAB, BLOCK_KMALLOC };	/* struct iobuf_block's kind (iobuf.h) */
+/* struct iobuf_block's kind (iobuf.h); a static block's is set by its maker. */
+enum { BLOCK_SLAB, BLOCK_KMALLOC, BLOCK_STATIC = IOBUF_BLOCK_STATIC };
 
 static struct slab_cache *bufs;		/* struct iobuf */
 static struct slab_cache *blocks;	/* blocks of IOBUF_BLOCK_SMALL bytes */
@@ -118,6 +119,8 @@ block_put(struct iobuf_block *k)
 		return;
 	if (left < 0)
 		panic("iobuf: block %p freed twice", (void *)k);
+	if (k->kind == BLOCK_STATIC)
+		panic("iobuf: static block %p lost its own reference", (void *)k);
 	__atomic_sub_fetch(&nblocks, 1, __ATOMIC_RELAXED);
 	if (k->kind == BLOCK_SLAB)
 		slab_free(k);
@@ -257,4 +260,31 @@ long
 iobuf_blocks_live(void)
 {
 	return __atomic_load_n(&nblocks, __ATOMIC_RELAXED);
+}
+
+/*
+ * ---- views of static bytes --------------------------------------------------
+ *
+ * A block that is never freed, laid out by whoever made it (app/httpd's
+ * pack.sh writes one per packed file into the image: refs 1, the
+ * image's own reference, which nobody drops).  A view takes a reference
+ * like a clone, so the block always counts as shared and nobody writes
+ * into it; dropping the view's reference never reaches zero.
+ */
+struct iobuf *
+iobuf_static(struct iobuf_block *k, size_t off, size_t len)
+{
+	struct iobuf *b;
+
+	if (k->kind != BLOCK_STATIC || off > k->size || len > k->size - off)
+		panic("iobuf_static: %p is not a static block of %zu + %zu bytes",
+		    (void *)k, off, len);
+	if ((b = buf_alloc()) == NULL)
+		return NULL;
+	/* Relaxed: the block's own reference keeps it; nothing to order. */
+	__atomic_add_fetch(&k->refs, 1, __ATOMIC_RELAXED);
+	b->block = k;
+	b->data = k->bytes + off;
+	b->len = len;
+	return b;
 }

@@ -171,6 +171,18 @@ void *iobuf_copy_out(const struct iobuf *b, size_t off, size_t n, void *out);
  */
 struct iobuf *iobuf_linearize(const struct iobuf *chain, size_t headroom);
 
+/*
+ * A block that is never freed: bytes in the image, with a block header
+ * its maker wrote in front (refs 1, kind IOBUF_BLOCK_STATIC, size; e.g.
+ * app/httpd/pack.sh's packed files).  iobuf_static makes a new buffer
+ * viewing len bytes at off of it (zero copy; panics if k is not such a
+ * block or the range is outside it), or NULL if memory ran out.  Such a
+ * view is always iobuf_shared: no one writes into it.  Static blocks
+ * are not in iobuf_blocks_live's count.
+ */
+#define IOBUF_BLOCK_STATIC 2
+struct iobuf *iobuf_static(struct iobuf_block *k, size_t off, size_t len);
+
 /* Live counts, for leak checks: iobufs, and blocks. */
 long iobuf_live(void);
 long iobuf_blocks_live(void);

@@ -440,6 +440,16 @@ tcp_table_remove(struct tcp_conn *c)
 }
 
 /* Connections alive now, on every core. */
+void
+tcp_count_states(long out[TCP_TIME_WAIT + 1])
+{
+	struct tcp_conn *c;
+
+	for (int i = 0; i < TCP_CONN_BUCKETS; i++)
+		LIST_FOREACH(c, &tcp_cores[core_id()].bucket[i], hlink)
+			out[c->state]++;
+}
+
 long
 tcp_live(void)
 {

@@ -346,6 +346,13 @@ void tcp_conn_info(const struct tcp_conn *c, struct tcp_info *ti);
  */
 long tcp_live(void);
 
+/*
+ * Add this core's connections to out, by state (out[TCP_ESTABLISHED]
+ * += ...): a walk of the core's table, for a status page that samples
+ * each core on the core.
+ */
+void tcp_count_states(long out[TCP_TIME_WAIT + 1]);
+
 /* ---- configuration -------------------------------------------------------- */
 
 /*

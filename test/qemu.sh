@@ -28,7 +28,8 @@
 #         gets 10.0.2.15 from QEMU's DHCP, and each guest port FWD names
 #         ("udp:7 tcp:9 ...", default none) is forwarded from a free
 #         127.0.0.1 port on the host, picked here and printed first:
-#         "echo's UDP port 7 is at 127.0.0.1:PORT"
+#         "echo's UDP port 7 is at 127.0.0.1:PORT" (and for TCP port 80,
+#         "httpd: open http://127.0.0.1:PORT/ in a browser")
 #   tap   a virtio-net NIC on the TAP device TAP (default tap0), made by
 #         QEMU (script=no): run it where the device should be, e.g. in a
 #         network namespace as test/netns.sh does (make run NET=tap)
@@ -184,6 +185,7 @@ user)
 		host=$(free_port "$proto")
 		fwd="$fwd,hostfwd=$proto:127.0.0.1:$host-:$guest"
 		echo "$app's $(echo "$proto" | tr a-z A-Z) port $guest is at 127.0.0.1:$host"
+		[ "$f" = tcp:80 ] && echo "$app: open http://127.0.0.1:$host/ in a browser"
 	done
 	net="-netdev user,id=n0$fwd${NETDEV_OPTS:-} -device $nic" ;;
 tap) net="-netdev tap,id=n0,ifname=${TAP:-tap0},script=no,downscript=no${NETDEV_OPTS:-} -device $nic" ;;
