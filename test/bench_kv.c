@@ -17,15 +17,8 @@
 
 #include "app/kvstore/proto.h"
 #include "app/kvstore/store.h"
-#include "ebb/ebb.h"
-#include "ebb/event.h"
-#include "ebb/rcu.h"
-#include "ebb/timer.h"
-#include "hosted/hosted.h"
-#include "kernel/malloc.h"
-#include "kernel/page.h"
 #include "kernel/platform.h"
-#include "kernel/slab.h"
+#include "benchlib.h"
 
 #define KEYS	1000
 
@@ -95,15 +88,7 @@ int
 main(int argc, char **argv)
 {
 	n = argc > 1 ? atol(argv[1]) : 1000000;
-	hosted_init();
-	hosted_set_core_count(1);
-	page_init();
-	slab_init();
-	kmalloc_init();
-	ebb_init();
-	event_init();
-	timer_init();
-	rcu_init();
+	bench_runtime(1);
 	if (kv_init(64UL << 20, 0) != 0)
 		return 1;
 	return event_run(bench, NULL);

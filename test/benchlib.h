@@ -1,7 +1,7 @@
 /*
  * benchlib.h: what the hosted benchmarks over the runtime share (they
  * are linked without the test harness, so this is a header): the runtime
- * brought up in ebb_start's order on a given number of cores, and two
+ * brought up on a given number of cores as hosted/main.c does, and two
  * stacks' interfaces joined by a memlink, A at 10.0.0.1 and B at
  * 10.0.0.2 on one /24.  Each benchmark then starts its own loops with
  * event_run, as the tests do.  A benchmark that cannot set up its
@@ -13,10 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ebb/ebb.h"
 #include "ebb/event.h"
-#include "ebb/rcu.h"
-#include "ebb/timer.h"
+#include "ebb/runtime.h"
 #include "hosted/hosted.h"
 #include "hosted/memlink.h"
 #include "kernel/malloc.h"
@@ -33,10 +31,7 @@ bench_runtime(int ncores)
 	page_init();
 	slab_init();
 	kmalloc_init();
-	ebb_init();
-	event_init();
-	timer_init();
-	rcu_init();
+	ebb_init_runtime();
 }
 
 /* A memlink configured by cfg; *a is 10.0.0.1/24, *b 10.0.0.2/24. */

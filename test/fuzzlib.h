@@ -4,8 +4,8 @@
  *
  * A fuzz target is not linked with the test harness (test.c's main and
  * CHECK are libFuzzer's business there), so it brings the runtime up
- * itself, once, on one core: the allocators, then the runtime in
- * ebb_start's order (ebb/runtime.c).  Then it adds a fake interface,
+ * itself, once, on one core: the allocators, then ebb_init_runtime
+ * (ebb/runtime.c), as the platforms do.  Then it adds a fake interface,
  * 10.0.0.1/24 at 02:00:00:00:00:01 with gateway 10.0.0.254, whose
  * transmit op is the target's own (one that frees, one that watches).
  * Anything that cannot be set up aborts: memory is not what is fuzzed.
@@ -18,8 +18,7 @@
 
 #include "ebb/ebb.h"
 #include "ebb/event.h"
-#include "ebb/rcu.h"
-#include "ebb/timer.h"
+#include "ebb/runtime.h"
 #include "hosted/hosted.h"
 #include "kernel/malloc.h"
 #include "kernel/page.h"
@@ -40,10 +39,7 @@ fuzz_setup(struct netif *nif, const struct netif_ops *ops)
 	page_init();
 	slab_init();
 	kmalloc_init();
-	ebb_init();		/* as ebb_start does: the id map, */
-	event_init();		/* the loops, */
-	timer_init();		/* timers, */
-	rcu_init();		/* RCU */
+	ebb_init_runtime();	/* the id map, loops, timers, RCU */
 	nif->ops = ops;
 	strcpy(nif->name, "fuzz0");
 	memcpy(nif->mac, fuzz_our_mac, ETH_ALEN);
