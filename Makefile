@@ -89,6 +89,7 @@ PORTABLE := \
 	kernel/page.c \
 	kernel/slab.c \
 	kernel/malloc.c \
+	ebb/init.c \
 	ebb/runtime.c \
 	ebb/event.c \
 	ebb/block.c \

@@ -1,23 +1,18 @@
 /*
  * runtime.c: the portable start and exit of the runtime (see runtime.h).
  *
- * ebb_init_runtime is the table of contents of the runtime's start, as
- * kmain is of the machine's: each line brings up one piece, in
- * dependency order.  The platform calls it before its drivers probe,
- * since a driver may arm a timer as it attaches (virtio-net's
- * watchdog), and then ebb_start.  The app runs as the first event of the loops' first (and, in
- * an instance, only) run; event_run returns when some event has called
- * event_stop, which is what ebb_exit is, and then the instance ends.
+ * ebb_start is what the platform calls last, after ebb_init_runtime
+ * (init.c) and its drivers.  The app runs as the first event of the
+ * loops' first (and, in an instance, only) run; event_run returns when
+ * some event has called event_stop, which is what ebb_exit is, and then
+ * the instance ends.
  * Tests use event_run directly, many times, and never ebb_start.
  */
 #include <stdio.h>
 
 #include "kernel/platform.h"
-#include "ebb.h"
 #include "event.h"
-#include "rcu.h"
 #include "runtime.h"
-#include "timer.h"
 
 static int app_argc;
 static char **app_argv;
@@ -32,15 +27,6 @@ app_event(void *unused)
 	status = app_main(app_argc, app_argv);
 	if (status != EBB_RUN)
 		ebb_exit(status);
-}
-
-void
-ebb_init_runtime(void)
-{
-	ebb_init();		/* the local id map */
-	event_init();		/* the loops' queues and event records: EBB_EVENTS */
-	timer_init();		/* timers, hooked into the loops: EBB_TIMERS */
-	rcu_init();		/* grace periods: hooks into the loops too */
 }
 
 void
