@@ -52,11 +52,7 @@ load=build/test/http_load
 www=app/httpd/www
 pid=
 tmp=$(mktemp -d)
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$tmp"
-}
+cleanup() { ns_app_cleanup; }
 
 # A bad argument: the usage, status 64 (no root needed).
 timeout 30 "$app" port=0 >"$out" 2>&1
@@ -72,24 +68,6 @@ done
 netns_make "$ns" "$load" "$app" build/native/httpd.elf32 || { skip_all; exit 0; }
 in_ns() { run ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
-
-wait_dev() {
-	for _ in $(seq 200); do
-		in_ns ip link show "$1" >/dev/null 2>&1 && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-wait_line() {
-	for _ in $(seq $(($2 * 10))); do
-		grep -qE "$1" "$tmp/app.out" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 # start KIND [ARGS...]: the app of KIND in the namespace; sets $host,
 # $port and $url.  0 once it answers.
@@ -117,11 +95,7 @@ start() {
 		pid=$! ;;
 	esac
 	url=http://$host:$port
-	if [ "$dev" != none ]; then
-		wait_dev "$dev" || return 1
-		in_ns ip addr add "${host%.2}.1/24" dev "$dev" && in_ns ip link set "$dev" up || return 1
-	fi
-	wait_line '^httpd: serving' 120 || return 1
+	app_up "$dev" "$host" '^httpd: serving' 120 || return 1
 	for _ in $(seq 100); do
 		in_ns curl -s -m 5 -o /dev/null "$url/" && return 0
 		sleep 0.2

@@ -41,11 +41,7 @@ ns=ebbkv$$
 app=build/hosted/kvstore
 pid=
 tmp=$(mktemp -d)
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$tmp"
-}
+cleanup() { ns_app_cleanup; }
 
 timeout 30 "$app" port=0 >"$out" 2>&1
 check kv.usage 64 $? '^kvstore: port=0: not port=1\.\.65535$' '^usage: kvstore \[ip=dhcp'
@@ -61,24 +57,6 @@ fi
 netns_make "$ns" "$app" build/native/kvstore.elf32 || { skip_all; exit 0; }
 in_ns() { run ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
-
-wait_dev() {
-	for _ in $(seq 200); do
-		in_ns ip link show "$1" >/dev/null 2>&1 && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-wait_line() {
-	for _ in $(seq $(($2 * 10))); do
-		grep -qE "$1" "$tmp/app.out" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 
 # start KIND: the app of KIND in the namespace; sets $addr and $port.
 start() {
@@ -106,11 +84,7 @@ start() {
 		pid=$!
 		;;
 	esac
-	if [ "$dev" != none ]; then
-		wait_dev "$dev" || return 1
-		in_ns ip addr add "${addr%.2}.1/24" dev "$dev" && in_ns ip link set "$dev" up || return 1
-	fi
-	wait_line '^kvstore: memcached protocol on tcp port' 90 || return 1
+	app_up "$dev" "$addr" '^kvstore: memcached protocol on tcp port' 90 || return 1
 	[ "$dev" = none ] || in_ns ping -c 1 -w 10 "$addr" >/dev/null 2>&1
 }
 

@@ -79,26 +79,6 @@ head -c 4194304 /dev/urandom >"$tmp/r4m"
 
 # ---- the instances ------------------------------------------------------
 
-# wait_dev DEV: until the namespace has DEV (the app or QEMU makes it).
-wait_dev() {
-	for _ in $(seq 200); do
-		in_ns ip link show "$1" >/dev/null 2>&1 && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-# wait_line PATTERN SECS: until the app's output has a line matching.
-wait_line() {
-	for _ in $(seq $(($2 * 10))); do
-		grep -qE "$1" "$tmp/app.out" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 # start KIND [APP ARGS...]: run the echo app of KIND in the namespace,
 # and set $addr (the app's address as Linux reaches it), $port7, $port9,
 # $port19 (where Linux reaches those ports), $server (where the app
@@ -130,12 +110,8 @@ start() {
 		pid=$!
 		;;
 	esac
-	if [ "$dev" != none ]; then
-		wait_dev "$dev" || return 1
-		in_ns ip addr add "${addr%.2}.1/24" dev "$dev" && in_ns ip link set "$dev" up || return 1
-	fi
 	# Up once it says so (the native image boots slowly under TCG).
-	wait_line '^echo: (tcp ports|no network interface)' 60 || return 1
+	app_up "$dev" "$addr" '^echo: (tcp ports|no network interface)' 60 || return 1
 	grep -q '^echo: no network interface' "$tmp/app.out" && return 2
 	[ "$dev" = none ] || in_ns ping -c 1 -w 10 "$addr" >/dev/null 2>&1
 }

@@ -209,3 +209,47 @@ netns_make() {
 	done
 	ip netns add "$ns" 2>/dev/null || { why="'ip netns' is unavailable here"; return 1; }
 }
+
+# wait_dev DEV: until the test's namespace has the device DEV (which the
+# app or QEMU makes), as long as the app ($pid) lives; 0, or 1.  The
+# caller defines in_ns, as netns_make's callers do.
+wait_dev() {
+	for _ in $(seq 200); do
+		in_ns ip link show "$1" >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_line PATTERN SECS: until the app's output ($tmp/app.out) has a
+# line matching PATTERN, for at most SECS seconds and as long as the app
+# ($pid) lives; 0, or 1.
+wait_line() {
+	for _ in $(seq $(($2 * 10))); do
+		grep -qE "$1" "$tmp/app.out" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# app_up DEV ADDR PATTERN SECS: an app just started in the namespace
+# ($pid): if it makes a TAP device DEV (not "none"), Linux's end gets
+# ADDR's .1/24 (ADDR ends in .2) and comes up; then, as wait_line, until
+# PATTERN is in its output.  0, or 1.
+app_up() {
+	if [ "$1" != none ]; then
+		wait_dev "$1" || return 1
+		in_ns ip addr add "${2%.2}.1/24" dev "$1" && in_ns ip link set "$1" up || return 1
+	fi
+	wait_line "$3" "$4"
+}
+
+# ns_app_cleanup: the cleanup of a script that runs one app ($pid, if
+# any) in a namespace ($ns) of its own with a temporary directory ($tmp).
+ns_app_cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$tmp"
+}
