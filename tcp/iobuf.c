@@ -3,19 +3,28 @@
  *
  * Two kinds of object:
  *
- *   struct iobuf        a window onto a block, one link of a chain; from
- *                       the "iobuf" slab cache; owned by one holder.
+ *   struct iobuf        a window onto a block, one link of a chain; owned
+ *                       by one holder.
  *   struct iobuf_block  a reference count, a size and the bytes; shared
  *                       by every iobuf that views it (iobuf_clone).
  *
- *	block:  | refs size kind | headroom | window (data, len) | tailroom |
- *	                         ^ bytes                                    ^ bytes + size
- *
  * A block whose header and bytes fit in IOBUF_BLOCK_SMALL bytes (a 1500-
- * byte frame and IOBUF_HEADROOM do) comes from the "iobuf_2k" slab cache,
- * any other from kmalloc; `kind` says which, so the free goes back to the
- * right place.  The two caches are made on first use (iobuf_caches), so
- * no one has to call an init: the floors below know nothing of iobufs.
+ * byte frame and IOBUF_HEADROOM do) comes from the "iobuf_2k" slab cache
+ * with the iobuf that iobuf_alloc returns in front of it, its home
+ * buffer, so that a new buffer is one allocation, not two:
+ *
+ *	iobuf_2k object: | home iobuf | refs kind size | headroom | window | tailroom |
+ *	                                               ^ bytes                         ^ bytes + size
+ *
+ * The home buffer lives as long as the block: freeing it drops its
+ * reference (and marks it dead, data NULL, so that a second free of it
+ * panics while clones still hold the block), and the object goes back
+ * to the cache with the last reference.  Clones, and the buffers of
+ * other blocks (kmalloc'd: exact or large; static), come from the
+ * "iobuf" cache.  `kind` says where a block came from, so the free goes
+ * back to the right place.  The two caches are made on first use
+ * (iobuf_caches), so no one has to call an init: the floors below know
+ * nothing of iobufs.
  *
  * Reference counting: iobuf_alloc makes a block with refs = 1; each
  * iobuf_clone adds one; each iobuf_free drops one, and the last frees the
@@ -76,34 +85,29 @@ iobuf_caches(void)
 	return blocks != NULL ? 0 : -1;
 }
 
-/*
- * A block of at least size bytes, refs = 1; NULL if memory ran out.
- * exact: from kmalloc even when small (no 2 KiB frame block).
- */
+/* The home buffer of slab block k (in front of it). */
+static struct iobuf *
+block_home(struct iobuf_block *k)
+{
+	return (struct iobuf *)k - 1;
+}
+
+/* A kmalloc'd block of exactly size bytes, refs = 1; NULL if memory ran out. */
 static struct iobuf_block *
-block_alloc(size_t size, int exact)
+block_kmalloc(size_t size)
 {
 	struct iobuf_block *k;
 
-	if (size > SIZE_MAX - sizeof *k)
+	if (size > SIZE_MAX - sizeof *k || (k = kmalloc(sizeof *k + size)) == NULL)
 		return NULL;
-	if (!exact && sizeof *k + size <= IOBUF_BLOCK_SMALL) {
-		if ((k = slab_alloc(blocks)) == NULL)
-			return NULL;
-		k->kind = BLOCK_SLAB;
-		k->size = IOBUF_BLOCK_SMALL - sizeof *k;
-	} else {
-		if ((k = kmalloc(sizeof *k + size)) == NULL)
-			return NULL;
-		k->kind = BLOCK_KMALLOC;
-		k->size = size;
-	}
+	k->kind = BLOCK_KMALLOC;
+	k->size = size;
 	k->refs = 1;
 	__atomic_add_fetch(&nblocks, 1, __ATOMIC_RELAXED);
 	return k;
 }
 
-/* Drop one reference to k; the last frees it. */
+/* Drop one reference to k; the last frees it (and its home buffer). */
 static void
 block_put(struct iobuf_block *k)
 {
@@ -123,7 +127,7 @@ block_put(struct iobuf_block *k)
 		panic("iobuf: static block %p lost its own reference", (void *)k);
 	__atomic_sub_fetch(&nblocks, 1, __ATOMIC_RELAXED);
 	if (k->kind == BLOCK_SLAB)
-		slab_free(k);
+		slab_free(block_home(k));
 	else
 		kfree(k);
 }
@@ -148,6 +152,26 @@ buf_free(struct iobuf *b)
 	slab_free(b);
 }
 
+/* A small block with its home buffer, viewing nothing yet; NULL if out of memory. */
+static struct iobuf *
+small_alloc(void)
+{
+	struct iobuf *b;
+	struct iobuf_block *k;
+
+	if (iobuf_caches() < 0 || (b = slab_alloc(blocks)) == NULL)
+		return NULL;
+	k = (struct iobuf_block *)(b + 1);
+	k->kind = BLOCK_SLAB;
+	k->size = IOBUF_BLOCK_SMALL - sizeof *b - sizeof *k;
+	k->refs = 1;
+	__atomic_add_fetch(&nblocks, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	b->next = NULL;
+	b->block = k;
+	return b;
+}
+
 /* iobuf_alloc, and iobuf_alloc_exact when exact is set. */
 static struct iobuf *
 alloc(size_t headroom, size_t size, int exact)
@@ -156,11 +180,17 @@ alloc(size_t headroom, size_t size, int exact)
 
 	if (headroom > SIZE_MAX - size)
 		return NULL;
-	if ((b = buf_alloc()) == NULL)
-		return NULL;
-	if ((b->block = block_alloc(headroom + size, exact)) == NULL) {
-		buf_free(b);
-		return NULL;
+	if (!exact && headroom + size <= IOBUF_BLOCK_SMALL - sizeof *b -
+	    sizeof(struct iobuf_block)) {
+		if ((b = small_alloc()) == NULL)
+			return NULL;
+	} else {
+		if ((b = buf_alloc()) == NULL)
+			return NULL;
+		if ((b->block = block_kmalloc(headroom + size)) == NULL) {
+			buf_free(b);
+			return NULL;
+		}
 	}
 	b->data = b->block->bytes + headroom;
 	b->len = 0;
@@ -194,10 +224,24 @@ iobuf_clone(const struct iobuf *b)
 	return c;
 }
 
+/*
+ * A home buffer (its block is a slab block and it sits in front) goes
+ * with the block's last reference; until then it is marked dead.
+ */
 void
 iobuf_free(struct iobuf *b)
 {
-	block_put(b->block);
+	struct iobuf_block *k = b->block;
+
+	if (k->kind == BLOCK_SLAB && b == block_home(k)) {
+		if (b->data == NULL)
+			panic("iobuf_free: %p freed twice", (void *)b);
+		b->data = NULL;
+		__atomic_sub_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+		block_put(k);
+		return;
+	}
+	block_put(k);
 	buf_free(b);
 }
 
