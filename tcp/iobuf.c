@@ -210,18 +210,36 @@ iobuf_alloc_exact(size_t size)
 }
 
 struct iobuf *
-iobuf_clone(const struct iobuf *b)
+iobuf_clone_in(struct iobuf *c, const struct iobuf *b)
 {
-	struct iobuf *c;
-
-	if ((c = buf_alloc()) == NULL)
-		return NULL;
 	/* Relaxed: we hold a reference through b, so refs is >= 1 already. */
 	__atomic_add_fetch(&b->block->refs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	c->next = NULL;
 	c->block = b->block;
 	c->data = b->data;
 	c->len = b->len;
 	return c;
+}
+
+void
+iobuf_unview(struct iobuf *c)
+{
+	if (c->block == NULL)
+		panic("iobuf_unview: %p given up twice", (void *)c);
+	__atomic_sub_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	block_put(c->block);
+	c->block = NULL;
+}
+
+struct iobuf *
+iobuf_clone(const struct iobuf *b)
+{
+	struct iobuf *c;
+
+	if (iobuf_caches() < 0 || (c = slab_alloc(bufs)) == NULL)
+		return NULL;
+	return iobuf_clone_in(c, b);		/* counts it */
 }
 
 /*

@@ -178,6 +178,26 @@ TEST(clone_shares)
 	check_clean();
 }
 
+/* A clone made in the caller's memory: counted, shares, given up by iobuf_unview. */
+TEST(clone_in)
+{
+	struct iobuf *b, in, *c;
+
+	setup();
+	b = iobuf_alloc(IOBUF_HEADROOM, 200);
+	memcpy(iobuf_put(b, 5), "hello", 5);
+	c = iobuf_clone_in(&in, b);
+	CHECK(c == &in && c->next == NULL && c->block == b->block);
+	CHECK(c->data == b->data && c->len == 5);
+	CHECK(iobuf_shared(b) && iobuf_shared(c));
+	CHECK_EQ(iobuf_live(), 2);
+	iobuf_free(b);				/* the view keeps the block */
+	CHECK_EQ(iobuf_blocks_live(), 1);
+	CHECK(!iobuf_shared(c) && memcmp(c->data, "hello", 5) == 0);
+	iobuf_unview(c);
+	check_clean();
+}
+
 /* Clones of one block freed on every core at once: freed exactly once. */
 #define XCLONES 4000
 static struct iobuf *xc[XCLONES];
