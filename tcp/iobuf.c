@@ -60,17 +60,14 @@ static struct spinlock init_lock = SPINLOCK_INIT("iobuf_init");
 static long nbufs, nblocks;		/* live counts (atomic, relaxed) */
 
 /*
- * Make the caches on first use.  The acquire load pairs with the release
- * store below: whoever sees blocks set sees both caches made.  Returns 0,
- * or -1 if memory ran out (a later call tries again).
+ * Make the caches (the first call; a later one if memory ran out): 0, or
+ * -1 if memory ran out (a later call tries again).
  */
-static int
-iobuf_caches(void)
+static __attribute__((noinline)) int
+iobuf_caches_make(void)
 {
 	struct slab_cache *b, *k;
 
-	if (__atomic_load_n(&blocks, __ATOMIC_ACQUIRE) != NULL)
-		return 0;
 	spin_lock(&init_lock);
 	if (blocks == NULL) {
 		b = bufs != NULL ? bufs :
@@ -83,6 +80,20 @@ iobuf_caches(void)
 	}
 	spin_unlock(&init_lock);
 	return blocks != NULL ? 0 : -1;
+}
+
+/*
+ * Make the caches on first use (inline: every allocation asks).  The
+ * acquire load pairs with the release store in iobuf_caches_make:
+ * whoever sees blocks set sees both caches made.  0, or -1 if memory
+ * ran out.
+ */
+static inline int
+iobuf_caches(void)
+{
+	if (__builtin_expect(__atomic_load_n(&blocks, __ATOMIC_ACQUIRE) != NULL, 1))
+		return 0;
+	return iobuf_caches_make();
 }
 
 /* The home buffer of slab block k (in front of it). */
