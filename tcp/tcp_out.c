@@ -152,15 +152,30 @@ seg_append(struct tcp_seg *s, const struct iobuf *src, size_t off, size_t n,
 	return 0;
 }
 
+/* Set s up empty, at seq (the fields one by one: no memset of the head clone). */
+static void
+seg_init(struct tcp_seg *s, uint32_t seq)
+{
+	s->seq = seq;
+	s->len = 0;
+	s->flags = 0;
+	s->sacked = 0;
+	s->lost = 0;
+	s->rexmit_rec = 0;
+	s->rexmits = 0;
+	s->sent_ns = 0;
+	s->data = NULL;
+}
+
 /* A new empty segment at the tail, starting at seq; NULL if out of memory. */
 static struct tcp_seg *
 seg_new(struct tcp_conn *c, uint32_t seq)
 {
-	struct tcp_seg *s = kcalloc(1, sizeof *s);
+	struct tcp_seg *s = kmalloc(sizeof *s);
 
 	if (s == NULL)
 		return NULL;
-	s->seq = seq;
+	seg_init(s, seq);
 	TAILQ_INSERT_TAIL(&c->sndq, s, link);
 	if (c->snd_next == NULL)
 		c->snd_next = s;
@@ -238,11 +253,12 @@ tcp_queue_fin(struct tcp_conn *c)
 static int
 tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k)
 {
-	struct tcp_seg *t = kcalloc(1, sizeof *t);
+	struct tcp_seg *t = kmalloc(sizeof *t);
 	struct iobuf *a, *b;
 
 	if (t == NULL)
 		return ENOMEM;
+	seg_init(t, s->seq + k);
 	if ((a = tcp_slice(s->data, 0, k)) == NULL ||
 	    (b = tcp_slice(s->data, k, s->len - k)) == NULL) {
 		iobuf_free_chain(a);
