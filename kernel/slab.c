@@ -216,7 +216,8 @@ depot_put(struct slab_cache *c, void *obj)
 	s->map[i / 64] |= bit;
 	s->nfree++;
 	c->d.nfree++;
-	depot_relist(c, s, old);
+	if (old == 0 || s->nfree == c->nobj)	/* else partial it was and is */
+		depot_relist(c, s, old);
 }
 
 /* Depot lock held: a new slab s joins the depot, all free. */
