@@ -44,16 +44,24 @@
  * the wire took the frame.  Only a missing copy or ring (no memory)
  * returns ENOMEM.
  *
- * Copies.  The receiver may write into what it gets, and the sender's
- * blocks (a retransmission queue's clones) must never be shared with
- * the other stack, so each frame crosses as one buffer the receiver
- * owns alone (wire_buffer): a frame that is one buffer nobody else
- * views (an ACK, a UDP datagram) goes as it is, without a copy, as a
- * loopback device passes its frames; a chain whose first buffer is the
- * sender's alone and has the tailroom (a TCP segment: its headers'
- * buffer, then clones of the send queue) gets the rest copied there;
- * anything else is copied into a fresh iobuf.  The chain's other
- * buffers are freed.
+ * Copies.  The receiver may write into what it gets where iobuf_shared
+ * says no one else views it, and nowhere else (iobuf.h's rule), so a
+ * chain whose first buffer, the headers, is the sender's alone crosses
+ * as it is, as a loopback device passes its frames: an ACK, a UDP
+ * datagram, a TCP segment (its headers' buffer, then clones of the send
+ * queue, which the receiver sees shared and only reads).  A chain goes
+ * so only to a receiver that offers NETIF_F_RX_CSUM (it will not sum
+ * the bytes: one that does sums one buffer faster than a chain, faster
+ * than the copy costs) and only when its rest has MEMLINK_PASS_MIN bytes
+ * or more (a small copy costs less than a longer chain to free); else
+ * the rest is copied into the first buffer's tailroom.  The wire
+ * itself writes and reads frames as one buffer where it has to (a
+ * checksum to fill in, a byte to corrupt, a capture, a duplicate: any
+ * impairment asked for), so there each frame becomes one buffer the
+ * receiver owns alone (wire_buffer): one buffer nobody else views goes
+ * as it is; a chain whose first buffer is the sender's alone and has
+ * the tailroom gets the rest copied there; anything else is copied into
+ * a fresh iobuf.  The chain's other buffers are freed.
  *
  * Checksum offload.  With NETIF_F_TX_CSUM offered, a frame whose hints
  * ask for a checksum gets it here, summed as the bytes are copied
@@ -87,6 +95,8 @@
 
 #define MEMLINK_QUEUE_MAX	1024		/* default queue_max */
 #define MEMLINK_REORDER_NS	TIMER_MS	/* default reorder_ns */
+#define MEMLINK_PASS_MIN	256		/* a chain's rest crosses as it is from
+						 * this many bytes; less is copied */
 #define PCAP_MAGIC		0xa1b2c3d4u	/* microsecond times */
 #define PCAP_SNAPLEN		65535
 #define PCAP_LINKTYPE_ETHERNET	1
@@ -399,7 +409,11 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		q->st.nomem++;
 		return ENOMEM;
 	}
-	if ((b = wire_buffer(frame, fill ? hints : NULL)) == NULL) {
+	if (!fill && !ml->impaired && ml->pcap == NULL && !iobuf_shared(frame) &&
+	    (frame->next == NULL || ((peer_features & NETIF_F_RX_CSUM) &&
+	    iobuf_chain_len(frame->next) >= MEMLINK_PASS_MIN))) {
+		b = frame;			/* crosses as it is */
+	} else if ((b = wire_buffer(frame, fill ? hints : NULL)) == NULL) {
 		q->st.nomem++;
 		return ENOMEM;
 	}
@@ -424,7 +438,7 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		at = now;
 		if (cfg->rate_bps != 0) {
 			at = q->busy_until > now ? q->busy_until : now;
-			at += b->len * 8 * 1000000000ULL / cfg->rate_bps;
+			at += iobuf_chain_len(b) * 8 * 1000000000ULL / cfg->rate_bps;
 			q->busy_until = at;
 		}
 		at += cfg->delay_ns;

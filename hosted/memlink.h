@@ -12,10 +12,13 @@
  *	struct memlink *ml = memlink_create("a", "b", &cfg);
  *	struct netif *a = memlink_netif(ml, 0), *b = memlink_netif(ml, 1);
  *
- * hosted/memlink.c explains the wire; every frame on it is one buffer
- * that the receiver owns alone (what was sent, if it was one buffer
- * nobody else viewed; else a copy, as a NIC's DMA would make), so no
- * block is ever shared between the two stacks.
+ * hosted/memlink.c explains the wire; a frame whose first buffer is the
+ * sender's alone crosses as it is (a chain's clones are seen shared by
+ * the receiver, which by iobuf.h's rule only reads them; a chain only
+ * to a receiver offering NETIF_F_RX_CSUM, and not a short one); any other, or
+ * every frame where the wire must read or write it (a checksum to fill
+ * in, an impairment, a capture), becomes one buffer that the receiver
+ * owns alone (a copy, as a NIC's DMA would make).
  */
 #ifndef HOSTED_MEMLINK_H
 #define HOSTED_MEMLINK_H

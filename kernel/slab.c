@@ -24,7 +24,7 @@
  * obj & ~mask, and objects of a power-of-two size are aligned to it.
  * The block's descriptor is PAGE_SLAB with priv pointing at the cache:
  * slab_free finds cache, slab and index from the address alone
- * (page_head, then arithmetic).  A slab's bitmap says which objects are
+ * (page_of, back to the block's first page, then arithmetic).  A slab's bitmap says which objects are
  * free in the depot; an object in an array or in use has its bit clear.
  *
  * Homes.  An object's home is its node's depot.  A free on any core
@@ -65,8 +65,9 @@
  *     depot, find no free object, unlock; page_alloc a slab; lock, add
  *     it, move a batch of its objects to the array, unlock; pop one.
  *   slab_alloc(c): pop one from the array.
- *   slab_free(x) on core 2: page_head(x) -> c; check x starts an object
- *     and is not marked free; mark it; push it on core 2's array.  When
+ *   slab_free(x) on core 2: page_of(x), back to the block's first page
+ *     -> c; check x starts an object and is not marked free; mark it;
+ *     push it on core 2's array.  When
  *     that array is full (slab_free_slow), its older half goes to the
  *     depot: each object's bit is set, its slab moves to the partial or
  *     empty list, and empty slabs beyond SLAB_EMPTY_MAX go to page_free.
@@ -215,7 +216,8 @@ depot_put(struct slab_cache *c, void *obj)
 	s->map[i / 64] |= bit;
 	s->nfree++;
 	c->d.nfree++;
-	depot_relist(c, s, old);
+	if (old == 0 || s->nfree == c->nobj)	/* else partial it was and is */
+		depot_relist(c, s, old);
 }
 
 /* Depot lock held: a new slab s joins the depot, all free. */
@@ -331,14 +333,19 @@ slab_free_slow(struct slab_cache *c, struct slab_core *pc, void *obj)
 	pc->obj[pc->n++] = obj;
 }
 
+/*
+ * Every page of a slab is PAGE_SLAB and knows how far back its block's
+ * first page is (as kfree uses them): the inline page_of and a
+ * subtraction, not page_head's call and its second look at the owner.
+ */
 void
 slab_free(void *obj)
 {
-	struct page *h = page_head(obj);
+	struct page *pg = page_of(obj);
 
-	if (h == NULL || h->owner != PAGE_SLAB)
+	if (pg == NULL || pg->owner != PAGE_SLAB)
 		panic("slab_free: %p: not a slab object", obj);
-	slab_free_in(h, obj);
+	slab_free_in(pg - pg->head, obj);
 }
 
 size_t

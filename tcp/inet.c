@@ -110,17 +110,15 @@ sum_tail(uint64_t a, const uint8_t *p, size_t n)
 }
 
 /*
- * The ones'-complement sum of the n bytes at p taken as 16-bit words of
- * the machine's byte order (little-endian), folded to 16 bits.  Eight
- * loads a round, each added with its carry wrapped around (the compiler
- * makes an add and an add-with-carry of each), then single words, then
- * the tail.
+ * The n bytes at p taken as 16-bit words of the machine's byte order
+ * (little-endian) added to the accumulator a, unfolded.  Eight loads a
+ * round, each added with its carry wrapped around (the compiler makes
+ * an add and an add-with-carry of each), then single words, then the
+ * tail.
  */
-static uint16_t
-sum_native(const uint8_t *p, size_t n)
+static inline uint64_t
+sum_acc(uint64_t a, const uint8_t *p, size_t n)
 {
-	uint64_t a = 0;
-
 	for (; n >= 64; p += 64, n -= 64) {
 		a = add64(a, load8(p));
 		a = add64(a, load8(p + 8));
@@ -133,18 +131,25 @@ sum_native(const uint8_t *p, size_t n)
 	}
 	for (; n >= 8; p += 8, n -= 8)
 		a = add64(a, load8(p));
-	return inet_fold(fold64(sum_tail(a, p, n)));
+	return sum_tail(a, p, n);
+}
+
+/* sum_acc of the n bytes at p from 0, folded to 16 bits. */
+static uint16_t
+sum_native(const uint8_t *p, size_t n)
+{
+	return inet_fold(fold64(sum_acc(0, p, n)));
 }
 
 /*
- * sum_native of the n bytes at src, copied to dst on the way: each
- * block of 32 bytes, then each word, loaded once, stored and added; the
- * tail copied and added last.
+ * sum_acc of the n bytes at src, copied to dst on the way: each block
+ * of 32 bytes, then each word, loaded once, stored and added; the tail
+ * copied and added last.
  */
-static uint16_t
-copy_sum_native(uint8_t *dst, const uint8_t *src, size_t n)
+static inline uint64_t
+copy_sum_acc(uint64_t a, uint8_t *dst, const uint8_t *src, size_t n)
 {
-	uint64_t a = 0, w[4];
+	uint64_t w[4];
 
 	for (; n >= 32; src += 32, dst += 32, n -= 32) {
 		memcpy(w, src, 32);
@@ -160,7 +165,14 @@ copy_sum_native(uint8_t *dst, const uint8_t *src, size_t n)
 		a = add64(a, w[0]);
 	}
 	memcpy(dst, src, n);
-	return inet_fold(fold64(sum_tail(a, src, n)));
+	return sum_tail(a, src, n);
+}
+
+/* copy_sum_acc from 0, folded to 16 bits. */
+static uint16_t
+copy_sum_native(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	return inet_fold(fold64(copy_sum_acc(0, dst, src, n)));
 }
 
 /* A machine-order 16-bit sum as a partial sum of big-endian words, added to sum. */
@@ -188,14 +200,18 @@ inet_copy_sum(void *dst, const void *src, size_t n, uint32_t sum)
 /*
  * n bytes of chain b from off bytes in, added to sum; copied to dst on
  * the way unless dst is NULL.  Each buffer's piece is summed as if it
- * started on an even byte, and added by inet_add, which swaps it if it
- * starts on an odd byte of the message (RFC 1071 2(B)).
+ * started on an even byte, into one of two accumulators: even, for the
+ * pieces that start on an even byte of the message, odd for the others,
+ * whose words are swapped (RFC 1071 2(B)).  Swapping commutes with the
+ * sum, so the odd accumulator is swapped once, at the end, and nothing
+ * is folded per piece.
  */
 static uint32_t
 chain_sum(const struct iobuf *b, size_t off, size_t n, uint8_t *dst, uint32_t sum)
 {
-	uint32_t s = sum;
+	uint64_t acc[2] = { 0, 0 };	/* even, odd */
 	size_t pos = 0;			/* bytes of the message summed so far */
+	uint16_t even, odd;
 
 	for (; b != NULL && n > 0; b = b->next) {
 		if (off >= b->len) {
@@ -203,13 +219,17 @@ chain_sum(const struct iobuf *b, size_t off, size_t n, uint8_t *dst, uint32_t su
 			continue;
 		}
 		size_t k = b->len - off < n ? b->len - off : n;
-		s = inet_add(s, dst == NULL ? inet_sum(b->data + off, k, 0) :
-		    inet_copy_sum(dst + pos, b->data + off, k, 0), pos);
+		uint64_t *a = &acc[pos & 1];
+
+		*a = dst == NULL ? sum_acc(*a, b->data + off, k) :
+		    copy_sum_acc(*a, dst + pos, b->data + off, k);
 		pos += k;
 		n -= k;
 		off = 0;
 	}
-	return s;
+	even = inet_fold(fold64(acc[0]));
+	odd = inet_fold(fold64(acc[1]));
+	return add_swapped(sum, inet_fold((uint32_t)even + (uint16_t)(odd << 8 | odd >> 8)));
 }
 
 /* A piece's partial sum added to sum, the piece pos bytes into the message (inet.h). */

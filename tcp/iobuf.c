@@ -3,19 +3,28 @@
  *
  * Two kinds of object:
  *
- *   struct iobuf        a window onto a block, one link of a chain; from
- *                       the "iobuf" slab cache; owned by one holder.
+ *   struct iobuf        a window onto a block, one link of a chain; owned
+ *                       by one holder.
  *   struct iobuf_block  a reference count, a size and the bytes; shared
  *                       by every iobuf that views it (iobuf_clone).
  *
- *	block:  | refs size kind | headroom | window (data, len) | tailroom |
- *	                         ^ bytes                                    ^ bytes + size
- *
  * A block whose header and bytes fit in IOBUF_BLOCK_SMALL bytes (a 1500-
- * byte frame and IOBUF_HEADROOM do) comes from the "iobuf_2k" slab cache,
- * any other from kmalloc; `kind` says which, so the free goes back to the
- * right place.  The two caches are made on first use (iobuf_caches), so
- * no one has to call an init: the floors below know nothing of iobufs.
+ * byte frame and IOBUF_HEADROOM do) comes from the "iobuf_2k" slab cache
+ * with the iobuf that iobuf_alloc returns in front of it, its home
+ * buffer, so that a new buffer is one allocation, not two:
+ *
+ *	iobuf_2k object: | home iobuf | refs kind size | headroom | window | tailroom |
+ *	                                               ^ bytes                         ^ bytes + size
+ *
+ * The home buffer lives as long as the block: freeing it drops its
+ * reference (and marks it dead, data NULL, so that a second free of it
+ * panics while clones still hold the block), and the object goes back
+ * to the cache with the last reference.  Clones, and the buffers of
+ * other blocks (kmalloc'd: exact or large; static), come from the
+ * "iobuf" cache.  `kind` says where a block came from, so the free goes
+ * back to the right place.  The two caches are made on first use
+ * (iobuf_caches), so no one has to call an init: the floors below know
+ * nothing of iobufs.
  *
  * Reference counting: iobuf_alloc makes a block with refs = 1; each
  * iobuf_clone adds one; each iobuf_free drops one, and the last frees the
@@ -51,17 +60,14 @@ static struct spinlock init_lock = SPINLOCK_INIT("iobuf_init");
 static long nbufs, nblocks;		/* live counts (atomic, relaxed) */
 
 /*
- * Make the caches on first use.  The acquire load pairs with the release
- * store below: whoever sees blocks set sees both caches made.  Returns 0,
- * or -1 if memory ran out (a later call tries again).
+ * Make the caches (the first call; a later one if memory ran out): 0, or
+ * -1 if memory ran out (a later call tries again).
  */
-static int
-iobuf_caches(void)
+static __attribute__((noinline)) int
+iobuf_caches_make(void)
 {
 	struct slab_cache *b, *k;
 
-	if (__atomic_load_n(&blocks, __ATOMIC_ACQUIRE) != NULL)
-		return 0;
 	spin_lock(&init_lock);
 	if (blocks == NULL) {
 		b = bufs != NULL ? bufs :
@@ -77,33 +83,42 @@ iobuf_caches(void)
 }
 
 /*
- * A block of at least size bytes, refs = 1; NULL if memory ran out.
- * exact: from kmalloc even when small (no 2 KiB frame block).
+ * Make the caches on first use (inline: every allocation asks).  The
+ * acquire load pairs with the release store in iobuf_caches_make:
+ * whoever sees blocks set sees both caches made.  0, or -1 if memory
+ * ran out.
  */
+static inline int
+iobuf_caches(void)
+{
+	if (__builtin_expect(__atomic_load_n(&blocks, __ATOMIC_ACQUIRE) != NULL, 1))
+		return 0;
+	return iobuf_caches_make();
+}
+
+/* The home buffer of slab block k (in front of it). */
+static struct iobuf *
+block_home(struct iobuf_block *k)
+{
+	return (struct iobuf *)k - 1;
+}
+
+/* A kmalloc'd block of exactly size bytes, refs = 1; NULL if memory ran out. */
 static struct iobuf_block *
-block_alloc(size_t size, int exact)
+block_kmalloc(size_t size)
 {
 	struct iobuf_block *k;
 
-	if (size > SIZE_MAX - sizeof *k)
+	if (size > SIZE_MAX - sizeof *k || (k = kmalloc(sizeof *k + size)) == NULL)
 		return NULL;
-	if (!exact && sizeof *k + size <= IOBUF_BLOCK_SMALL) {
-		if ((k = slab_alloc(blocks)) == NULL)
-			return NULL;
-		k->kind = BLOCK_SLAB;
-		k->size = IOBUF_BLOCK_SMALL - sizeof *k;
-	} else {
-		if ((k = kmalloc(sizeof *k + size)) == NULL)
-			return NULL;
-		k->kind = BLOCK_KMALLOC;
-		k->size = size;
-	}
+	k->kind = BLOCK_KMALLOC;
+	k->size = size;
 	k->refs = 1;
 	__atomic_add_fetch(&nblocks, 1, __ATOMIC_RELAXED);
 	return k;
 }
 
-/* Drop one reference to k; the last frees it. */
+/* Drop one reference to k; the last frees it (and its home buffer). */
 static void
 block_put(struct iobuf_block *k)
 {
@@ -123,7 +138,7 @@ block_put(struct iobuf_block *k)
 		panic("iobuf: static block %p lost its own reference", (void *)k);
 	__atomic_sub_fetch(&nblocks, 1, __ATOMIC_RELAXED);
 	if (k->kind == BLOCK_SLAB)
-		slab_free(k);
+		slab_free(block_home(k));
 	else
 		kfree(k);
 }
@@ -148,6 +163,26 @@ buf_free(struct iobuf *b)
 	slab_free(b);
 }
 
+/* A small block with its home buffer, viewing nothing yet; NULL if out of memory. */
+static struct iobuf *
+small_alloc(void)
+{
+	struct iobuf *b;
+	struct iobuf_block *k;
+
+	if (iobuf_caches() < 0 || (b = slab_alloc(blocks)) == NULL)
+		return NULL;
+	k = (struct iobuf_block *)(b + 1);
+	k->kind = BLOCK_SLAB;
+	k->size = IOBUF_BLOCK_SMALL - sizeof *b - sizeof *k;
+	k->refs = 1;
+	__atomic_add_fetch(&nblocks, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	b->next = NULL;
+	b->block = k;
+	return b;
+}
+
 /* iobuf_alloc, and iobuf_alloc_exact when exact is set. */
 static struct iobuf *
 alloc(size_t headroom, size_t size, int exact)
@@ -156,11 +191,17 @@ alloc(size_t headroom, size_t size, int exact)
 
 	if (headroom > SIZE_MAX - size)
 		return NULL;
-	if ((b = buf_alloc()) == NULL)
-		return NULL;
-	if ((b->block = block_alloc(headroom + size, exact)) == NULL) {
-		buf_free(b);
-		return NULL;
+	if (!exact && headroom + size <= IOBUF_BLOCK_SMALL - sizeof *b -
+	    sizeof(struct iobuf_block)) {
+		if ((b = small_alloc()) == NULL)
+			return NULL;
+	} else {
+		if ((b = buf_alloc()) == NULL)
+			return NULL;
+		if ((b->block = block_kmalloc(headroom + size)) == NULL) {
+			buf_free(b);
+			return NULL;
+		}
 	}
 	b->data = b->block->bytes + headroom;
 	b->len = 0;
@@ -180,14 +221,12 @@ iobuf_alloc_exact(size_t size)
 }
 
 struct iobuf *
-iobuf_clone(const struct iobuf *b)
+iobuf_clone_in(struct iobuf *c, const struct iobuf *b)
 {
-	struct iobuf *c;
-
-	if ((c = buf_alloc()) == NULL)
-		return NULL;
 	/* Relaxed: we hold a reference through b, so refs is >= 1 already. */
 	__atomic_add_fetch(&b->block->refs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	c->next = NULL;
 	c->block = b->block;
 	c->data = b->data;
 	c->len = b->len;
@@ -195,9 +234,43 @@ iobuf_clone(const struct iobuf *b)
 }
 
 void
+iobuf_unview(struct iobuf *c)
+{
+	if (c->block == NULL)
+		panic("iobuf_unview: %p given up twice", (void *)c);
+	__atomic_sub_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+	block_put(c->block);
+	c->block = NULL;
+}
+
+struct iobuf *
+iobuf_clone(const struct iobuf *b)
+{
+	struct iobuf *c;
+
+	if (iobuf_caches() < 0 || (c = slab_alloc(bufs)) == NULL)
+		return NULL;
+	return iobuf_clone_in(c, b);		/* counts it */
+}
+
+/*
+ * A home buffer (its block is a slab block and it sits in front) goes
+ * with the block's last reference; until then it is marked dead.
+ */
+void
 iobuf_free(struct iobuf *b)
 {
-	block_put(b->block);
+	struct iobuf_block *k = b->block;
+
+	if (k->kind == BLOCK_SLAB && b == block_home(k)) {
+		if (b->data == NULL)
+			panic("iobuf_free: %p freed twice", (void *)b);
+		b->data = NULL;
+		__atomic_sub_fetch(&nbufs, 1, __ATOMIC_RELAXED);
+		block_put(k);
+		return;
+	}
+	block_put(k);
 	buf_free(b);
 }
 

@@ -69,6 +69,18 @@ struct iobuf *iobuf_alloc_exact(size_t size);
 struct iobuf *iobuf_clone(const struct iobuf *b);
 
 /*
+ * A clone of b made in c, memory of the caller's (a field of a longer-
+ * lived struct: a send queue's segment), so that the view costs no
+ * allocation; returns c, with c->next NULL.  It counts as a live iobuf
+ * and may head a chain, but must be given up with iobuf_unview, never
+ * iobuf_free (whose free of the struct panics: it is no slab object).
+ */
+struct iobuf *iobuf_clone_in(struct iobuf *c, const struct iobuf *b);
+
+/* Give up iobuf_clone_in's view c (its block's reference; not c->next). */
+void iobuf_unview(struct iobuf *c);
+
+/*
  * Does b share its block with another iobuf (a clone)?  Then the bytes,
  * headroom included, are seen by both: write into them (iobuf_push a
  * header and fill it) only through a buffer that is not shared, or one

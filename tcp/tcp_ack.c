@@ -92,7 +92,7 @@ ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns, uint64_t *last_ns)
 				struct iobuf *rest = tcp_slice(s->data, d, s->len - d);
 				if (rest == NULL)	/* keep it whole: acked later */
 					break;
-				iobuf_free_chain(s->data);
+				tcp_seg_drop_data(s);
 				s->data = rest;
 				s->len -= d;
 				bytes += d;
@@ -111,8 +111,7 @@ ack_segs(struct tcp_conn *c, uint32_t ack, uint64_t *rtt_ns, uint64_t *last_ns)
 		if (c->snd_next == s)
 			c->snd_next = TAILQ_NEXT(s, link);
 		TAILQ_REMOVE(&c->sndq, s, link);
-		iobuf_free_chain(s->data);
-		kfree(s);
+		tcp_seg_free(s);
 	}
 	c->sndq_bytes -= bytes;
 	if (rexmit)

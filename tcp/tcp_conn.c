@@ -116,8 +116,7 @@ tcp_conn_free(struct tcp_conn *c)
 	tcp_timers_stop(c);
 	while ((s = TAILQ_FIRST(&c->sndq)) != NULL) {
 		TAILQ_REMOVE(&c->sndq, s, link);
-		iobuf_free_chain(s->data);
-		kfree(s);
+		tcp_seg_free(s);
 	}
 	c->snd_next = NULL;
 	tcp_ooo_free(c);

@@ -32,7 +32,8 @@
  *
  * The send queue (sndq) is a list of segments in sequence order, each
  * at most one MSS of payload held as iobuf clones of the application's
- * bytes, plus the SYN or FIN flag it carries.  Those before snd_next
+ * bytes (the first in the segment itself, usually the only one: see
+ * tcp_out.c), plus the SYN or FIN flag it carries.  Those before snd_next
  * have been sent and are the retransmission queue; snd_next and after
  * are not sent yet.  A segment leaves the queue when the peer
  * acknowledges all of it.  Its flags carry the SACK scoreboard: sacked
@@ -98,6 +99,8 @@ struct tcp_seg {
 	uint16_t rexmits;		/* times sent again (Karn: no RTT sample) */
 	uint64_t sent_ns;		/* when last sent */
 	struct iobuf *data;		/* the payload: clones, or NULL if len 0 */
+	struct iobuf head;		/* the first clone's struct, when data is
+					 * &head (iobuf_clone_in: no allocation) */
 };
 TAILQ_HEAD(tcp_segq, tcp_seg);
 
@@ -363,6 +366,8 @@ int tcp_syn_opts(uint8_t *o, uint16_t mss, int ws, int sack_ok, int ts,
     uint32_t tsval, uint32_t tsecr);			/* a SYN's options */
 int tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg);
 struct iobuf *tcp_slice(const struct iobuf *b, size_t off, size_t len);
+void tcp_seg_drop_data(struct tcp_seg *s);		/* s->data given up */
+void tcp_seg_free(struct tcp_seg *s);			/* off the queue already */
 uint32_t tcp_rcv_wnd_field(struct tcp_conn *c);
 int tcp_queue_fin(struct tcp_conn *c);			/* 0, or ENOMEM */
 size_t tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,

@@ -14,7 +14,10 @@
  *	no connection -> tcp_rst_reply, tcp_cookie_syn -> tcp_reply -> ip_output
  *
  * Retransmission keeps the bytes without copying: a segment's data is a
- * chain of iobuf clones of the application's buffers, and each
+ * chain of iobuf clones of the application's buffers (the first made in
+ * the segment itself, s->head, by iobuf_clone_in: a segment within one
+ * of the application's buffers, the usual case, costs no clone's
+ * allocation; tcp_seg_drop_data gives it up), and each
  * transmission sends fresh clones of those (tcp_slice), with the headers
  * in a buffer of their own in front (pkt_push sees the shared block).
  * A clone is one small allocation; if it fails the segment is not sent
@@ -50,9 +53,26 @@
 
 /* ---- buffers ---------------------------------------------------------------- */
 
-/* A chain of clones of len bytes of b from off; NULL if out of memory. */
-struct iobuf *
-tcp_slice(const struct iobuf *b, size_t off, size_t len)
+/* Free chain d, whose first buffer may be in (iobuf_clone_in's). */
+static void
+chain_drop(struct iobuf *in, struct iobuf *d)
+{
+	struct iobuf *next;
+
+	if (d != NULL && d == in) {
+		next = d->next;
+		iobuf_unview(d);
+		d = next;
+	}
+	iobuf_free_chain(d);
+}
+
+/*
+ * A chain of clones of len bytes of b from off, the first made in in
+ * (iobuf_clone_in) unless in is NULL; NULL if out of memory.
+ */
+static struct iobuf *
+slice(struct iobuf *in, const struct iobuf *b, size_t off, size_t len)
 {
 	struct iobuf *head = NULL, **tail = &head, *n;
 
@@ -61,8 +81,9 @@ tcp_slice(const struct iobuf *b, size_t off, size_t len)
 			off -= b->len;
 			continue;
 		}
-		if ((n = iobuf_clone(b)) == NULL) {
-			iobuf_free_chain(head);
+		n = head == NULL && in != NULL ? iobuf_clone_in(in, b) : iobuf_clone(b);
+		if (n == NULL) {
+			chain_drop(in, head);
 			return NULL;
 		}
 		iobuf_advance(n, off);
@@ -76,6 +97,29 @@ tcp_slice(const struct iobuf *b, size_t off, size_t len)
 	return head;
 }
 
+/* A chain of clones of len bytes of b from off; NULL if out of memory. */
+struct iobuf *
+tcp_slice(const struct iobuf *b, size_t off, size_t len)
+{
+	return slice(NULL, b, off, len);
+}
+
+/* Give up s's payload (s->data NULL after). */
+void
+tcp_seg_drop_data(struct tcp_seg *s)
+{
+	chain_drop(&s->head, s->data);
+	s->data = NULL;
+}
+
+/* Free s and its payload (s is off the queue). */
+void
+tcp_seg_free(struct tcp_seg *s)
+{
+	tcp_seg_drop_data(s);
+	kfree(s);
+}
+
 /* Append n bytes to seg s: from chain src at off, or copied from bytes. */
 static int
 seg_append(struct tcp_seg *s, const struct iobuf *src, size_t off, size_t n,
@@ -84,7 +128,8 @@ seg_append(struct tcp_seg *s, const struct iobuf *src, size_t off, size_t n,
 	struct iobuf *add, *last;
 
 	if (src != NULL) {
-		if ((add = tcp_slice(src, off, n)) == NULL)
+		/* The first clone in the segment itself (s->head is free). */
+		if ((add = slice(s->data == NULL ? &s->head : NULL, src, off, n)) == NULL)
 			return ENOMEM;
 	} else {
 		/* Into the last buffer's tailroom, if it is ours alone. */
@@ -107,15 +152,30 @@ seg_append(struct tcp_seg *s, const struct iobuf *src, size_t off, size_t n,
 	return 0;
 }
 
+/* Set s up empty, at seq (the fields one by one: no memset of the head clone). */
+static void
+seg_init(struct tcp_seg *s, uint32_t seq)
+{
+	s->seq = seq;
+	s->len = 0;
+	s->flags = 0;
+	s->sacked = 0;
+	s->lost = 0;
+	s->rexmit_rec = 0;
+	s->rexmits = 0;
+	s->sent_ns = 0;
+	s->data = NULL;
+}
+
 /* A new empty segment at the tail, starting at seq; NULL if out of memory. */
 static struct tcp_seg *
 seg_new(struct tcp_conn *c, uint32_t seq)
 {
-	struct tcp_seg *s = kcalloc(1, sizeof *s);
+	struct tcp_seg *s = kmalloc(sizeof *s);
 
 	if (s == NULL)
 		return NULL;
-	s->seq = seq;
+	seg_init(s, seq);
 	TAILQ_INSERT_TAIL(&c->sndq, s, link);
 	if (c->snd_next == NULL)
 		c->snd_next = s;
@@ -193,18 +253,19 @@ tcp_queue_fin(struct tcp_conn *c)
 static int
 tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k)
 {
-	struct tcp_seg *t = kcalloc(1, sizeof *t);
+	struct tcp_seg *t = kmalloc(sizeof *t);
 	struct iobuf *a, *b;
 
 	if (t == NULL)
 		return ENOMEM;
+	seg_init(t, s->seq + k);
 	if ((a = tcp_slice(s->data, 0, k)) == NULL ||
 	    (b = tcp_slice(s->data, k, s->len - k)) == NULL) {
 		iobuf_free_chain(a);
 		kfree(t);
 		return ENOMEM;
 	}
-	iobuf_free_chain(s->data);
+	tcp_seg_drop_data(s);
 	s->data = a;
 	t->data = b;
 	t->seq = s->seq + k;

@@ -166,14 +166,35 @@ TEST(clone_shares)
 
 	d = iobuf_clone(c);			/* a clone of a clone */
 	CHECK(d != NULL && d->len == 3 && d->data == b->data + 2);
-	iobuf_free(b);				/* the block lives on */
-	CHECK_EQ(iobuf_blocks_live(), 1);
+	iobuf_free(b);				/* the block lives on, and in */
+	CHECK_EQ(iobuf_blocks_live(), 1);	/* it b's struct (its home */
+	CHECK_EQ(iobuf_live(), 2);		/* buffer), dead now */
 	CHECK(memcmp(c->data, "llo", 3) == 0);
 	iobuf_free(c);
 	CHECK(!iobuf_shared(d));
 	CHECK(memcmp(d->data, "llo", 3) == 0);
 	CHECK_EQ(iobuf_blocks_live(), 1);
 	iobuf_free(d);				/* the last reference */
+	check_clean();
+}
+
+/* A clone made in the caller's memory: counted, shares, given up by iobuf_unview. */
+TEST(clone_in)
+{
+	struct iobuf *b, in, *c;
+
+	setup();
+	b = iobuf_alloc(IOBUF_HEADROOM, 200);
+	memcpy(iobuf_put(b, 5), "hello", 5);
+	c = iobuf_clone_in(&in, b);
+	CHECK(c == &in && c->next == NULL && c->block == b->block);
+	CHECK(c->data == b->data && c->len == 5);
+	CHECK(iobuf_shared(b) && iobuf_shared(c));
+	CHECK_EQ(iobuf_live(), 2);
+	iobuf_free(b);				/* the view keeps the block */
+	CHECK_EQ(iobuf_blocks_live(), 1);
+	CHECK(!iobuf_shared(c) && memcmp(c->data, "hello", 5) == 0);
+	iobuf_unview(c);
 	check_clean();
 }
 
@@ -424,7 +445,9 @@ TEST(nomem)
 		cl[n++] = c;
 	CHECK(n < cap);
 	CHECK(iobuf_clone(b) == NULL);
-	CHECK(iobuf_alloc(0, 10) == NULL);
+	/* A small iobuf_alloc is one iobuf_2k object (its home buffer in
+	 * front): b's slab may have room.  An exact one needs the full cache. */
+	CHECK(iobuf_alloc_exact(10) == NULL);
 	CHECK_EQ(iobuf_live(), (long)n + 1);
 	CHECK_EQ(iobuf_blocks_live(), 1);
 	hoard_free(h);
