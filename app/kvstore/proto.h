@@ -90,6 +90,8 @@ struct kv_text {
 	char *mline;			/* KV_LINE_MAX bytes */
 	size_t nmline;
 	int closing;			/* quit, or a fatal error: nothing more is read */
+	enum { KV_PROTO_NONE, KV_PROTO_TEXT, KV_PROTO_BINARY } proto;	/* by the first byte */
+	struct kv_bin *bin;		/* binary.c's state: a binary connection */
 };
 
 /* Set up t; returns 0 or ENOMEM. */
@@ -111,5 +113,19 @@ int kv_text_input(struct kv_text *t, const char *p, size_t n, struct kv_out *out
 int kv_is_meta(const struct kv_word *w);
 void kv_meta_command(struct kv_text *t, const char *line, size_t n, struct kv_out *out);
 void kv_meta_stored(struct kv_text *t, struct kv_item *it, struct kv_out *out);
+
+/*
+ * The binary protocol (binary.c): a connection whose first byte is 0x80
+ * goes there for good.  kv_bin_input is kv_text_input's twin.
+ */
+#define KV_BIN_MAGIC	0x80
+int kv_bin_input(struct kv_text *t, const char *p, size_t n, struct kv_out *out);
+void kv_bin_free(struct kv_bin *b);
+
+/*
+ * "stats" (group "", n 0) or "stats settings" as text lines, "STAT name
+ * value\r\n" ... "END\r\n", into out; -1 for a group there is not.
+ */
+int kv_stats_text(const char *group, size_t n, struct kv_out *out);
 
 #endif
