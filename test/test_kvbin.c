@@ -572,12 +572,17 @@ TEST(big_values)
 
 	setup();
 	memset(val, 'v', n);
+	rq(&in, OP_SET, S("k"), S("\0\0\0\0\0\0\0\0"), S("old"), 0, 0);
 	head(&in, 0x80, OP_SET, 0, 0, S("\0\0\0\0\0\0\0\0"), S("k"), n, 0, 0);
 	join(req, &len, val, n);
+	rq(&in, OP_GET, S("k"), S(""), S(""), 0, 0);	/* a failed set leaves no old value */
 	rq(&in, OP_NOOP, S(""), S(""), S(""), 0, 0);
 	join(req, &len, "", 0);
+	rs(&want, OP_SET, ST_OK, S(""), S(""), S(""), 0, ANY);
 	rs(&want, OP_SET, ST_TOO_LARGE, S(""), S(""), S("Too large."), 0, 0);
+	rs(&want, OP_GET, ST_NOT_FOUND, S(""), S(""), S("Not found"), 0, 0);
 	rs(&want, OP_NOOP, ST_OK, S(""), S(""), S(""), 0, 0);
+	ex_fix = uniques;
 	ex_stride = 99991;
 	exchange_n(req, len, want.b, want.n, 0);
 	want.n = 0;
@@ -633,5 +638,17 @@ TEST(zero_copy)
 {
 	setup();
 	run(zero_copy_body);
+	teardown();
+}
+
+/* Only a connection's first byte picks the protocol: later, 0x80 is text. */
+TEST(detect)
+{
+	setup();
+	exchange("version\r\n\x80\r\nmn\r\n", "VERSION " KV_VERSION "\r\nERROR\r\nMN\r\n", 0);
+	rq(&in, OP_NOOP, S(""), S(""), S(""), 7, 0);
+	raw(&in, S("version\r\nversion\r\nversion\r\n"));	/* a header whose magic is 'v' */
+	rs(&want, OP_NOOP, ST_OK, S(""), S(""), S(""), 7, 0);
+	bin_exchange(1);	/* closed without a word */
 	teardown();
 }

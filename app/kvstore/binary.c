@@ -264,6 +264,8 @@ start_store(struct kv_bin *b, const struct opinfo *oi, const char *key, struct k
 	b->item = kv_item_new(key, b->nkey, flags, exptime, nval, &why);
 	if (b->item == NULL) {
 		fail(b, out, status_of(why));
+		if (b->sop == KV_SET)	/* no stale value may stay behind a failed set */
+			kv_delete(key, b->nkey);
 		b->swallow = nval;
 		b->state = B_SWALLOW;
 		return;
@@ -378,8 +380,10 @@ run(struct kv_text *t, struct kv_bin *b, struct kv_out *out)
 		break;
 	case OP_SET: case OP_ADD: case OP_REPLACE: case OP_APPEND: case OP_PREPEND:
 		start_store(b, oi, key, out);
-		if (b->state == B_VALUE && b->need == 0)
-			end_store(b, out), b->state = B_HDR;
+		if (b->state == B_VALUE && b->need == 0) {	/* an empty value */
+			end_store(b, out);
+			b->state = B_HDR;
+		}
 		break;
 	case OP_DELETE: {
 		enum kv_status s = kv_delete_cas(key, b->nkey, b->cas);
