@@ -359,6 +359,9 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/test/fuzz_%.o $(F_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) $(FCFLAGS) -fsanitize=fuzzer -o $@ $^ $(HLDLIBS)
 
+# fuzz_kv drives the kvstore's protocols and store (not conn.c, app_main's).
+$(B)/fuzz/fuzz_kv: $(call obj,$(B)/fuzz,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
+
 # ---- newlib -----------------------------------------------------------------
 #
 # Configured for the freestanding x86_64-elf target with the stock gcc
