@@ -13,12 +13,13 @@
  *
  * A flag is one letter, some with a token glued on (T30, Oabc); every
  * flag may come once.  Return flags (k O c f t s h l) are answered in
- * the order they were asked, then W, X, Z.  q hides the common reply
- * (mg: EN; ms, md, ma: HD); errors are always said.
+ * the order they were asked, then Z, X, W (memcached's order).  q hides
+ * the common reply (mg: EN; ms, md, ma: HD); errors are always said.
  *
- *	meta_command -> parse (the flags into struct meta) -> mg | ms | md | ma | me
+ *	kv_meta_command -> parse_flags (into struct meta)
+ *	    -> meta_get | meta_set | meta_delete | meta_arith | meta_debug
  *	ms: the line is kept (t->mline) until its data block is whole:
- *	    text.c's data() -> kv_meta_stored -> the reply
+ *	    text.c's data() -> kv_meta_stored -> kv_store -> the reply
  *
  * Recache (the dog-pile guard).  An item carries three marks (store.h's
  * KV_ITEM_*).  md I (and ms I with an old C) publishes a STALE copy with
