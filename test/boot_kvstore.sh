@@ -30,6 +30,7 @@
 #		forms), byte for byte against memcached 1.6.18's replies
 #   memcslap	memcslap --test=get (8 connections, sets then gets) exits 0 and
 #		the store's get_hits grew
+#   memcslap_binary  the same in --binary mode
 #   pipeline	20 connections at once, each one write of 100 pipelined
 #		requests (50 sets and 50 gets of its own keys), every reply
 #		checked byte for byte
@@ -56,7 +57,7 @@ check kv.usage 64 $? '^kvstore: port=0: not port=1\.\.65535$' '^usage: kvstore \
 timeout 30 "$app" >"$out" 2>&1
 check kv.no_nic 69 $? '^kvstore: no network interface: give it one with'
 
-tests="nc_session meta_session tools tools_binary memcslap pipeline leaks"
+tests="nc_session meta_session tools tools_binary memcslap memcslap_binary pipeline leaks"
 kinds=${KV_KINDS:-"hosted hosted_2cpus native_tap native_user"}
 skip_all() { for k in $kinds; do for t in $tests; do echo "SKIP kv.$t.$k: $why"; done; done; }
 if ! command -v memccat >/dev/null; then
@@ -217,13 +218,17 @@ for kind in $kinds; do
 	} >"$out" 2>&1
 	check "kv.tools_binary.$kind" 0 $? '^binary tools ok$'
 
-	hits0=$(kvstat get_hits)
-	in_ns timeout 120 memcslap "$S" --test=get --concurrency=8 --execute-number=500 >"$out" 2>&1
-	rc=$?
-	hits1=$(kvstat get_hits)
-	echo "get_hits $hits0 -> $hits1" >>"$out"
-	[ "$rc" -eq 0 ] && [ "${hits1:-0}" -gt "${hits0:-0}" ]
-	check "kv.memcslap.$kind" 0 $? '^Time to (set|get)'
+	for mode in "" --binary; do
+		name=kv.memcslap${mode:+_binary}.$kind
+		hits0=$(kvstat get_hits)
+		in_ns timeout 120 memcslap "$S" $mode --test=get --concurrency=8 \
+			--execute-number=500 >"$out" 2>&1
+		rc=$?
+		hits1=$(kvstat get_hits)
+		echo "get_hits $hits0 -> $hits1" >>"$out"
+		[ "$rc" -eq 0 ] && [ "${hits1:-0}" -gt "${hits0:-0}" ]
+		check "$name" 0 $? '^Time to (set|get)'
+	done
 
 	for c in $(seq 20); do
 		talk "$tmp/pipe$c.in" >"$tmp/pipe$c.out" 2>&1 &
