@@ -1,7 +1,9 @@
 /*
  * proto.h: what app/kvstore's protocol code shares with the connection
  * glue (conn.c) and the tests: the reply batch, the settings "stats"
- * shows, and the text protocol's per-connection parser.  Portable; no
+ * shows, and a connection's parser state (struct kv_text), which serves
+ * the text protocol with the meta commands (text.c, meta.c) or, if the
+ * first byte is 0x80, the binary protocol (binary.c).  Portable; no
  * network calls: a parser takes bytes and gives back a reply chain, so
  * a hosted test can drive it at every split point.
  *
@@ -71,9 +73,10 @@ int kv_num_i32(const struct kv_word *w, int64_t *out);		/* 0, or -1 */
 enum { KV_OK = 0, KV_CLOSE = 1 };
 
 /*
- * The text protocol's state for one connection: a command line that
- * came split across segments (pend), and a storage command's data block
- * being read straight into its new item.
+ * A connection's protocol state: which protocol (its first byte says);
+ * for text, a command line that came split across segments (pend), and
+ * a storage command's data block being read straight into its new item
+ * (for ms, with the line kept in mline); for binary, binary.c's state.
  */
 struct kv_text {
 	char *pend;			/* an incomplete line, KV_GET_LINE_MAX bytes */

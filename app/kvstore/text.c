@@ -12,6 +12,10 @@
  *	kv_text_input -> (pend_more | data | lines) -> command -> store.c
  *	                                                      -> kv_out_*
  *
+ * The other protocols come in here too: a connection whose first byte
+ * is 0x80 is binary and goes to binary.c (kv_bin_input) for good; a
+ * line whose first word is mg, ms, md, ma, mn or me goes to meta.c.
+ *
  * Lines end at "\n", with a "\r" before it dropped; words are separated
  * by one or more spaces (only spaces, as memcached's tokenizer).  Limits:
  * a line of more than KV_LINE_MAX bytes (KV_GET_LINE_MAX for the get
