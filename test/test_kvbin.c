@@ -652,3 +652,25 @@ TEST(detect)
 	bin_exchange(1);	/* closed without a word */
 	teardown();
 }
+
+/* A connection that ends inside a request: the whole ones answered, the cut one dropped. */
+TEST(truncated)
+{
+	setup();
+	rq(&in, OP_NOOP, S(""), S(""), S(""), 1, 0);
+	rq(&in, OP_SET, S("k"), S("\0\0\0\0\0\0\0\0"), S("value"), 2, 0);
+	in.n -= 3;			/* ... its value cut short */
+	rs(&want, OP_NOOP, ST_OK, S(""), S(""), S(""), 1, 0);
+	bin_exchange(0);
+	rq(&in, OP_NOOP, S(""), S(""), S(""), 1, 0);
+	rq(&in, OP_GETK, S("key"), S(""), S(""), 2, 0);
+	in.n -= 2;			/* ... its key cut short */
+	rs(&want, OP_NOOP, ST_OK, S(""), S(""), S(""), 1, 0);
+	bin_exchange(0);
+	rq(&in, OP_NOOP, S(""), S(""), S(""), 1, 0);
+	rq(&in, OP_INCR, S("n"), S("\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0"), S(""), 2, 0);
+	in.n -= 30;			/* ... in its header */
+	rs(&want, OP_NOOP, ST_OK, S(""), S(""), S(""), 1, 0);
+	bin_exchange(0);
+	teardown();
+}

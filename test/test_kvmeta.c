@@ -393,3 +393,13 @@ TEST(one_winner)
 	run(flush_now);
 	teardown();
 }
+
+/* A connection that ends inside a request: the whole ones answered, the cut one dropped. */
+TEST(truncated)
+{
+	setup();
+	exchange("mn\r\nms k 5 T0\r\nhel", "MN\r\n", 0);
+	exchange("mn\r\nms k 5 T0", "MN\r\n", 0);
+	exchange("ms k 1\r\na\r\nmg k v", "HD\r\n", 0);
+	teardown();
+}
