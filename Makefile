@@ -413,6 +413,9 @@ $(B)/test/test_http: $(B)/test/obj/test/test_http.o $(B)/test/obj/test/test.o \
 	$(call say,LD,$@)
 	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(HLDLIBS)
 
+# fuzz_kv drives the kvstore's protocols and store (not conn.c, app_main's).
+$(B)/fuzz/fuzz_kv: $(call obj,$(B)/fuzz,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
+
 # ---- newlib -----------------------------------------------------------------
 #
 # Configured for the freestanding x86_64-elf target with the stock gcc

@@ -24,8 +24,13 @@
 #   tools	memccp copies a 100 KB random file in, memccat gives it back
 #		(cmp), memcstat shows it (curr_items), memcrm removes it,
 #		memccat then fails, memcflush succeeds
+#   tools_binary  the same with every tool in --binary mode (memcached's
+#		binary protocol, app/kvstore/binary.c)
+#   meta_session  one nc session of meta commands (mg ms md ma mn, quiet
+#		forms), byte for byte against memcached 1.6.18's replies
 #   memcslap	memcslap --test=get (8 connections, sets then gets) exits 0 and
 #		the store's get_hits grew
+#   memcslap_binary  the same in --binary mode
 #   pipeline	20 connections at once, each one write of 100 pipelined
 #		requests (50 sets and 50 gets of its own keys), every reply
 #		checked byte for byte
@@ -48,7 +53,7 @@ check kv.usage 64 $? '^kvstore: port=0: not port=1\.\.65535$' '^usage: kvstore \
 timeout 30 "$app" >"$out" 2>&1
 check kv.no_nic 69 $? '^kvstore: no network interface: give it one with'
 
-tests="nc_session tools memcslap pipeline leaks"
+tests="nc_session meta_session tools tools_binary memcslap memcslap_binary pipeline leaks"
 kinds=${KV_KINDS:-"hosted hosted_2cpus native_tap native_user"}
 skip_all() { for k in $kinds; do for t in $tests; do echo "SKIP kv.$t.$k: $why"; done; done; }
 if ! command -v memccat >/dev/null; then
@@ -120,6 +125,13 @@ printf '%s\r\n' STORED "VALUE a 5 5" hello END NOT_STORED STORED NOT_STORED STOR
 # ("toolong" is no 1-byte data block: the block is "too", which does not
 # end in "\r\n", and "long" is then read as a command, as memcached does.)
 
+# A session of meta commands, with memcached 1.6.18's replies.
+printf '%s\r\n' "ms m 5 T0 F3" hello "mg m v f t s k" "mg x v" "mg x v q k" "mn" \
+	"ms m 1 MA" "!" "mg m v" "ma c N0 J10 v" "ma c MD D3 v" "md m q" "md m" "mg m v" \
+	"mn" >"$tmp/meta.in"
+printf '%s\r\n' HD "VA 5 f3 t-1 s5 km" hello EN MN HD "VA 6" "hello!" "VA 2" 10 "VA 1" 7 \
+	NF EN MN >"$tmp/meta.want"
+
 # The pipeline of client $1: 50 sets of its own keys, then 50 gets.
 pipeline() {
 	local c=$1 i
@@ -163,13 +175,34 @@ for kind in $kinds; do
 	} >"$out" 2>&1
 	check "kv.tools.$kind" 0 $? '^tools ok$'
 
-	hits0=$(kvstat get_hits)
-	in_ns timeout 120 memcslap "$S" --test=get --concurrency=8 --execute-number=500 >"$out" 2>&1
-	rc=$?
-	hits1=$(kvstat get_hits)
-	echo "get_hits $hits0 -> $hits1" >>"$out"
-	[ "$rc" -eq 0 ] && [ "${hits1:-0}" -gt "${hits0:-0}" ]
-	check "kv.memcslap.$kind" 0 $? '^Time to (set|get)'
+	talk "$tmp/meta.in" >"$out" 2>&1
+	cmp -s "$out" "$tmp/meta.want"
+	check "kv.meta_session.$kind" 0 $? '^MN'
+
+	B="--binary $S"
+	{
+		in_ns timeout 30 memccp $B "$tmp/blob" &&
+		in_ns timeout 30 memccat $B blob >"$tmp/blob.back" &&
+		head -c 100000 "$tmp/blob.back" | cmp "$tmp/blob" - &&
+		[ "$(stat -c %s "$tmp/blob.back")" = 100001 ] &&
+		in_ns timeout 30 memcstat $B | grep -E '^\s*curr_items: [1-9]' &&
+		in_ns timeout 30 memcrm $B blob &&
+		! in_ns timeout 30 memccat $B blob &&
+		in_ns timeout 30 memcflush $B && echo "binary tools ok"
+	} >"$out" 2>&1
+	check "kv.tools_binary.$kind" 0 $? '^binary tools ok$'
+
+	for mode in "" --binary; do
+		name=kv.memcslap${mode:+_binary}.$kind
+		hits0=$(kvstat get_hits)
+		in_ns timeout 120 memcslap "$S" $mode --test=get --concurrency=8 \
+			--execute-number=500 >"$out" 2>&1
+		rc=$?
+		hits1=$(kvstat get_hits)
+		echo "get_hits $hits0 -> $hits1" >>"$out"
+		[ "$rc" -eq 0 ] && [ "${hits1:-0}" -gt "${hits0:-0}" ]
+		check "$name" 0 $? '^Time to (set|get)'
+	done
 
 	for c in $(seq 20); do
 		talk "$tmp/pipe$c.in" >"$tmp/pipe$c.out" 2>&1 &

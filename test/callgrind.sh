@@ -127,7 +127,8 @@ fi
 
 # kvstore's request path (the text parser, the store, the reply batch;
 # no network): the marginal instructions of one GET (a hit, 32-byte key,
-# 64-byte value) and of one SET, from two runs of bench_kv.
+# 64-byte value), of one SET, of one mg and of one binary GET, from two
+# runs of bench_kv.
 kb=build/hosted/bench_kv
 if [ -x "$kb" ]; then
 	kv_run() {
@@ -138,6 +139,12 @@ if [ -x "$kb" ]; then
 	g2=$(kv_run kv_bench_gets 60000)
 	s1=$(kv_run kv_bench_sets 20000)
 	s2=$(kv_run kv_bench_sets 60000)
-	echo "$g1 $g2 $s1 $s2" | awk '{ printf "callgrind, kvstore request path (parser, store, reply; no TCP): " \
-	    "%.0f instructions per GET, %.0f per SET\n", ($2 - $1) / 40000, ($4 - $3) / 40000 }'
+	m1=$(kv_run kv_bench_mgets 20000)
+	m2=$(kv_run kv_bench_mgets 60000)
+	b1=$(kv_run kv_bench_bgets 20000)
+	b2=$(kv_run kv_bench_bgets 60000)
+	echo "$g1 $g2 $s1 $s2 $m1 $m2 $b1 $b2" | awk '{ printf "callgrind, kvstore request path " \
+	    "(parser, store, reply; no TCP): %.0f instructions per GET, %.0f per SET, " \
+	    "%.0f per mg, %.0f per binary GET\n", ($2 - $1) / 40000, ($4 - $3) / 40000, \
+	    ($6 - $5) / 40000, ($8 - $7) / 40000 }'
 fi

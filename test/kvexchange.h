@@ -75,6 +75,9 @@ static char got[1 << 20];
 static size_t ngot;
 static int closed;
 
+/* If set, applied to the replies before they are compared (test_kvbin: uniques). */
+static void (*ex_fix)(char *p, size_t n);
+
 /* Feed in as pieces cut at the offsets in cuts (ascending, ncuts of them). */
 static void
 feed(const char *in, size_t n, const size_t *cuts, int ncuts)
@@ -99,6 +102,8 @@ feed(const char *in, size_t n, const size_t *cuts, int ncuts)
 		ngot += b->len;
 	}
 	CHECK(ngot <= sizeof got);
+	if (ex_fix != NULL && ngot <= sizeof got)
+		ex_fix(got, ngot);
 	kv_out_free(&o);
 	kv_text_free(&t);
 }
@@ -113,7 +118,7 @@ static long ex_bad;
 static void
 ex_print(const char *p, size_t n)
 {
-	for (size_t i = 0; i < n && i < 4096; i++) {
+	for (size_t i = 0; i < n && i < 512; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c == '\n')
 			printf("\\n\n");
@@ -124,7 +129,7 @@ ex_print(const char *p, size_t n)
 		else
 			printf("\\x%02x", c);
 	}
-	printf("%s\n", n > 4096 ? "..." : "");
+	printf("%s\n", n > 512 ? "..." : "");
 }
 
 /* Record a mismatch of replies against ex_want. */
@@ -184,6 +189,39 @@ exchange(const char *in, const char *want, int close)
 	exchange_n(in, strlen(in), want, strlen(want), close);
 }
 
+/*
+ * Every core runs a request or two, so that what is made at a core's
+ * first use and kept (its counter rep, its iobuf caches) is there
+ * before the leak baseline.
+ */
+static void
+warm(void *arg)
+{
+	struct kv_text t;
+	struct kv_out o;
+	char key[8];
+	char req[64];
+
+	(void)arg;
+	snprintf(key, sizeof key, "warm%d", core_id());
+	int n = snprintf(req, sizeof req, "ms %s 1\r\na\r\nmg %s v\r\nmd %s\r\n", key, key, key);
+	CHECK_EQ(kv_text_init(&t), 0);
+	kv_out_init(&o);
+	kv_text_input(&t, req, (size_t)n, &o);
+	kv_out_free(&o);
+	kv_text_free(&t);
+	rcu_call(drain_cb, NULL);
+}
+
+static void
+warm_first(void *arg)
+{
+	(void)arg;
+	drained = 0;
+	for (int c = 0; c < NCORES; c++)
+		spawn_on(c, warm, NULL);
+}
+
 static void
 setup(void)
 {
@@ -193,6 +231,7 @@ setup(void)
 		done = 1;
 		test_setup(NCORES, 0, TEST_RCU);
 		CHECK_EQ(kv_init(8UL << 20, 0), 0);
+		CHECK_EQ(event_run(warm_first, NULL), 0);
 		exchange("set w 0 0 1\r\nx\r\nget w\r\n", "STORED\r\nVALUE w 0 1\r\nx\r\nEND\r\n", 0);
 	}
 	leaks = test_leak_start(NCORES);

@@ -6,8 +6,9 @@
  * byte at a time and cut in two at every byte boundary (kvexchange.h).
  * Each exchange is a pipeline, quiet forms (q) among its requests and mn
  * at the end where a reply would be silent.  Then what depends on the
- * store's uniques (c, C, me) is checked by reading the unique back, and
- * every test ends with the store empty and no leak.
+ * store's uniques (c, C, me) is checked by reading the unique back; both
+ * cores race for the recache (exactly one W per key); and every test
+ * ends with the store empty and no leak.
  *
  * Left out on purpose (see meta.c, "where it differs"): base64 keys (b),
  * a decr's result that is shorter than the number it replaced (memcached
@@ -292,5 +293,113 @@ TEST(zero_copy)
 {
 	setup();
 	run(zero_copy_body);
+	teardown();
+}
+
+/* ---- both cores at once ------------------------------------------------------ */
+
+#define RACE_KEYS	2000
+
+static long wins, zs, stales;
+static int finished, phase;
+
+/* Count the replies' W, Z and X flags (one reply line per request). */
+static void
+count_flags(const char *s)
+{
+	for (const char *p = s; (p = strchr(p, ' ')) != NULL; p++) {
+		if (p[1] == 'W' && (p[2] == '\r' || p[2] == ' '))
+			__atomic_fetch_add(&wins, 1, __ATOMIC_RELAXED);
+		if (p[1] == 'Z' && (p[2] == '\r' || p[2] == ' '))
+			__atomic_fetch_add(&zs, 1, __ATOMIC_RELAXED);
+		if (p[1] == 'X' && (p[2] == '\r' || p[2] == ' '))
+			__atomic_fetch_add(&stales, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * One core's share: phase 0, "mg wK N30" for every key (a miss: each
+ * core tries to create it); phase 1, "mg wK" of keys core 0 has just
+ * marked stale (md I).  Either way exactly one core may be told W.
+ */
+static void
+racer(void *arg)
+{
+	struct kv_text t;
+	struct kv_out o;
+	char req[64], reply[64];	/* (got is one core's) */
+
+	(void)arg;
+	CHECK_EQ(kv_text_init(&t), 0);
+	for (int k = 0; k < RACE_KEYS; k++) {
+		int n = snprintf(req, sizeof req, phase == 0 ? "mg w%d N30\r\n" : "mg w%d\r\n", k);
+		kv_out_init(&o);
+		kv_text_input(&t, req, (size_t)n, &o);
+		size_t len = o.len < sizeof reply ? o.len : sizeof reply - 1;
+		iobuf_copy_out(o.head, 0, len, reply);
+		reply[len] = '\0';
+		kv_out_free(&o);
+		CHECK(reply[0] == 'H');
+		count_flags(reply);
+	}
+	kv_text_free(&t);
+	if (__atomic_add_fetch(&finished, 1, __ATOMIC_ACQ_REL) == NCORES) {
+		drained = 0;
+		for (int c = 0; c < NCORES; c++)
+			spawn_on(c, drain, NULL);
+	}
+}
+
+static void
+race_first(void *arg)
+{
+	(void)arg;
+	finished = 0;
+	if (phase == 1) {	/* mark every key stale, from this core */
+		struct kv_text t;
+		char req[64];
+		CHECK_EQ(kv_text_init(&t), 0);
+		for (int k = 0; k < RACE_KEYS; k++) {
+			snprintf(req, sizeof req, "md w%d I q\r\n", k);
+			ask(&t, req);
+			CHECK_EQ(ngot, 0);
+		}
+		kv_text_free(&t);
+	}
+	for (int c = 0; c < NCORES; c++)
+		spawn_on(c, racer, NULL);
+}
+
+static void
+flush_now(void)
+{
+	kv_flush(0);
+}
+
+TEST(one_winner)
+{
+	setup();
+	phase = 0;
+	CHECK_EQ(event_run(race_first, NULL), 0);
+	CHECK_EQ(wins, RACE_KEYS);
+	CHECK_EQ(zs, RACE_KEYS * (NCORES - 1));
+	CHECK_EQ(stales, 0);
+	wins = zs = 0;
+	phase = 1;
+	CHECK_EQ(event_run(race_first, NULL), 0);
+	CHECK_EQ(wins, RACE_KEYS);
+	CHECK_EQ(zs, RACE_KEYS * (NCORES - 1));
+	CHECK_EQ(stales, RACE_KEYS * NCORES);
+	run(flush_now);
+	teardown();
+}
+
+/* A connection that ends inside a request: the whole ones answered, the cut one dropped. */
+TEST(truncated)
+{
+	setup();
+	exchange("mn\r\nms k 5 T0\r\nhel", "MN\r\n", 0);
+	exchange("mn\r\nms k 5 T0", "MN\r\n", 0);
+	exchange("ms k 1\r\na\r\nmg k v", "HD\r\n", 0);
 	teardown();
 }

@@ -13,12 +13,13 @@
  *
  * A flag is one letter, some with a token glued on (T30, Oabc); every
  * flag may come once.  Return flags (k O c f t s h l) are answered in
- * the order they were asked, then W, X, Z.  q hides the common reply
- * (mg: EN; ms, md, ma: HD); errors are always said.
+ * the order they were asked, then Z, X, W (memcached's order).  q hides
+ * the common reply (mg: EN; ms, md, ma: HD); errors are always said.
  *
- *	meta_command -> parse (the flags into struct meta) -> mg | ms | md | ma | me
+ *	kv_meta_command -> parse_flags (into struct meta)
+ *	    -> meta_get | meta_set | meta_delete | meta_arith | meta_debug
  *	ms: the line is kept (t->mline) until its data block is whole:
- *	    text.c's data() -> kv_meta_stored -> the reply
+ *	    text.c's data() -> kv_meta_stored -> kv_store -> the reply
  *
  * Recache (the dog-pile guard).  An item carries three marks (store.h's
  * KV_ITEM_*).  md I (and ms I with an old C) publishes a STALE copy with
@@ -42,6 +43,7 @@
 
 /* One meta command's line, parsed. */
 struct meta {
+	char cmd;			/* g, s, d, a or e: the command's second letter */
 	struct kv_word key;
 	struct kv_word flag[META_TOKENS];	/* the flags, in the order sent */
 	int nflag;
@@ -217,10 +219,13 @@ put_flags(struct line *l, const struct meta *m, const struct kv_item *it, uint64
 			put(l, m->key.p, m->key.n);
 			continue;
 		}
+		if (f->p[0] == 'c' && (it != NULL || m->cmd == 's')) {
+			put_unum(l, 'c', cas);	/* ms: also on failure, as 0 */
+			continue;
+		}
 		if (it == NULL)
 			continue;
 		switch (f->p[0]) {
-		case 'c': put_unum(l, 'c', cas); break;
 		case 'f': put_unum(l, 'f', it->flags); break;
 		case 's': put_unum(l, 's', it->nbytes); break;
 		case 't': put_num(l, 't', ttl_left(it)); break;
@@ -265,6 +270,7 @@ vivify(const struct meta *m, int *win)
 	return kv_get(m->key.p, m->key.n, KV_PEEK);
 }
 
+/* mg: HD or VA and the value, the flags asked for, then Z X W; EN on a miss. */
 static void
 meta_get(const struct meta *m, struct kv_out *out)
 {
@@ -280,8 +286,11 @@ meta_get(const struct meta *m, struct kv_out *out)
 			short_reply(out, m, "EN");
 		return;
 	}
-	if (HAS(m, 'T') && kv_touch(m->key.p, m->key.n, m->ttl) == NULL)
-		return;		/* gone between the two: cannot be, but say nothing */
+	if (HAS(m, 'T') && kv_touch(m->key.p, m->key.n, m->ttl) == NULL) {
+		if (!HAS(m, 'q'))	/* it expired between the two: a miss */
+			short_reply(out, m, "EN");
+		return;
+	}
 	uint8_t before = __atomic_load_n(&it->mflags, __ATOMIC_RELAXED);
 	int64_t left = ttl_left(it);
 	int claim = (before & KV_ITEM_STALE) ||
@@ -292,14 +301,13 @@ meta_get(const struct meta *m, struct kv_out *out)
 		win = 1;
 
 	struct line l = { .n = 0 };
-	if (HAS(m, 'v')) {
+	if (HAS(m, 'v'))
 		put_va(&l, it->nbytes);
-	} else {
+	else
 		put(&l, "HD", 2);
-	}
 	put_flags(&l, m, it, it->cas, (before & KV_ITEM_FETCHED) != 0);
-	if ((it->mflags & KV_ITEM_WON) && !win)
-		put(&l, " Z", 2);
+	if ((__atomic_load_n(&it->mflags, __ATOMIC_RELAXED) & KV_ITEM_WON) && !win)
+		put(&l, " Z", 2);	/* another client has won the recache */
 	if (before & KV_ITEM_STALE)
 		put(&l, " X", 2);
 	if (win)
@@ -331,7 +339,7 @@ set_op(const struct meta *m)
 static void
 meta_set(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 {
-	struct meta m = { .key = w[1] };
+	struct meta m = { .cmd = 's', .key = w[1] };
 	int64_t len;
 	enum kv_status why;
 
@@ -367,12 +375,13 @@ meta_set(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 	t->cas = m.cas;
 }
 
+/* An ms's data block is whole: store it (invalidating, with I) and answer. */
 void
 kv_meta_stored(struct kv_text *t, struct kv_item *it, struct kv_out *out)
 {
 	struct kv_word w[META_TOKENS];
 	int nw = kv_split(t->mline, t->nmline, w, META_TOKENS);
-	struct meta m = { .key = w[0] };
+	struct meta m = { .cmd = 's', .key = w[0] };
 	enum kv_status s;
 	uint64_t cas = 0;
 
@@ -404,15 +413,7 @@ kv_meta_stored(struct kv_text *t, struct kv_item *it, struct kv_out *out)
 		kv_out_cstr(out, "SERVER_ERROR out of memory storing object\r\n");
 		return;
 	}
-	for (int i = 0; i < m.nflag; i++)
-		if (m.flag[i].p[0] == 'c')
-			put_unum(&l, 'c', s == KV_STORED ? cas : 0);
-		else if (m.flag[i].p[0] == 'k' || m.flag[i].p[0] == 'O') {
-			struct meta one = m;
-			one.flag[0] = m.flag[i];
-			one.nflag = 1;
-			put_flags(&l, &one, NULL, 0, 0);
-		}
+	put_flags(&l, &m, NULL, s == KV_STORED ? cas : 0, 0);
 	send_line(out, &l);
 }
 
@@ -442,6 +443,7 @@ invalidate(const struct meta *m)
 	return s == KV_STORED ? KV_DELETED : s;
 }
 
+/* md: delete, or with I mark stale; HD (not with q), NF or EX. */
 static void
 meta_delete(const struct meta *m, struct kv_out *out)
 {
@@ -474,6 +476,7 @@ arith_create(const struct meta *m, uint64_t *cas)
 	return kv_store(KV_ADD, it, 0, cas);
 }
 
+/* ma: incr or decr (M), creating with N; HD or VA and the number, NF, NS or EX. */
 static void
 meta_arith(const struct meta *m, struct kv_out *out)
 {
@@ -548,12 +551,14 @@ meta_debug(const struct meta *m, struct kv_out *out)
 
 /* ---- the entry ------------------------------------------------------------ */
 
+/* Is w a meta command's name? */
 int
 kv_is_meta(const struct kv_word *w)
 {
 	return w->n == 2 && w->p[0] == 'm' && strchr("gsdane", w->p[1]) != NULL;
 }
 
+/* One meta command line (no newline): parse it, run it, answer into out. */
 void
 kv_meta_command(struct kv_text *t, const char *line, size_t n, struct kv_out *out)
 {
@@ -584,6 +589,7 @@ kv_meta_command(struct kv_text *t, const char *line, size_t n, struct kv_out *ou
 		return;
 	}
 	memset(&m, 0, sizeof m);
+	m.cmd = c;
 	m.key = w[1];
 	if (c == 'e') {		/* me's flags: only b, which we do not do; ignored as memcached */
 		meta_debug(&m, out);

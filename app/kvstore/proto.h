@@ -1,7 +1,9 @@
 /*
  * proto.h: what app/kvstore's protocol code shares with the connection
  * glue (conn.c) and the tests: the reply batch, the settings "stats"
- * shows, and the text protocol's per-connection parser.  Portable; no
+ * shows, and a connection's parser state (struct kv_text), which serves
+ * the text protocol with the meta commands (text.c, meta.c) or, if the
+ * first byte is 0x80, the binary protocol (binary.c).  Portable; no
  * network calls: a parser takes bytes and gives back a reply chain, so
  * a hosted test can drive it at every split point.
  *
@@ -71,9 +73,10 @@ int kv_num_i32(const struct kv_word *w, int64_t *out);		/* 0, or -1 */
 enum { KV_OK = 0, KV_CLOSE = 1 };
 
 /*
- * The text protocol's state for one connection: a command line that
- * came split across segments (pend), and a storage command's data block
- * being read straight into its new item.
+ * A connection's protocol state: which protocol (its first byte says);
+ * for text, a command line that came split across segments (pend), and
+ * a storage command's data block being read straight into its new item
+ * (for ms, with the line kept in mline); for binary, binary.c's state.
  */
 struct kv_text {
 	char *pend;			/* an incomplete line, KV_GET_LINE_MAX bytes */
@@ -90,6 +93,8 @@ struct kv_text {
 	char *mline;			/* KV_LINE_MAX bytes */
 	size_t nmline;
 	int closing;			/* quit, or a fatal error: nothing more is read */
+	enum { KV_PROTO_NONE, KV_PROTO_TEXT, KV_PROTO_BINARY } proto;	/* by the first byte */
+	struct kv_bin *bin;		/* binary.c's state: a binary connection */
 };
 
 /* Set up t; returns 0 or ENOMEM. */
@@ -111,5 +116,19 @@ int kv_text_input(struct kv_text *t, const char *p, size_t n, struct kv_out *out
 int kv_is_meta(const struct kv_word *w);
 void kv_meta_command(struct kv_text *t, const char *line, size_t n, struct kv_out *out);
 void kv_meta_stored(struct kv_text *t, struct kv_item *it, struct kv_out *out);
+
+/*
+ * The binary protocol (binary.c): a connection whose first byte is 0x80
+ * goes there for good.  kv_bin_input is kv_text_input's twin.
+ */
+#define KV_BIN_MAGIC	0x80
+int kv_bin_input(struct kv_text *t, const char *p, size_t n, struct kv_out *out);
+void kv_bin_free(struct kv_bin *b);
+
+/*
+ * "stats" (group "", n 0) or "stats settings" as text lines, "STAT name
+ * value\r\n" ... "END\r\n", into out; -1 for a group there is not.
+ */
+int kv_stats_text(const char *group, size_t n, struct kv_out *out);
 
 #endif

@@ -12,6 +12,10 @@
  *	kv_text_input -> (pend_more | data | lines) -> command -> store.c
  *	                                                      -> kv_out_*
  *
+ * The other protocols come in here too: a connection whose first byte
+ * is 0x80 is binary and goes to binary.c (kv_bin_input) for good; a
+ * line whose first word is mg, ms, md, ma, mn or me goes to meta.c.
+ *
  * Lines end at "\n", with a "\r" before it dropped; words are separated
  * by one or more spaces (only spaces, as memcached's tokenizer).  Limits:
  * a line of more than KV_LINE_MAX bytes (KV_GET_LINE_MAX for the get
@@ -55,6 +59,7 @@ kv_text_free(struct kv_text *t)
 {
 	kfree(t->pend);
 	kfree(t->mline);
+	kv_bin_free(t->bin);
 	kv_item_drop(t->item);
 	memset(t, 0, sizeof *t);
 }
@@ -415,23 +420,28 @@ cmd_flush(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 static void
 cmd_stats(struct kv_word *w, int nw, struct kv_out *out)
 {
+	if (nw > 2 || kv_stats_text(nw == 2 ? w[1].p : "", nw == 2 ? w[1].n : 0, out) != 0)
+		kv_out_cstr(out, "ERROR\r\n");
+}
+
+int
+kv_stats_text(const char *group, size_t n, struct kv_out *out)
+{
 	struct kv_stats st;
 	struct kv_settings *k = &kv_settings;
 	uint64_t now = clock_ns();
 
+	if (n != 0 && !(n == 8 && memcmp(group, "settings", 8) == 0))
+		return -1;
 	kv_stats(&st);
-	if (nw == 2 && kv_is(&w[1], "settings")) {
+	if (n != 0) {
 		kv_out_printf(out, "STAT maxbytes %llu\r\nSTAT maxconns %u\r\nSTAT tcpport %u\r\n",
 		    (unsigned long long)st.limit_maxbytes, 65536u, k->port);
 		kv_out_printf(out, "STAT evictions on\r\nSTAT cas_enabled yes\r\n"
 		    "STAT num_threads %d\r\nSTAT item_size_max %llu\r\n"
 		    "STAT flush_enabled yes\r\nSTAT binding_protocol ascii\r\nEND\r\n",
 		    core_count(), (unsigned long long)st.item_max);
-		return;
-	}
-	if (nw != 1) {
-		kv_out_cstr(out, "ERROR\r\n");
-		return;
+		return 0;
 	}
 	kv_out_printf(out, "STAT pid 1\r\nSTAT uptime %llu\r\nSTAT time %lld\r\n"
 	    "STAT version %s\r\nSTAT pointer_size %d\r\n",
@@ -456,6 +466,7 @@ cmd_stats(struct kv_word *w, int nw, struct kv_out *out)
 		kv_out_printf(out, "STAT %s %llu\r\n", kv_counter_names[i],
 		    (unsigned long long)st.n[i]);
 	kv_out_cstr(out, "END\r\n");
+	return 0;
 }
 
 /* Run one whole command line (no newline). */
@@ -576,6 +587,11 @@ pend_more(struct kv_text *t, const char *p, size_t n, struct kv_out *out)
 int
 kv_text_input(struct kv_text *t, const char *p, size_t n, struct kv_out *out)
 {
+	/* The first byte says which protocol, as memcached's: 0x80 is binary. */
+	if (n > 0 && t->proto == KV_PROTO_NONE)
+		t->proto = (uint8_t)p[0] == KV_BIN_MAGIC ? KV_PROTO_BINARY : KV_PROTO_TEXT;
+	if (t->proto == KV_PROTO_BINARY)
+		return kv_bin_input(t, p, n, out);
 	while (n > 0 && !t->closing && !out->nomem) {
 		size_t used;
 		if (t->item != NULL || t->swallow > 0) {
