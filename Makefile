@@ -407,6 +407,20 @@ $(B)/www/www.S: app/httpd/pack.sh $(WWW_FILES) $(B)/www/flags
 $(B)/%/obj/www.o: $(B)/www/www.S
 	$(Q)$(CC) -c $< -o $@
 
+# bench_httpd serves test/bench_www (the 612-byte page), packed as WWW=
+# is, in place of the site, through all of app/httpd (httpd.c too: its
+# app_main goes unused, as hosted/main.c is not in libportable.a).
+$(B)/bench_www/www.S: app/httpd/pack.sh $(wildcard test/bench_www/*)
+	$(call say,PACK,test/bench_www)
+	@mkdir -p $(@D)
+	$(Q)app/httpd/pack.sh test/bench_www >$@.tmp && mv $@.tmp $@
+
+$(B)/hosted/obj/bench_www.o: $(B)/bench_www/www.S
+	@mkdir -p $(@D)
+	$(Q)$(CC) -c $< -o $@
+
+$(B)/hosted/bench_httpd: $(call obj,$(B)/hosted,$(wildcard app/httpd/*.c)) $(B)/hosted/obj/bench_www.o
+
 $(B)/test/test_http: $(B)/test/obj/test/test_http.o $(B)/test/obj/test/test.o \
 	    $(B)/test/obj/test/testlib.o $(call obj,$(B)/test,$(HTTPD_LIB)) $(B)/test/obj/www.o \
 	    $(B)/test/libportable.a

@@ -25,6 +25,11 @@
 #   concurrent	1000 connections at once (20 on user networking, whose
 #		forwarding listens with a backlog of one), two requests
 #		each, every body checked (http_load)
+#   wrk		(hosted and native_tap) Debian's wrk, 2 s of keep-alive
+#		GETs of / over 8 connections: requests made, no errors
+#		and no socket errors (connect, read, write, timeout: an
+#		answer not in 10 s), no answer but 2xx or 3xx.  SKIP
+#		without wrk
 #   stats	/stats.json parses (python3 -m json.tool) and changes between
 #		two polls (requests served, the clock)
 #   slowloris	a request trickled a byte each 0.5 s gets 408 and the
@@ -180,6 +185,15 @@ t_concurrent() {
 	check "http.concurrent.$1" 0 $? "^ok $((2 * n)) requests 0 errors 0 connect_errors"
 }
 
+# wrk KIND: a short wrk run; its summary must show no errors of any kind.
+t_wrk() {
+	command -v wrk >/dev/null || { echo "SKIP http.wrk.$1: no wrk (apt-get install wrk)"; return; }
+	# A request counts as a timeout error after --timeout (2 s by default,
+	# which a loaded host under TCG can take): 10 s, still an error.
+	in_ns timeout 60 wrk -t1 -c8 -d2s --timeout 10s "$url/" >"$out" 2>&1
+	check "http.wrk.$1" 0 $? '^ +[1-9][0-9]* requests in ' '!Socket errors' '!Non-2xx' '!error'
+}
+
 t_stats() {
 	local a b
 	in_ns curl -s "$url/stats.json" >"$tmp/s1"
@@ -281,6 +295,7 @@ for kind in $kinds; do
 	for t in curl pipeline concurrent stats slowloris idle; do
 		"t_$t" "$kind"
 	done
+	[ "$kind" = native_user ] || t_wrk "$kind"
 	[ "$kind" = native_tap ] || t_browser "$kind"
 	t_leaks "$kind" "$base"
 	stop

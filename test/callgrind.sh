@@ -1,8 +1,9 @@
 #!/bin/sh
 # callgrind.sh: instructions per Ebb call against a direct call, per UDP
 # datagram, per TCP data segment (checksums in software, and offloaded),
-# per 64-byte TCP round trip, per TCP connection, and per frame in the
-# virtio-net driver, counted by valgrind's callgrind (repeatable, unlike
+# per 64-byte TCP round trip, per TCP connection, per frame in the
+# virtio-net driver, per kvstore GET and SET, and per httpd request
+# (a keep-alive GET over memlink), counted by valgrind's callgrind (repeatable, unlike
 # time, and exact on a loaded machine).  Each figure is the marginal
 # cost: two runs of different lengths, the difference in instructions
 # over the difference in work, so start-up and tear-down cancel out.
@@ -147,4 +148,26 @@ if [ -x "$kb" ]; then
 	    "(parser, store, reply; no TCP): %.0f instructions per GET, %.0f per SET, " \
 	    "%.0f per mg, %.0f per binary GET\n", ($2 - $1) / 40000, ($4 - $3) / 40000, \
 	    ($6 - $5) / 40000, ($8 - $7) / 40000 }'
+fi
+
+# httpd's request path over memlink: the marginal instructions of one
+# keep-alive GET of the 612-byte page (the client's request through
+# both stacks, httpd's parser and answer, the answer back and read),
+# from two runs of bench_httpd; of them, those in app/httpd's own files
+# (parse.c, serve.c, httpd.c, ...; not the libc they call).
+hb=build/hosted/bench_httpd
+if [ -x "$hb" ]; then
+	http_run() {
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/http.out" "$hb" "$1" 2>&1 |
+			sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
+		callgrind_annotate --auto=no --threshold=100 "$tmp/http.out" 2>/dev/null |
+			awk '/ app\/httpd\// { gsub(",", "", $1); c += $1 } END { print c + 0 }'
+	}
+	h1=$(http_run 2000)
+	h2=$(http_run 6000)
+	echo $h1 $h2 | awk '
+	    NF == 4 { printf "callgrind, httpd over memlink: %.0f instructions per request (keep-alive GET " \
+		"of a 612-byte page: client, both stacks, httpd; %.0f of them in app/httpd; from 4000 more)\n",
+		($3 - $1) / 4000, ($4 - $2) / 4000 }
+	    NF != 4 { print "callgrind, httpd over memlink: no figures (bench_httpd failed?)" }'
 fi

@@ -208,4 +208,9 @@ int stats_start(void);
 /* /stats.json's body, a fresh chain; NULL if memory ran out. */
 struct iobuf *stats_json(void);
 
+/* ---- httpd.c ---------------------------------------------------------------- */
+
+/* Serve on port p: files, listener, sampler; 0, or -1 (said why). */
+int httpd_start(uint16_t p);
+
 #endif

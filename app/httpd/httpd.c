@@ -357,6 +357,32 @@ conn_accept(void *arg, struct tcp_conn *c)
 
 /* ---- the app --------------------------------------------------------------- */
 
+/*
+ * The server without its network setup: the packed files' entries, the
+ * listener on port p (on every interface), the stats sampler.  0, or -1
+ * after saying why.  app_main calls it; so does test/bench_httpd.c,
+ * which has its own interfaces.
+ */
+int
+httpd_start(uint16_t p)
+{
+	int err;
+
+	if ((err = www_init()) != 0) {
+		printf("httpd: %s\n", strerror(err));
+		return -1;
+	}
+	if ((err = tcp_listen(p, conn_accept, NULL)) != 0) {
+		printf("httpd: cannot listen on tcp port %u: %s\n", p, strerror(err));
+		return -1;
+	}
+	if ((err = stats_start()) != 0) {
+		printf("httpd: cannot start the stats sampler: %s\n", strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
 /* The interface has (or has lost) its address: say where to look. */
 static void
 configured(void *arg, struct netif *nif)
@@ -428,23 +454,13 @@ app_main(int argc, char **argv)
 	}
 	if (strcmp(cfg, "ip=dhcp") != 0 && (err = netcfg_parse(cfg, &ip, &mask, &gw)) != NETCFG_OK)
 		return usage(netcfg_error(err), cfg);
-	if ((err = www_init()) != 0) {
-		printf("httpd: %s\n", strerror(err));
-		return 1;
-	}
 	if ((nif = netif_first()) == NULL) {
 		printf("httpd: no network interface: give it one with make run NET=user or"
 		    " NET=tap (natively) or --tap NAME (hosted, as root)\n");
 		return 69;	/* EX_UNAVAILABLE */
 	}
-	if ((err = tcp_listen(port, conn_accept, NULL)) != 0) {
-		printf("httpd: cannot listen on tcp port %u: %s\n", port, strerror(err));
+	if (httpd_start(port) != 0)
 		return 1;
-	}
-	if ((err = stats_start()) != 0) {
-		printf("httpd: cannot start the stats sampler: %s\n", strerror(err));
-		return 1;
-	}
 	if (ip == 0) {
 		printf("httpd: asking for an address on %s (DHCP)\n", nif->name);
 		fflush(stdout);
