@@ -138,13 +138,7 @@ start() {
 	return 1
 }
 
-stop() {
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
-	in_ns ip link del tap0 2>/dev/null
-	in_ns ip link del tapq0 2>/dev/null
-}
+stop() { app_stop; }
 
 # measure LABEL FILE CONNS: http_load, then wrk; a line for each, and a
 # row for the table in $tmp/rows: LABEL|FILE|CONNS|http_load's last

@@ -108,13 +108,7 @@ start() {
 	return 1
 }
 
-stop() {
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=
-	in_ns ip link del tap0 2>/dev/null
-	in_ns ip link del tapq0 2>/dev/null
-}
+stop() { app_stop; }
 
 # json FIELD...: one poll of /stats.json, the named fields (python
 # expressions over j) printed space-separated.

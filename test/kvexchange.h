@@ -28,46 +28,7 @@
 
 #define NCORES	2
 
-static struct test_leaks leaks;
-static long iobufs0;
-
-/* ---- running on core 0 (the store needs the loops for RCU) -------------- */
-
-static void (*body)(void);
-static int drained;
-
-static void
-drain_cb(void *arg)
-{
-	(void)arg;
-	if (__atomic_add_fetch(&drained, 1, __ATOMIC_ACQ_REL) == NCORES)
-		event_stop(0);
-}
-
-static void
-drain(void *arg)
-{
-	(void)arg;
-	rcu_call(drain_cb, NULL);
-}
-
-static void
-run_body(void *arg)
-{
-	(void)arg;
-	if (body != NULL)
-		body();
-	drained = 0;
-	for (int c = 0; c < NCORES; c++)
-		spawn_on(c, drain, NULL);
-}
-
-static void
-run(void (*fn)(void))
-{
-	body = fn;
-	CHECK_EQ(event_run(run_body, NULL), 0);
-}
+#include "kvrun.h"		/* leaks, iobufs0, run(): a body, then a grace period */
 
 /* ---- an exchange ----------------------------------------------------------- */
 
@@ -225,17 +186,11 @@ warm_first(void *arg)
 static void
 setup(void)
 {
-	static int done;
-
-	if (!done) {
-		done = 1;
-		test_setup(NCORES, 0, TEST_RCU);
-		CHECK_EQ(kv_init(8UL << 20, 0), 0);
+	if (kv_start(8UL << 20)) {
 		CHECK_EQ(event_run(warm_first, NULL), 0);
 		exchange("set w 0 0 1\r\nx\r\nget w\r\n", "STORED\r\nVALUE w 0 1\r\nx\r\nEND\r\n", 0);
 	}
-	leaks = test_leak_start(NCORES);
-	iobufs0 = iobuf_live();
+	kv_baseline();
 }
 
 static void
@@ -248,6 +203,43 @@ teardown(void)
 	CHECK_EQ(st.curr_items, 0);
 	CHECK_EQ(iobuf_live(), iobufs0);
 	test_leak_check(leaks);
+}
+
+/* A whole test: setup, fn run on the loops, teardown's checks. */
+static void
+kv_test(void (*fn)(void))
+{
+	setup();
+	run(fn);
+	teardown();
+}
+
+/*
+ * Feed in (n bytes: key "z" set to "hello", then read) to a fresh
+ * connection: some reply buffer must be the item's own value bytes, len
+ * of them (the value, and its CRLF where the protocol keeps them in one
+ * buffer): zero copy.  The store is flushed after.
+ */
+static void
+zero_copy_check(const char *in, size_t n, size_t len)
+{
+	struct kv_text t;
+	struct kv_out o;
+	struct kv_item *it;
+	int found = 0;
+
+	CHECK_EQ(kv_text_init(&t), 0);
+	kv_out_init(&o);
+	kv_text_input(&t, in, n, &o);
+	it = kv_get("z", 1, 0);
+	CHECK(it != NULL);
+	for (struct iobuf *b = o.head; b != NULL && it != NULL; b = b->next)
+		if (b->data == (uint8_t *)kv_value(it) && b->len == len)
+			found = 1;
+	CHECK(found);
+	kv_out_free(&o);
+	kv_text_free(&t);
+	kv_flush(0);
 }
 
 #endif

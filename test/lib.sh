@@ -253,3 +253,13 @@ ns_app_cleanup() {
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$tmp"
 }
+
+# app_stop: end the app a script started ($pid) and remove the TAP
+# devices such scripts make in their namespace (tap0, tapq0).
+app_stop() {
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+	in_ns ip link del tap0 2>/dev/null
+	in_ns ip link del tapq0 2>/dev/null
+}

@@ -504,9 +504,7 @@ cas_body(void)
 
 TEST(cas)
 {
-	setup();
-	run(cas_body);
-	teardown();
+	kv_test(cas_body);
 }
 
 /* version, and stat: one reply per statistic, then an empty one. */
@@ -548,9 +546,7 @@ stat_body(void)
 
 TEST(version_stat)
 {
-	setup();
-	run(stat_body);
-	teardown();
+	kv_test(stat_body);
 }
 
 /* Append in (then empty it) and n bytes of v to the big buffer at *len. */
@@ -613,32 +609,15 @@ TEST(big_values)
 static void
 zero_copy_body(void)
 {
-	struct kv_text t;
-	struct kv_out o;
-	int found = 0;
-
-	CHECK_EQ(kv_text_init(&t), 0);
-	kv_out_init(&o);
 	rq(&in, OP_SET, S("z"), S("\0\0\0\0\0\0\0\0"), S("hello"), 0, 0);
 	rq(&in, OP_GET, S("z"), S(""), S(""), 0, 0);
-	kv_text_input(&t, in.b, in.n, &o);
+	zero_copy_check(in.b, in.n, 5);
 	in.n = 0;
-	struct kv_item *it = kv_get("z", 1, 0);
-	CHECK(it != NULL);
-	for (struct iobuf *b = o.head; b != NULL && it != NULL; b = b->next)
-		if (b->data == (uint8_t *)kv_value(it) && b->len == 5)
-			found = 1;
-	CHECK(found);
-	kv_out_free(&o);
-	kv_text_free(&t);
-	kv_flush(0);
 }
 
 TEST(zero_copy)
 {
-	setup();
-	run(zero_copy_body);
-	teardown();
+	kv_test(zero_copy_body);
 }
 
 /* Only a connection's first byte picks the protocol: later, 0x80 is text. */

@@ -262,38 +262,19 @@ cas_body(void)
 
 TEST(cas)
 {
-	setup();
-	run(cas_body);
-	teardown();
+	kv_test(cas_body);
 }
 
 /* mg v's value is the item's own bytes (zero copy), as get's. */
 static void
 zero_copy_body(void)
 {
-	struct kv_text t;
-	struct kv_out o;
-	int found = 0;
-
-	CHECK_EQ(kv_text_init(&t), 0);
-	kv_out_init(&o);
-	kv_text_input(&t, "ms z 5\r\nhello\r\nmg z v\r\n", 23, &o);
-	struct kv_item *it = kv_get("z", 1, 0);
-	CHECK(it != NULL);
-	for (struct iobuf *b = o.head; b != NULL && it != NULL; b = b->next)
-		if (b->data == (uint8_t *)kv_value(it) && b->len == 7)
-			found = 1;
-	CHECK(found);
-	kv_out_free(&o);
-	kv_text_free(&t);
-	kv_flush(0);
+	zero_copy_check("ms z 5\r\nhello\r\nmg z v\r\n", 23, 7);
 }
 
 TEST(zero_copy)
 {
-	setup();
-	run(zero_copy_body);
-	teardown();
+	kv_test(zero_copy_body);
 }
 
 /* ---- both cores at once ------------------------------------------------------ */

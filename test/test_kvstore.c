@@ -28,49 +28,7 @@
 
 #define NCORES	4
 
-static struct test_leaks leaks;
-static long iobufs0;
-
-/* ---- running a body on core 0, then a grace period on every core ------- */
-
-static void (*body)(void);
-static int drained;
-
-static void
-drain_cb(void *arg)
-{
-	(void)arg;
-	if (__atomic_add_fetch(&drained, 1, __ATOMIC_ACQ_REL) == NCORES)
-		event_stop(0);
-}
-
-/* Queued behind every item this core let go: runs once they are freed. */
-static void
-drain(void *arg)
-{
-	(void)arg;
-	if (rcu_call(drain_cb, NULL) != 0)
-		test_fail(__FILE__, __LINE__, "rcu_call: no memory");
-}
-
-static void
-run_body(void *arg)
-{
-	(void)arg;
-	if (body != NULL)
-		body();
-	drained = 0;
-	for (int c = 0; c < NCORES; c++)
-		spawn_on(c, drain, NULL);
-}
-
-/* Run fn on core 0; back once every core's freed items are gone. */
-static void
-run(void (*fn)(void))
-{
-	body = fn;
-	CHECK_EQ(event_run(run_body, NULL), 0);
-}
+#include "kvrun.h"		/* leaks, iobufs0, run(): a body, then a grace period */
 
 /* Every core makes its rep; then the baseline. */
 static void
@@ -103,18 +61,12 @@ warm(void)
 static void
 setup(void)
 {
-	static int done;
-
-	if (!done) {
-		done = 1;
-		test_setup(NCORES, 0, TEST_RCU);
-		CHECK_EQ(kv_init(64UL << 20, 0), 0);
+	if (kv_start(64UL << 20)) {
 		drained = 0;
 		CHECK_EQ(event_run(reps_first, NULL), 0);
 		run(warm);	/* the iobuf caches are made at first use, and kept */
 	}
-	leaks = test_leak_start(NCORES);
-	iobufs0 = iobuf_live();
+	kv_baseline();
 }
 
 /* The end of a test: empty the store, then nothing may be left. */

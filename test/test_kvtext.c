@@ -105,9 +105,7 @@ cas_body(void)
 
 TEST(gets_cas)
 {
-	setup();
-	run(cas_body);
-	teardown();
+	kv_test(cas_body);
 }
 
 TEST(malformed)
@@ -173,28 +171,12 @@ TEST(big_values)
 static void
 zero_copy_body(void)
 {
-	struct kv_text t;
-	struct kv_out o;
-
-	kv_text_init(&t);
-	kv_out_init(&o);
-	kv_text_input(&t, "set z 0 0 5\r\nhello\r\nget z\r\n", 27, &o);
-	struct kv_item *it = kv_get("z", 1, 0);
-	int found = 0;
-	for (struct iobuf *b = o.head; b != NULL; b = b->next)
-		if (b->data == (uint8_t *)kv_value(it) && b->len == 7)
-			found = 1;
-	CHECK(found);
-	kv_out_free(&o);
-	kv_text_free(&t);
-	kv_flush(0);
+	zero_copy_check("set z 0 0 5\r\nhello\r\nget z\r\n", 27, 7);
 }
 
 TEST(zero_copy_get)
 {
-	setup();
-	run(zero_copy_body);
-	teardown();
+	kv_test(zero_copy_body);
 }
 
 /* stats: the counters move as the commands say. */
