@@ -493,6 +493,32 @@ TEST(serve_conditional_and_ranges)
 	t = respond("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=9-3\r\n\r\n", &resp, &body);
 	CHECK_EQ(resp.status, 200);
 	free(t);
+	/* If-Range: the file's ETag (strong) or date lets the Range be; a weak
+	 * tag, another tag or another date gives the whole file. */
+	snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nIf-Range: %s\r\n\r\n",
+	    e->etag);
+	t = respond(req, &resp, &body);
+	CHECK_EQ(resp.status, 206);
+	free(t);
+	snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: a\r\nIf-Range: %s\r\nRange: bytes=0-1\r\n\r\n",
+	    e->lastmod);
+	t = respond(req, &resp, &body);
+	CHECK_EQ(resp.status, 206);
+	free(t);
+	snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nIf-Range: W/%s\r\n\r\n",
+	    e->etag);
+	t = respond(req, &resp, &body);
+	CHECK_EQ(resp.status, 200);
+	CHECK_EQ(resp.body, size);
+	free(t);
+	t = respond("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nIf-Range: \"old\"\r\n\r\n",
+	    &resp, &body);
+	CHECK_EQ(resp.status, 200);
+	free(t);
+	t = respond("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n"
+	    "If-Range: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n", &resp, &body);
+	CHECK_EQ(resp.status, 200);
+	free(t);
 	/* HEAD ignores Range. */
 	t = respond("HEAD / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\n\r\n", &resp, &body);
 	CHECK_EQ(resp.status, 200);

@@ -88,6 +88,7 @@ struct http_req {
 	int asterisk;		/* the target was "*" */
 	uint64_t length;	/* Content-Length */
 	int range_long;		/* several Ranges, or one too long: ignored */
+	int ifrange_long;	/* several If-Ranges, or one too long: no match */
 	int status;		/* at HP_ERROR: 400, 414, 431, 501 or 505 */
 
 	/* Buffers (http_req_init leaves them be but for a '\0'). */
@@ -96,6 +97,7 @@ struct http_req {
 	char path[HTTP_PATH_MAX];	/* the path, still percent-encoded */
 	char inm[HTTP_VALUE_MAX];	/* If-None-Match; "" if none */
 	char range[128];		/* Range; "" if none */
+	char ifrange[128];		/* If-Range; "" if none */
 };
 
 void http_req_init(struct http_req *r);

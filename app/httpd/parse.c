@@ -7,7 +7,7 @@
  * result is the same: the connection feeds each segment as it comes,
  * and nothing is copied but the few things a static server needs (the
  * path, and the values of Host, Connection, Content-Length,
- * Transfer-Encoding, If-None-Match and Range).
+ * Transfer-Encoding, If-None-Match, Range and If-Range).
  *
  *	HP_START -> HP_METHOD -> HP_TARGET -> HP_VERSION	request line
  *	  -> (HP_HNAME -> HP_HVALUE)* -> HP_HNAME, empty	header section
@@ -39,12 +39,12 @@
 #include "http.h"
 
 /* The headers whose values we read. */
-enum { HH_NONE, HH_HOST, HH_LENGTH, HH_TE, HH_CONNECTION, HH_INM, HH_RANGE };
+enum { HH_NONE, HH_HOST, HH_LENGTH, HH_TE, HH_CONNECTION, HH_INM, HH_RANGE, HH_IFRANGE };
 
 static const struct { const char *name; int id; } wanted[] = {
 	{ "host", HH_HOST }, { "content-length", HH_LENGTH },
 	{ "transfer-encoding", HH_TE }, { "connection", HH_CONNECTION },
-	{ "if-none-match", HH_INM }, { "range", HH_RANGE },
+	{ "if-none-match", HH_INM }, { "range", HH_RANGE }, { "if-range", HH_IFRANGE },
 };
 
 static const char *const methods[] = {
@@ -64,7 +64,7 @@ http_req_init(struct http_req *r)
 {
 	/* The small fields; the buffers are written before they are read. */
 	memset(r, 0, offsetof(struct http_req, val));
-	r->path[0] = r->inm[0] = r->range[0] = '\0';
+	r->path[0] = r->inm[0] = r->range[0] = r->ifrange[0] = '\0';
 }
 
 /* RFC 9110 5.6.2: tchar, the bytes of a token. */
@@ -277,6 +277,12 @@ header_end(struct http_req *r)
 			r->range_long = 1;	/* several, or too long: ignored */
 		else
 			memcpy(r->range, r->val, r->vlen + 1);
+		break;
+	case HH_IFRANGE:
+		if (r->ifrange[0] != '\0' || r->vlen >= sizeof r->ifrange)
+			r->ifrange_long = 1;	/* several, or too long: no match */
+		else
+			memcpy(r->ifrange, r->val, r->vlen + 1);
 		break;
 	}
 }

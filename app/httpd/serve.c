@@ -229,6 +229,22 @@ http_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last)
 	return 1;
 }
 
+/*
+ * RFC 9110 13.1.5: a Range is honoured only if there is no If-Range, or
+ * its validator is this file's: the ETag compared strongly (a weak tag
+ * never matches) or the exact Last-Modified date.  Otherwise the whole
+ * file goes, as if there were no Range.
+ */
+static int
+if_range_holds(const struct http_req *r, const struct www_entry *e)
+{
+	if (r->ifrange_long)
+		return 0;
+	if (r->ifrange[0] == '\0')
+		return 1;
+	return strcmp(r->ifrange, e->etag) == 0 || strcmp(r->ifrange, e->lastmod) == 0;
+}
+
 int
 http_etag_match(const char *v, const char *etag)
 {
@@ -272,7 +288,7 @@ serve_file(const struct http_req *r, const struct www_entry *e, int64_t now,
 		finish(&h, out);
 		return;
 	}
-	if (!head && r->range[0] != '\0' && !r->range_long)
+	if (!head && r->range[0] != '\0' && !r->range_long && if_range_holds(r, e))
 		rg = http_range(r->range, size, &first, &last);
 	if (rg < 0) {
 		snprintf(line, sizeof line, "Content-Range: bytes */%llu\r\n",
