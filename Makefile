@@ -119,6 +119,7 @@ PORTABLE := \
 	tcp/tcp_in.c \
 	tcp/tcp_parse.c \
 	tcp/tcp_ack.c \
+	tcp/tcp_sndq.c \
 	tcp/tcp_out.c \
 	tcp/tcp_timer.c \
 	tcp/tcp_expire.c \

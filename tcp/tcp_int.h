@@ -12,6 +12,7 @@
  *	tcp_ack.c  tcp_ack: the send queue, RTT, congestion control, recovery
  *	tcp_conn.c a connection's life: made, states, aborted, closed, freed
  *	tcp_out.c  tcp_output -> tcp_xmit -> ip_output; control segments
+ *	tcp_sndq.c the send queue: segments of clones, slices to send
  *	tcp_sack.c the out-of-order queue, SACK blocks both ways, the
  *	           scoreboard
  *	tcp_timer.c arming the three timers (retransmission / persist / tail
@@ -350,6 +351,16 @@ uint32_t tcp_pipe(const struct tcp_conn *c);
 struct tcp_seg *tcp_next_hole(struct tcp_conn *c);
 void tcp_recovery_reset(struct tcp_conn *c);
 
+/* ---- tcp_sndq.c: the send queue ------------------------------------------- */
+
+struct iobuf *tcp_slice(const struct iobuf *b, size_t off, size_t len);
+void tcp_seg_drop_data(struct tcp_seg *s);		/* s->data given up */
+void tcp_seg_free(struct tcp_seg *s);			/* off the queue already */
+int tcp_queue_fin(struct tcp_conn *c);			/* 0, or ENOMEM */
+size_t tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
+    const void *bytes, int *err);
+int tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k);	/* 0, or ENOMEM */
+
 /* ---- tcp_out.c -------------------------------------------------------------- */
 
 void tcp_output(struct tcp_conn *c);			/* what the windows allow */
@@ -365,13 +376,7 @@ void tcp_reply(const struct tcp_rxseg *s, uint32_t seq, uint32_t ack,
 int tcp_syn_opts(uint8_t *o, uint16_t mss, int ws, int sack_ok, int ts,
     uint32_t tsval, uint32_t tsecr);			/* a SYN's options */
 int tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg);
-struct iobuf *tcp_slice(const struct iobuf *b, size_t off, size_t len);
-void tcp_seg_drop_data(struct tcp_seg *s);		/* s->data given up */
-void tcp_seg_free(struct tcp_seg *s);			/* off the queue already */
 uint32_t tcp_rcv_wnd_field(struct tcp_conn *c);
-int tcp_queue_fin(struct tcp_conn *c);			/* 0, or ENOMEM */
-size_t tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
-    const void *bytes, int *err);
 
 /* ---- tcp_conn.c: a connection's life ------------------------------------ */
 
