@@ -339,21 +339,33 @@ cmd_delete(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 	reply(t, out, kv_delete(w[1].p, w[1].n) == KV_DELETED ? "DELETED\r\n" : "NOT_FOUND\r\n");
 }
 
+/*
+ * The shape of incr, decr and touch: "CMD KEY ARG [noreply]".  0 if it
+ * has it (t->noreply set), or -1 with the error already answered.
+ */
+static int
+key_arg_cmd(struct kv_text *t, const struct kv_word *w, int nw, struct kv_out *out)
+{
+	if (nw != 3 && nw != 4) {
+		kv_out_cstr(out, "ERROR\r\n");
+		return -1;
+	}
+	t->noreply = nw == 4 && kv_is(&w[3], "noreply");
+	if (!kv_key_ok(&w[1])) {
+		reply(t, out, "CLIENT_ERROR bad command line format\r\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* incr|decr KEY DELTA [noreply] */
 static void
 cmd_arith(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 {
 	uint64_t delta, v;
 
-	if (nw != 3 && nw != 4) {
-		kv_out_cstr(out, "ERROR\r\n");
+	if (key_arg_cmd(t, w, nw, out) != 0)
 		return;
-	}
-	t->noreply = nw == 4 && kv_is(&w[3], "noreply");
-	if (!kv_key_ok(&w[1])) {
-		reply(t, out, "CLIENT_ERROR bad command line format\r\n");
-		return;
-	}
 	if (kv_num_u64(&w[2], UINT64_MAX, &delta) < 0) {
 		reply(t, out, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
@@ -381,15 +393,8 @@ cmd_touch(struct kv_text *t, struct kv_word *w, int nw, struct kv_out *out)
 {
 	int64_t exptime;
 
-	if (nw != 3 && nw != 4) {
-		kv_out_cstr(out, "ERROR\r\n");
+	if (key_arg_cmd(t, w, nw, out) != 0)
 		return;
-	}
-	t->noreply = nw == 4 && kv_is(&w[3], "noreply");
-	if (!kv_key_ok(&w[1])) {
-		reply(t, out, "CLIENT_ERROR bad command line format\r\n");
-		return;
-	}
 	if (kv_num_i32(&w[2], &exptime) < 0) {
 		reply(t, out, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
