@@ -41,9 +41,10 @@
  * without a delay unlinks every item at once; with one, it records the
  * wall time after which items stored before it are dead.
  *
- * The Ebb.  The store is one Ebb whose reps are per-core counters:
- * every operation counts on its own core's rep (found through the
- * translation table, no sharing) and kv_stats sums them.  The table is
+ * The Ebb.  The store is one multicore Ebb (ebb.h's EBB_MULTICORE)
+ * whose reps are per-core counters: every operation counts on its own
+ * core's rep (found through the translation table, no sharing) and
+ * kv_stats sums them with ebb_multicore_visit.  The table is
  * the Ebb's root, shared by every core.
  */
 #include <errno.h>
@@ -86,7 +87,7 @@ struct kv_rep {
 } __attribute__((aligned(CACHE_LINE)));
 
 static struct {
-	struct ebb_root root;		/* first: what the id map holds */
+	struct ebb_multicore ebb;	/* the Ebb: its root and per-core reps */
 	uint32_t id;			/* the Ebb's id */
 	struct kv_item **bucket;	/* rcu_assign / rcu_deref */
 	size_t mask;			/* buckets - 1 */
@@ -98,27 +99,8 @@ static struct {
 	uint64_t flush_at;		/* wall_ns after which flush_all's victims die; 0 (atomic) */
 	int64_t shift;			/* kv_clock_shift's seconds (atomic) */
 	size_t sweep_pos;		/* the next bucket the sweep walks (atomic) */
-	struct kv_rep *reps[NCPU];	/* reps[c]: core c's, written once by c */
 	struct timer sweep;		/* the periodic sweep, on one core */
 } kv;
-
-/* The Ebb's miss: make this core's rep. */
-static void *
-kv_miss(struct ebb_root *root, uint32_t id)
-{
-	struct kv_rep *r = kaligned_alloc(CACHE_LINE, sizeof *r);
-
-	(void)root;
-	(void)id;
-	if (r == NULL)
-		return NULL;
-	memset(r, 0, sizeof *r);
-	/* Release: kv_stats on another core sees the zeroed rep first. */
-	__atomic_store_n(&kv.reps[core_id()], r, __ATOMIC_RELEASE);
-	return r;
-}
-
-static const struct ebb_type kv_type = { "kvstore", kv_miss };
 
 void
 kv_count(enum kv_counter c)
@@ -150,8 +132,8 @@ kv_init(size_t mem, size_t item_max)
 	memset(kv.stripe, 0, KV_STRIPES * sizeof kv.stripe[0]);
 	for (int i = 0; i < KV_STRIPES; i++)
 		spin_init(&kv.stripe[i].lock, "kv_stripe");
-	kv.root.type = &kv_type;
-	return ebb_bind(kv.id, &kv.root) == 0 ? 0 : ENOMEM;
+	kv.ebb = (struct ebb_multicore)EBB_MULTICORE(NULL, sizeof(struct kv_rep));
+	return ebb_bind(kv.id, &kv.ebb.root) == 0 ? 0 : ENOMEM;
 }
 
 int64_t
@@ -737,15 +719,22 @@ kv_sweep_stop(void)
 	timer_stop(&kv.sweep);
 }
 
+/* ebb_multicore_visit's: add one core's counters into the sums. */
+static void
+add_rep(void *rep, void *arg)
+{
+	struct kv_rep *r = rep;
+	struct kv_stats *out = arg;
+
+	for (int i = 0; i < KV_NCOUNTERS; i++)
+		out->n[i] += __atomic_load_n(&r->n[i], __ATOMIC_RELAXED);
+}
+
 void
 kv_stats(struct kv_stats *out)
 {
 	memset(out, 0, sizeof *out);
-	for (int c = 0; c < NCPU; c++) {
-		struct kv_rep *r = __atomic_load_n(&kv.reps[c], __ATOMIC_ACQUIRE);
-		for (int i = 0; r != NULL && i < KV_NCOUNTERS; i++)
-			out->n[i] += __atomic_load_n(&r->n[i], __ATOMIC_RELAXED);
-	}
+	ebb_multicore_visit(&kv.ebb, add_rep, out);
 	out->curr_items = (uint64_t)__atomic_load_n(&kv.items, __ATOMIC_RELAXED);
 	out->bytes = (uint64_t)__atomic_load_n(&kv.used, __ATOMIC_RELAXED);
 	out->limit_maxbytes = kv.limit;
