@@ -1,7 +1,8 @@
 #!/bin/bash
 # boot_httpd.sh: the httpd app (app/httpd) against real clients: curl,
-# bash's /dev/tcp for hand-made pipelines and slow clients, and
-# test/http_load.c for many connections at once.
+# bash's /dev/tcp for hand-made pipelines and slow clients,
+# test/http_load.c for many connections at once and test/slowloris.c
+# for thousands of slow ones.
 #
 # Everything happens in a network namespace of its own (ebbhttpPID).
 # The same tests run against each kind of instance:
@@ -36,6 +37,17 @@
 #		close after header= (and long before the request is all
 #		out); a normal request meanwhile gets 200
 #   idle	a connection that sends nothing is closed after idle=
+#   slowmany	(hosted and native_tap) 2500 slow clients at once
+#		(test/slowloris.c, 64 connects at a time): 1875 trickle a
+#		request line a byte a second, 625 send nothing; meanwhile
+#		100 ordinary GETs, one after another on new connections,
+#		each a 200 with the file's bytes within header= of its
+#		connect; every trickler gets 408 and the close no sooner
+#		than header= after its first byte, every silent one the
+#		close with no byte no sooner than idle=; the server's
+#		counters agree (408s, idle closes, no refusals, accepts),
+#		and once all have gone the connection count is back to
+#		the poll's own and iobufs and slab objects to the baseline
 #   leaks	once every connection has gone (TCP's live count back to one:
 #		the poll's own), iobufs and slab objects in use are back to
 #		their counts before the tests
@@ -54,6 +66,7 @@
 ns=ebbhttp$$
 app=build/hosted/httpd
 load=build/test/http_load
+slow=build/test/slowloris
 www=app/httpd/www
 pid=
 tmp=$(mktemp -d)
@@ -66,11 +79,12 @@ check http.usage 64 $? '^httpd: port=0: not a number in its range$' '^usage: htt
 tests="curl pipeline concurrent stats slowloris idle leaks"
 kinds="hosted native_tap native_user"
 skip_all() { for k in $kinds; do for t in $tests; do echo "SKIP http.$t.$k: $why"; done; done
+	echo "SKIP http.slowmany.hosted: $why"; echo "SKIP http.slowmany.native_tap: $why"
 	echo "SKIP http.conn_limit.hosted: $why"; }
 for t in curl python3; do
 	command -v $t >/dev/null || { why="$t is not installed"; skip_all; exit 0; }
 done
-netns_make "$ns" "$load" "$app" build/native/httpd.elf32 || { skip_all; exit 0; }
+netns_make "$ns" "$load" "$slow" "$app" build/native/httpd.elf32 || { skip_all; exit 0; }
 in_ns() { run ip netns exec "$ns" "$@"; }
 in_ns ip link set lo up
 
@@ -222,6 +236,30 @@ t_slowloris() {
 		'^took ([4-9]|1[0-9]|2[0-4]) s$'
 }
 
+# slowmany KIND N: N slow clients at once (test/slowloris.c), three in
+# four trickling a request line that cannot end in time, one in four
+# silent, and 100 ordinary requests served meanwhile; then the server's
+# counters and its memory.
+t_slowmany() {
+	local m0 m1 now n=$2
+	local fields=('j["http"]["header_timeouts"]' 'j["http"]["idle_timeouts"]' 'j["http"]["refused"]'
+		'j["http"]["accepted"]' 'j["tcp"]["retransmits"]')
+	m0=$(json "${fields[@]}")
+	in_ns "$slow" -c "$n" -q 4 -e 1000 -n 100 -H 5 -I 10 -t 120 -f $www/index.html \
+		"$host" "$port" / >"$out" 2>&1
+	local rc=$?
+	m1=$(json "${fields[@]}")
+	now=$(quiet) || true
+	echo "$m0 $m1" | awk '{ print "server: header_timeouts +" $6 - $1 ", idle_timeouts +" \
+		$7 - $2 ", refused +" $8 - $3 ", accepted +" $9 - $4 ", retransmits +" $10 - $5 }' >>"$out"
+	echo "memory before $base, after $now" >>"$out"
+	check "http.slowmany.$1" 0 $rc "^slow $n connected: $((n - n / 4)) of $((n - n / 4)) trickling cut" \
+		", $((n / 4)) of $((n / 4)) silent closed after .*, 0 wrong, 0 still open\$" \
+		'^ordinary 100 requests 0 errors' '^ok$' \
+		"^server: header_timeouts \\+$((n - n / 4)), idle_timeouts \\+$((n / 4)), refused \\+0, accepted \\+$((n + 101)), " \
+		"^memory before $base, after $base\$"
+}
+
 t_idle() {
 	local t0 t1
 	t0=$(date +%s)
@@ -289,6 +327,7 @@ for kind in $kinds; do
 	for t in curl pipeline concurrent stats slowloris idle; do
 		"t_$t" "$kind"
 	done
+	[ "$kind" = native_user ] || t_slowmany "$kind" 2500
 	[ "$kind" = native_user ] || t_wrk "$kind"
 	[ "$kind" = native_tap ] || t_browser "$kind"
 	t_leaks "$kind" "$base"

@@ -12,7 +12,8 @@
  *	accept -> (receive -> parse -> serve -> out -> tcp_send)* ...
  *	       -> the peer's FIN, or Connection: close / an error
  *	       -> linger: our FIN sent, input read and dropped until the
- *	          peer's FIN (or LINGER_S) -> tcp_close
+ *	          peer's FIN (or LINGER_S after it has acknowledged our
+ *	          answers) -> tcp_close
  *
  * Pipelining and backpressure.  Received bytes wait in `in` and are
  * parsed in order; each complete request's response is appended to
@@ -33,7 +34,9 @@
  *   - header=SECONDS (10): a request's headers must all have come
  *     within that long of its first byte, however they trickle in, or
  *     it gets 408 and the connection closes (slowloris);
- *   - LINGER_S after our FIN, the connection is given up.
+ *   - LINGER_S after our FIN and the peer's acknowledgement of every
+ *     answer (idle= while some is unacknowledged: a lost answer is
+ *     waiting for its retransmission), the connection is given up.
  * Connections are bounded (conns=N, 4096): the one over the bound gets
  * 503 and a close at once, so thousands of slow clients cost a bounded
  * amount, and each is cut off by header= anyway.
@@ -58,7 +61,7 @@
 #include "http.h"
 
 #define OUT_MAX		(256 * 1024)	/* parse no further while more is unsent */
-#define LINGER_S	2		/* after our FIN, at most this long */
+#define LINGER_S	2		/* after our FIN and answers acked, at most */
 #define S		1000000000ULL	/* nanoseconds in a second */
 
 static uint16_t port = 80;
@@ -132,10 +135,22 @@ drop_input(struct hconn *h)
 	h->in = NULL;
 }
 
+/* Has the peer acknowledged every byte of our answers? */
+static int
+answers_acked(struct hconn *h)
+{
+	struct tcp_info ti;
+
+	tcp_conn_info(h->c, &ti);
+	return ti.sndq == 0;
+}
+
 /*
- * Everything is answered and the answers have gone: send our FIN and
- * linger, reading and dropping, until the peer's FIN or LINGER_S (so
- * that input already on its way does not reset the answer away).
+ * Everything is answered and the answers have gone to TCP: send our FIN
+ * and linger, reading and dropping, until the peer's FIN, or LINGER_S
+ * after the peer has acknowledged our answers (so that input already
+ * on its way does not reset an answer away before it has arrived; a
+ * lost answer waits for TCP's retransmission, up to idle=).
  */
 static void
 conn_linger(struct hconn *h)
@@ -146,7 +161,7 @@ conn_linger(struct hconn *h)
 		return;
 	}
 	h->lingering = 1;
-	deadline(h, clock_ns() + LINGER_S * S);
+	deadline(h, clock_ns() + (answers_acked(h) ? LINGER_S * S : idle_ns));
 }
 
 /* Hand out to TCP as far as it takes; close when all went and we are done. */
@@ -258,8 +273,11 @@ conn_sent(void *arg, struct tcp_conn *c, size_t acked)
 
 	(void)c;
 	(void)acked;
-	if (h->lingering)
+	if (h->lingering) {
+		if (answers_acked(h))	/* they arrived: LINGER_S from now */
+			deadline(h, clock_ns() + LINGER_S * S);
 		return;
+	}
 	if (!h->busy)
 		deadline(h, clock_ns() + idle_ns);	/* the client is reading */
 	if (h->in != NULL && !h->closing) {
