@@ -91,11 +91,26 @@ struct hconn {
 
 static void conn_process(struct hconn *h);
 
-/* The wall clock's second, for Date. */
-static int64_t
-now_s(void)
+/*
+ * The Date header's value now: each core formats it once a second, in
+ * its own slot (only it writes there), not once a request.
+ */
+static struct date_slot {
+	int64_t sec;		/* the wall clock's second it says (0: none yet) */
+	char s[30];		/* http_date's */
+} __attribute__((aligned(CACHE_LINE))) dates[NCPU];
+
+static const char *
+date_now(void)
 {
-	return (int64_t)(wall_ns() / S);
+	struct date_slot *d = &dates[core_id()];
+	int64_t t = (int64_t)(wall_ns() / S);
+
+	if (t != d->sec) {
+		http_date(t, d->s);
+		d->sec = t;
+	}
+	return d->s;
 }
 
 /* Move h's deadline to t; the timer is re-armed only if t is earlier. */
@@ -224,7 +239,7 @@ conn_process(struct hconn *h)
 			deadline(h, clock_ns() + idle_ns);	/* a body: progress */
 		if (h->req.state != HP_DONE && h->req.state != HP_ERROR)
 			continue;
-		http_serve(&h->req, now_s(), &resp, stats_json);
+		http_serve(&h->req, date_now(), &resp, stats_json);
 		conn_answer(h, &resp);
 		http_req_init(&h->req);
 		h->busy = 0;
@@ -329,7 +344,7 @@ conn_timer(void *arg)
 	} else if (h->busy) {			/* slowloris */
 		HSTAT(header_timeouts);
 		drop_input(h);
-		http_error(408, now_s(), &resp);
+		http_error(408, date_now(), &resp);
 		conn_answer(h, &resp);
 		conn_flush(h);
 	} else {
@@ -353,7 +368,7 @@ conn_accept(void *arg, struct tcp_conn *c)
 		struct http_resp resp;
 		__atomic_sub_fetch(&httpd_nconns, 1, __ATOMIC_RELAXED);
 		HSTAT(refused);
-		http_error(503, now_s(), &resp);
+		http_error(503, date_now(), &resp);
 		tcp_attach(c, &refused_cb, NULL);
 		if (resp.chain != NULL)
 			tcp_send(c, resp.chain);
