@@ -7,7 +7,9 @@
  *	  -c SLOW	slow connections (2000)
  *	  -q EVERY	one in EVERY of them sends nothing at all (4)
  *	  -e MS		the others send a byte every MS ms (1000)
- *	  -n REQS	ordinary requests meanwhile (100)
+ *	  -n REQS	ordinary requests meanwhile (100; with -b, 0)
+ *	  -b BOUND	the server holds at most BOUND connections: the rest
+ *			must be refused with 503 (none)
  *	  -f FILE	every ordinary answer's body must equal FILE's bytes
  *	  -H SECS	the server's header timeout (10)
  *	  -I SECS	the server's idle timeout (15)
@@ -29,6 +31,14 @@
  *      with "HTTP/1.1 408" and its close, no sooner than the header
  *      timeout after its first byte; a silent one by its close with no
  *      byte, no sooner than the idle timeout after its connect.
+ *
+ * With -b, at least SLOW - BOUND of them, any kind, must instead be
+ * refused at once with "HTTP/1.1 503" and the close (more if others
+ * hold some of the server's connections); phase 2 waits for those
+ * answers (up to half the header timeout) before the first trickled
+ * byte, which would otherwise reach a closed connection and reset the
+ * 503 away.  No ordinary requests then: while the slow ones fill the
+ * bound, the server refuses everyone.
  *
  * The checks are on what happened, not how fast, beyond the timeouts
  * themselves: a loaded host only makes everything later.  The last
@@ -80,10 +90,10 @@ static char req[512];
 static size_t reqlen;
 static char *want, *ans;	/* -f's bytes; the ordinary answer read */
 static long wantlen = -1;
-static int nslow = 2000, quiet_every = 4, every_ms = 1000, nreq = 100;
+static int nslow = 2000, quiet_every = 4, every_ms = 1000, nreq = 100, bound;
 static int hdr_s = 10, idle_s = 15, tmo = 120;
 static int ep, nconnected, nopen;
-static long ndone, nerr, ncut, nclosed, nwrong;
+static long ndone, nerr, ncut, nclosed, nrefused, nwrong;
 static uint64_t cut_min = UINT64_MAX, cut_max, closed_min = UINT64_MAX, closed_max, lat_max;
 
 static uint64_t
@@ -142,7 +152,9 @@ slow_ended(struct conn *c, int reset)
 	uint64_t t = now_ns() - c->t0;
 
 	/* (A reset after the 408 is its close lost to a trickled byte.) */
-	if (c->kind == TRICKLE && strncmp(c->buf, "HTTP/1.1 408 ", 13) == 0 &&
+	if (bound > 0 && !reset && strncmp(c->buf, "HTTP/1.1 503 ", 13) == 0)
+		nrefused++;
+	else if (c->kind == TRICKLE && strncmp(c->buf, "HTTP/1.1 408 ", 13) == 0 &&
 	    t >= (uint64_t)hdr_s * 900 * MS) {
 		ncut++;
 		span(t, &cut_min, &cut_max);
@@ -304,12 +316,13 @@ main(int argc, char **argv)
 	struct conn *cs, ord;
 	int opt, holding = 0;
 
-	while ((opt = getopt(argc, argv, "c:q:e:n:f:H:I:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:q:e:n:b:f:H:I:t:")) != -1) {
 		switch (opt) {
 		case 'c': nslow = atoi(optarg); break;
 		case 'q': quiet_every = atoi(optarg); break;
 		case 'e': every_ms = atoi(optarg); break;
 		case 'n': nreq = atoi(optarg); break;
+		case 'b': bound = atoi(optarg); break;
 		case 'f': load_file(optarg); break;
 		case 'H': hdr_s = atoi(optarg); break;
 		case 'I': idle_s = atoi(optarg); break;
@@ -317,9 +330,12 @@ main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (argc - optind != 3 || nslow < 1 || quiet_every < 1 || every_ms < 1 || nreq < 1) {
-		fprintf(stderr, "usage: slowloris [-c SLOW] [-q EVERY] [-e MS] [-n REQS] [-f FILE]"
-		    " [-H SECS] [-I SECS] [-t SECS] HOST PORT PATH\n");
+	if (bound > 0)
+		nreq = 0;
+	if (argc - optind != 3 || nslow < 1 || quiet_every < 1 || every_ms < 1 || nreq < 0 ||
+	    bound < 0 || bound >= nslow) {
+		fprintf(stderr, "usage: slowloris [-c SLOW] [-q EVERY] [-e MS] [-n REQS] [-b BOUND]"
+		    " [-f FILE] [-H SECS] [-I SECS] [-t SECS] HOST PORT PATH\n");
 		return 2;
 	}
 	addr.sin_family = AF_INET;
@@ -342,7 +358,7 @@ main(int argc, char **argv)
 	ans = malloc(BUF);
 	cs = calloc((size_t)nslow, sizeof *cs);
 	ord.fd = -1;
-	uint64_t t0 = now_ns(), give_up = t0 + (uint64_t)tmo * 1000 * MS, tick = 0;
+	uint64_t t0 = now_ns(), give_up = t0 + (uint64_t)tmo * 1000 * MS, tick = 0, grace = 0;
 	int opened = 0, tried = 0;	/* connects begun; finished, well or not */
 	while (now_ns() < give_up && (tried < nslow || nopen > 0 || ndone < nreq)) {
 		uint64_t t = now_ns();
@@ -351,10 +367,13 @@ main(int argc, char **argv)
 				perror("slowloris: socket");
 				return 1;
 			}
-		if (!holding && tried == nslow) {
+		if (tried == nslow && grace == 0)
+			grace = t + (uint64_t)hdr_s * 500 * MS;	/* -b: the 503s' time */
+		if (!holding && tried == nslow && (bound == 0 || nrefused >= nslow - bound ||
+		    t >= grace)) {
 			holding = 1;		/* phase 2: first bytes, and ordinary requests */
 			tick = t;
-			if (conn_open(&ord, ORDINARY) < 0)
+			if (nreq > 0 && conn_open(&ord, ORDINARY) < 0)
 				nerr++, ndone = nreq;
 		}
 		if (holding && t >= tick) {
@@ -373,13 +392,17 @@ main(int argc, char **argv)
 				slow_read(c);
 		}
 	}
-	int fail = nconnected != nslow || nwrong > 0 || nopen > 0 || nerr > 0 || ndone < nreq;
+	int fail = nconnected != nslow || nwrong > 0 || nopen > 0 || nerr > 0 || ndone < nreq ||
+	    (bound > 0 ? nrefused < nslow - bound : nrefused != 0);
 	int ntr = nslow - nslow / quiet_every;
 	printf("slow %d connected: %ld of %d trickling cut with 408 after %.1f..%.1f s, "
 	    "%ld of %d silent closed after %.1f..%.1f s, %ld wrong, %d still open\n",
 	    nconnected, ncut, ntr, ncut ? (double)cut_min / 1e9 : 0, (double)cut_max / 1e9,
 	    nclosed, nslow - ntr, nclosed ? (double)closed_min / 1e9 : 0,
 	    (double)closed_max / 1e9, nwrong, nopen);
+	if (bound > 0)
+		printf("held %ld, refused with 503 %ld (over the bound: at least %d)\n",
+		    ncut + nclosed, nrefused, nslow - bound);
 	printf("ordinary %ld requests %ld errors, latency ms max %.1f\n", ndone, nerr,
 	    (double)lat_max / 1e6);
 	printf("%s\n", fail ? "FAIL" : "ok");
