@@ -45,10 +45,13 @@
  * lines say what was seen; the first word is "ok" or "FAIL", and the
  * exit status is 0 only if all is ok:
  *
- *	slow 2000 connected: 1500 trickling cut with 408 after 10.0..10.4 s,
- *	500 silent closed after 15.0..15.3 s, 0 wrong, 0 still open
- *	ordinary 100 requests 0 errors, latency ms max 12.1
+ *	slow 2500 connected: 1875 of 1875 trickling cut with 408 after 5.0..5.2 s,
+ *	625 of 625 silent closed after 10.0..10.0 s, 0 wrong, 0 still open
+ *	ordinary 100 requests 0 errors, latency ms max 38.7
  *	ok
+ *
+ * (the first two lines are one), and with -b a line "held N, refused
+ * with 503 M (over the bound: at least K)".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
