@@ -377,6 +377,13 @@ $(B)/test/http_load: test/http_load.c $(TFLAGS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
 
+# The kvstore's load generator and checker (test/kv_load.c): Linux
+# sockets, none of our code in it.
+$(B)/test/kv_load: test/kv_load.c $(TFLAGS)
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
+
 # The SYN flood of the cookie boot test (test/synflood.c): a raw socket,
 # spoofed sources, none of our code in it.
 $(B)/test/synflood: test/synflood.c $(TFLAGS)
@@ -485,7 +492,7 @@ gdb: deps-run
 
 test: deps-test
 	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood \
-	    $(B)/test/http_load
+	    $(B)/test/http_load $(B)/test/kv_load
 	@test/run.sh $(TEST_BINS)
 
 fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)
@@ -494,7 +501,7 @@ fuzz: fuzz-build
 	@for f in $(FUZZ); do mkdir -p $(B)/fuzz/corpus_$$f && \
 	  $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f || exit 1; done
 
-bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load
+bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load $(B)/test/kv_load
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
 	@echo; test/bench_boot.sh
