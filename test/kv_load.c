@@ -13,13 +13,14 @@
  *			loop, each connection keeps DEPTH in flight)
  *	  -v BYTES	value size (64)
  *	  -k KEYS	keys per connection (100)
+ *	  -g PCT	GETs in every hundred requests (90), the rest SETs
  *	  -t SECS	give up (and fail) after SECS (120)
  *	  -w		first set every key once (checked, not counted), so
  *			that GETs hit
  *
  * Each connection owns KEYS keys of 32 bytes (a prefix unique to this
  * run, the connection and the key's number), and sends 90% GETs and 10%
- * SETs of them, picked at random (a fixed seed per connection).  A
+ * SETs of them (-g), picked at random (a fixed seed per connection).  A
  * server answers one connection's requests in order, so the answer to
  * each is known when it is sent: "STORED" for a SET; for a GET the value
  * this connection last set for that key (the values differ with every
@@ -85,7 +86,7 @@ struct conn {
 };
 
 static struct sockaddr_in addr;
-static int nconns = 1, depth = 1, keys = 100, vlen = 64, tmo = 120, warm;
+static int nconns = 1, depth = 1, keys = 100, vlen = 64, tmo = 120, warm, getpct = 90;
 static uint64_t t_first;	/* the first counted request's send */
 static long total = 10000, rate;
 static double secs;
@@ -184,7 +185,7 @@ request(int ci, uint64_t due)
 	char key[KEYLEN + 1];
 
 	r->warm = c->warmed < keys && warm;
-	r->set = r->warm || rnd(c) % 10 == 0;
+	r->set = r->warm || (int)(rnd(c) % 100) >= getpct;
 	r->key = r->warm ? c->warmed++ : (int)(rnd(c) % (uint64_t)keys);
 	r->due = due;
 	key_of(key, ci, r->key);
@@ -350,7 +351,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: kv_load [-c conns] [-p depth] [-n reqs] [-d secs] [-r rate] "
-	    "[-v bytes] [-k keys] [-t secs] [-w] host port\n");
+	    "[-v bytes] [-k keys] [-g get%%] [-t secs] [-w] host port\n");
 	exit(2);
 }
 
@@ -361,7 +362,7 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	int opt, ep;
 
-	while ((opt = getopt(argc, argv, "c:p:n:d:r:v:k:t:w")) != -1) {
+	while ((opt = getopt(argc, argv, "c:p:n:d:r:v:k:g:t:w")) != -1) {
 		switch (opt) {
 		case 'c': nconns = atoi(optarg); break;
 		case 'p': depth = atoi(optarg); break;
@@ -370,6 +371,7 @@ main(int argc, char **argv)
 		case 'r': rate = atol(optarg); break;
 		case 'v': vlen = atoi(optarg); break;
 		case 'k': keys = atoi(optarg); break;
+		case 'g': getpct = atoi(optarg); break;
 		case 't': tmo = atoi(optarg); break;
 		case 'w': warm = 1; break;
 		default: usage();
@@ -377,7 +379,7 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 2 || nconns < 1 || nconns > 10000 || depth < 1 ||
 	    depth > DEPTH_MAX || total < 1 || secs < 0 || rate < 0 || vlen < 1 ||
-	    vlen > VALUE_MAX || keys < 1 || tmo < 1)
+	    vlen > VALUE_MAX || keys < 1 || tmo < 1 || getpct < 0 || getpct > 100)
 		usage();
 	if (secs > 0)
 		total = 1L << 60;	/* the clock bounds the run */
