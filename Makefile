@@ -508,6 +508,7 @@ bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load $(B)/test/kv_loa
 	@echo; test/bench_ping.sh
 	@echo; test/bench_tcp.sh
 	@echo; test/bench_httpd.sh
+	@echo; test/bench_kvstore.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz

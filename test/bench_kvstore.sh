@@ -16,7 +16,7 @@
 #
 # Each server gets the same runs: 16 and 64 connections, values of 64 B
 # and 1 KiB, one request in flight per connection and 8 (pipelined), at
-# KV_RATE (4000) requests/s offered over all connections, for KV_SECS
+# KV_RATE (10000) requests/s offered over all connections, for KV_SECS
 # (3) seconds each.  A request's latency runs from when it was due, so a
 # server that cannot keep up shows it in p50/p99 and in a throughput
 # below the offered load.  It prints a line per run, then the table; it
@@ -25,7 +25,7 @@
 . "$(dirname "$0")/lib.sh" ""
 
 secs=${KV_SECS:-3}
-rate=${KV_RATE:-4000}
+rate=${KV_RATE:-10000}
 ns=ebbkb$$
 load=build/test/kv_load
 tmp=$(mktemp -d)
@@ -102,11 +102,11 @@ table() {
 			if (h[i] == "p50") p50 = us(h[i + 1])
 			if (h[i] == "p99") p99 = us(h[i + 1])
 			if (h[i] == "req/s" && i > 1) rps = h[i - 1]
-			if (h[i] == "errors" || h[i] == "errors,") errs = h[i - 1]
 		}
+		size = $4 >= 1024 ? ($4 / 1024) " KiB" : $4 " B"
+		errs = h[1] == "ok" ? "none" : $5
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3,
-		    $4 >= 1024 ? $4 / 1024 " KiB" : $4 " B", rate, rps, p50, p99,
-		    h[1] == "ok" ? "none" : $5
+		    size, rate, rps, p50, p99, errs
 	}' "$tmp/rows"
 }
 

@@ -433,10 +433,14 @@ main(int argc, char **argv)
 			timed_out = 1;
 			break;
 		}
-		int wait_ms = 100;
-		if (rate > 0)
-			wait_ms = 1;	/* the schedule's next tick */
-		int n = epoll_wait(ep, evs, 256, wait_ms);
+		/* Wait for a reply, or (-r) until the next request is due, to the microsecond. */
+		uint64_t wake = now + 100000000u;
+		for (int ci = 0; rate > 0 && ci < nconns; ci++)
+			if (!conns[ci].dead && conns[ci].connected && conns[ci].nq < depth &&
+			    conns[ci].next < wake)
+				wake = conns[ci].next;
+		struct timespec ts = { 0, wake > now ? (long)(wake - now) : 0 };
+		int n = epoll_pwait2(ep, evs, 256, &ts, NULL);
 		for (int i = 0; i < n; i++) {
 			int ci = (int)evs[i].data.u32;
 			struct conn *c = &conns[ci];
