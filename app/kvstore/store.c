@@ -324,10 +324,42 @@ kv_value_buf(const struct kv_item *it)
 	struct iobuf *b = iobuf_clone(it->buf);	/* the store's reference keeps refs >= 1 */
 
 	if (b != NULL) {
-		b->data = (uint8_t *)(it->key + it->nkey);
+		b->data = (uint8_t *)(it->key + it->nkey + it->nhdr);
 		b->len = it->nbytes + 2;
 	}
 	return b;
+}
+
+struct iobuf *
+kv_reply_buf(const struct kv_item *it, int end)
+{
+	struct iobuf *b = iobuf_clone(it->buf);
+
+	if (b != NULL) {
+		b->data = (uint8_t *)it->value_word;
+		b->len = sizeof it->value_word + it->nkey + it->nhdr + it->nbytes + 2 + (end ? 5 : 0);
+	}
+	return b;
+}
+
+/* " FLAGS NBYTES\r\n" into p (room for 24 bytes); its length. */
+static size_t
+reply_header(char *p, uint32_t flags, uint32_t nbytes)
+{
+	char num[10], *q = p;
+	uint32_t v[2] = { flags, nbytes };
+
+	for (int i = 0; i < 2; i++) {
+		int n = 0;
+		do
+			num[n++] = (char)('0' + v[i] % 10);
+		while ((v[i] /= 10) != 0);
+		*q++ = ' ';
+		while (n > 0)
+			*q++ = num[--n];
+	}
+	memcpy(q, "\r\n", 2);
+	return (size_t)(q + 2 - p);
 }
 
 /* A new item with an absolute expiry; NULL with *why. */
@@ -335,7 +367,9 @@ static struct kv_item *
 item_alloc(const char *key, size_t nkey, uint32_t flags, int64_t exptime, size_t nbytes,
     enum kv_status *why)
 {
-	size_t size = sizeof(struct kv_item) + nkey + nbytes + 2;
+	char hdr[24];
+	size_t nhdr = reply_header(hdr, flags, (uint32_t)nbytes);
+	size_t size = sizeof(struct kv_item) + nkey + nhdr + nbytes + 2 + 5;
 	struct iobuf *b;
 	struct kv_item *it;
 
@@ -356,8 +390,11 @@ item_alloc(const char *key, size_t nkey, uint32_t flags, int64_t exptime, size_t
 	it->hash = kv_hash(key, nkey);
 	it->exptime = exptime;
 	it->nkey = (uint8_t)nkey;
+	it->nhdr = (uint8_t)nhdr;
+	memcpy(it->value_word, "VALUE ", sizeof it->value_word);
 	memcpy(it->key, key, nkey);
-	memcpy(it->key + nkey + nbytes, "\r\n", 2);
+	memcpy(it->key + nkey, hdr, nhdr);
+	memcpy(kv_value(it) + nbytes, "\r\nEND\r\n", 7);
 	return it;
 }
 

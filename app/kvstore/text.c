@@ -316,8 +316,16 @@ cmd_get(const char *line, size_t n, struct kv_word *cmd, struct kv_out *out)
 		}
 		if (it == NULL)
 			continue;
-		value_header(out, it, cas);
-		kv_out_ref(out, kv_value_buf(it));
+		if (!cas && keys == 1) {	/* the whole reply is prebuilt */
+			kv_out_ref(out, kv_reply_buf(it, 1));
+			return;
+		}
+		if (cas) {
+			value_header(out, it, cas);
+			kv_out_ref(out, kv_value_buf(it));
+		} else {
+			kv_out_ref(out, kv_reply_buf(it, 0));
+		}
 	}
 	kv_out_str(out, "END\r\n", 5);
 	return;
