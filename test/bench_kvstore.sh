@@ -17,9 +17,11 @@
 # Each server gets the same runs: 16 and 64 connections, values of 64 B
 # and 1 KiB, one request in flight per connection and 8 (pipelined), at
 # KV_RATE (10000) requests/s offered over all connections, for KV_SECS
-# (3) seconds each.  A request's latency runs from when it was due, so a
-# server that cannot keep up shows it in p50/p99 and in a throughput
-# below the offered load.  It prints a line per run, then the table; it
+# (3) seconds each; then one closed-loop run (64 connections, 8 in flight,
+# 64 B) for what each can do at most.  A request's latency runs from
+# when it was due, so a server that cannot keep up shows it in p50/p99
+# and in a throughput below the offered load.  kv_load is one Linux
+# thread, on the same host: at most it measures its own limit too.  It prints a line per run, then the table; it
 # asserts nothing, and a run with errors says so in its line and in the
 # table's errors column.
 . "$(dirname "$0")/lib.sh" ""
@@ -73,15 +75,16 @@ start() {
 
 stop() { app_stop; }
 
-# measure LABEL CONNS DEPTH VALUE: one kv_load run; its line, and a row
-# for the table in $tmp/rows: LABEL|CONNS|DEPTH|VALUE|kv_load's last line.
+# measure LABEL CONNS DEPTH VALUE RATE: one kv_load run (RATE 0: closed
+# loop); its line, and a row for the table in $tmp/rows:
+# LABEL|CONNS|DEPTH|VALUE|RATE|kv_load's last line.
 measure() {
 	local r
-	r=$(in_ns "$load" -w -c "$2" -p "$3" -v "$4" -r "$rate" -d "$secs" -t $((secs + 60)) \
+	r=$(in_ns "$load" -w -c "$2" -p "$3" -v "$4" -r "$5" -d "$secs" -t $((secs + 60)) \
 		"$host" "$port" 2>"$tmp/load.err" | tail -1)
 	[ -n "$r" ] || r="FAIL no output: $(head -c 200 "$tmp/load.err")"
 	printf '%-24s c=%-3d depth=%-2d %5d B: %s\n' "$1" "$2" "$3" "$4" "$r"
-	echo "$1|$2|$3|$4|$r" >>"$tmp/rows"
+	echo "$1|$2|$3|$4|$5|$r" >>"$tmp/rows"
 }
 
 # The table: a row per server, connection count, depth and value size.
@@ -89,24 +92,25 @@ table() {
 	echo
 	echo "| server | conns | in flight | value | offered req/s | req/s | p50 | p99 | errors |"
 	echo "|---|---|---|---|---|---|---|---|---|"
-	awk -F'|' -v rate="$rate" '
+	awk -F'|' '
 	function us(v) {
 		if (v >= 1000000) return sprintf("%.2f s", v / 1000000)
 		return v >= 1000 ? sprintf("%.1f ms", v / 1000) : sprintf("%.0f us", v)
 	}
 	{
 		# "ok N requests (...) E errors in T s: R req/s (offered O), latency us p50 A p99 B max C"
-		n = split($5, h, " ")
+		n = split($6, h, " ")
 		p50 = p99 = rps = "-"
 		for (i = 1; i <= n; i++) {
 			if (h[i] == "p50") p50 = us(h[i + 1])
 			if (h[i] == "p99") p99 = us(h[i + 1])
-			if (h[i] == "req/s" && i > 1) rps = h[i - 1]
+			if ((h[i] == "req/s" || h[i] == "req/s,") && i > 1) rps = h[i - 1]
 		}
 		size = $4 >= 1024 ? ($4 / 1024) " KiB" : $4 " B"
-		errs = h[1] == "ok" ? "none" : $5
+		errs = h[1] == "ok" ? "none" : $6
+		offered = $5 == 0 ? "closed loop" : $5
 		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3,
-		    size, rate, rps, p50, p99, errs
+		    size, offered, rps, p50, p99, errs
 	}' "$tmp/rows"
 }
 
@@ -128,10 +132,11 @@ for kind in hosted memcached native; do
 	for v in 64 1024; do
 		for c in 16 64; do
 			for d in 1 8; do
-				measure "$label" $c $d $v
+				measure "$label" $c $d $v "$rate"
 			done
 		done
 	done
+	measure "$label" 64 8 64 0	# as fast as it answers
 	stop
 done
 [ -s "$tmp/rows" ] && table

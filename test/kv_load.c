@@ -262,7 +262,7 @@ check(int ci)
 		else
 			gets++, hits++;
 	}
-	if (used > 0 && c->nq == 0 && c->nin > used) {
+	if (c->nq == 0 && c->nin > used) {	/* nothing was asked for */
 		nerr++;
 		give_up(ci, "bytes after the last reply");
 		return;
