@@ -316,7 +316,12 @@ kv_get(const char *key, size_t nkey, int count)
 	for (; it != NULL; it = rcu_deref(it->hnext))
 		if (it->hash == hash && it->nkey == nkey && memcmp(it->key, key, nkey) == 0)
 			break;
-	if (it != NULL && kv_dead(it, kv_now(), &why)) {
+	/*
+	 * The clock is read only for an item that can expire (should touch
+	 * give it an exptime meanwhile, it is not dead yet: now is 0).
+	 */
+	if (it != NULL && kv_dead(it, __atomic_load_n(&it->exptime, __ATOMIC_RELAXED) != 0 ?
+	    kv_now() : 0, &why)) {
 		if (count)
 			kv_count(why);
 		reclaim(it);

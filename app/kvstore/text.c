@@ -580,7 +580,7 @@ lines(struct kv_text *t, const char *p, size_t n, struct kv_out *out)
 		used += len + 1;
 		if (len > 0 && s[len - 1] == '\r')
 			len--;
-		if (len > line_limit(s, len))
+		if (len > KV_LINE_MAX && len > line_limit(s, len))
 			too_long(t, out);
 		else
 			command(t, s, len, out);
