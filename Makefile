@@ -345,6 +345,9 @@ $(B)/hosted/bench_%: $(B)/hosted/obj/test/bench_%.o $(B)/hosted/libportable.a
 
 # bench_kv drives the kvstore's parser and store (not conn.c, app_main's).
 $(B)/hosted/bench_kv: $(call obj,$(B)/hosted,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
+# bench_kvnet serves through all of app/kvstore (conn.c's kv_listen; its
+# app_main goes unused, as hosted/main.c is not in libportable.a).
+$(B)/hosted/bench_kvnet: $(call obj,$(B)/hosted,$(wildcard app/kvstore/*.c))
 
 $(B)/test/libportable.a: $(T_OBJS)
 	$(Q)rm -f $@
@@ -377,6 +380,13 @@ $(B)/test/http_load: test/http_load.c $(TFLAGS)
 # boot_httpd.sh's thousands of slow clients (test/slowloris.c): Linux
 # sockets, none of our code in it.
 $(B)/test/slowloris: test/slowloris.c $(TFLAGS)
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
+
+# The kvstore's load generator and checker (test/kv_load.c): Linux
+# sockets, none of our code in it.
+$(B)/test/kv_load: test/kv_load.c $(TFLAGS)
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
@@ -489,7 +499,7 @@ gdb: deps-run
 
 test: deps-test
 	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood \
-	    $(B)/test/http_load $(B)/test/slowloris
+	    $(B)/test/http_load $(B)/test/slowloris $(B)/test/kv_load
 	@test/run.sh $(TEST_BINS)
 
 fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)
@@ -498,13 +508,14 @@ fuzz: fuzz-build
 	@for f in $(FUZZ); do mkdir -p $(B)/fuzz/corpus_$$f && \
 	  $(B)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus_$$f || exit 1; done
 
-bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load
+bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load $(B)/test/kv_load
 	@for b in $(BENCH_BINS); do $$b || exit 1; echo; done
 	@test/callgrind.sh
 	@echo; test/bench_boot.sh
 	@echo; test/bench_ping.sh
 	@echo; test/bench_tcp.sh
 	@echo; test/bench_httpd.sh
+	@echo; test/bench_kvstore.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz

@@ -34,6 +34,12 @@
 #   pipeline	20 connections at once, each one write of 100 pipelined
 #		requests (50 sets and 50 gets of its own keys), every reply
 #		checked byte for byte
+#   load	test/kv_load: 32 connections, 16 requests in flight on each,
+#		90% GETs and 10% SETs of 32-byte keys with 64-byte values,
+#		then 16 connections, 4 in flight, 1 KiB values (a SET's data
+#		and the GETs' replies span segments); every reply checked
+#		against the value that connection last set (fewer requests
+#		natively, under TCG)
 #   leaks	after everything, flush_all: curr_items and bytes are 0 and
 #		only the asking connection is open
 # And always: kv.usage (a bad argument exits 64 with the usage) and
@@ -53,7 +59,7 @@ check kv.usage 64 $? '^kvstore: port=0: not port=1\.\.65535$' '^usage: kvstore \
 timeout 30 "$app" >"$out" 2>&1
 check kv.no_nic 69 $? '^kvstore: no network interface: give it one with'
 
-tests="nc_session meta_session tools tools_binary memcslap memcslap_binary pipeline leaks"
+tests="nc_session meta_session tools tools_binary memcslap memcslap_binary pipeline load leaks"
 kinds=${KV_KINDS:-"hosted hosted_2cpus native_tap native_user"}
 skip_all() { for k in $kinds; do for t in $tests; do echo "SKIP kv.$t.$k: $why"; done; done; }
 if ! command -v memccat >/dev/null; then
@@ -212,6 +218,14 @@ for kind in $kinds; do
 	for c in $(seq 20); do cmp -s "$tmp/pipe$c.out" "$tmp/pipe$c.want" || bad=$((bad + 1)); done
 	echo "$bad of 20 pipelines wrong" >"$out"
 	check "kv.pipeline.$kind" 0 "$bad" '^0 of 20'
+
+	case $kind in hosted*) n=20000 ;; *) n=4000 ;; esac
+	{
+		in_ns timeout 200 build/test/kv_load -w -c 32 -p 16 -n "$n" -t 180 "$addr" "$port" &&
+		in_ns timeout 200 build/test/kv_load -w -c 16 -p 4 -v 1024 -n $((n / 4)) -t 180 \
+			"$addr" "$port"
+	} >"$out" 2>&1
+	check "kv.load.$kind" 0 $? '^ok [0-9]+ requests .*\) 0 errors in'
 
 	printf 'flush_all\r\n' >"$tmp/flush.in"
 	talk "$tmp/flush.in" >/dev/null

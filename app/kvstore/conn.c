@@ -184,6 +184,14 @@ kv_accept(void *arg, struct tcp_conn *c)
 	return 0;
 }
 
+/* Serve the memcached protocols on TCP port port of every interface (proto.h). */
+int
+kv_listen(uint16_t port)
+{
+	kv_settings.port = port;
+	return tcp_listen(port, kv_accept, NULL);
+}
+
 /* ---- the app --------------------------------------------------------------- */
 
 /* The interface has (or has lost) its address: say where we serve. */
@@ -259,14 +267,13 @@ app_main(int argc, char **argv)
 		    " NET=tap (natively) or --tap NAME (hosted, as root)\n");
 		return EX_UNAVAILABLE;
 	}
-	kv_settings.port = (uint16_t)port;
 	kv_settings.start_ns = clock_ns();
 	if ((err = kv_init(mem << 20, item_max)) != 0) {
 		printf("kvstore: cannot make a store of %lu MiB: %s\n", mem, strerror(err));
 		return 1;
 	}
 	kv_sweep_start();
-	if ((err = tcp_listen((uint16_t)port, kv_accept, NULL)) != 0) {
+	if ((err = kv_listen((uint16_t)port)) != 0) {
 		printf("kvstore: cannot listen on tcp port %lu: %s\n", port, strerror(err));
 		return 1;
 	}

@@ -131,4 +131,12 @@ void kv_bin_free(struct kv_bin *b);
  */
 int kv_stats_text(const char *group, size_t n, struct kv_out *out);
 
+/*
+ * The connection glue (conn.c): listen on TCP port port, every
+ * interface, and serve each client there; 0 or tcp_listen's errno.  The
+ * store must be made (kv_init) first.  app_main calls it; so does
+ * test/bench_kvnet.c, which has no app_main.
+ */
+int kv_listen(uint16_t port);
+
 #endif

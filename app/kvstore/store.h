@@ -36,9 +36,11 @@
 #define KV_RELATIVE_MAX	(60 * 60 * 24 * 30)	/* exptimes up to 30 days are relative */
 
 /*
- * One item, at the start of its own iobuf block, followed by the key
- * and then the value with "\r\n" after it (so that a reply references
- * both at once).  Fields under "stripe lock" are written only by the
+ * One item, at the start of its own iobuf block, and a GET's reply to
+ * it, prebuilt: "VALUE " (the struct's last bytes), the key, " FLAGS
+ * NBYTES\r\n", the value, "\r\n", "END\r\n".  A one-key GET is
+ * answered by a reference to all of it, any other read by a reference
+ * to the value and its "\r\n".  Fields under "stripe lock" are written only by the
  * holder of the key's stripe lock; the rest are fixed once the item is
  * published, except exptime (touch: an atomic store) and accessed.
  */
@@ -60,7 +62,9 @@ struct kv_item {
 	uint8_t nkey;
 	uint8_t accessed;		/* read since the LRU last looked (relaxed) */
 	uint8_t mflags;			/* KV_ITEM_*: the meta commands' marks (atomic) */
-	char key[];			/* nkey bytes, then the value */
+	uint8_t nhdr;			/* bytes of " FLAGS NBYTES\r\n" */
+	char value_word[6];		/* "VALUE ", right before the key */
+	char key[];			/* nkey bytes, the rest of the header, the value */
 };
 
 /*
@@ -134,11 +138,18 @@ uint8_t kv_mark(struct kv_item *it, uint8_t mflags);
 /* The value and its "\r\n" as a new iobuf that references the item; NULL: no memory. */
 struct iobuf *kv_value_buf(const struct kv_item *it);
 
+/*
+ * A GET's reply to it as a new iobuf that references the item: "VALUE
+ * KEY FLAGS NBYTES\r\n", the value, "\r\n", and with end "END\r\n";
+ * NULL: no memory.
+ */
+struct iobuf *kv_reply_buf(const struct kv_item *it, int end);
+
 /* The item's value bytes (nbytes, then "\r\n"). */
 static inline char *
 kv_value(struct kv_item *it)
 {
-	return it->key + it->nkey;
+	return it->key + it->nkey + it->nhdr;
 }
 
 /*

@@ -74,7 +74,11 @@ reply(struct kv_text *t, struct kv_out *out, const char *s)
 
 /* ---- words and numbers ------------------------------------------------ */
 
-/* Split line into at most max words; returns how many. */
+/*
+ * Split line into at most max words; returns how many.  A word's end is
+ * found with memchr, which looks at many bytes an instruction: a GET's
+ * key is most of its line.
+ */
 int
 kv_split(const char *p, size_t n, struct kv_word *w, int max)
 {
@@ -85,10 +89,10 @@ kv_split(const char *p, size_t n, struct kv_word *w, int max)
 			i++;
 		if (i == n)
 			break;
-		size_t s = i;
-		while (i < n && p[i] != ' ')
-			i++;
-		w[k++] = (struct kv_word){ p + s, i - s };
+		const char *sp = memchr(p + i, ' ', n - i);
+		size_t e = sp != NULL ? (size_t)(sp - p) : n;
+		w[k++] = (struct kv_word){ p + i, e - i };
+		i = e;
 	}
 	return k;
 }
@@ -274,7 +278,7 @@ cmd_get(const char *line, size_t n, struct kv_word *cmd, struct kv_out *out)
 {
 	int cas = cmd->p[cmd->n - 1] == 's', touch = cmd->p[1] == 'a';
 	const char *p = cmd->p + cmd->n, *end = line + n;
-	struct kv_word w;
+	struct kv_word w, first = { NULL, 0 };
 	int64_t exptime = 0;
 	int keys = 0;
 
@@ -287,14 +291,22 @@ cmd_get(const char *line, size_t n, struct kv_word *cmd, struct kv_out *out)
 		}
 		p = w.p + w.n;
 	}
-	for (const char *q = p; kv_split(q, (size_t)(end - q), &w, 1) == 1; q = w.p + w.n, keys++)
+	for (const char *q = p; kv_split(q, (size_t)(end - q), &w, 1) == 1; q = w.p + w.n, keys++) {
 		if (!kv_key_ok(&w)) {
 			kv_out_cstr(out, "CLIENT_ERROR bad command line format\r\n");
 			return;
 		}
+		if (keys == 0)
+			first = w;
+	}
 	if (keys == 0 && !touch)
 		goto usage;	/* "gat 10" is answered END, as memcached does */
-	for (; kv_split(p, (size_t)(end - p), &w, 1) == 1; p = w.p + w.n) {
+	/* The keys again, the one of a one-key line without splitting it twice. */
+	for (int i = 0; i < keys; p = w.p + w.n, i++) {
+		if (i == 0)
+			w = first;
+		else
+			kv_split(p, (size_t)(end - p), &w, 1);
 		struct kv_item *it;
 		if (touch) {
 			it = kv_touch(w.p, w.n, exptime);
@@ -304,8 +316,16 @@ cmd_get(const char *line, size_t n, struct kv_word *cmd, struct kv_out *out)
 		}
 		if (it == NULL)
 			continue;
-		value_header(out, it, cas);
-		kv_out_ref(out, kv_value_buf(it));
+		if (!cas && keys == 1) {	/* the whole reply is prebuilt */
+			kv_out_ref(out, kv_reply_buf(it, 1));
+			return;
+		}
+		if (cas) {
+			value_header(out, it, cas);
+			kv_out_ref(out, kv_value_buf(it));
+		} else {
+			kv_out_ref(out, kv_reply_buf(it, 0));
+		}
 	}
 	kv_out_str(out, "END\r\n", 5);
 	return;
@@ -483,10 +503,10 @@ command(struct kv_text *t, const char *line, size_t n, struct kv_out *out)
 		{ "append", KV_APPEND }, { "prepend", KV_PREPEND }, { "cas", KV_CAS },
 	};
 	struct kv_word w[MAX_WORDS];
-	int nw = kv_split(line, n, w, MAX_WORDS);
 
+	/* The command word first: the get family and meta split their own lines. */
 	t->noreply = 0;
-	if (nw == 0) {
+	if (kv_split(line, n, w, 1) == 0) {
 		kv_out_cstr(out, "ERROR\r\n");
 		return;
 	}
@@ -498,6 +518,7 @@ command(struct kv_text *t, const char *line, size_t n, struct kv_out *out)
 		cmd_get(line, n, &w[0], out);
 		return;
 	}
+	int nw = kv_split(line, n, w, MAX_WORDS);
 	for (size_t i = 0; i < sizeof stores / sizeof stores[0]; i++)
 		if (kv_is(&w[0], stores[i].name)) {
 			cmd_store(t, w, nw, stores[i].op, out);
@@ -559,7 +580,7 @@ lines(struct kv_text *t, const char *p, size_t n, struct kv_out *out)
 		used += len + 1;
 		if (len > 0 && s[len - 1] == '\r')
 			len--;
-		if (len > line_limit(s, len))
+		if (len > KV_LINE_MAX && len > line_limit(s, len))
 			too_long(t, out);
 		else
 			command(t, s, len, out);
