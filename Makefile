@@ -386,6 +386,13 @@ $(B)/test/http_load: test/http_load.c $(TFLAGS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
 
+# boot_httpd.sh's thousands of slow clients (test/slowloris.c): Linux
+# sockets, none of our code in it.
+$(B)/test/slowloris: test/slowloris.c $(TFLAGS)
+	$(call say,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -o $@ $<
+
 # The SYN flood of the cookie boot test (test/synflood.c): a raw socket,
 # spoofed sources, none of our code in it.
 $(B)/test/synflood: test/synflood.c $(TFLAGS)
@@ -498,7 +505,7 @@ gdb: deps-run
 
 test: deps-test
 	@$(MAKE) --no-print-directory -s all $(TEST_BINS) $(B)/test/tcp_peer $(B)/test/synflood \
-	    $(B)/test/http_load
+	    $(B)/test/http_load $(B)/test/slowloris
 	@test/run.sh $(TEST_BINS)
 
 fuzz-build: $(FUZZ:%=$(B)/fuzz/fuzz_%)

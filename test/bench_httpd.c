@@ -7,11 +7,13 @@
  * its connections, parser and responses) listens on port 80 and is
  * reached at B; a client on A opens one connection and sends N
  * keep-alive GETs of /612.html one after another (one in flight), each
- * answer checked: status 200 and a 612-byte body.  The site is
- * test/bench_www (the Makefile packs it into this program in place of
- * WWW=), the same page test/bench_httpd.sh serves.
+ * answer checked: status 200 and a 612-byte body.  With "304", each
+ * GET carries If-None-Match with the page's ETag instead, and each
+ * answer must be 304 with no body.  The site is test/bench_www (the
+ * Makefile packs it into this program in place of WWW=), the same page
+ * test/bench_httpd.sh serves.
  *
- *	build/hosted/bench_httpd [N]	N requests (default 100000): ns each
+ *	build/hosted/bench_httpd [N [304]]	N requests (default 100000): ns each
  *
  * Everything runs on core 0: the figures are one core's work for the
  * client, both ends' TCP/IP (checksums in software), the wire's copy of
@@ -43,6 +45,9 @@
 static struct netif *a, *b;
 static long nreq = 100000, done;
 static uint64_t t0;
+static int cond;		/* "304": conditional GETs, answered 304 */
+static int status = 200;	/* what every answer must say */
+static size_t body_len = PAGE_LEN;	/* ... and its body's length */
 
 /* The answer being read. */
 static char head[HEAD_MAX];
@@ -51,7 +56,8 @@ static size_t hsize;		/* the first answer's header block length */
 static int in_body;		/* the header block is complete */
 static size_t body_left;	/* body bytes still to come */
 
-static const char req[] = "GET " PAGE " HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n";
+static char req[256];
+static size_t reqlen;
 
 /* Say why and exit 1. */
 static void
@@ -65,13 +71,14 @@ die(const char *why)
 static void
 send_req(struct tcp_conn *c)
 {
-	if (tcp_write(c, req, sizeof req - 1) != (long)(sizeof req - 1))
+	if (tcp_write(c, req, reqlen) != (long)reqlen)
 		die("the request did not fit");
 }
 
 /*
- * The first answer's header block is complete: check it (200, and a
- * Content-Length of the page's size) and keep its length.  httpd's
+ * The first answer's header block is complete: check it (a 200 with a
+ * Content-Length of the page's size, or a 304 without) and keep its
+ * length.  httpd's
  * header blocks for one file are all the same length (the Date is fixed
  * width), so later answers are checked by their status line and the
  * empty line where this one's was: the client costs little beside what
@@ -83,10 +90,11 @@ first_head(void)
 	const char *cl;
 
 	head[hlen] = '\0';
-	if ((cl = strstr(head, "\r\nContent-Length: ")) == NULL)
-		die("the first answer had no Content-Length");
-	if (strtoul(cl + 18, NULL, 10) != PAGE_LEN)
-		die("the first answer's body was not the page's size");
+	cl = strstr(head, "\r\nContent-Length: ");
+	if (status == 200 && (cl == NULL || strtoul(cl + 18, NULL, 10) != PAGE_LEN))
+		die("the first answer's Content-Length was not the page's size");
+	if (status == 304 && cl != NULL)
+		die("the first 304 had a Content-Length");
 	hsize = hlen;
 }
 
@@ -96,9 +104,10 @@ head_done(void)
 {
 	if (hsize == 0)
 		first_head();
-	if (memcmp(head, "HTTP/1.1 200 ", 13) != 0 || memcmp(head + hlen - 4, "\r\n\r\n", 4) != 0)
-		die("an answer was not 200 OK with the first one's header length");
-	body_left = PAGE_LEN;
+	if (memcmp(head, status == 200 ? "HTTP/1.1 200 " : "HTTP/1.1 304 ", 13) != 0 ||
+	    memcmp(head + hlen - 4, "\r\n\r\n", 4) != 0)
+		die("an answer was not the status wanted with the first one's header length");
+	body_left = body_len;
 	in_body = 1;
 }
 
@@ -118,7 +127,7 @@ head_end(size_t from, size_t len)
 static int
 take(const uint8_t *p, size_t n)
 {
-	while (n > 0) {
+	while (n > 0 || in_body) {
 		if (in_body) {
 			size_t k = n < body_left ? n : body_left;
 			body_left -= k;
@@ -182,8 +191,9 @@ client_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 	}
 	uint64_t ns = clock_ns() - t0;
 	printf("httpd over memlink (hosted, 1 core for the client, both stacks and httpd): "
-	    "%ld keep-alive GETs of a %d-byte page: %.0f/s, %.2f us each\n", nreq, PAGE_LEN,
-	    (double)nreq * 1e9 / (double)ns, (double)ns / 1e3 / (double)nreq);
+	    "%ld keep-alive %sGETs of a %d-byte page: %.0f/s, %.2f us each\n", nreq,
+	    cond ? "conditional (304) " : "", PAGE_LEN, (double)nreq * 1e9 / (double)ns,
+	    (double)ns / 1e3 / (double)nreq);
 	tcp_close(c);
 	event_stop(0);
 }
@@ -212,6 +222,11 @@ first(void *unused)
 	(void)unused;
 	if (httpd_start(PORT) != 0)
 		die("httpd did not start");
+	const struct www_entry *e = www_find(PAGE);
+	if (e == NULL)
+		die(PAGE " is not packed");
+	reqlen = (size_t)snprintf(req, sizeof req, "GET " PAGE " HTTP/1.1\r\nHost: 10.0.0.2\r\n"
+	    "%s%s%s\r\n", cond ? "If-None-Match: " : "", cond ? e->etag : "", cond ? "\r\n" : "");
 	if (tcp_connect(b->ip, PORT, &client_cb, NULL, &c) != 0)
 		die("tcp_connect failed");
 }
@@ -222,8 +237,14 @@ main(int argc, char **argv)
 {
 	struct memlink_config cfg = { .seed = 1 };
 
-	if (argc > 1 && (nreq = atol(argv[1])) <= 0)
-		die("usage: bench_httpd [requests]");
+	if ((argc > 1 && (nreq = atol(argv[1])) <= 0) || argc > 3 ||
+	    (argc == 3 && strcmp(argv[2], "304") != 0))
+		die("usage: bench_httpd [requests [304]]");
+	if (argc == 3) {
+		cond = 1;
+		status = 304;
+		body_len = 0;
+	}
 	bench_runtime(1);
 	bench_link(&cfg, &a, &b);
 	return event_run(first, NULL);

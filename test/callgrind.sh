@@ -3,7 +3,7 @@
 # datagram, per TCP data segment (checksums in software, and offloaded),
 # per 64-byte TCP round trip, per TCP connection, per frame in the
 # virtio-net driver, per kvstore GET and SET, and per httpd request
-# (a keep-alive GET over memlink), counted by valgrind's callgrind (repeatable, unlike
+# (a keep-alive GET over memlink, and one answered 304), counted by valgrind's callgrind (repeatable, unlike
 # time, and exact on a loaded machine).  Each figure is the marginal
 # cost: two runs of different lengths, the difference in instructions
 # over the difference in work, so start-up and tear-down cancel out.
@@ -154,11 +154,12 @@ fi
 # keep-alive GET of the 612-byte page (the client's request through
 # both stacks, httpd's parser and answer, the answer back and read),
 # from two runs of bench_httpd; of them, those in app/httpd's own files
-# (parse.c, serve.c, httpd.c, ...; not the libc they call).
+# (parse.c, serve.c, httpd.c, ...; not the libc they call).  Then the
+# same for a conditional GET answered 304.
 hb=build/hosted/bench_httpd
 if [ -x "$hb" ]; then
 	http_run() {
-		valgrind --tool=callgrind --callgrind-out-file="$tmp/http.out" "$hb" "$1" 2>&1 |
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/http.out" "$hb" "$@" 2>&1 |
 			sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 		callgrind_annotate --auto=no --threshold=100 "$tmp/http.out" 2>/dev/null |
 			awk '/ app\/httpd\// { gsub(",", "", $1); c += $1 } END { print c + 0 }'
@@ -170,4 +171,11 @@ if [ -x "$hb" ]; then
 		"of a 612-byte page: client, both stacks, httpd; %.0f of them in app/httpd; from 4000 more)\n",
 		($3 - $1) / 4000, ($4 - $2) / 4000 }
 	    NF != 4 { print "callgrind, httpd over memlink: no figures (bench_httpd failed?)" }'
+	# The same GET with If-None-Match: the page's ETag, answered 304.
+	h1=$(http_run 2000 304)
+	h2=$(http_run 6000 304)
+	echo $h1 $h2 | awk '
+	    NF == 4 { printf "callgrind, httpd over memlink: %.0f instructions per conditional GET " \
+		"answered 304 (%.0f of them in app/httpd)\n", ($3 - $1) / 4000, ($4 - $2) / 4000 }
+	    NF != 4 { print "callgrind, httpd over memlink: no 304 figures (bench_httpd failed?)" }'
 fi

@@ -89,7 +89,7 @@ status_of(const char *s, int *close)
 	parse_all_ways(&r, s);
 	if (r.state != HP_DONE && r.state != HP_ERROR)
 		return -1;		/* incomplete */
-	http_serve(&r, 0, &resp, NULL);
+	http_serve(&r, "Thu, 01 Jan 1970 00:00:00 GMT", &resp, NULL);
 	iobuf_free_chain(resp.chain);
 	if (close != NULL)
 		*close = resp.close;
@@ -352,7 +352,7 @@ respond(const char *s, struct http_resp *resp, const uint8_t **body_at)
 	size_t n;
 
 	parse_all_ways(&r, s);
-	http_serve(&r, 784111777, resp, NULL);	/* Sun, 06 Nov 1994 08:49:37 GMT */
+	http_serve(&r, "Sun, 06 Nov 1994 08:49:37 GMT", resp, NULL);
 	CHECK(resp->chain != NULL);
 	n = iobuf_chain_len(resp->chain);
 	out = malloc(n + 1);
@@ -437,7 +437,7 @@ TEST(serve_conditional_and_ranges)
 	const struct www_entry *e;
 	struct http_resp resp;
 	const uint8_t *body;
-	char *t, req[300], line[200];
+	char *t, req[300], line[300];
 	long live;
 	uint64_t size;
 
@@ -451,6 +451,23 @@ TEST(serve_conditional_and_ranges)
 	CHECK(body == NULL);
 	snprintf(line, sizeof line, "ETag: %s", e->etag);
 	CHECK(has(t, line));
+	free(t);
+	/* The 304 whole, byte for byte (files.c's block, then Date). */
+	snprintf(line, sizeof line, "HTTP/1.1 304 Not Modified\r\nServer: ebbrt-httpd\r\n"
+	    "ETag: %s\r\nLast-Modified: %s\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
+	    e->etag, e->lastmod);
+	t = respond(req, &resp, &body);
+	CHECK(strcmp(t, line) == 0);
+	CHECK_EQ(resp.body, 0);
+	free(t);
+	/* HEAD and Connection: close: the same block, and the close said. */
+	snprintf(req, sizeof req, "HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+	    "If-None-Match: %s\r\n\r\n", e->etag);
+	strcpy(line + strlen(line) - 2, "Connection: close\r\n\r\n");
+	t = respond(req, &resp, &body);
+	CHECK_EQ(resp.status, 304);
+	CHECK_EQ(resp.close, 1);
+	CHECK(strcmp(t, line) == 0);
 	free(t);
 	t = respond("GET / HTTP/1.1\r\nHost: a\r\nIf-None-Match: *\r\n\r\n", &resp, &body);
 	CHECK_EQ(resp.status, 304);
@@ -572,7 +589,7 @@ TEST(serve_errors)
 	CHECK(strncmp(t, "HTTP/1.1 404 Not Found\r\n", 24) == 0);
 	CHECK(strstr(t, "<h1>404 Not Found</h1>") != NULL);
 	free(t);
-	http_error(503, 0, &resp);
+	http_error(503, "Thu, 01 Jan 1970 00:00:00 GMT", &resp);
 	CHECK_EQ(resp.close, 1);
 	iobuf_free_chain(resp.chain);
 	CHECK_EQ(iobuf_live(), live);
@@ -658,7 +675,7 @@ TEST(parse_mutations)
 			    step < n - used ? step : n - used);
 		if (r.state == HP_DONE || r.state == HP_ERROR) {
 			struct http_resp resp;
-			http_serve(&r, 0, &resp, NULL);
+			http_serve(&r, "Thu, 01 Jan 1970 00:00:00 GMT", &resp, NULL);
 			bad += resp.chain == NULL || resp.status < 200 || resp.status > 505;
 			bad += r.state == HP_ERROR && !resp.close;
 			iobuf_free_chain(resp.chain);

@@ -6,8 +6,9 @@
  * lists them in www_files, sorted by path.  www_init, once at start,
  * works out what each response about a file repeats: its Content-Type
  * (by extension), its ETag (a hash of the bytes and the size, so a
- * rebuilt file gets a new one), its Last-Modified date, and the block
- * of a 200 answer's fixed headers, built here once:
+ * rebuilt file gets a new one), its Last-Modified date, and the blocks
+ * of fixed headers of its two common answers, built here once: a 200
+ * (to GET and HEAD alike)
  *
  *	HTTP/1.1 200 OK
  *	Server: ebbrt-httpd
@@ -17,8 +18,17 @@
  *	Last-Modified: Sun, 01 Jun 2025 12:00:00 GMT
  *	Accept-Ranges: bytes
  *
- * serve.c copies that block and adds Date and Connection.  The entries
- * are read-only after www_init, so every core reads them without locks.
+ * and a 304 (If-None-Match matched: RFC 9110 15.4.5 wants the ETag
+ * and, with it, Last-Modified is still worth sending)
+ *
+ *	HTTP/1.1 304 Not Modified
+ *	Server: ebbrt-httpd
+ *	ETag: "3f2a..."
+ *	Last-Modified: Sun, 01 Jun 2025 12:00:00 GMT
+ *
+ * serve.c copies the block and adds Date and Connection.  (A 206's
+ * block depends on the range, so serve.c makes it.)  The entries are
+ * read-only after www_init, so every core reads them without locks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -81,7 +91,25 @@ fnv(const uint8_t *p, uint64_t n)
 	return h;
 }
 
-/* Fill e for file f; 0, or ENOMEM. */
+/* The n bytes at h as a block of their own into *b and *len; 0, or ENOMEM. */
+static int
+head_keep(const char *h, int n, char **b, size_t *len)
+{
+	if ((*b = malloc((size_t)n)) == NULL)
+		return ENOMEM;
+	memcpy(*b, h, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+static void
+entry_free(struct www_entry *e)
+{
+	free(e->head200);
+	free(e->head304);
+}
+
+/* Fill e (zeroed) for file f; 0, or ENOMEM. */
 static int
 entry_make(struct www_entry *e, const struct www_file *f)
 {
@@ -97,10 +125,14 @@ entry_make(struct www_entry *e, const struct www_file *f)
 	    "Content-Type: %s\r\nContent-Length: %llu\r\nETag: %s\r\n"
 	    "Last-Modified: %s\r\nAccept-Ranges: bytes\r\n", e->type,
 	    (unsigned long long)f->size, e->etag, e->lastmod);
-	if ((e->head200 = malloc((size_t)n)) == NULL)
+	if (head_keep(h, n, &e->head200, &e->head200_len) != 0)
 		return ENOMEM;
-	memcpy(e->head200, h, (size_t)n);
-	e->head200_len = (size_t)n;
+	n = snprintf(h, sizeof h, "HTTP/1.1 304 Not Modified\r\nServer: ebbrt-httpd\r\n"
+	    "ETag: %s\r\nLast-Modified: %s\r\n", e->etag, e->lastmod);
+	if (head_keep(h, n, &e->head304, &e->head304_len) != 0) {
+		entry_free(e);
+		return ENOMEM;
+	}
 	return 0;
 }
 
@@ -115,7 +147,7 @@ www_init(void)
 	for (uint64_t i = 0; i < www_nfiles; i++)
 		if (entry_make(&e[i], &www_files[i]) != 0) {
 			while (i-- > 0)
-				free(e[i].head200);
+				entry_free(&e[i]);
 			free(e);
 			return ENOMEM;
 		}

@@ -3,7 +3,7 @@
  *
  *	parse.c   the request parser: bytes in, one request's facts out
  *	files.c   the files packed into the image: lookup, types, ETags,
- *	          header blocks built once
+ *	          header blocks built once (200, 304)
  *	serve.c   a parsed request -> a response chain (status, headers,
  *	          zero-copy body)
  *	stats.c   /stats.json: the instance's counters as JSON
@@ -135,8 +135,10 @@ struct www_entry {
 	const char *type;		/* Content-Type */
 	char etag[24];			/* "\"<16 hex digits>\"" */
 	char lastmod[40];		/* the IMF-fixdate of mtime */
-	char *head200;			/* status line + fixed headers of a 200 */
+	char *head200;			/* status line + fixed headers of a 200 (GET, HEAD) */
 	size_t head200_len;
+	char *head304;			/* ... of a 304 */
+	size_t head304_len;
 };
 
 /* Work out every packed file's entry; 0, or ENOMEM. */
@@ -148,7 +150,7 @@ int www_count(void);
 const struct www_entry *www_entry(int i);
 /* Content-Type for a name, by its extension. */
 const char *www_type(const char *name);
-/* "Sun, 06 Nov 1994 08:49:37 GMT" for Unix time t into out (30 bytes). */
+/* "Sun, 06 Nov 1994 08:49:37 GMT" for Unix time t into out (30 bytes: 29 and a NUL). */
 void http_date(int64_t t, char out[30]);
 
 /* ---- serve.c --------------------------------------------------------------- */
@@ -164,13 +166,14 @@ struct http_resp {
 /*
  * Answer r (HP_DONE or HP_ERROR) into *out.  stats_json, if not NULL,
  * makes the body of /stats.json (a fresh chain) for a GET or HEAD of it.
- * now is the wall-clock second of the Date header.
+ * date is the Date header's value, http_date's 29 characters (the
+ * caller makes it once a second, not once a request).
  */
-void http_serve(const struct http_req *r, int64_t now, struct http_resp *out,
+void http_serve(const struct http_req *r, const char *date, struct http_resp *out,
     struct iobuf *(*stats_json)(void));
 
 /* An error answer by status (503, 408, ...), with Connection: close. */
-void http_error(int status, int64_t now, struct http_resp *out);
+void http_error(int status, const char *date, struct http_resp *out);
 
 /*
  * Decode a percent-encoded path into out (size bytes): 0, or -1 if it is

@@ -12,7 +12,8 @@
  *	accept -> (receive -> parse -> serve -> out -> tcp_send)* ...
  *	       -> the peer's FIN, or Connection: close / an error
  *	       -> linger: our FIN sent, input read and dropped until the
- *	          peer's FIN (or LINGER_S) -> tcp_close
+ *	          peer's FIN (or LINGER_S after it has acknowledged our
+ *	          answers) -> tcp_close
  *
  * Pipelining and backpressure.  Received bytes wait in `in` and are
  * parsed in order; each complete request's response is appended to
@@ -33,7 +34,9 @@
  *   - header=SECONDS (10): a request's headers must all have come
  *     within that long of its first byte, however they trickle in, or
  *     it gets 408 and the connection closes (slowloris);
- *   - LINGER_S after our FIN, the connection is given up.
+ *   - LINGER_S after our FIN and the peer's acknowledgement of every
+ *     answer (idle= while some is unacknowledged: a lost answer is
+ *     waiting for its retransmission), the connection is given up.
  * Connections are bounded (conns=N, 4096): the one over the bound gets
  * 503 and a close at once, so thousands of slow clients cost a bounded
  * amount, and each is cut off by header= anyway.
@@ -58,7 +61,7 @@
 #include "http.h"
 
 #define OUT_MAX		(256 * 1024)	/* parse no further while more is unsent */
-#define LINGER_S	2		/* after our FIN, at most this long */
+#define LINGER_S	2		/* after our FIN and answers acked, at most */
 #define S		1000000000ULL	/* nanoseconds in a second */
 
 static uint16_t port = 80;
@@ -88,11 +91,26 @@ struct hconn {
 
 static void conn_process(struct hconn *h);
 
-/* The wall clock's second, for Date. */
-static int64_t
-now_s(void)
+/*
+ * The Date header's value now: each core formats it once a second, in
+ * its own slot (only it writes there), not once a request.
+ */
+static struct date_slot {
+	int64_t sec;		/* the wall clock's second it says (0: none yet) */
+	char s[30];		/* http_date's */
+} __attribute__((aligned(CACHE_LINE))) dates[NCPU];
+
+static const char *
+date_now(void)
 {
-	return (int64_t)(wall_ns() / S);
+	struct date_slot *d = &dates[core_id()];
+	int64_t t = (int64_t)(wall_ns() / S);
+
+	if (t != d->sec) {
+		http_date(t, d->s);
+		d->sec = t;
+	}
+	return d->s;
 }
 
 /* Move h's deadline to t; the timer is re-armed only if t is earlier. */
@@ -132,10 +150,22 @@ drop_input(struct hconn *h)
 	h->in = NULL;
 }
 
+/* Has the peer acknowledged every byte of our answers? */
+static int
+answers_acked(struct hconn *h)
+{
+	struct tcp_info ti;
+
+	tcp_conn_info(h->c, &ti);
+	return ti.sndq == 0;
+}
+
 /*
- * Everything is answered and the answers have gone: send our FIN and
- * linger, reading and dropping, until the peer's FIN or LINGER_S (so
- * that input already on its way does not reset the answer away).
+ * Everything is answered and the answers have gone to TCP: send our FIN
+ * and linger, reading and dropping, until the peer's FIN, or LINGER_S
+ * after the peer has acknowledged our answers (so that input already
+ * on its way does not reset an answer away before it has arrived; a
+ * lost answer waits for TCP's retransmission, up to idle=).
  */
 static void
 conn_linger(struct hconn *h)
@@ -146,7 +176,7 @@ conn_linger(struct hconn *h)
 		return;
 	}
 	h->lingering = 1;
-	deadline(h, clock_ns() + LINGER_S * S);
+	deadline(h, clock_ns() + (answers_acked(h) ? LINGER_S * S : idle_ns));
 }
 
 /* Hand out to TCP as far as it takes; close when all went and we are done. */
@@ -209,7 +239,7 @@ conn_process(struct hconn *h)
 			deadline(h, clock_ns() + idle_ns);	/* a body: progress */
 		if (h->req.state != HP_DONE && h->req.state != HP_ERROR)
 			continue;
-		http_serve(&h->req, now_s(), &resp, stats_json);
+		http_serve(&h->req, date_now(), &resp, stats_json);
 		conn_answer(h, &resp);
 		http_req_init(&h->req);
 		h->busy = 0;
@@ -258,8 +288,11 @@ conn_sent(void *arg, struct tcp_conn *c, size_t acked)
 
 	(void)c;
 	(void)acked;
-	if (h->lingering)
+	if (h->lingering) {
+		if (answers_acked(h))	/* they arrived: LINGER_S from now */
+			deadline(h, clock_ns() + LINGER_S * S);
 		return;
+	}
 	if (!h->busy)
 		deadline(h, clock_ns() + idle_ns);	/* the client is reading */
 	if (h->in != NULL && !h->closing) {
@@ -311,7 +344,7 @@ conn_timer(void *arg)
 	} else if (h->busy) {			/* slowloris */
 		HSTAT(header_timeouts);
 		drop_input(h);
-		http_error(408, now_s(), &resp);
+		http_error(408, date_now(), &resp);
 		conn_answer(h, &resp);
 		conn_flush(h);
 	} else {
@@ -335,7 +368,7 @@ conn_accept(void *arg, struct tcp_conn *c)
 		struct http_resp resp;
 		__atomic_sub_fetch(&httpd_nconns, 1, __ATOMIC_RELAXED);
 		HSTAT(refused);
-		http_error(503, now_s(), &resp);
+		http_error(503, date_now(), &resp);
 		tcp_attach(c, &refused_cb, NULL);
 		if (resp.chain != NULL)
 			tcp_send(c, resp.chain);

@@ -8,11 +8,12 @@
  *	             /stats.json            -> the caller's JSON, no-store
  *	             a file                 -> 304 | 416 | 206 | 200
  *
- * A file's response is two buffers: the headers (the file's 200 block,
- * built once by files.c, or a 206/304 block made here, then Date and
- * Connection) and, for a GET, a view of the file's bytes in the image
- * (iobuf_static: zero copy; tcp_send takes clones of it).  Every other
- * answer is one buffer with a small HTML body.
+ * A file's response is two buffers: the headers (the file's 200 or 304
+ * block, built once by files.c, or a 206 block made here, then Date,
+ * whose value the caller makes once a second, and Connection) and, for
+ * a GET, a view of the file's bytes in the image (iobuf_static: zero
+ * copy; tcp_send takes clones of it).  Every other answer is one buffer
+ * with a small HTML body.
  *
  * Persistence (RFC 9112 9.3): the answer closes the connection when the
  * request said so (keep_alive is 0: "Connection: close", or HTTP/1.0
@@ -27,6 +28,7 @@
 #include "http.h"
 
 #define HEAD_MAX 1024		/* response header bytes, at most */
+#define DATE_LEN 29		/* "Sun, 06 Nov 1994 08:49:37 GMT" (http_date) */
 
 static const char *
 reason(int status)
@@ -77,15 +79,16 @@ puts_(struct hb *h, const char *s)
 
 /* Date, Connection and the blank line that ends the headers. */
 static void
-head_end(struct hb *h, int64_t now, int close, int minor)
+head_end(struct hb *h, const char *date, int close, int minor)
 {
-	char d[30];
-
-	http_date(now, d);
-	puts_(h, "Date: ");
-	puts_(h, d);
-	puts_(h, close ? "\r\nConnection: close\r\n\r\n" :
-	    minor == 0 ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\n\r\n");
+	put(h, "Date: ", 6);
+	put(h, date, DATE_LEN);
+	if (close)
+		puts_(h, "\r\nConnection: close\r\n\r\n");
+	else if (minor == 0)
+		puts_(h, "\r\nConnection: keep-alive\r\n\r\n");
+	else
+		put(h, "\r\n\r\n", 4);
 }
 
 /* The headers (and any body in h) as one buffer into out. */
@@ -101,7 +104,7 @@ finish(struct hb *h, struct http_resp *out)
 
 /* A status with a small HTML body (none for HEAD); extra headers first. */
 static void
-simple(int status, const char *extra, int64_t now, int close, int minor, int head,
+simple(int status, const char *extra, const char *date, int close, int minor, int head,
     struct http_resp *out)
 {
 	struct hb h = { .n = 0 };
@@ -114,7 +117,7 @@ simple(int status, const char *extra, int64_t now, int close, int minor, int hea
 	    status, reason(status), bn);
 	puts_(&h, line);
 	puts_(&h, extra);
-	head_end(&h, now, close, minor);
+	head_end(&h, date, close, minor);
 	if (!head)
 		put(&h, body, (size_t)bn);
 	out->status = status;
@@ -124,9 +127,9 @@ simple(int status, const char *extra, int64_t now, int close, int minor, int hea
 }
 
 void
-http_error(int status, int64_t now, struct http_resp *out)
+http_error(int status, const char *date, struct http_resp *out)
 {
-	simple(status, "", now, 1, 1, 0, out);
+	simple(status, "", date, 1, 1, 0, out);
 }
 
 /* Is c a hex digit?  Its value, or -1. */
@@ -268,7 +271,7 @@ http_etag_match(const char *v, const char *etag)
 
 /* A file: 304, 416, 206 or 200, with its body for GET. */
 static void
-serve_file(const struct http_req *r, const struct www_entry *e, int64_t now,
+serve_file(const struct http_req *r, const struct www_entry *e, const char *date,
     struct http_resp *out)
 {
 	int head = r->method == HTTP_HEAD, close = !r->keep_alive;
@@ -279,10 +282,8 @@ serve_file(const struct http_req *r, const struct www_entry *e, int64_t now,
 
 	out->close = close;
 	if (r->inm[0] != '\0' && http_etag_match(r->inm, e->etag)) {
-		snprintf(line, sizeof line, "HTTP/1.1 304 Not Modified\r\nServer: ebbrt-httpd\r\n"
-		    "ETag: %s\r\nLast-Modified: %s\r\n", e->etag, e->lastmod);
-		puts_(&h, line);
-		head_end(&h, now, close, r->minor);
+		put(&h, e->head304, e->head304_len);	/* built once (files.c) */
+		head_end(&h, date, close, r->minor);
 		out->status = 304;
 		out->body = 0;
 		finish(&h, out);
@@ -293,7 +294,7 @@ serve_file(const struct http_req *r, const struct www_entry *e, int64_t now,
 	if (rg < 0) {
 		snprintf(line, sizeof line, "Content-Range: bytes */%llu\r\n",
 		    (unsigned long long)size);
-		simple(416, line, now, close, r->minor, 0, out);
+		simple(416, line, date, close, r->minor, 0, out);
 		return;
 	}
 	if (rg > 0) {
@@ -310,7 +311,7 @@ serve_file(const struct http_req *r, const struct www_entry *e, int64_t now,
 		put(&h, e->head200, e->head200_len);	/* built once (files.c) */
 		out->status = 200;
 	}
-	head_end(&h, now, close, r->minor);
+	head_end(&h, date, close, r->minor);
 	finish(&h, out);
 	out->body = 0;
 	if (out->chain == NULL || head || size == 0)
@@ -327,7 +328,7 @@ serve_file(const struct http_req *r, const struct www_entry *e, int64_t now,
 
 /* /stats.json: the caller's JSON, never cached. */
 static void
-serve_json(const struct http_req *r, int64_t now, struct http_resp *out,
+serve_json(const struct http_req *r, const char *date, struct http_resp *out,
     struct iobuf *(*stats_json)(void))
 {
 	struct iobuf *body = stats_json();
@@ -345,7 +346,7 @@ serve_json(const struct http_req *r, int64_t now, struct http_resp *out,
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n",
 	    len);
 	puts_(&h, line);
-	head_end(&h, now, out->close, r->minor);
+	head_end(&h, date, out->close, r->minor);
 	finish(&h, out);
 	if (out->chain == NULL || r->method == HTTP_HEAD) {
 		iobuf_free_chain(body);
@@ -356,7 +357,7 @@ serve_json(const struct http_req *r, int64_t now, struct http_resp *out,
 }
 
 void
-http_serve(const struct http_req *r, int64_t now, struct http_resp *out,
+http_serve(const struct http_req *r, const char *date, struct http_resp *out,
     struct iobuf *(*stats_json)(void))
 {
 	int close = !r->keep_alive, head = r->method == HTTP_HEAD;
@@ -364,33 +365,33 @@ http_serve(const struct http_req *r, int64_t now, struct http_resp *out,
 	const struct www_entry *e;
 
 	if (r->state != HP_DONE) {
-		http_error(r->status != 0 ? r->status : 400, now, out);
+		http_error(r->status != 0 ? r->status : 400, date, out);
 		return;
 	}
 	if (r->method == HTTP_M_OTHER) {
-		simple(501, "", now, close, r->minor, 0, out);
+		simple(501, "", date, close, r->minor, 0, out);
 		return;
 	}
 	if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
-		simple(405, "Allow: GET, HEAD\r\n", now, close, r->minor, 0, out);
+		simple(405, "Allow: GET, HEAD\r\n", date, close, r->minor, 0, out);
 		return;
 	}
 	if (r->asterisk || (!r->path_long && http_path_decode(r->path, path, sizeof path) < 0)) {
-		simple(400, "", now, close, r->minor, head, out);
+		simple(400, "", date, close, r->minor, head, out);
 		return;
 	}
 	if (r->path_long) {
-		simple(404, "", now, close, r->minor, head, out);
+		simple(404, "", date, close, r->minor, head, out);
 		return;
 	}
 	if (strcmp(path, "/stats.json") == 0 && stats_json != NULL) {
-		serve_json(r, now, out, stats_json);
+		serve_json(r, date, out, stats_json);
 		return;
 	}
 	if (strcmp(path, "/status") == 0)
 		strcpy(path, "/status.html");
 	if ((e = www_find(path)) != NULL) {
-		serve_file(r, e, now, out);
+		serve_file(r, e, date, out);
 		return;
 	}
 	/* A directory named without its '/': send the client there. */
@@ -400,9 +401,9 @@ http_serve(const struct http_req *r, int64_t now, struct http_resp *out,
 		if (www_find(path) != NULL && strlen(r->path) < 512) {
 			char loc[HTTP_PATH_MAX + 16];
 			snprintf(loc, sizeof loc, "Location: %s/\r\n", r->path);
-			simple(301, loc, now, close, r->minor, head, out);
+			simple(301, loc, date, close, r->minor, head, out);
 			return;
 		}
 	}
-	simple(404, "", now, close, r->minor, head, out);
+	simple(404, "", date, close, r->minor, head, out);
 }
