@@ -66,7 +66,6 @@ struct lan {
 	int fd;
 	uint16_t port;
 	struct event_idle *idle;	/* lan_poll on core 0, once added */
-	struct iobuf *spare;		/* core 0's: a buffer not read into yet */
 	struct spinlock lock;
 	/* lock must be held when using these: */
 	int nports;
@@ -88,6 +87,12 @@ mac_eq(const uint8_t *a, const uint8_t *b)
 }
 
 /* ---- the table ----------------------------------------------------------- */
+
+static int
+same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
 
 /* Learn that mac is at addr.  Core 0.  0, or -1 if the table is full. */
 static int
@@ -112,9 +117,10 @@ learn(struct lan *l, const uint8_t *mac, const struct sockaddr_in *addr)
 }
 
 /*
- * The addresses a frame for dst goes to, except skip (NULL: none): the
- * owner of dst if it is known, else every node.  At most LAN_PORTS_MAX
- * into out; how many.
+ * The addresses a frame for dst goes to: the owner of dst if it is
+ * known, else every address but skip (NULL: none), each once (two MACs
+ * may share one: a node that moved).  At most LAN_PORTS_MAX into out;
+ * how many.
  */
 static int
 route(struct lan *l, const uint8_t *dst, const struct sockaddr_in *skip,
@@ -130,11 +136,16 @@ route(struct lan *l, const uint8_t *dst, const struct sockaddr_in *skip,
 				break;
 			}
 	}
-	if (n == 0)				/* flood */
-		for (int i = 0; i < l->nports; i++)
-			if (skip == NULL || l->ports[i].addr.sin_port != skip->sin_port ||
-			    l->ports[i].addr.sin_addr.s_addr != skip->sin_addr.s_addr)
-				out[n++] = l->ports[i].addr;
+	if (n == 0)				/* flood: each address once */
+		for (int i = 0; i < l->nports; i++) {
+			const struct sockaddr_in *a = &l->ports[i].addr;
+			int k = 0;
+
+			while (k < n && !same_addr(&out[k], a))
+				k++;
+			if (k == n && (skip == NULL || !same_addr(a, skip)))
+				out[n++] = *a;
+		}
 	spin_unlock(&l->lock);
 	return n;
 }
@@ -195,30 +206,25 @@ lan_poll(void *arg)
 	while (got < LAN_RX_BATCH) {
 		struct sockaddr_in from;
 		socklen_t flen = sizeof from;
-		struct iobuf *b = l->spare;
+		struct iobuf *b;
+		uint8_t peek;
 		ssize_t n;
 
-		l->spare = NULL;
-		if (b == NULL && (b = iobuf_alloc(IOBUF_HEADROOM, LAN_FRAME_MAX)) == NULL) {
-			uint8_t scratch[1];
-
-			if (recv(l->fd, scratch, sizeof scratch, MSG_TRUNC) < 0)
-				break;
-			count(&l->st.dropped);	/* no memory: read into nowhere */
-			got++;
-			continue;
-		}
-		n = recvfrom(l->fd, b->data, iobuf_tailroom(b), MSG_TRUNC,
-		    (struct sockaddr *)&from, &flen);
-		if (n < 0) {
-			l->spare = b;
+		/* Anything there?  (A buffer only for a datagram that is.) */
+		if (recv(l->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
 			break;
-		}
 		got++;
 		count(&l->st.rx);
-		if ((size_t)n > iobuf_tailroom(b)) {	/* a frame over the MTU */
+		if ((b = iobuf_alloc(IOBUF_HEADROOM, LAN_FRAME_MAX)) == NULL) {
+			recv(l->fd, &peek, 1, MSG_DONTWAIT);	/* into nowhere */
 			count(&l->st.dropped);
-			l->spare = b;
+			continue;
+		}
+		n = recvfrom(l->fd, b->data, iobuf_tailroom(b), MSG_TRUNC | MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &flen);
+		if (n < 0 || n > LAN_FRAME_MAX) {	/* over the MTU */
+			count(&l->st.dropped);
+			iobuf_free(b);
 			continue;
 		}
 		iobuf_put(b, (size_t)n);
