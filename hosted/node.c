@@ -61,6 +61,7 @@ struct node {
 	int out;			/* the console pipe's read end, or -1 */
 	char line[NODE_LINE];		/* console bytes since the last newline */
 	size_t nline;
+	int esc;			/* inside a terminal control */
 	uint64_t booted_ns;
 	uint64_t stop_at;		/* node_stop: TERM at this clock_ns(); 0 none */
 	uint64_t callin_by;		/* no call-in by this clock_ns(): TERM it */
@@ -167,7 +168,22 @@ frontend_rx(void *arg, const struct udp_rx *rx, struct iobuf *p)
 
 /* ---- consoles and ends ----------------------------------------------------- */
 
-/* Print what n's console has said, by whole lines (all of it if flush). */
+/* One line of n's console, printed if anything is left of it. */
+static void
+console_line(struct node *n)
+{
+	n->line[n->nline] = '\0';
+	if (n->nline > 0)
+		printf("[node %d] %s\n", n->num, n->line);
+	n->nline = 0;
+	n->esc = 0;
+}
+
+/*
+ * Print what n's console has said, by whole lines (all of it if flush),
+ * without SeaBIOS's terminal controls (ESC [ ... letter) and other
+ * unprintable bytes, and without empty lines.
+ */
 static void
 console(struct node *n, int flush)
 {
@@ -176,22 +192,24 @@ console(struct node *n, int flush)
 
 	while (n->out >= 0 && (got = read(n->out, buf, sizeof buf)) > 0) {
 		for (ssize_t i = 0; i < got; i++) {
-			char c = buf[i];
+			unsigned char c = (unsigned char)buf[i];
 
-			if (c != '\n' && c != '\r' && n->nline < NODE_LINE - 1)
-				n->line[n->nline++] = c;
-			if (c == '\n' || n->nline == NODE_LINE - 1) {
-				n->line[n->nline] = '\0';
-				printf("[node %d] %s\n", n->num, n->line);
-				n->nline = 0;
+			if (c == '\n') {
+				console_line(n);
+			} else if (c == 0x1b) {
+				n->esc = 1;
+			} else if (n->esc) {
+				if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+					n->esc = 0;	/* the control's last byte */
+			} else if (c >= 0x20 && c < 0x7f) {
+				n->line[n->nline++] = (char)c;
+				if (n->nline == NODE_LINE - 1)
+					console_line(n);
 			}
 		}
 	}
-	if (flush && n->nline > 0) {
-		n->line[n->nline] = '\0';
-		printf("[node %d] %s\n", n->num, n->line);
-		n->nline = 0;
-	}
+	if (flush)
+		console_line(n);
 }
 
 /* n's QEMU ended with wait status ws: say how, and tell who waits. */
