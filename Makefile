@@ -521,6 +521,7 @@ bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load
 	@echo; test/bench_ping.sh
 	@echo; test/bench_tcp.sh
 	@echo; test/bench_httpd.sh
+	@echo; test/bench_cluster.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz
