@@ -99,6 +99,8 @@ PORTABLE := \
 	ebb/future.c \
 	ebb/ebb.c \
 	ebb/counter.c \
+	ebb/msg.c \
+	ebb/msg_rx.c \
 	ebb/context.c \
 	ebb/switch.S \
 	tcp/iobuf.c \
