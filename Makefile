@@ -101,6 +101,7 @@ PORTABLE := \
 	ebb/counter.c \
 	ebb/msg.c \
 	ebb/msg_rx.c \
+	ebb/idmap.c \
 	ebb/context.c \
 	ebb/switch.S \
 	tcp/iobuf.c \

@@ -2,19 +2,8 @@
  * test_msg.c: the messenger (ebb/msg.c) between three nodes in one
  * process, over the in-memory wire.
  *
- * Node X (A, B, C; D has an address and no messenger) is the B side of
- * memlink L_X, 10.(71+X).0.2; L_X's A side, 10.(71+X).0.1, is the
- * interface every node's connections to X leave from (ip_route picks
- * the first interface on a subnet, and a memlink's A side is added
- * first), so any node reaches any other through one wire, and the
- * hello, not the source address, says who connected.
- *
- * Each test is one run whose body is an event on core 0 that blocks on
- * futures (senders on other cores, receivers, a sleep); it ends by
- * resetting every connection (msgr_drop) and waiting for the
- * messengers and TCP to hold nothing (live connections, held bytes),
- * then the leak checks of test/netwire.h: iobufs, slab objects, pages.
- * The first run (prime) sends one message each way between every pair,
+ * The nodes and runs are test/msgnet.h's (A, B, C, and D, an address
+ * with no messenger).  The first run (prime) sends one message each way between every pair,
  * so that the peers (kept for good) exist before the baseline.
  *
  *	order_many	4 cores of A and 4 of C send 2,500 messages each to B
@@ -46,20 +35,14 @@
 #include "ebb/msg.h"
 #include "kernel/page.h"
 #include "kernel/spinlock.h"
-#include "netwire.h"
-#include "tcp/tcp.h"
+#include "msgnet.h"
 
-#define NNODES		3		/* A, B, C; D (index 3) has no messenger */
-#define NODE_IP(i)	IP4(10, 71 + (i), 0, 2)
-#define RUN_DOG_MS	120000		/* a run that takes longer has hung */
 #define EBB_SEQ		(EBB_TEST_FIRST + 10)	/* checks order and bytes */
 #define EBB_HOLD	(EBB_TEST_FIRST + 11)	/* keeps what it gets */
 #define EBB_NONE_HERE	(EBB_TEST_FIRST + 12)	/* bound, no handler */
 #define PER_CORE	2500
 #define MIB		(1024 * 1024)
 
-static struct messenger *node[NNODES];
-static struct memlink *links[NNODES + 1];
 
 /* ---- payloads: [u32 core][u32 seq][u32 len][u32 sender] then a pattern ------- */
 
@@ -212,27 +195,6 @@ rx_reset(long want)
 static struct ebb_shared seq_ebb = EBB_SHARED(&rx), hold_ebb = EBB_SHARED(&rx),
     none_ebb = EBB_SHARED(&rx);
 
-/* ---- blocking helpers (in an event) --------------------------------------------- */
-
-static void
-wake(void *f)
-{
-	future_resolve(f, NULL);
-}
-
-/* Sleep ms milliseconds (a timer resolves a future). */
-static void
-tsleep(uint64_t ms)
-{
-	struct future f;
-	struct timer t;
-
-	future_init(&f);
-	timer_setup(&t, wake, &f);
-	CHECK_EQ(timer_start(&t, ms * TIMER_MS, 0), 0);
-	future_block(&f, NULL);
-}
-
 /* msg_send, waiting for room while the queue is full. */
 static int
 send_wait(struct messenger *m, uint32_t to, uint32_t ebb, struct iobuf *b, struct future *f)
@@ -248,86 +210,11 @@ send_wait(struct messenger *m, uint32_t to, uint32_t ebb, struct iobuf *b, struc
 	return err;
 }
 
-/* Every messenger's stats summed: live connections and held bytes. */
-static void
-sum_stats(int64_t *live, int64_t *held)
-{
-	struct msgr_stats s;
-
-	*live = *held = 0;
-	for (int i = 0; i < NNODES; i++) {
-		msgr_stats(node[i], &s);
-		*live += s.live;
-		*held += s.held;
-	}
-}
-
-/* Reset every connection and wait until nothing is left: then the run ends. */
-static void
-quiesce(void)
-{
-	int64_t live, held;
-
-	for (int i = 0; i < NNODES; i++)
-		CHECK_EQ(msgr_drop(node[i], 0), 0);
-	for (int i = 0; i < 20000; i++) {
-		sum_stats(&live, &held);
-		if (live == 0 && held == 0 && tcp_live() == 0)
-			break;
-		tsleep(1);
-	}
-	sum_stats(&live, &held);
-	CHECK_EQ(live, 0);
-	CHECK_EQ(held, 0);
-	CHECK_EQ(tcp_live(), 0);
-}
-
-/* ---- the runs ---------------------------------------------------------------------- */
-
-static void
-run_dog(void *unused)
-{
-	(void)unused;
-	CHECK(!"the run hung: watchdog fired");
-	event_stop(1);
-}
-
-static void
-run_first(void *body)
-{
-	timer_setup(&dog, run_dog, NULL);
-	timer_start(&dog, RUN_DOG_MS * TIMER_MS, 0);
-	((void (*)(void))body)();
-	quiesce();
-	wire_finish();
-}
-
-static void
-run(void (*body)(void))
-{
-	CHECK_EQ(event_run(run_first, (void *)body), 0);
-}
-
 static struct netif *
 make_links(void)
 {
-	static const struct memlink_config cfg = { .seed = 71, .delay_ns = 20000,
-	    .features = NETIF_F_TX_CSUM | NETIF_F_RX_CSUM };
-	struct tcp_config tc;
-	char na[8], nb[8];
+	struct netif *prime = msgnet_make();
 
-	for (int i = 0; i <= NNODES; i++) {
-		snprintf(na, sizeof na, "m%da", i);
-		snprintf(nb, sizeof nb, "m%db", i);
-		links[i] = memlink_create(na, nb, &cfg);
-		CHECK(links[i] != NULL);
-		struct netif *a = memlink_netif(links[i], 0), *b = memlink_netif(links[i], 1);
-		a->ip = IP4(10, 71 + i, 0, 1);
-		b->ip = NODE_IP(i);
-		a->netmask = b->netmask = IP4(255, 255, 255, 0);
-	}
-	for (int i = 0; i < NNODES; i++)
-		CHECK((node[i] = msgr_start(NODE_IP(i))) != NULL);
 	CHECK(msgr_start(NODE_IP(0)) == NULL);		/* taken */
 	CHECK_EQ(ebb_bind(EBB_SEQ, &seq_ebb.root), 0);
 	CHECK_EQ(ebb_bind(EBB_HOLD, &hold_ebb.root), 0);
@@ -336,13 +223,8 @@ make_links(void)
 	CHECK_EQ(msg_handle(EBB_HOLD, on_hold), 0);
 	CHECK_EQ(msg_handle(EBB_SEQ, on_seq), EEXIST);
 	CHECK_EQ(msg_handle(0, on_seq), EINVAL);
-	tcp_config_get(&tc);
-	tc.rto_min_ms = 10;
-	tc.rto_init_ms = 100;
-	tc.time_wait_ms = 20;
-	CHECK_EQ(tcp_configure(&tc), 0);
 	spin_init(&rx.lock, "rx");
-	return memlink_netif(links[0], 0);
+	return prime;
 }
 
 static void order_run(int per_core);
