@@ -12,11 +12,12 @@
  *	SET	tag, id, value bytes	-> REPLY tag, status
  *	RANGE	tag			-> REPLY tag, status, first id
  * A client keeps each request on its pending list under the map's
- * lock, keyed by tag, with a timer on the core that asked.  Whichever
- * of the reply (any core) and the timer (that core) unlinks it first
- * completes its future; a reply then sends the request back to its
- * core (req_end) to stop the timer and free it, and a timer that finds
- * it gone does nothing.  The server answers in the handler's event,
+ * lock, keyed by tag, with a timer on the core that asked, and the
+ * messenger's future for its send.  Whichever of the reply (any core),
+ * the timer and a failed send (that core) unlinks it first completes
+ * its future; a reply then sends the request back to its core
+ * (req_end) to stop the timer.  The request is freed there once both
+ * the answer and the send's future are done (refs).  The server answers in the handler's event,
  * which may block: a reply that finds the queue full waits for room.
  */
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "idmap.h"
 #include "kernel/malloc.h"
 #include "kernel/spinlock.h"
+#include "percore.h"
 #include "rcu.h"
 #include "rhash.h"
 #include "tcp/proto.h"
@@ -54,6 +56,8 @@ struct req {
 	int kind;
 	struct future *f;
 	int core;			/* where it was made: its timer's */
+	int refs;			/* 2: the answer's, the sent future's (core's) */
+	struct future sent;		/* the messenger's: the request reached the server */
 	struct timer timer;
 	struct event ev;		/* req_end, after a reply */
 };
@@ -270,6 +274,15 @@ req_take(struct idmap *im, uint32_t tag)
 	return r;
 }
 
+/* Drop one of r's references, on its core: the last frees it. */
+static void
+req_put(struct req *r)
+{
+	percore_check(r->core, "req_put");
+	if (--r->refs == 0)
+		kfree(r);
+}
+
 /* The timer, on the request's core: fail it unless a reply took it. */
 static void
 req_timeout(void *arg)
@@ -279,7 +292,7 @@ req_timeout(void *arg)
 	if (req_take(r->im, r->tag) != r)
 		return;		/* a reply has it; req_end comes */
 	future_fail(r->f, ETIMEDOUT);
-	kfree(r);
+	req_put(r);
 }
 
 /* After a reply, on the request's core. */
@@ -289,7 +302,21 @@ req_end(void *arg)
 	struct req *r = arg;
 
 	timer_stop(&r->timer);
-	kfree(r);
+	req_put(r);
+}
+
+/* The messenger is done with the request: if it failed, so does r. */
+static void
+req_sent(struct future *f, void *arg)
+{
+	struct req *r = arg;
+
+	if (f->err != 0 && req_take(r->im, r->tag) == r) {
+		timer_stop(&r->timer);
+		future_fail(r->f, f->err);
+		req_put(r);
+	}
+	req_put(r);
 }
 
 /* Send a request of kind with words w[0..nw) then n bytes of b (copied). */
@@ -307,7 +334,13 @@ req_send(struct idmap *im, int kind, struct future *f, const uint32_t *w, int nw
 		iobuf_free_chain(b);
 		return ENOMEM;
 	}
-	*r = (struct req){ .im = im, .kind = kind, .f = f, .core = core_id() };
+	*r = (struct req){ .im = im, .kind = kind, .f = f, .core = core_id(), .refs = 2 };
+	future_init(&r->sent);
+	if (future_then(&r->sent, req_sent, r) != 0) {
+		kfree(r);
+		iobuf_free_chain(b);
+		return ENOMEM;
+	}
 	spin_lock(&im->lock);
 	r->tag = ++im->tag;
 	r->next = im->pending;
@@ -320,18 +353,17 @@ req_send(struct idmap *im, int kind, struct future *f, const uint32_t *w, int nw
 	if (n > 0)
 		memcpy(p + 4 + 4 * nw, bytes, n);
 	timer_setup(&r->timer, req_timeout, r);
-	if ((err = msg_send(im->m, im->server, EBB_IDMAP, (uint16_t)kind, b, NULL)) != 0) {
-		req_take(im, r->tag);	/* ours still: nothing went out */
-		iobuf_free_chain(b);
-		kfree(r);
-		return err;
-	}
 	/*
-	 * A reply may have taken r already; its req_end runs on this core
-	 * after this event, so r is still here.  Without memory for the
-	 * timer the request has no timeout (a reply still ends it).
+	 * Armed first: a reply may take r as soon as it is sent; its
+	 * req_end, and req_sent, run on this core after this event.
+	 * Without memory for the timer the request has no timeout (a reply
+	 * or a failed send still ends it).
 	 */
 	timer_start(&r->timer, IDMAP_TIMEOUT_MS * TIMER_MS, 0);
+	if ((err = msg_send(im->m, im->server, EBB_IDMAP, (uint16_t)kind, b, &r->sent)) != 0) {
+		iobuf_free_chain(b);
+		future_fail(&r->sent, err);	/* req_sent fails the request */
+	}
 	return 0;
 }
 
@@ -414,7 +446,8 @@ reply(struct msg *m, uint32_t tag, uint32_t status, const void *v, size_t n)
 	if (b == NULL)
 		return;		/* the client times out */
 	memcpy(iobuf_put(b, 8), h, 8);
-	memcpy(iobuf_put(b, n), v, n);
+	if (n > 0)
+		memcpy(iobuf_put(b, n), v, n);
 	while ((err = msg_send(m->to, m->from, EBB_IDMAP, IDMAP_REPLY, b, NULL)) == EAGAIN) {
 		struct future room;
 		future_init(&room);

@@ -23,10 +23,11 @@
  * the calling event while the map answers, so it must be made from an
  * event that may block (not a TCP callback, a timer or an idle hook).
  *
- * Failures: a request the server does not answer within
- * IDMAP_TIMEOUT_MS (its connection broke, the server died) fails with
- * ETIMEDOUT; a send that cannot go fails at once with msg_send's
- * error; an id never set fails with ENOENT.  Errors are errno values.
+ * Failures: a request whose message fails (msg.h: its connection
+ * broke before the server's TCP had it) fails with the same error; one
+ * the server does not answer within IDMAP_TIMEOUT_MS (the connection
+ * broke later, the server died) fails with ETIMEDOUT; an id never set
+ * fails with ENOENT.  Errors are errno values.
  */
 #ifndef EBB_IDMAP_H
 #define EBB_IDMAP_H
