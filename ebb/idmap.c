@@ -490,33 +490,46 @@ serve(struct idmap *im, struct msg *m)
 	}
 }
 
-/* Client: a reply completes its request. */
+/* Client: a reply completes its request (a malformed one fails it). */
 static void
 answer(struct idmap *im, struct msg *m)
 {
 	struct req *r = m->len >= 8 ? req_take(im, word(m, 0)) : NULL;
 	uint32_t status = word(m, 4);
-	struct idmap_val *v;
+	struct idmap_val *v = NULL;
 
 	if (r == NULL)
 		return;		/* late (timed out) or bogus */
-	if (status == 0 && r->kind == IDMAP_GET) {
-		if ((v = kmalloc(sizeof *v + m->len - 8)) == NULL) {
-			status = ENOMEM;
-		} else {
+	if (status == 0) {
+		switch (r->kind) {
+		case IDMAP_GET:
+			if ((v = kmalloc(sizeof *v + m->len - 8)) == NULL) {
+				status = ENOMEM;
+				break;
+			}
 			v->len = m->len - 8;
 			iobuf_copy_out(m->data, 8, v->len, v->bytes);
-			future_resolve(r->f, v);
+			break;
+		case IDMAP_RANGE_REQ:
+			if (m->len != 12 || !is_global(word(m, 8))) {
+				status = EPROTO;
+				break;
+			}
+			range_take(im, word(m, 8));
+			v = (void *)(uintptr_t)word(m, 8);
+			break;
+		default:
+			if (m->len != 8)
+				status = EPROTO;
+			break;
 		}
-	} else if (status == 0 && r->kind == IDMAP_RANGE_REQ && m->len == 12) {
-		range_take(im, word(m, 8));
-		future_resolve(r->f, (void *)(uintptr_t)word(m, 8));
-	} else if (status == 0 && r->kind == IDMAP_SET) {
-		if (r->f != NULL)
-			future_resolve(r->f, NULL);
 	}
-	if (status != 0 && r->f != NULL)
-		future_fail(r->f, (int)status);
+	if (r->f != NULL) {
+		if (status == 0)
+			future_resolve(r->f, v);
+		else
+			future_fail(r->f, (int)status);
+	}
 	spawn_on_record(r->core, &r->ev, req_end, r);
 }
 
