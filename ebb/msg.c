@@ -363,6 +363,7 @@ conn_pump(struct msg_conn *cn)
 void
 conn_acked(struct msg_conn *cn, size_t acked)
 {
+	struct msg_peer *p = cn->peer;	/* cn may be gone after the pump */
 	struct msg_out *o;
 
 	cn->acked += acked;
@@ -371,8 +372,8 @@ conn_acked(struct msg_conn *cn, size_t acked)
 		out_done(o, 0);
 	}
 	conn_pump(cn);
-	if (cn->peer != NULL)
-		peer_room(cn->peer);
+	if (p != NULL)
+		peer_room(p);
 }
 
 /*
