@@ -251,8 +251,14 @@ idmap_id_alloc(struct idmap *im)
 static void
 range_take(struct idmap *im, uint32_t first)
 {
-	__atomic_store_n(&im->range, (uint64_t)first << 32 | (first + IDMAP_RANGE),
-	    __ATOMIC_RELAXED);
+	idmap_range_set(im, first, IDMAP_RANGE);
+}
+
+void
+idmap_range_set(struct idmap *im, uint32_t first, uint32_t count)
+{
+	/* Relaxed: as idmap_id_alloc. */
+	__atomic_store_n(&im->range, (uint64_t)first << 32 | (first + count), __ATOMIC_RELAXED);
 }
 
 /* ---- the client's requests --------------------------------------------------- */

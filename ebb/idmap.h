@@ -69,6 +69,12 @@ void idmap_default(struct idmap *im);
  */
 int idmap_range(struct idmap *im, struct future *f);
 
+/*
+ * Make [first, first + count) this node's range: one handed out some
+ * other way (at call-in).  The caller keeps ranges from overlapping.
+ */
+void idmap_range_set(struct idmap *im, uint32_t first, uint32_t count);
+
 /* The next id of this node's range, or 0 if it has none left (or none yet). */
 uint32_t idmap_id_alloc(struct idmap *im);
 

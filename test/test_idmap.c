@@ -172,6 +172,10 @@ ranges_body(void)
 	for (int i = 2; i < IDMAP_RANGE; i++)
 		CHECK_EQ(idmap_id_alloc(im[1]), b + (uint32_t)i);
 	CHECK_EQ(idmap_id_alloc(im[1]), 0);			/* used up */
+	idmap_range_set(im[1], EBB_MAX - 2, 2);			/* as a call-in would */
+	CHECK_EQ(idmap_id_alloc(im[1]), EBB_MAX - 2);
+	CHECK_EQ(idmap_id_alloc(im[1]), EBB_MAX - 1);
+	CHECK_EQ(idmap_id_alloc(im[1]), 0);
 }
 
 TEST(ranges)
