@@ -107,6 +107,9 @@ PORTABLE := \
 	ebb/future.c \
 	ebb/ebb.c \
 	ebb/counter.c \
+	ebb/msg.c \
+	ebb/msg_rx.c \
+	ebb/idmap.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \
