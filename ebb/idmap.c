@@ -255,6 +255,16 @@ range_take(struct idmap *im, uint32_t first)
 }
 
 void
+idmap_reserve(struct idmap *im, uint32_t n)
+{
+	uint32_t k = __atomic_load_n(&im->ranges, __ATOMIC_RELAXED);
+
+	while (k < n && !__atomic_compare_exchange_n(&im->ranges, &k, n, 1,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+void
 idmap_range_set(struct idmap *im, uint32_t first, uint32_t count)
 {
 	/* Relaxed: as idmap_id_alloc. */

@@ -75,6 +75,13 @@ int idmap_range(struct idmap *im, struct future *f);
  */
 void idmap_range_set(struct idmap *im, uint32_t first, uint32_t count);
 
+/*
+ * At the server: ranges 0 .. n-1 (from EBB_LOCAL_MAX + 1, IDMAP_RANGE
+ * each) are handed out another way (ebb/node.h: by node number at
+ * call-in), so idmap_range hands out only ranges from n on.
+ */
+void idmap_reserve(struct idmap *im, uint32_t n);
+
 /* The next id of this node's range, or 0 if it has none left (or none yet). */
 uint32_t idmap_id_alloc(struct idmap *im);
 

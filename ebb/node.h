@@ -31,11 +31,13 @@
 #include <stdint.h>
 
 #include "future.h"
+#include "idmap.h"
 
 #define NODE_MAX	62		/* booted nodes, at most (each is a QEMU) */
 #define NODE_PORT	7400		/* the call-in protocol's UDP port */
 #define NODE_NET	0x0aeb0000u	/* 10.235.0.0/24, host order */
-#define NODE_IDS	4096		/* global Ebb ids per node */
+#define NODE_IDS	IDMAP_RANGE	/* global Ebb ids per node: range N of
+					 * the id map (idmap_reserve) */
 
 /* What node_boot starts. */
 struct node_spec {

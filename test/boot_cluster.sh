@@ -3,8 +3,15 @@
 # of hosted/lan.c) booting native nodes of app/cluster in QEMU, with no
 # root: the call-in, the consoles, the ends.
 #
-# Checks: two nodes boot, call in from their LAN addresses, are told bye
-# and exit with status 0, and so does the frontend; a node whose app
+# Checks: two nodes boot, call in from their LAN addresses, say hello
+# over the messenger; 10,000 items stream each way between the frontend
+# and each node and 1,000 from each node to the other, every one checked
+# in order and whole; node 1 sets a global id in the id map and node 2
+# reads it back; the distributed counter sums to what was delivered;
+# the nodes are told bye and exit with status 0, and so does the
+# frontend; a node killed in the middle of a stream of a million is
+# reported, its peers' messages to it fail with an error, and the other
+# node finishes its streams (status 1: not all was well); a node whose app
 # ends before calling in (echo, which refuses node=) is reported with
 # its status and its future fails; a node that never calls in is
 # stopped at the frontend's limit; a node's QEMU killed while it runs is
@@ -43,17 +50,47 @@ gone() {
 }
 
 frontend nodes=2 image=$img
-check cluster.callin 0 $? '^frontend: node 1 booting \(build/native/cluster.elf32, (TCG|KVM), 64M, pid [0-9]+\)$' \
+check cluster.messages 0 $? '^frontend: node 1 booting \(build/native/cluster.elf32, (TCG|KVM), 64M, pid [0-9]+\)$' \
 	'^frontend: node 1 called in from 10\.235\.0\.2 after [0-9]+ ms$' \
 	'^frontend: node 2 called in from 10\.235\.0\.3 after [0-9]+ ms$' \
-	'^\[node 1\] vnet0: virtio' '^\[node 2\] node 2: the frontend says bye$' \
-	'^frontend: node 1 exited with status 0$' '^frontend: node 2 exited with status 0$' \
-	'^cluster: 2 of 2 nodes called in$' '^cluster: every node has ended$' '!panic'
+	'^\[node 1\] vnet0: virtio' \
+	'^frontend: node 1 says "hello from node 1"$' '^frontend: node 2 says "hello from node 2"$' \
+	'^frontend: to node 1: 10000 of 10000 items delivered$' \
+	'^frontend: to node 2: 10000 of 10000 items delivered$' \
+	"^frontend: node 1's stream: 10000 items, 10000 in order and intact$" \
+	"^frontend: node 2's stream: 10000 items, 10000 in order and intact$" \
+	'^frontend: node 1 reports 11000 items received \(0 bad\), 11000 of 11000 delivered, its counter 11000$' \
+	'^frontend: node 2 reports 11000 items received \(0 bad\), 11000 of 11000 delivered, its counter 11000$' \
+	'^frontend: node 2 read global id [0-9]+ from the map: "set by node 1"$' \
+	'^cluster: the distributed counter: 42000 items counted over 2 nodes and the frontend \(42000 sent and delivered\)$' \
+	'^cluster: all checks passed$' '^\[node 2\] node 2: the frontend says bye$' \
+	'^frontend: node 1 exited with status 0$' '^frontend: node 2 exited with status 0$' '!panic'
+
+# A node killed in the middle of the frontend's stream of a million to it.
+"$fe" nodes=2 image=$img msgs=1000000 </dev/null >"$tmp/app.out" 2>&1 &
+pid=$!
+r=99
+if wait_line '^frontend: to node 2: 100000 items sent$' 300; then
+	kill -KILL "$(qemu_pid 2)"
+	wait "$pid"
+	r=$?
+fi
+kill -KILL "$pid" 2>/dev/null
+cp "$tmp/app.out" "$out"
+pid=
+check cluster.killed_mid_stream 1 "$r" '^frontend: node 2: QEMU ended by signal 9 \(Killed\)$' \
+	'^cluster: node 2 is gone; the others go on without it$' \
+	'^frontend: to node 2: [0-9]+ of 1000000 items delivered; not all: Software caused connection abort$' \
+	'^\[node 1\] cluster: node 1: the frontend says node 2 is gone$' \
+	'^frontend: to node 1: 1000000 of 1000000 items delivered$' \
+	"^frontend: node 1's stream: 1000000 items, 1000000 in order and intact$" \
+	'^frontend: node 1 reports [0-9]+ items received \(0 bad\), [0-9]+ of 1001000 delivered; not all: ' \
+	'^cluster: some checks failed$' '^frontend: node 1 exited with status 0$' '!panic'
 
 frontend nodes=1 image=build/native/echo.elf32
 check cluster.ended_first 1 $? '^\[node 1\] echo: node=1: unknown argument$' \
 	'^frontend: node 1 exited with status 64$' \
-	'^cluster: node 1 did not call in: No such process$' '^cluster: 0 of 1 nodes called in$'
+	'^cluster: node 1 did not call in: No such process$' '^cluster: some checks failed$'
 
 frontend nodes=1 image=$img nodeargs=mute callin=3
 check cluster.callin_limit 1 $? '^\[node 1\] cluster: mute: not calling in$' \
