@@ -11,6 +11,9 @@
 #                        for apps in NET_APPS; their ports are forwarded from
 #                        free localhost ports, printed at start) or on a TAP
 #                        device in a network namespace (test/netns.sh, root)
+#   make run APP=cluster [NODES=2]: the hosted frontend, which boots NODES
+#                        native nodes in QEMU on a LAN that needs no root
+#                        (app/cluster.c, hosted/node.c)
 #   make gdb             the same, halted, with gdb attached to QEMU's stub
 #                        (NET=user or none; the forwarded ports are in the
 #                        console log)
@@ -59,6 +62,11 @@ FWD_echo := udp:7 tcp:7 tcp:9 tcp:19
 FWD_kvstore := tcp:11211
 FWD_httpd := tcp:80
 NET ?= $(if $(filter $(APP),$(NET_APPS)),user,none)
+# The apps whose images have the NIC's driver: those, and cluster, whose
+# nodes are on the frontend's LAN (make run APP=cluster runs the hosted
+# frontend, which boots NODES of them; hosted/node.c).
+NIC_APPS := $(NET_APPS) cluster
+NODES ?= 2
 
 B    := build
 
@@ -99,7 +107,11 @@ PORTABLE := \
 	ebb/future.c \
 	ebb/ebb.c \
 	ebb/counter.c \
+	ebb/msg.c \
+	ebb/msg_rx.c \
+	ebb/idmap.c \
 	ebb/context.c \
+	ebb/node.c \
 	ebb/switch.S \
 	tcp/iobuf.c \
 	tcp/netif.c \
@@ -149,6 +161,7 @@ NATIVE := \
 	kernel/irq.c \
 	kernel/pci.c \
 	kernel/smp.c \
+	kernel/node_boot.c \
 	virtio/pci.c
 
 HOSTED := \
@@ -157,6 +170,8 @@ HOSTED := \
 	hosted/cores.c \
 	hosted/memlink.c \
 	hosted/tap.c \
+	hosted/lan.c \
+	hosted/node.c \
 	hosted/symbols.c
 
 TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
@@ -237,7 +252,7 @@ obj = $(patsubst %,$(1)/obj/%.o,$(basename $(2)))
 NET_DRIVERS := virtio/pci.c
 N_OBJS := $(call obj,$(B)/native,$(filter-out $(NET_DRIVERS),$(NATIVE)) $(PORTABLE))
 N_NET_OBJS := $(call obj,$(B)/native,$(NET_DRIVERS))
-n_objs = $(N_OBJS) $(if $(filter $(1),$(NET_APPS)),$(N_NET_OBJS))
+n_objs = $(N_OBJS) $(if $(filter $(1),$(NIC_APPS)),$(N_NET_OBJS))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
 F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c \
@@ -486,10 +501,14 @@ deps-test:
 	@test/deps.sh test
 
 run: deps-run
+ifeq ($(APP),cluster)
+	@$(MAKE) --no-print-directory $(B)/native/cluster.elf $(B)/hosted/cluster
+	@$(B)/hosted/cluster nodes=$(NODES) image=$(B)/native/cluster.elf32 $(ARGS)
+else ifeq ($(NET),tap)
 	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
-ifeq ($(NET),tap)
 	@NET_APPS="$(NET_APPS)" test/netns.sh $(B)/native/$(APP).elf32
 else
+	@$(MAKE) --no-print-directory $(B)/native/$(APP).elf
 	@NET=$(NET) FWD="$(FWD_$(APP))" test/qemu.sh $(B)/native/$(APP).elf32
 endif
 
@@ -516,6 +535,7 @@ bench: all $(BENCH_BINS) $(B)/test/tcp_peer $(B)/test/http_load $(B)/test/kv_loa
 	@echo; test/bench_tcp.sh
 	@echo; test/bench_httpd.sh
 	@echo; test/bench_kvstore.sh
+	@echo; test/bench_cluster.sh
 
 clean:
 	rm -rf $(B)/native $(B)/hosted $(B)/test $(B)/fuzz

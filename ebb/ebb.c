@@ -32,6 +32,16 @@ static struct rhash *idmap;	/* id -> struct ebb_root; set once by ebb_init */
 
 static uint32_t next_id = EBB_STATIC_MAX + 1;	/* ebb_id_alloc's counter */
 
+/* Finds roots for global ids unbound here (set once, atomic). */
+static struct ebb_root *(*global_miss)(uint32_t id);
+
+void
+ebb_global_miss(struct ebb_root *(*fn)(uint32_t id))
+{
+	/* Release: whatever fn needs is set up before a miss can call it. */
+	__atomic_store_n(&global_miss, fn, __ATOMIC_RELEASE);
+}
+
 uint32_t
 ebb_id_alloc(void)
 {
@@ -73,7 +83,13 @@ ebb_miss(uint32_t id)
 
 	if (id == 0 || id >= EBB_MAX)
 		panic("ebb_miss: id %u out of range", id);
-	if ((root = ebb_root_of(id)) == NULL)
+	if ((root = ebb_root_of(id)) == NULL && id > EBB_LOCAL_MAX) {
+		/* Acquire: pairs with ebb_global_miss's release. */
+		struct ebb_root *(*fn)(uint32_t) = __atomic_load_n(&global_miss, __ATOMIC_ACQUIRE);
+		if (fn == NULL || (root = fn(id)) == NULL)
+			return NULL;
+	}
+	if (root == NULL)
 		panic("ebb_miss: Ebb %u is not bound on this instance", id);
 	if ((rep = root->type->miss(root, id)) != NULL)
 		ebb_table()[id] = rep;	/* this core's slot: core-local */

@@ -24,8 +24,9 @@
  *	1 .. EBB_STATIC_MAX		the runtime's own Ebbs, fixed at compile
  *					time (enum ebb_static below)
  *	EBB_STATIC_MAX+1 .. EBB_LOCAL_MAX	handed out by ebb_id_alloc
- *	EBB_LOCAL_MAX+1 .. EBB_MAX	global ids, a range per node, for the
- *					messenger (not handed out yet)
+ *	EBB_LOCAL_MAX+1 .. EBB_MAX-1	global ids, a range per node
+ *					(ebb/idmap.h); a miss on one with no
+ *					root here asks the global id map
  */
 #ifndef EBB_H
 #define EBB_H
@@ -44,6 +45,7 @@ enum ebb_static {
 	EBB_NONE = 0,
 	EBB_EVENTS = 1,			/* the event manager: each core's loop (ebb/event.c) */
 	EBB_TIMERS = 2,			/* each core's timers (ebb/timer.c) */
+	EBB_IDMAP = 3,			/* the global id map's messages (ebb/idmap.c) */
 	EBB_TEST_FIRST = 200,		/* ids tests may use: 200 .. 255 */
 };
 
@@ -88,11 +90,23 @@ int ebb_bind(uint32_t id, struct ebb_root *root);
 /* The root bound to id, or NULL. */
 struct ebb_root *ebb_root_of(uint32_t id);
 
-/* The slow path of ebb_rep: find this core's rep and cache it. */
+/*
+ * The slow path of ebb_rep: find this core's rep and cache it.  A
+ * global id with no root here is asked of the hook ebb_global_miss set
+ * (the global id map, which blocks the event while it asks): NULL if
+ * it finds none.  An unbound local id panics.
+ */
 void *ebb_miss(uint32_t id);
 
 /*
- * This core's rep of Ebb id (NULL only if a miss ran out of memory).
+ * Set the hook that finds a root for a global id unbound here (it binds
+ * the root and returns it, or returns NULL).  ebb/idmap.c's.
+ */
+void ebb_global_miss(struct ebb_root *(*fn)(uint32_t id));
+
+/*
+ * This core's rep of Ebb id (NULL only if a miss ran out of memory, or
+ * a global id is not in the global id map).
  * Natively the first touch of a page of the core's table takes a free
  * page; if there is none, that is a panic (kernel/vm.c's vm_fault).
  */

@@ -137,6 +137,9 @@ take_options(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a line at a time, as a serial
+					 * console shows it, even into a file
+					 * or a pipe that a test reads as it comes */
 	hosted_init();		/* faults print a report, as native traps do */
 	hosted_catch_sigint();	/* Ctrl-C ends the run with status 130 */
 	argc = take_options(argc, argv);	/* --cpus: core_count(); --tap */

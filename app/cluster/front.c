@@ -1,0 +1,406 @@
+/*
+ * front.c: the cluster app's frontend (hosted).
+ *
+ *	cl_frontend -> node_boot x N, the messenger and the id map's
+ *	               server on 10.235.0.1, CL_FRONT and CL_COUNT bound
+ *	every node's HELLO -> PEERS to each, a stream to each (one
+ *	               blocking event per node)
+ *	DATA, END from each node: checked, counted; DONE: its report
+ *	IDSET from node 1 -> GETID to the last node -> GOTID: compared
+ *	a node's QEMU ends early -> its connections dropped, GONE to the
+ *	               others, the rest goes on without it
+ *	everything in -> the counter summed, bye to every node, exit
+ *
+ * Everything runs on core 0 (messages are handed there first).  The
+ * exit status is 0 if every node called in, every stream arrived whole
+ * and checked both ways, the map's value was read back as set, the
+ * counter's sum is what was sent, and every node exited 0; else 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "ebb/event.h"
+#include "ebb/idmap.h"
+#include "ebb/runtime.h"
+#include "tcp/netcfg.h"
+#include "tcp/proto.h"
+
+struct fnode {
+	struct node *node;
+	uint32_t ip;
+	int num, called, hello, dead, streamed, reported, failed;
+	struct cl_in in;		/* its stream to us */
+	struct cl_out out;		/* ours to it */
+	struct cl_done rep;		/* its DONE, host order */
+};
+
+static struct {
+	int want, stay, started, finished, bad;
+	uint32_t msgs, xmsgs, ip;
+	struct messenger *m;
+	struct idmap *im;
+	struct fnode n[NODE_MAX + 1];	/* by node number, 1..want */
+	uint32_t id;			/* the id node 1 set, once told */
+	int id_state;			/* 0 waiting, 1 asked, 2 checked, -1 failed */
+	int id_reader;
+} fe;
+
+static struct counter count;		/* CL_COUNT: items the frontend received */
+static struct ebb_shared front_ebb = EBB_SHARED(&fe);
+
+static void
+no_init(void *rep, int core)
+{
+	(void)rep;
+	(void)core;
+}
+
+static struct fnode *
+of(uint32_t ip)
+{
+	int k = (int)(ntoh32(ip) - NODE_NET) - 1;
+
+	return k >= 1 && k <= fe.want ? &fe.n[k] : NULL;
+}
+
+static void
+finish(void *arg)
+{
+	long total = counter_sum(&count), expect = 0;
+	int live = 0, dead = 0;
+
+	(void)arg;
+	for (int k = 1; k <= fe.want; k++) {	/* every item delivered is counted once */
+		struct fnode *f = &fe.n[k];
+
+		if (f->dead) {
+			dead++;
+			continue;
+		}
+		live++;
+		total += f->rep.counted;
+		expect += (long)f->out.n - f->out.failed + (long)f->rep.sent - f->rep.failed;
+	}
+	if (dead == 0) {
+		printf("cluster: the distributed counter: %ld items counted over %d nodes and the"
+		    " frontend (%ld sent and delivered)\n", total, live, expect);
+		if (total != expect)
+			fe.bad = 1;
+	} else {
+		printf("cluster: the distributed counter: %ld items counted over %d nodes and the"
+		    " frontend (not compared: %d node%s died)\n", total, live, dead,
+		    dead == 1 ? "" : "s");
+	}
+	if (fe.id_state != 2 && fe.want >= 2)
+		fe.bad = 1;
+	printf("cluster: %s\n", fe.bad ? "some checks failed" : "all checks passed");
+	for (int k = 1; k <= fe.want; k++)
+		node_stop(fe.n[k].node, 10000);
+	node_wait_all();
+	for (int k = 1; k <= fe.want; k++)
+		if (fe.n[k].failed)
+			fe.bad = 1;
+	ebb_exit(fe.bad ? 1 : 0);
+}
+
+/* Everything in from every live node?  Then finish, once. */
+static void
+check_finish(void)
+{
+	int any = 0;
+
+	if (fe.finished || !fe.started || fe.stay)
+		return;
+	for (int k = 1; k <= fe.want; k++) {
+		struct fnode *f = &fe.n[k];
+
+		if (f->dead)
+			continue;
+		if (!f->streamed || !f->reported || !f->in.ended)
+			return;
+		any = 1;
+	}
+	if (fe.want >= 2 && fe.id_state < 2 && fe.id_state != -1 && any) {
+		int setter = fe.n[1].dead, reader = fe.id_reader && fe.n[fe.id_reader].dead;
+
+		if (!setter && !reader)
+			return;			/* the map's check is still going */
+		fe.id_state = -1;
+	}
+	fe.finished = 1;
+	spawn(finish, NULL);
+}
+
+/* Our stream to one node, as an event that blocks while its queue is full. */
+static void
+stream_to(void *arg)
+{
+	struct fnode *f = arg;
+	char label[32];
+
+	snprintf(label, sizeof label, "frontend: to node %d", f->num);
+	cl_stream(fe.m, f->ip, CL_NODE, fe.ip, fe.msgs, &f->dead, label, &f->out);
+	f->streamed = 1;
+	printf("frontend: to node %d: %u of %u items delivered%s%s\n", f->num,
+	    f->out.n - f->out.failed, f->out.n, f->out.err ? "; not all: " : "",
+	    f->out.err ? strerror(f->out.err) : "");
+	if (f->out.failed && !f->dead)
+		fe.bad = 1;
+	check_finish();
+}
+
+/* Every live node has said hello: tell each its peers, start the streams. */
+static void
+start(void)
+{
+	uint32_t w[3 + NODE_MAX], n = 0;
+
+	for (int k = 1; k <= fe.want; k++)
+		if (!fe.n[k].dead)
+			w[3 + n++] = fe.n[k].ip;	/* already network order */
+	w[0] = hton32(fe.msgs);
+	w[1] = hton32(fe.xmsgs);
+	w[2] = hton32(n);
+	fe.started = 1;
+	if (fe.stay) {
+		printf("cluster: all %u nodes are up; Ctrl-C ends them and me\n", n);
+		return;
+	}
+	for (int k = 1; k <= fe.want; k++) {
+		if (fe.n[k].dead)
+			continue;
+		if (cl_send(fe.m, fe.n[k].ip, CL_NODE, K_PEERS, w, 4 * (3 + n)) != 0)
+			fe.bad = 1;
+		spawn(stream_to, &fe.n[k]);
+	}
+}
+
+/*
+ * A node said hello or ended: before the start, start once every live
+ * node has said hello, or finish if none is left; after, see whether
+ * everything is in.
+ */
+static void
+progress(void)
+{
+	int live = 0;
+
+	if (!fe.started && !fe.finished) {
+		for (int k = 1; k <= fe.want; k++) {
+			if (fe.n[k].dead)
+				continue;
+			if (!fe.n[k].hello)
+				return;
+			live++;
+		}
+		if (live == 0) {
+			fe.finished = 1;
+			fe.bad = 1;
+			spawn(finish, NULL);
+			return;
+		}
+		start();
+	}
+	check_finish();
+}
+
+static void
+front_msg0(struct msg *m)
+{
+	struct fnode *f = of(m->from);
+	char text[80];
+	uint32_t n;
+
+	if (f == NULL) {
+		msg_free(m);
+		return;
+	}
+	switch (m->kind) {
+	case K_HELLO:
+		n = m->len < sizeof text - 1 ? m->len : sizeof text - 1;
+		iobuf_copy_out(m->data, 0, n, text);
+		text[n] = '\0';
+		printf("frontend: node %d says \"%s\"\n", f->num, text);
+		f->hello = 1;
+		progress();
+		break;
+	case K_DATA:
+		cl_stream_data(&f->in, m->from, m);
+		counter_add(CL_COUNT, 1);
+		break;
+	case K_END:
+		f->in.end = cl_word(m, 0);
+		f->in.ended = 1;
+		printf("frontend: node %d's stream: %u items, %u in order and intact\n",
+		    f->num, f->in.end, f->in.got);
+		if (f->in.got != f->in.end || f->in.bad != 0)
+			fe.bad = 1;
+		check_finish();
+		break;
+	case K_DONE: {
+		struct cl_done d;
+
+		if (m->len != sizeof d || iobuf_copy_out(m->data, 0, sizeof d, &d) == NULL)
+			break;
+		f->rep = (struct cl_done){ ntoh32(d.node), ntoh32(d.got), ntoh32(d.bad),
+		    ntoh32(d.sent), ntoh32(d.failed), ntoh32(d.err), ntoh32(d.counted) };
+		f->reported = 1;
+		printf("frontend: node %d reports %u items received (%u bad), %u of %u delivered%s%s,"
+		    " its counter %u\n", f->num, f->rep.got, f->rep.bad, f->rep.sent - f->rep.failed,
+		    f->rep.sent, f->rep.err ? "; not all: " : "",
+		    f->rep.err ? strerror((int)f->rep.err) : "", f->rep.counted);
+		if (f->rep.bad != 0 || f->rep.counted != f->rep.got)
+			fe.bad = 1;
+		check_finish();
+		break;
+	}
+	case K_IDSET:
+		fe.id = cl_word(m, 0);
+		for (int k = fe.want; k >= 1 && fe.id_reader == 0; k--)
+			if (k != f->num && !fe.n[k].dead)
+				fe.id_reader = k;
+		if (fe.id_reader != 0) {
+			uint32_t w = hton32(fe.id);
+
+			fe.id_state = 1;
+			cl_send(fe.m, fe.n[fe.id_reader].ip, CL_NODE, K_GETID, &w, 4);
+		}
+		break;
+	case K_GOTID: {
+		char want[32];
+
+		n = m->len > 4 ? m->len - 4 : 0;
+		n = n < sizeof text - 1 ? n : sizeof text - 1;
+		if (n > 0)
+			iobuf_copy_out(m->data, 4, n, text);
+		text[n] = '\0';
+		snprintf(want, sizeof want, "set by node %d", 1);
+		printf("frontend: node %d read global id %u from the map: \"%s\"\n", f->num,
+		    cl_word(m, 0), text);
+		fe.id_state = cl_word(m, 0) == fe.id && strcmp(text, want) == 0 ? 2 : -1;
+		if (fe.id_state != 2)
+			fe.bad = 1;
+		check_finish();
+		break;
+	}
+	}
+	msg_free(m);
+}
+
+static void
+front_msg(void *rep, struct msg *m)
+{
+	(void)rep;
+	cl_on_core0(m, front_msg0);
+}
+
+/* A node's QEMU ended: if before its end, drop it and tell the others. */
+static void
+node_ended(struct node *n, int status)
+{
+	struct fnode *f = &fe.n[node_num(n)];
+	uint32_t w = f->ip;
+
+	if (status != 0)
+		f->failed = 1;
+	if (fe.finished)
+		return;
+	f->dead = 1;
+	fe.bad = 1;
+	printf("cluster: node %d is gone; the others go on without it\n", f->num);
+	if (fe.m != NULL) {
+		msgr_drop(fe.m, f->ip);		/* our messages to it fail now */
+		for (int k = 1; k <= fe.want; k++)
+			if (!fe.n[k].dead && fe.n[k].hello)
+				cl_send(fe.m, fe.n[k].ip, CL_NODE, K_GONE, &w, 4);
+	}
+	progress();
+}
+
+static void
+called_in(struct future *fut, void *arg)
+{
+	struct fnode *f = arg;
+
+	if (fut->err == 0) {
+		f->called = 1;
+		return;
+	}
+	printf("cluster: node %d did not call in: %s\n", f->num, strerror(fut->err));
+	f->failed = 1;
+}
+
+int
+cl_frontend(int argc, char **argv)
+{
+	struct node_spec spec = { .image = "build/native/cluster.elf32", .cpus = 1, .mem_mib = 64 };
+	char why[256];
+
+	fe.want = 2;
+	fe.msgs = 10000;
+	fe.xmsgs = 1000;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strncmp(a, "nodes=", 6) == 0)
+			fe.want = atoi(a + 6);
+		else if (strncmp(a, "image=", 6) == 0)
+			spec.image = a + 6;
+		else if (strncmp(a, "cpus=", 5) == 0)
+			spec.cpus = atoi(a + 5);
+		else if (strncmp(a, "mem=", 4) == 0)
+			spec.mem_mib = atoi(a + 4);
+		else if (strncmp(a, "callin=", 7) == 0)
+			spec.callin_s = atoi(a + 7);
+		else if (strncmp(a, "nodeargs=", 9) == 0)
+			spec.args = a + 9;
+		else if (strncmp(a, "msgs=", 5) == 0)
+			fe.msgs = (uint32_t)atol(a + 5);
+		else if (strncmp(a, "xmsgs=", 6) == 0)
+			fe.xmsgs = (uint32_t)atol(a + 6);
+		else if (strcmp(a, "stay") == 0)
+			fe.stay = 1;
+		else {
+			printf("cluster: unknown argument \"%s\"; usage: cluster %s\n", a, app_usage);
+			return 2;
+		}
+	}
+	if (fe.want < 1 || fe.want > NODE_MAX || spec.cpus < 1 || spec.mem_mib < 4 ||
+	    spec.callin_s < 0 || fe.msgs > 10000000 || fe.xmsgs > 10000000) {
+		printf("cluster: nodes must be 1..%d, cpus at least 1, mem at least 4, callin"
+		    " not negative, msgs and xmsgs at most 10000000\n", NODE_MAX);
+		return 2;
+	}
+	node_on_exit(node_ended);
+	fe.ip = hton32(NODE_NET + 1);
+	count.mc = (struct ebb_multicore)EBB_MULTICORE(no_init, sizeof(struct counter_rep));
+	count.id = CL_COUNT;
+	for (int i = 1; i <= fe.want; i++) {
+		struct fnode *f = &fe.n[i];
+
+		if ((f->node = node_boot(&spec, why, sizeof why)) == NULL) {
+			printf("cluster: node_boot: %s\n", why);
+			for (int k = 1; k < i; k++)
+				node_stop(fe.n[k].node, 0);
+			node_wait_all();
+			return 1;
+		}
+		f->num = i;
+		f->ip = node_ip(f->node);
+		if (i == 1 && ((fe.m = msgr_start(fe.ip)) == NULL ||
+		    (fe.im = idmap_start(fe.m, fe.ip)) == NULL ||
+		    ebb_bind(CL_FRONT, &front_ebb.root) != 0 ||
+		    ebb_bind(CL_COUNT, &count.mc.root) != 0 ||
+		    msg_handle(CL_FRONT, front_msg) != 0)) {
+			printf("cluster: cannot start the frontend's messenger\n");
+			return 1;
+		}
+		if (i == 1)
+			idmap_reserve(fe.im, NODE_MAX + 1);	/* ranges by node number */
+		future_then(node_called_in(f->node), called_in, f);
+	}
+	return EBB_RUN;
+}
