@@ -11,7 +11,9 @@
 # the nodes are told bye and exit with status 0, and so does the
 # frontend; a node killed in the middle of a stream of a million is
 # reported, its peers' messages to it fail with an error, and the other
-# node finishes its streams (status 1: not all was well); a node whose app
+# node finishes its streams (status 1: not all was well); the benchmark
+# (bench: round trips and streams, 64 B and 64 KiB, frontend <-> node 1
+# and node 1 <-> node 2) completes with every figure; a node whose app
 # ends before calling in (echo, which refuses node=) is reported with
 # its status and its future fails; a node that never calls in is
 # stopped at the frontend's limit; a node's QEMU killed while it runs is
@@ -86,6 +88,12 @@ check cluster.killed_mid_stream 1 "$r" '^frontend: node 2: QEMU ended by signal 
 	"^frontend: node 1's stream: 1000000 items, 1000000 in order and intact$" \
 	'^frontend: node 1 reports [0-9]+ items received \(0 bad\), [0-9]+ of 1001000 delivered; not all: ' \
 	'^cluster: some checks failed$' '^frontend: node 1 exited with status 0$' '!panic'
+
+frontend nodes=2 image=$img bench
+check cluster.bench 0 $? \
+	'^bench: frontend <-> node 1: round trip [0-9]+ us \(64 B\), [0-9]+ us \(64 KiB\); streamed [1-9][0-9]* messages/s \(64 B\), [1-9][0-9]* messages/s \(64 KiB: [0-9]+ MB/s\)$' \
+	'^bench: node 1 <-> node 2: round trip [0-9]+ us \(64 B\), [0-9]+ us \(64 KiB\); streamed [1-9][0-9]* messages/s \(64 B\), [1-9][0-9]* messages/s \(64 KiB: [0-9]+ MB/s\)$' \
+	'^frontend: node 1 exited with status 0$' '^frontend: node 2 exited with status 0$' '!failed'
 
 frontend nodes=1 image=build/native/echo.elf32
 check cluster.ended_first 1 $? '^\[node 1\] echo: node=1: unknown argument$' \

@@ -17,10 +17,14 @@
  *	GETID   front -> CL_NODE   u32 id: read it from the map, answer GOTID
  *	GOTID   node -> CL_FRONT   u32 id, then the value it read
  *	GONE    front -> CL_NODE   u32 address: that node died, stop waiting
+ *	PING    any -> CL_FRONT or CL_NODE   bytes to send back as PONG (bench.c)
+ *	BENCH   front -> CL_NODE   u32 address: measure toward that node
+ *	BENCHRES node -> CL_FRONT  the figures, a line of text
  */
 #ifndef APP_CLUSTER_H
 #define APP_CLUSTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ebb/counter.h"
@@ -35,7 +39,8 @@ enum { CL_FRONT_OFF, CL_NODE_OFF, CL_COUNT_OFF };	/* offsets in range 0 */
 #define CL_NODE		CL_ID(CL_NODE_OFF)
 #define CL_COUNT	CL_ID(CL_COUNT_OFF)
 
-enum cl_kind { K_HELLO = 1, K_PEERS, K_DATA, K_END, K_DONE, K_IDSET, K_GETID, K_GOTID, K_GONE };
+enum cl_kind { K_HELLO = 1, K_PEERS, K_DATA, K_END, K_DONE, K_IDSET, K_GETID, K_GOTID, K_GONE,
+	K_PING, K_PONG, K_BENCH, K_BENCHRES };
 
 #define CL_ITEM		64		/* bytes of a stream item */
 #define CL_SENT_EVERY	256		/* items between those whose delivery is awaited */
@@ -68,16 +73,20 @@ struct cl_out {
 };
 
 /*
- * Send n stream items of source src to Ebb ebb on node to, then END;
+ * Send n stream items of size bytes (at least 8; CL_ITEM in the app's
+ * checks) of source src to Ebb ebb on node to, then END;
  * blocks the calling event while the queue is full and until every
  * awaited delivery is known; stops (ECONNABORTED) once *stop is set
  * (the peer died).  Counts into *out; prints "LABEL: N items sent"
  * every CL_PROGRESS items if label is not NULL.
  */
 void cl_stream(struct messenger *m, uint32_t to, uint32_t ebb, uint32_t src,
-    uint32_t n, const int *stop, const char *label, struct cl_out *out);
+    uint32_t n, uint32_t size, const int *stop, const char *label, struct cl_out *out);
 
-/* A DATA message from src: check it against the stream so far. */
+/*
+ * A DATA message from src: check it against the stream so far (an item
+ * after the stream's END begins a new stream).
+ */
 void cl_stream_data(struct cl_in *in, uint32_t src, const struct msg *m);
 
 /* A message's first 4 bytes (big-endian) at off, or 0 if it is shorter. */
@@ -89,6 +98,13 @@ int cl_send(struct messenger *m, uint32_t to, uint32_t ebb, uint16_t kind,
 
 /* Give m to core 0 (where the app's state lives) as an event, run fn there. */
 void cl_on_core0(struct msg *m, void (*fn)(struct msg *m));
+
+/* bench.c: the benchmark's pieces (core 0). */
+void cl_bench_ping(struct messenger *me, struct msg *m, uint32_t ebb);	/* frees m */
+void cl_bench_pong(struct msg *m);					/* frees m */
+void cl_bench_gone(void);		/* a peer died: fail the round trip in flight */
+void cl_bench_pair(struct messenger *m, uint32_t to, uint32_t ebb, uint32_t src,
+    const int *stop, char *line, size_t len);
 
 /* The roles. */
 int cl_frontend(int argc, char **argv);

@@ -38,7 +38,9 @@ struct fnode {
 };
 
 static struct {
-	int want, stay, started, finished, bad;
+	int want, stay, bench, started, finished, bad;
+	struct future *bench_wait;	/* node 1's BENCHRES, awaited */
+	char bench_line[256];
 	uint32_t msgs, xmsgs, ip;
 	struct messenger *m;
 	struct idmap *im;
@@ -142,7 +144,8 @@ stream_to(void *arg)
 	char label[32];
 
 	snprintf(label, sizeof label, "frontend: to node %d", f->num);
-	cl_stream(fe.m, f->ip, CL_NODE, fe.ip, fe.msgs, &f->dead, label, &f->out);
+	cl_stream(fe.m, f->ip, CL_NODE, fe.ip, fe.msgs, CL_ITEM, &f->dead, label,
+	    &f->out);
 	f->streamed = 1;
 	printf("frontend: to node %d: %u of %u items delivered%s%s\n", f->num,
 	    f->out.n - f->out.failed, f->out.n, f->out.err ? "; not all: " : "",
@@ -150,6 +153,40 @@ stream_to(void *arg)
 	if (f->out.failed && !f->dead)
 		fe.bad = 1;
 	check_finish();
+}
+
+/* bench: frontend <-> node 1, then node 1 <-> node 2; then the end. */
+static void
+front_bench(void *arg)
+{
+	char line[256];
+	struct future f;
+
+	(void)arg;
+	cl_bench_pair(fe.m, fe.n[1].ip, CL_NODE, fe.ip, &fe.n[1].dead, line, sizeof line);
+	printf("bench: frontend <-> node 1: %s\n", line);
+	if (strstr(line, "failed") != NULL)
+		fe.bad = 1;
+	if (fe.want >= 2 && !fe.n[1].dead && !fe.n[2].dead) {
+		uint32_t w = fe.n[2].ip;
+
+		future_init(&f);
+		fe.bench_wait = &f;
+		if (cl_send(fe.m, fe.n[1].ip, CL_NODE, K_BENCH, &w, 4) == 0 &&
+		    future_block(&f, NULL) == 0) {
+			printf("bench: node 1 <-> node 2: %s\n", fe.bench_line);
+			if (strstr(fe.bench_line, "failed") != NULL)
+				fe.bad = 1;
+		} else {
+			fe.bad = 1;
+		}
+		fe.bench_wait = NULL;
+	}
+	fe.finished = 1;
+	for (int k = 1; k <= fe.want; k++)
+		node_stop(fe.n[k].node, 10000);
+	node_wait_all();
+	ebb_exit(fe.bad ? 1 : 0);
 }
 
 /* Every live node has said hello: tell each its peers, start the streams. */
@@ -165,6 +202,10 @@ start(void)
 	w[1] = hton32(fe.xmsgs);
 	w[2] = hton32(n);
 	fe.started = 1;
+	if (fe.bench) {
+		spawn(front_bench, NULL);
+		return;
+	}
 	if (fe.stay) {
 		printf("cluster: all %u nodes are up; Ctrl-C ends them and me\n", n);
 		return;
@@ -219,6 +260,20 @@ front_msg0(struct msg *m)
 		return;
 	}
 	switch (m->kind) {
+	case K_PING:
+		cl_bench_ping(fe.m, m, CL_NODE);
+		return;
+	case K_PONG:
+		cl_bench_pong(m);
+		return;
+	case K_BENCHRES:
+		n = m->len < sizeof fe.bench_line - 1 ? m->len : sizeof fe.bench_line - 1;
+		iobuf_copy_out(m->data, 0, n, fe.bench_line);
+		fe.bench_line[n] = '\0';
+		if (fe.bench_wait != NULL)
+			future_resolve(fe.bench_wait, NULL);
+		fe.bench_wait = NULL;
+		break;
 	case K_HELLO:
 		n = m->len < sizeof text - 1 ? m->len : sizeof text - 1;
 		iobuf_copy_out(m->data, 0, n, text);
@@ -311,6 +366,11 @@ node_ended(struct node *n, int status)
 	f->dead = 1;
 	fe.bad = 1;
 	printf("cluster: node %d is gone; the others go on without it\n", f->num);
+	cl_bench_gone();
+	if (fe.bench_wait != NULL) {
+		future_fail(fe.bench_wait, ECONNABORTED);
+		fe.bench_wait = NULL;
+	}
 	if (fe.m != NULL) {
 		msgr_drop(fe.m, f->ip);		/* our messages to it fail now */
 		for (int k = 1; k <= fe.want; k++)
@@ -363,6 +423,8 @@ cl_frontend(int argc, char **argv)
 			fe.xmsgs = (uint32_t)atol(a + 6);
 		else if (strcmp(a, "stay") == 0)
 			fe.stay = 1;
+		else if (strcmp(a, "bench") == 0)
+			fe.bench = 1;
 		else {
 			printf("cluster: unknown argument \"%s\"; usage: cluster %s\n", a, app_usage);
 			return 2;

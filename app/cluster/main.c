@@ -35,7 +35,7 @@
 #include "ebb/runtime.h"
 
 const char app_usage[] = "[nodes=N] [image=PATH] [cpus=C] [mem=MIB] [callin=SECONDS]"
-    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay]"
+    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench]"
     "  (the frontend; a node gets node=N frontend=A ip=A/N from it)";
 
 static struct future joined;

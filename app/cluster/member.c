@@ -104,11 +104,13 @@ streams(void *arg)
 		else
 			printf("cluster: node 1: could not set a global id in the map\n");
 	}
-	cl_stream(me.m, me.front, CL_FRONT, me.ip, me.msgs, &me.gone[0], NULL, &me.out[0]);
+	cl_stream(me.m, me.front, CL_FRONT, me.ip, me.msgs, CL_ITEM, &me.gone[0], NULL,
+	    &me.out[0]);
 	for (uint32_t i = 0; i < me.npeers; i++) {
 		int k = num_of(me.peer[i]);
 
-		cl_stream(me.m, me.peer[i], CL_NODE, me.ip, me.xmsgs, &me.gone[k], NULL, &me.out[k]);
+		cl_stream(me.m, me.peer[i], CL_NODE, me.ip, me.xmsgs, CL_ITEM, &me.gone[k], NULL,
+		    &me.out[k]);
 	}
 	me.sending_done = 1;
 	maybe_done();
@@ -136,6 +138,20 @@ getid(void *arg)
 	cl_send(me.m, me.front, CL_FRONT, K_GOTID, reply, 4 + n);
 }
 
+/* BENCH: measure toward the node named, report the line. */
+static void
+bench(void *arg)
+{
+	uint32_t to = (uint32_t)(uintptr_t)arg;
+	char line[256];
+	int k = num_of(to);
+
+	if (k < 1 || k > NODE_MAX)
+		return;
+	cl_bench_pair(me.m, to, CL_NODE, me.ip, &me.gone[k], line, sizeof line);
+	cl_send(me.m, me.front, CL_FRONT, K_BENCHRES, line, (uint32_t)strlen(line));
+}
+
 static void
 node_msg0(struct msg *m)
 {
@@ -146,6 +162,15 @@ node_msg0(struct msg *m)
 		return;
 	}
 	switch (m->kind) {
+	case K_PING:
+		cl_bench_ping(me.m, m, k == 0 ? CL_FRONT : CL_NODE);
+		return;
+	case K_PONG:
+		cl_bench_pong(m);
+		return;
+	case K_BENCH:
+		spawn(bench, (void *)(uintptr_t)hton32(cl_word(m, 0)));
+		break;
 	case K_PEERS:
 		me.msgs = cl_word(m, 0);
 		me.xmsgs = cl_word(m, 4);
@@ -181,6 +206,7 @@ node_msg0(struct msg *m)
 		if (g > 0 && g <= NODE_MAX && !me.gone[g]) {
 			me.gone[g] = 1;
 			printf("cluster: node %d: the frontend says node %d is gone\n", me.num, g);
+			cl_bench_gone();
 			msgr_drop(me.m, ip);	/* fail what waits on it */
 			maybe_done();
 		}

@@ -86,7 +86,7 @@ await(struct future *f, uint32_t upto, uint32_t *done, struct cl_out *out)
 
 void
 cl_stream(struct messenger *m, uint32_t to, uint32_t ebb, uint32_t src,
-    uint32_t n, const int *stop, const char *label, struct cl_out *out)
+    uint32_t n, uint32_t size, const int *stop, const char *label, struct cl_out *out)
 {
 	enum { AWAIT_MAX = 64 };	/* futures pending at once: a ring */
 	struct future sent[AWAIT_MAX];	/* (the messenger holds their addresses) */
@@ -98,7 +98,7 @@ cl_stream(struct messenger *m, uint32_t to, uint32_t ebb, uint32_t src,
 	out->n = n;
 	for (uint32_t k = 0; k <= n; k++) {
 		int last = k == n, awaited = last || (k + 1) % CL_SENT_EVERY == 0;
-		struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, CL_ITEM);
+		struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, size);
 		struct future *f = NULL;
 		uint32_t slot;
 
@@ -115,12 +115,12 @@ cl_stream(struct messenger *m, uint32_t to, uint32_t ebb, uint32_t src,
 		if (last) {
 			memcpy(iobuf_put(b, 4), &end, 4);
 		} else {
-			uint8_t *p = iobuf_put(b, CL_ITEM);
+			uint8_t *p = iobuf_put(b, size);
 			uint32_t w[2] = { hton32(k), hton32(src) };
 
 			memcpy(p, w, 8);
-			for (int i = 8; i < CL_ITEM; i++)
-				p[i] = pattern(k, src, i);
+			for (uint32_t i = 8; i < size; i++)
+				p[i] = pattern(k, src, (int)i);
 		}
 		if (awaited) {
 			if (npend == AWAIT_MAX) {	/* the oldest first */
@@ -156,16 +156,22 @@ cl_stream(struct messenger *m, uint32_t to, uint32_t ebb, uint32_t src,
 void
 cl_stream_data(struct cl_in *in, uint32_t src, const struct msg *m)
 {
-	uint8_t p[CL_ITEM];
-	int ok = m->len == CL_ITEM && iobuf_copy_out(m->data, 0, CL_ITEM, p) != NULL;
+	uint8_t p[256];
+	uint32_t w[2], seq = 0;
+	int ok = m->len >= 8 && iobuf_copy_out(m->data, 0, 8, w) != NULL;
 
+	if (in->ended)			/* a new stream from the same source */
+		*in = (struct cl_in){ 0 };
 	if (ok) {
-		uint32_t w[2];
+		seq = ntoh32(w[0]);
+		ok = seq == in->got + in->bad && ntoh32(w[1]) == src;
+	}
+	for (uint32_t off = 8; ok && off < m->len; off += sizeof p) {
+		uint32_t n = m->len - off < sizeof p ? m->len - off : (uint32_t)sizeof p;
 
-		memcpy(w, p, 8);
-		ok = ntoh32(w[0]) == in->got + in->bad && ntoh32(w[1]) == src;
-		for (int i = 8; ok && i < CL_ITEM; i++)
-			ok = p[i] == pattern(ntoh32(w[0]), src, i);
+		iobuf_copy_out(m->data, off, n, p);
+		for (uint32_t i = 0; ok && i < n; i++)
+			ok = p[i] == pattern(seq, src, (int)(off + i));
 	}
 	if (ok)
 		in->got++;
