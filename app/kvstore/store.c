@@ -51,6 +51,10 @@
  * core's rep (found through the translation table, no sharing) and
  * kv_stats sums them with ebb_multicore_visit.  The table is
  * the Ebb's root, shared by every core.
+ *
+ * Files.  This one holds the table, lookups and writes; reclaim.c the
+ * LRU lists, unlinking, eviction, the sweep and flush_all; store_int.h
+ * what they share.
  */
 #include <errno.h>
 #include <string.h>
@@ -62,12 +66,7 @@
 #include "kernel/platform.h"
 #include "kernel/spinlock.h"
 #include "store.h"
-
-#define KV_STRIPES		256	/* writer locks, one per this many buckets' share */
-#define KV_BYTES_PER_BUCKET	256	/* buckets: mem / this, a power of two */
-#define KV_SWEEP_MS		1000	/* the periodic sweep's period */
-#define KV_SWEEP_BUCKETS	8192	/* buckets it walks a tick */
-#define KV_BUF_OVERHEAD		48	/* an iobuf and its block's header, charged per item */
+#include "store_int.h"
 
 const char *const kv_counter_names[KV_NCOUNTERS] = {
 	"cmd_get", "cmd_set", "cmd_flush", "cmd_touch",
@@ -78,34 +77,7 @@ const char *const kv_counter_names[KV_NCOUNTERS] = {
 	"evictions", "reclaimed",
 };
 
-/* One stripe: the lock of its buckets and their items' LRU list. */
-struct kv_stripe {
-	struct spinlock lock;
-	/* lock: */
-	struct kv_item *head, *tail;	/* newest first */
-	uint64_t items;
-} __attribute__((aligned(CACHE_LINE)));
-
-/* A core's rep: its counters, written by that core only (relaxed). */
-struct kv_rep {
-	uint64_t n[KV_NCOUNTERS];
-} __attribute__((aligned(CACHE_LINE)));
-
-static struct {
-	struct ebb_multicore ebb;	/* the Ebb: its root and per-core reps */
-	uint32_t id;			/* the Ebb's id */
-	struct kv_item **bucket;	/* rcu_assign / rcu_deref */
-	size_t mask;			/* buckets - 1 */
-	struct kv_stripe *stripe;	/* KV_STRIPES of them */
-	size_t limit, item_max;
-	int64_t used;			/* bytes charged (atomic) */
-	int64_t items;			/* items linked (atomic) */
-	uint64_t next_cas;		/* the last unique handed out (atomic) */
-	uint64_t flush_at;		/* wall_ns after which flush_all's victims die; 0 (atomic) */
-	int64_t shift;			/* kv_clock_shift's seconds (atomic) */
-	size_t sweep_pos;		/* the next bucket the sweep walks (atomic) */
-	struct timer sweep;		/* the periodic sweep, on one core */
-} kv;
+struct kv_table kv;
 
 void
 kv_count(enum kv_counter c)
@@ -154,7 +126,7 @@ kv_clock_shift(int64_t seconds)
 }
 
 /* wall_ns on the store's (shiftable) clock. */
-static uint64_t
+uint64_t
 kv_now_ns(void)
 {
 	return wall_ns() + (uint64_t)__atomic_load_n(&kv.shift, __ATOMIC_RELAXED) * 1000000000u;
@@ -203,14 +175,8 @@ kv_hash(const char *key, size_t n)
 	return (uint32_t)h;
 }
 
-static struct kv_stripe *
-stripe_of(uint32_t hash)
-{
-	return &kv.stripe[(hash & kv.mask) % KV_STRIPES];
-}
-
 /* Is it gone by its expiry or by flush_all?  *why: the counter, if so. */
-static int
+int
 kv_dead(const struct kv_item *it, int64_t now, enum kv_counter *why)
 {
 	int64_t e = __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
@@ -231,8 +197,8 @@ kv_dead(const struct kv_item *it, int64_t now, enum kv_counter *why)
  * The link that points at key's item in its chain (or at the chain's
  * NULL end).  With the stripe lock held: plain loads.
  */
-static struct kv_item **
-find_locked(const char *key, size_t nkey, uint32_t hash)
+struct kv_item **
+kv_find_locked(const char *key, size_t nkey, uint32_t hash)
 {
 	struct kv_item **p = &kv.bucket[hash & kv.mask];
 
@@ -242,66 +208,19 @@ find_locked(const char *key, size_t nkey, uint32_t hash)
 	return p;
 }
 
-static void
-lru_remove(struct kv_stripe *st, struct kv_item *it)
-{
-	if (it->lru_prev != NULL)
-		it->lru_prev->lru_next = it->lru_next;
-	else
-		st->head = it->lru_next;
-	if (it->lru_next != NULL)
-		it->lru_next->lru_prev = it->lru_prev;
-	else
-		st->tail = it->lru_prev;
-}
-
-static void
-lru_push(struct kv_stripe *st, struct kv_item *it)
-{
-	it->lru_prev = NULL;
-	it->lru_next = st->head;
-	if (st->head != NULL)
-		st->head->lru_prev = it;
-	else
-		st->tail = it;
-	st->head = it;
-}
-
-/* After a grace period: drop the store's reference to the item's block. */
-static void
-item_free(struct rcu_head *h)
-{
-	struct kv_item *it = (struct kv_item *)((char *)h - offsetof(struct kv_item, rcu));
-
-	iobuf_free(it->buf);
-}
-
-/* Unlink it (found at *link) from its chain and LRU; it goes after a grace period. */
-static void
-unlink_locked(struct kv_stripe *st, struct kv_item **link, struct kv_item *it)
-{
-	rcu_assign(*link, it->hnext);
-	lru_remove(st, it);
-	st->items--;
-	it->linked = 0;
-	__atomic_sub_fetch(&kv.used, (int64_t)it->size, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&kv.items, 1, __ATOMIC_RELAXED);
-	rcu_call_head(&it->rcu, item_free);
-}
-
 /* Unlink it if it is still in the table (lazy reclaim by a reader). */
 static void
 reclaim(struct kv_item *it)
 {
-	struct kv_stripe *st = stripe_of(it->hash);
+	struct kv_stripe *st = kv_stripe_of(it->hash);
 
 	spin_lock(&st->lock);
-	struct kv_item **link = find_locked(it->key, it->nkey, it->hash);
+	struct kv_item **link = kv_find_locked(it->key, it->nkey, it->hash);
 	if (*link == it) {
 		if (!it->accessed)
 			kv_count(KV_EXPIRED_UNFETCHED);
 		kv_count(KV_RECLAIMED);
-		unlink_locked(st, link, it);
+		kv_unlink_locked(st, link, it);
 	}
 	spin_unlock(&st->lock);
 }
@@ -450,7 +369,7 @@ link_locked(struct kv_stripe *st, struct kv_item **link, struct kv_item *old, st
 	it->linked = 1;
 	if (old != NULL) {
 		it->hnext = old->hnext;
-		lru_remove(st, old);
+		kv_lru_remove(st, old);
 		old->linked = 0;
 		st->items--;
 		__atomic_sub_fetch(&kv.used, (int64_t)old->size, __ATOMIC_RELAXED);
@@ -459,61 +378,12 @@ link_locked(struct kv_stripe *st, struct kv_item **link, struct kv_item *old, st
 	/* Release: the item's bytes are written before a reader can find it. */
 	rcu_assign(*link, it);
 	if (old != NULL)
-		rcu_call_head(&old->rcu, item_free);
-	lru_push(st, it);
+		rcu_call_head(&old->rcu, kv_item_free);
+	kv_lru_push(st, it);
 	st->items++;
 	__atomic_add_fetch(&kv.used, (int64_t)it->size, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&kv.items, 1, __ATOMIC_RELAXED);
 	kv_count(KV_TOTAL_ITEMS);
-}
-
-/*
- * Evict from one stripe until used is within the limit or the stripe
- * has nothing more to give; returns 1 once within the limit.
- */
-static int
-evict_stripe(struct kv_stripe *st, int64_t now)
-{
-	enum kv_counter why;
-	int within = 0;
-
-	spin_lock(&st->lock);
-	for (struct kv_item *first = NULL;;) {
-		if ((within = __atomic_load_n(&kv.used, __ATOMIC_RELAXED) <= (int64_t)kv.limit))
-			break;
-		struct kv_item *it = st->tail;
-		if (it == NULL || it == first)	/* empty, or round to a second chance given */
-			break;
-		int dead = kv_dead(it, now, &why);
-		if (!dead && it->accessed) {	/* second chance */
-			__atomic_store_n(&it->accessed, 0, __ATOMIC_RELAXED);
-			lru_remove(st, it);
-			lru_push(st, it);
-			if (first == NULL)
-				first = it;
-			continue;
-		}
-		kv_count(dead ? KV_RECLAIMED : KV_EVICTIONS);
-		unlink_locked(st, find_locked(it->key, it->nkey, it->hash), it);
-	}
-	spin_unlock(&st->lock);
-	return within;
-}
-
-/* Bring used within the limit, from the stripes after mine, mine last. */
-static void
-evict(struct kv_stripe *mine)
-{
-	int64_t now = kv_now();
-	size_t s = (size_t)(mine - kv.stripe);
-
-	/* Twice round: the first may only have taken second chances away. */
-	for (size_t i = 1; i <= 2 * KV_STRIPES; i++) {
-		if (__atomic_load_n(&kv.used, __ATOMIC_RELAXED) <= (int64_t)kv.limit)
-			return;
-		if (evict_stripe(&kv.stripe[(s + i) % KV_STRIPES], now))
-			return;
-	}
 }
 
 /* The live item at *link, or NULL; a dead one there is unlinked. */
@@ -525,7 +395,7 @@ live_locked(struct kv_stripe *st, struct kv_item **link)
 
 	if (it != NULL && kv_dead(it, kv_now(), &why)) {
 		kv_count(KV_RECLAIMED);
-		unlink_locked(st, link, it);
+		kv_unlink_locked(st, link, it);
 		return NULL;
 	}
 	return it;
@@ -550,14 +420,14 @@ concat(struct kv_item *old, struct kv_item *it, int append, enum kv_status *why)
 enum kv_status
 kv_store(enum kv_op op, struct kv_item *it, uint64_t cas, uint64_t *cas_out)
 {
-	struct kv_stripe *st = stripe_of(it->hash);
+	struct kv_stripe *st = kv_stripe_of(it->hash);
 	enum kv_status s = KV_STORED;
 
 	kv_count(KV_CMD_SET);
 	spin_lock(&st->lock);
-	struct kv_item **link = find_locked(it->key, it->nkey, it->hash);
+	struct kv_item **link = kv_find_locked(it->key, it->nkey, it->hash);
 	struct kv_item *old = live_locked(st, link);
-	link = find_locked(it->key, it->nkey, it->hash);	/* it may have gone */
+	link = kv_find_locked(it->key, it->nkey, it->hash);	/* it may have gone */
 	if (op != KV_CAS && cas != 0 && (old == NULL || old->cas != cas)) {
 		s = old == NULL ? KV_NOT_FOUND : KV_EXISTS;
 		kv_item_drop(it);
@@ -602,7 +472,7 @@ kv_store(enum kv_op op, struct kv_item *it, uint64_t cas, uint64_t *cas_out)
 out:
 	spin_unlock(&st->lock);
 	if (s == KV_STORED)
-		evict(st);
+		kv_evict(st);
 	return s;
 }
 
@@ -616,17 +486,17 @@ enum kv_status
 kv_delete_cas(const char *key, size_t nkey, uint64_t cas)
 {
 	uint32_t hash = kv_hash(key, nkey);
-	struct kv_stripe *st = stripe_of(hash);
+	struct kv_stripe *st = kv_stripe_of(hash);
 	struct kv_item **link, *it;
 	enum kv_status s = KV_NOT_FOUND;
 
 	spin_lock(&st->lock);
-	link = find_locked(key, nkey, hash);
+	link = kv_find_locked(key, nkey, hash);
 	if ((it = live_locked(st, link)) != NULL) {
 		if (cas != 0 && it->cas != cas) {
 			s = KV_EXISTS;
 		} else {
-			unlink_locked(st, link, it);
+			kv_unlink_locked(st, link, it);
 			s = KV_DELETED;
 		}
 	}
@@ -667,14 +537,14 @@ kv_arith_cas(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t ca
     uint64_t *result, uint64_t *cas_out)
 {
 	uint32_t hash = kv_hash(key, nkey);
-	struct kv_stripe *st = stripe_of(hash);
+	struct kv_stripe *st = kv_stripe_of(hash);
 	struct kv_item *old, *n = NULL, **link;
 	enum kv_status s = KV_STORED;
 	uint64_t v;
 	char digits[24];
 
 	spin_lock(&st->lock);
-	link = find_locked(key, nkey, hash);
+	link = kv_find_locked(key, nkey, hash);
 	if ((old = live_locked(st, link)) == NULL) {
 		s = KV_NOT_FOUND;
 	} else if (cas != 0 && old->cas != cas) {
@@ -691,7 +561,7 @@ kv_arith_cas(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t ca
 		n = item_alloc(key, nkey, old->flags, old->exptime, (size_t)len, &s);
 		if (n != NULL) {
 			memcpy(kv_value(n), digits + sizeof digits - len, (size_t)len);
-			link_locked(st, find_locked(key, nkey, hash), old, n);
+			link_locked(st, kv_find_locked(key, nkey, hash), old, n);
 			*result = v;
 			if (cas_out != NULL)
 				*cas_out = n->cas;
@@ -703,7 +573,7 @@ kv_arith_cas(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t ca
 		kv_count(incr ? (s == KV_STORED ? KV_INCR_HITS : KV_INCR_MISSES) :
 		    (s == KV_STORED ? KV_DECR_HITS : KV_DECR_MISSES));
 	if (n != NULL)
-		evict(st);
+		kv_evict(st);
 	return s;
 }
 
@@ -718,74 +588,6 @@ kv_touch(const char *key, size_t nkey, int64_t exptime)
 	if (it != NULL)
 		__atomic_store_n(&it->exptime, abs_exptime(exptime), __ATOMIC_RELAXED);
 	return it;
-}
-
-/* Unlink every item of bucket b that is dead (all: every item). */
-static void
-sweep_bucket(size_t b, int all, int64_t now)
-{
-	struct kv_stripe *st = &kv.stripe[b % KV_STRIPES];
-	struct kv_item **link = &kv.bucket[b], *it;
-	enum kv_counter why;
-
-	spin_lock(&st->lock);
-	while ((it = *link) != NULL) {
-		if (all || kv_dead(it, now, &why)) {
-			if (!all) {
-				kv_count(KV_RECLAIMED);
-				if (!it->accessed)
-					kv_count(KV_EXPIRED_UNFETCHED);
-			}
-			unlink_locked(st, link, it);
-		} else {
-			link = &it->hnext;
-		}
-	}
-	spin_unlock(&st->lock);
-}
-
-void
-kv_flush(int64_t delay)
-{
-	kv_count(KV_CMD_FLUSH);
-	if (delay > 0) {
-		__atomic_store_n(&kv.flush_at, kv_now_ns() + (uint64_t)delay * 1000000000u,
-		    __ATOMIC_RELAXED);
-		return;
-	}
-	__atomic_store_n(&kv.flush_at, 0, __ATOMIC_RELAXED);
-	for (size_t b = 0; b <= kv.mask; b++)
-		sweep_bucket(b, 1, 0);
-}
-
-void
-kv_sweep(size_t n)
-{
-	size_t b = __atomic_fetch_add(&kv.sweep_pos, n, __ATOMIC_RELAXED);
-	int64_t now = kv_now();
-
-	for (size_t i = 0; i < n && i <= kv.mask; i++)
-		sweep_bucket((b + i) & kv.mask, 0, now);
-}
-
-static void
-sweep_tick(void *arg)
-{
-	(void)arg;
-	kv_sweep(KV_SWEEP_BUCKETS);
-}
-
-void
-kv_sweep_start(void)
-{
-	timer_setup(&kv.sweep, sweep_tick, NULL);
-	timer_start(&kv.sweep, KV_SWEEP_MS * TIMER_MS, KV_SWEEP_MS * TIMER_MS);
-}
-
-void
-kv_sweep_stop(void)
-{
-	timer_stop(&kv.sweep);
 }
 
 /* ebb_multicore_visit's: add one core's counters into the sums. */
