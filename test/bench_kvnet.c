@@ -144,19 +144,9 @@ client_receive(void *arg, struct tcp_conn *c, struct iobuf *data)
 	event_stop(0);
 }
 
-/* No connection may fail in a benchmark. */
-static void
-client_aborted(void *arg, struct tcp_conn *c, int reason)
-{
-	(void)arg;
-	(void)c;
-	fprintf(stderr, "bench_kvnet: the connection was aborted (reason %d)\n", reason);
-	exit(1);
-}
-
 static const struct tcp_callbacks client_cb = {
 	.connected = client_connected, .receive = client_receive,
-	.aborted = client_aborted,
+	.aborted = bench_aborted,
 };
 
 /* The first event: the store and its listener, the client connecting to B. */

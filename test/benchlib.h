@@ -21,6 +21,7 @@
 #include "kernel/page.h"
 #include "kernel/slab.h"
 #include "tcp/proto.h"
+#include "tcp/tcp.h"
 
 /* The allocators, the id map, the loops, timers and RCU on ncores cores. */
 static inline void
@@ -49,6 +50,16 @@ bench_link(const struct memlink_config *cfg, struct netif **a, struct netif **b)
 	(*a)->ip = IP4(10, 0, 0, 1);
 	(*b)->ip = IP4(10, 0, 0, 2);
 	(*a)->netmask = (*b)->netmask = IP4(255, 255, 255, 0);
+}
+
+/* A client connection's aborted callback: no connection may fail in a benchmark. */
+static inline void
+bench_aborted(void *arg, struct tcp_conn *c, int reason)
+{
+	(void)arg;
+	(void)c;
+	fprintf(stderr, "bench: a connection was aborted (reason %d)\n", reason);
+	exit(1);
 }
 
 #endif

@@ -42,6 +42,20 @@ qemu_pid() {
 	sed -n "s/^frontend: node $1 booting .*, pid \([0-9]*\))$/\1/p" "$tmp/app.out"
 }
 
+# bg ARGS...: the frontend in the background ($pid), its output in
+# $tmp/app.out for wait_line; bg_end: make sure it has ended, its output
+# into $out for check.
+bg() {
+	"$fe" "$@" </dev/null >"$tmp/app.out" 2>&1 &
+	pid=$!
+}
+bg_end() {
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cp "$tmp/app.out" "$out"
+	pid=
+}
+
 # gone PID SECS: PID has ended within SECS seconds.
 gone() {
 	for _ in $(seq $(($2 * 10))); do
@@ -69,17 +83,14 @@ check cluster.messages 0 $? '^frontend: node 1 booting \(build/native/cluster.el
 	'^frontend: node 1 exited with status 0$' '^frontend: node 2 exited with status 0$' '!panic'
 
 # A node killed in the middle of the frontend's stream of a million to it.
-"$fe" nodes=2 image=$img msgs=1000000 </dev/null >"$tmp/app.out" 2>&1 &
-pid=$!
+bg nodes=2 image=$img msgs=1000000
 r=99
 if wait_line '^frontend: to node 2: 100000 items sent$' 300; then
 	kill -KILL "$(qemu_pid 2)"
 	wait "$pid"
 	r=$?
 fi
-kill -KILL "$pid" 2>/dev/null
-cp "$tmp/app.out" "$out"
-pid=
+bg_end
 check cluster.killed_mid_stream 1 "$r" '^frontend: node 2: QEMU ended by signal 9 \(Killed\)$' \
 	'^cluster: node 2 is gone; the others go on without it$' \
 	'^frontend: to node 2: [0-9]+ of 1000000 items delivered; not all: Software caused connection abort$' \
@@ -107,8 +118,7 @@ check cluster.callin_limit 1 $? '^\[node 1\] cluster: mute: not calling in$' \
 	'^cluster: node 1 did not call in: Connection timed out$'
 
 # A node's QEMU killed under a running frontend; then Ctrl-C.
-"$fe" nodes=2 image=$img stay </dev/null >"$tmp/app.out" 2>&1 &
-pid=$!
+bg nodes=2 image=$img stay
 r=1
 if wait_line '^cluster: all 2 nodes are up' 300; then
 	q1=$(qemu_pid 1) q2=$(qemu_pid 2)
@@ -120,14 +130,11 @@ if wait_line '^cluster: all 2 nodes are up' 300; then
 		gone "$q2" 30 || r=99
 	fi
 fi
-kill -KILL "$pid" 2>/dev/null
-cp "$tmp/app.out" "$out"
-pid=
+bg_end
 check cluster.node_killed 130 "$r" '^frontend: node 1: QEMU ended by signal 9 \(Killed\)$'
 
 # SIGKILL of the frontend: its QEMUs must not outlive it.
-"$fe" nodes=2 image=$img stay </dev/null >"$tmp/app.out" 2>&1 &
-pid=$!
+bg nodes=2 image=$img stay
 r=1
 if wait_line '^cluster: all 2 nodes are up' 300; then
 	q1=$(qemu_pid 1) q2=$(qemu_pid 2)
@@ -137,9 +144,7 @@ if wait_line '^cluster: all 2 nodes are up' 300; then
 	gone "$q1" 30 || { echo "node 1's QEMU ($q1) outlived its frontend"; r=1; }
 	gone "$q2" 30 || { echo "node 2's QEMU ($q2) outlived its frontend"; r=1; }
 fi >>"$tmp/app.out"
-kill -KILL "$pid" 2>/dev/null
-cp "$tmp/app.out" "$out"
-pid=
+bg_end
 check cluster.frontend_killed 0 "$r" '^cluster: all 2 nodes are up'
 
 ACCEL=tcg timeout 120 test/qemu.sh $img </dev/null >"$out" 2>&1
