@@ -255,8 +255,11 @@ N_NET_OBJS := $(call obj,$(B)/native,$(NET_DRIVERS))
 n_objs = $(N_OBJS) $(if $(filter $(1),$(NIC_APPS)),$(N_NET_OBJS))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
+# The fuzz targets have their own main and no app: not the runtime's
+# start (ebb/runtime.c), nor a node's call-in (ebb/node.c), which ends
+# the instance through it.
 F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c \
-	$(filter-out ebb/runtime.c,$(PORTABLE)))
+	$(filter-out ebb/runtime.c ebb/node.c,$(PORTABLE)))
 
 NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)
 HOSTED_BINS := $(APPS:%=$(B)/hosted/%)
