@@ -110,6 +110,7 @@ PORTABLE := \
 	ebb/msg.c \
 	ebb/msg_rx.c \
 	ebb/idmap.c \
+	ebb/httpc.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \
