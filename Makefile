@@ -111,6 +111,7 @@ PORTABLE := \
 	ebb/msg_rx.c \
 	ebb/idmap.c \
 	ebb/httpc.c \
+	ebb/etcd.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \
