@@ -112,6 +112,7 @@ PORTABLE := \
 	ebb/idmap.c \
 	ebb/httpc.c \
 	ebb/etcd.c \
+	ebb/idmap_etcd.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \

@@ -171,8 +171,8 @@ skip(const char *p, const char *end, int depth)
 static int
 member(const char *p, const char *end, const char *key, const char **v)
 {
-	const char *s, *q;
-	size_t n, k = strlen(key);
+	const char *s = NULL, *q;
+	size_t n = 0, k = strlen(key);
 	int found = 0;
 
 	if ((q = skip(p, end, 0)) == NULL || *(p = ws(p, end)) != '{')

@@ -35,7 +35,8 @@
 #include "ebb/runtime.h"
 
 const char app_usage[] = "[nodes=N] [image=PATH] [cpus=C] [mem=MIB] [callin=SECONDS]"
-    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench]"
+    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]"
+    " [putid=ID:TEXT | getid=ID:TEXT] [stay | bench]"
     "  (the frontend; a node gets node=N frontend=A ip=A/N from it)";
 
 static struct future joined;
