@@ -7,9 +7,14 @@
  *	               blocking event per node)
  *	DATA, END from each node: checked, counted; DONE: its report
  *	IDSET from node 1 -> GETID to the last node -> GOTID: compared
+ *	putid=: SETID to node 1 -> IDSET (id, status) -> GETID as above;
+ *	getid=: GETID to the last node at the start
  *	a node's QEMU ends early -> its connections dropped, GONE to the
  *	               others, the rest goes on without it
  *	everything in -> the counter summed, bye to every node, exit
+ *
+ * With idmap=etcd: the map's server keeps its values in etcd, and site=
+ * picks this frontend's share of the ranges (ebb/idmap.h).
  *
  * Everything runs on core 0 (messages are handed there first).  The
  * exit status is 0 if every node called in, every stream arrived whole
