@@ -8,13 +8,15 @@
  * own); then it closes, or waits for the client's FIN.
  *
  *	length		Content-Length bodies: 200 with a body, 404, 204 with
- *			none; the request's line, Host, Content-Type and body
- *			arrive as sent
+ *			none, a 201 after an interim 100, a head with bare LFs
+ *			and no reason phrase; the request's line, Host,
+ *			Content-Type and body arrive as sent
  *	chunked		a chunked body split at odd places (inside the status
  *			line, between CR and LF, in a chunk size, with an
  *			extension and a trailer); a 200 KiB chunked body
  *	close		a body delimited by the server's close (HTTP/1.0)
- *	malformed	a bad status line, a bad chunk size, a bad
+ *	malformed	a bad status line, a bad chunk size, a chunk longer
+ *			than its size, a bad
  *			Content-Length, a head that never ends: EPROTO
  *	limit		bodies over body_max (by length, chunked, until
  *			close): EMSGSIZE
@@ -242,6 +244,10 @@ static const struct scenario s_len = { .pieces = {
 static const struct scenario s_404 = { .pieces = {
 	"HTTP/1.1 404 Not Found\r\ncontent-length:  9 \r\n\r\nnot found" } };
 static const struct scenario s_204 = { .pieces = { "HTTP/1.1 204 No Content\r\n\r\n" } };
+static const struct scenario s_interim = { .pieces = {
+	"HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok" } };
+static const struct scenario s_bare_lf = { .pieces = {
+	"HTTP/1.1 200\nContent-Length: 3\n\nabc" } };
 static const struct scenario s_chunked = { .pieces = {
 	"HTTP/1.1 20", "0 OK\r\nTransfer-Encoding: chunked\r\n\r", "\n4\r\nWi",
 	"ki\r\n5;ext=1\r", "\npedia\r\n", "0\r\nX-Trailer: t\r\n", "\r\n" } };
@@ -254,6 +260,8 @@ static const struct scenario s_bad_status = { .pieces = { "HTTX/1.1 200 OK\r\n\r
 static const struct scenario s_bad_code = { .pieces = { "HTTP/1.1 2x0 OK\r\n\r\n" } };
 static const struct scenario s_bad_chunk = { .pieces = {
 	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" } };
+static const struct scenario s_long_chunk = { .pieces = {
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWikiX\r\n0\r\n\r\n" } };
 static const struct scenario s_bad_len = { .pieces = {
 	"HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello" } };
 static const struct scenario s_endless_head = { .pieces = {
@@ -332,7 +340,9 @@ length_body(void)
 	CHECK((p = strstr(p, "\r\n\r\n")) != NULL && strcmp(p + 4, "{\"key\":\"a2V5\"}") == 0);
 	expect_ok(&s_404, 404, "not found");
 	expect_ok(&s_204, 204, "");
-	CHECK_EQ(srv.requests, 4);	/* the prime's and these three */
+	expect_ok(&s_interim, 201, "ok");	/* the 100 skipped */
+	expect_ok(&s_bare_lf, 200, "abc");	/* no reason, LF alone */
+	CHECK_EQ(srv.requests, 6);	/* the prime's and these five */
 }
 
 TEST(length)
@@ -387,6 +397,7 @@ malformed_body(void)
 	expect_err(&s_bad_status, 0, 0, EPROTO);
 	expect_err(&s_bad_code, 0, 0, EPROTO);
 	expect_err(&s_bad_chunk, 0, 0, EPROTO);
+	expect_err(&s_long_chunk, 0, 0, EPROTO);	/* more than its size */
 	expect_err(&s_bad_len, 0, 0, EPROTO);
 	expect_err(&s_endless_head, 0, 0, EPROTO);
 }
