@@ -110,6 +110,9 @@ PORTABLE := \
 	ebb/msg.c \
 	ebb/msg_rx.c \
 	ebb/idmap.c \
+	ebb/httpc.c \
+	ebb/etcd.c \
+	ebb/idmap_etcd.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \

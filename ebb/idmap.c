@@ -67,6 +67,8 @@ struct idmap {
 	uint32_t server;
 	struct rhash *slots;		/* the server's: id -> struct slot */
 	uint32_t ranges;		/* the server's: ranges handed out (atomic) */
+	uint32_t range0, nranges;	/* the server's: its site's ranges */
+	const struct idmap_store *store;	/* the server's, if not its memory */
 	uint64_t range;			/* this node's: next id << 32 | end (atomic) */
 	struct spinlock lock;
 	/* lock must be held when using these: */
@@ -114,6 +116,7 @@ idmap_start(struct messenger *m, uint32_t server)
 			return NULL;
 		}
 		im->ranges = 1;		/* range 0 is the server's own */
+		im->nranges = (EBB_MAX - EBB_LOCAL_MAX - 1) / IDMAP_RANGE;
 		im->range = (uint64_t)(EBB_LOCAL_MAX + 1) << 32 | (EBB_LOCAL_MAX + 1 + IDMAP_RANGE);
 	}
 	spin_lock(&maps_lock);
@@ -229,9 +232,26 @@ range_new(struct idmap *im)
 {
 	/* Relaxed: ranges only need to be distinct. */
 	uint64_t k = __atomic_fetch_add(&im->ranges, 1, __ATOMIC_RELAXED);
-	uint64_t first = EBB_LOCAL_MAX + 1 + k * IDMAP_RANGE;
+	uint64_t first = EBB_LOCAL_MAX + 1 + (im->range0 + k) * IDMAP_RANGE;
 
-	return first + IDMAP_RANGE <= EBB_MAX ? (uint32_t)first : 0;
+	return k < im->nranges && first + IDMAP_RANGE <= EBB_MAX ? (uint32_t)first : 0;
+}
+
+int
+idmap_site(struct idmap *im, int site)
+{
+	if (im->slots == NULL || site < 0 || site >= IDMAP_SITES)
+		return EINVAL;
+	im->range0 = (uint32_t)site * IDMAP_SITE_RANGES;
+	im->nranges = IDMAP_SITE_RANGES;
+	idmap_range_set(im, EBB_LOCAL_MAX + 1 + im->range0 * IDMAP_RANGE, IDMAP_RANGE);
+	return 0;
+}
+
+void
+idmap_use_store(struct idmap *im, const struct idmap_store *st)
+{
+	im->store = st;
 }
 
 uint32_t
@@ -393,6 +413,8 @@ idmap_get(struct idmap *im, uint32_t id, struct future *f)
 		return EINVAL;
 	if (im->slots == NULL)
 		return req_send(im, IDMAP_GET, f, &id, 1, NULL, 0);
+	if (im->store != NULL)
+		return im->store->get(im->store->arg, id, f);
 	if ((err = store_get(im, id, &v)) != 0)
 		future_fail(f, err);
 	else
@@ -410,6 +432,8 @@ idmap_set(struct idmap *im, uint32_t id, const void *bytes, size_t n, struct fut
 		return EINVAL;
 	if (im->slots == NULL)
 		return req_send(im, IDMAP_SET, done, &id, 1, bytes, n);
+	if (im->store != NULL)
+		return im->store->set(im->store->arg, id, bytes, n, done);
 	if ((v = stored_new(n)) == NULL)
 		return ENOMEM;
 	memcpy(v->bytes, bytes, n);
@@ -475,6 +499,34 @@ reply(struct msg *m, uint32_t tag, uint32_t status, const void *v, size_t n)
 		iobuf_free_chain(b);
 }
 
+/* Server: id's value from wherever it is kept (blocks on a store). */
+static int
+serve_get(struct idmap *im, uint32_t id, struct idmap_val **v)
+{
+	struct future f;
+	int err;
+
+	if (im->store == NULL)
+		return store_get(im, id, v);
+	future_init(&f);
+	if ((err = im->store->get(im->store->arg, id, &f)) != 0)
+		return err;
+	return future_block(&f, (void **)v);
+}
+
+/* Server: keep sv's bytes in the store (blocks); sv stays the caller's. */
+static int
+serve_set(struct idmap *im, uint32_t id, struct stored *sv)
+{
+	struct future f;
+	int err;
+
+	future_init(&f);
+	if ((err = im->store->set(im->store->arg, id, sv->bytes, sv->len, &f)) != 0)
+		return err;
+	return future_block(&f, NULL);
+}
+
 /* Server: one request. */
 static void
 serve(struct idmap *im, struct msg *m)
@@ -488,7 +540,7 @@ serve(struct idmap *im, struct msg *m)
 	case IDMAP_GET:
 		if (m->len != 8 || !is_global(id))
 			return reply(m, tag, EINVAL, NULL, 0);
-		if ((err = store_get(im, id, &v)) != 0)
+		if ((err = serve_get(im, id, &v)) != 0)
 			return reply(m, tag, (uint32_t)err, NULL, 0);
 		reply(m, tag, 0, v->bytes, v->len);
 		kfree(v);
@@ -499,7 +551,13 @@ serve(struct idmap *im, struct msg *m)
 		if ((sv = stored_new(m->len - 8)) == NULL)
 			return reply(m, tag, ENOMEM, NULL, 0);
 		iobuf_copy_out(m->data, 8, sv->len, sv->bytes);
-		return reply(m, tag, (uint32_t)store_set(im, id, sv), NULL, 0);
+		if (im->store != NULL) {
+			err = serve_set(im, id, sv);
+			kfree(sv);
+		} else {
+			err = store_set(im, id, sv);
+		}
+		return reply(m, tag, (uint32_t)err, NULL, 0);
 	case IDMAP_RANGE_REQ:
 		first = hton32(range_new(im));
 		return reply(m, tag, first != 0 ? 0 : ENOSPC, &first, 4);

@@ -42,6 +42,16 @@
 #define IDMAP_RANGE		4096		/* global ids per range */
 #define IDMAP_VAL_MAX		(64 * 1024)	/* bytes of one value, at most */
 #define IDMAP_TIMEOUT_MS	10000		/* an unanswered request fails then */
+/*
+ * Sites: frontends that share one store (etcd) must not hand out the
+ * same ranges, so each is given a site number, and site s hands out
+ * only ranges s * IDMAP_SITE_RANGES .. (s + 1) * IDMAP_SITE_RANGES - 1
+ * (ebb/node.h's node ranges included).  The global ids hold 239 whole
+ * ranges: 3 sites of 79, each enough for a frontend's NODE_MAX + 1
+ * call-in ranges and 16 more.
+ */
+#define IDMAP_SITES		3
+#define IDMAP_SITE_RANGES	79
 
 /* A value as idmap_get returns it: the caller's, freed with kfree. */
 struct idmap_val {
@@ -81,6 +91,37 @@ void idmap_range_set(struct idmap *im, uint32_t first, uint32_t count);
  * call-in), so idmap_range hands out only ranges from n on.
  */
 void idmap_reserve(struct idmap *im, uint32_t n);
+
+/*
+ * At the server: hand out only site's ranges (see IDMAP_SITES), and
+ * take this node's own range from them (the site's first).  Before any
+ * range is handed out.  0 or EINVAL.
+ */
+int idmap_site(struct idmap *im, int site);
+
+/*
+ * A store other than the server's memory: get fails (ENOENT, ...) or
+ * resolves f with a struct idmap_val * (kmalloc'd, the caller's); set
+ * resolves done (if not NULL) once the value is kept.  Each returns 0
+ * or an error (then its future is untouched), may be called on any
+ * core from an event that may block, and completes its future on that
+ * core.  Given to the server before requests come; arg is theirs.
+ */
+struct idmap_store {
+	int (*get)(void *arg, uint32_t id, struct future *f);
+	int (*set)(void *arg, uint32_t id, const void *bytes, size_t n, struct future *done);
+	void *arg;
+};
+
+/* Make im's server keep its values in st (a struct that outlives im). */
+void idmap_use_store(struct idmap *im, const struct idmap_store *st);
+
+/*
+ * The etcd store (ebb/idmap_etcd.c): addr is "A.B.C.D:PORT" of etcd's
+ * client URL; id's value is the key "ebb/idmap/<id, decimal>".  0,
+ * EINVAL (a bad address) or ENOMEM.
+ */
+int idmap_etcd(struct idmap *im, const char *addr);
 
 /* The next id of this node's range, or 0 if it has none left (or none yet). */
 uint32_t idmap_id_alloc(struct idmap *im);

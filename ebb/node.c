@@ -43,10 +43,24 @@ static struct {
 	uint64_t callins, bad_lines;
 } me;
 
+static int site;		/* this process's: set before nodes boot or join */
+
+void
+node_site(int s)
+{
+	site = s;
+}
+
+int
+node_site_of(void)
+{
+	return site;
+}
+
 void
 node_ids(int n, uint32_t *base)
 {
-	*base = EBB_LOCAL_MAX + 1 + (uint32_t)n * NODE_IDS;
+	*base = EBB_LOCAL_MAX + 1 + ((uint32_t)site * IDMAP_SITE_RANGES + (uint32_t)n) * NODE_IDS;
 }
 
 /* Send line as one datagram to the frontend's NODE_PORT. */
@@ -153,6 +167,7 @@ node_join(int argc, char **argv, struct future *joined, char *why, size_t whylen
 {
 	const char *num = arg(argc, argv, "node="), *fe = arg(argc, argv, "frontend=");
 	const char *ip = arg(argc, argv, "ip=");	/* netcfg_parse wants the "ip=" */
+	const char *st = arg(argc, argv, "site=");
 	uint32_t addr, mask, gw;
 	char *end;
 	long n;
@@ -164,6 +179,14 @@ node_join(int argc, char **argv, struct future *joined, char *why, size_t whylen
 	if (*end != '\0' || n < 1 || n > NODE_MAX) {
 		snprintf(why, whylen, "node=%s: not a node number 1..%d", num, NODE_MAX);
 		return EINVAL;
+	}
+	if (st != NULL) {
+		long k = strtol(st, &end, 10);
+		if (*end != '\0' || k < 0 || k >= IDMAP_SITES) {
+			snprintf(why, whylen, "site=%s: not a site 0..%d", st, IDMAP_SITES - 1);
+			return EINVAL;
+		}
+		node_site((int)k);
 	}
 	if (fe == NULL || netcfg_parse_addr(fe, &me.frontend) == NULL) {
 		snprintf(why, whylen, "frontend=%s: not an address", fe ? fe : "(missing)");

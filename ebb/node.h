@@ -105,7 +105,19 @@ void node_wait_all(void);
  */
 int node_join(int argc, char **argv, struct future *joined, char *why, size_t whylen);
 
-/* The range of global Ebb ids node n hands out: [*base, *base + NODE_IDS). */
+/*
+ * The range of global Ebb ids node n of this process's site hands
+ * out: [*base, *base + NODE_IDS), range site * IDMAP_SITE_RANGES + n
+ * of the id map.
+ */
 void node_ids(int n, uint32_t *base);
+
+/*
+ * This process's site (0..IDMAP_SITES-1, idmap.h; 0 unless set): a
+ * frontend sets it before booting nodes, node_boot passes it on as
+ * site=S when not 0, and node_join sets it from that.
+ */
+void node_site(int site);
+int node_site_of(void);
 
 #endif

@@ -322,7 +322,7 @@ kvm_usable(void)
 struct node *
 node_boot(const struct node_spec *spec, char *why, size_t whylen)
 {
-	char machine[32], smp[32], mem[16], netdev[160], nic[96], append[1024];
+	char machine[32], smp[32], mem[16], netdev[160], nic[96], append[1024], site[16] = "";
 	int kvm = kvm_usable(), cpus = spec->cpus > 0 ? spec->cpus : 1, pfd[2];
 	struct node *n;
 	pid_t parent = getpid(), pid;
@@ -354,9 +354,12 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 	    "local.port=0,remote.type=inet,remote.host=127.0.0.1,remote.port=%u", lan_port(lan));
 	snprintf(nic, sizeof nic, "virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:eb:%02x:%02x",
 	    (unsigned)(parent & 0xff), (unsigned)n->num);
-	snprintf(append, sizeof append, "%s%snode=%d frontend=%s ip=%s/24",
+	if (node_site_of() != 0)
+		snprintf(site, sizeof site, " site=%d", node_site_of());
+	snprintf(append, sizeof append, "%s%snode=%d frontend=%s ip=%s/24%s",
 	    spec->args ? spec->args : "", spec->args && *spec->args ? " " : "", n->num,
-	    netcfg_fmt(hton32(NODE_NET + 1), (char[16]){ 0 }), netcfg_fmt(node_ip(n), (char[16]){ 0 }));
+	    netcfg_fmt(hton32(NODE_NET + 1), (char[16]){ 0 }), netcfg_fmt(node_ip(n), (char[16]){ 0 }),
+	    site);
 	char *argv[] = { "qemu-system-x86_64", "-machine", machine, "-cpu", kvm ? "host" : "max",
 		"-smp", smp, "-m", mem, "-display", "none", "-monitor", "none",
 		"-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",

@@ -18,7 +18,7 @@ if [ "$what" = test ]; then
 	need="$need timeout:coreutils ip:iproute2 ping:iputils-ping nc:netcat-openbsd
 clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
 /usr/sbin/dnsmasq:dnsmasq-base /usr/sbin/nft:nftables memccat:libmemcached-tools
-curl:curl python3:python3 chromium:chromium wrk:wrk memcached:memcached"
+curl:curl python3:python3 chromium:chromium wrk:wrk memcached:memcached etcd:etcd-server"
 fi
 
 missing=

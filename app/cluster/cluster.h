@@ -20,6 +20,8 @@
  *	PING    any -> CL_FRONT or CL_NODE   bytes to send back as PONG (bench.c)
  *	BENCH   front -> CL_NODE   u32 address: measure toward that node
  *	BENCHRES node -> CL_FRONT  the figures, a line of text
+ *	SETID   front -> CL_NODE   u32 id, then a value: set it in the map
+ *	        (putid=); answered IDSET u32 id, u32 status
  */
 #ifndef APP_CLUSTER_H
 #define APP_CLUSTER_H
@@ -40,7 +42,7 @@ enum { CL_FRONT_OFF, CL_NODE_OFF, CL_COUNT_OFF };	/* offsets in range 0 */
 #define CL_COUNT	CL_ID(CL_COUNT_OFF)
 
 enum cl_kind { K_HELLO = 1, K_PEERS, K_DATA, K_END, K_DONE, K_IDSET, K_GETID, K_GOTID, K_GONE,
-	K_PING, K_PONG, K_BENCH, K_BENCHRES };
+	K_PING, K_PONG, K_BENCH, K_BENCHRES, K_SETID };
 
 #define CL_ITEM		64		/* bytes of a stream item */
 #define CL_SENT_EVERY	256		/* items between those whose delivery is awaited */

@@ -7,9 +7,14 @@
  *	               blocking event per node)
  *	DATA, END from each node: checked, counted; DONE: its report
  *	IDSET from node 1 -> GETID to the last node -> GOTID: compared
+ *	putid=: SETID to node 1 -> IDSET (id, status) -> GETID as above;
+ *	getid=: GETID to the last node at the start
  *	a node's QEMU ends early -> its connections dropped, GONE to the
  *	               others, the rest goes on without it
  *	everything in -> the counter summed, bye to every node, exit
+ *
+ * With idmap=etcd: the map's server keeps its values in etcd, and site=
+ * picks this frontend's share of the ranges (ebb/idmap.h).
  *
  * Everything runs on core 0 (messages are handed there first).  The
  * exit status is 0 if every node called in, every stream arrived whole
@@ -22,6 +27,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "ebb/etcd.h"
 #include "ebb/event.h"
 #include "ebb/idmap.h"
 #include "ebb/runtime.h"
@@ -48,6 +54,9 @@ static struct {
 	uint32_t id;			/* the id node 1 set, once told */
 	int id_state;			/* 0 waiting, 1 asked, 2 checked, -1 failed */
 	int id_reader;
+	int id_mode;			/* 0, or 'p' (putid=) or 'g' (getid=) */
+	uint32_t id_given;		/* putid=ID:TEXT, getid=ID:TEXT */
+	char id_text[64];
 } fe;
 
 static struct counter count;		/* CL_COUNT: items the frontend received */
@@ -96,7 +105,7 @@ finish(void *arg)
 		    " frontend (not compared: %d node%s died)\n", total, live, dead,
 		    dead == 1 ? "" : "s");
 	}
-	if (fe.id_state != 2 && fe.want >= 2)
+	if (fe.id_state != 2 && (fe.want >= 2 || fe.id_mode))
 		fe.bad = 1;
 	printf("cluster: %s\n", fe.bad ? "some checks failed" : "all checks passed");
 	for (int k = 1; k <= fe.want; k++)
@@ -125,7 +134,7 @@ check_finish(void)
 			return;
 		any = 1;
 	}
-	if (fe.want >= 2 && fe.id_state < 2 && fe.id_state != -1 && any) {
+	if ((fe.want >= 2 || fe.id_mode) && fe.id_state < 2 && fe.id_state != -1 && any) {
 		int setter = fe.n[1].dead, reader = fe.id_reader && fe.n[fe.id_reader].dead;
 
 		if (!setter && !reader)
@@ -189,6 +198,41 @@ front_bench(void *arg)
 	ebb_exit(fe.bad ? 1 : 0);
 }
 
+/* The last live node, or 0. */
+static int
+last_live(void)
+{
+	for (int k = fe.want; k >= 1; k--)
+		if (!fe.n[k].dead)
+			return k;
+	return 0;
+}
+
+/*
+ * putid=: node 1 sets the id given (SETID), and once it has (IDSET) the
+ * last node reads it back; getid=: the last node reads it at once.
+ */
+static void
+id_start(void)
+{
+	uint8_t b[4 + sizeof fe.id_text];
+	uint32_t w = hton32(fe.id_given), n = (uint32_t)strlen(fe.id_text);
+
+	if (fe.id_mode == 0)
+		return;
+	fe.id = fe.id_given;
+	if (fe.id_mode == 'p' && !fe.n[1].dead) {
+		memcpy(b, &w, 4);
+		memcpy(b + 4, fe.id_text, n);
+		if (cl_send(fe.m, fe.n[1].ip, CL_NODE, K_SETID, b, 4 + n) != 0)
+			fe.id_state = -1;
+	} else if (fe.id_mode == 'g' && (fe.id_reader = last_live()) != 0) {
+		fe.id_state = 1;
+		if (cl_send(fe.m, fe.n[fe.id_reader].ip, CL_NODE, K_GETID, &w, 4) != 0)
+			fe.id_state = -1;
+	}
+}
+
 /* Every live node has said hello: tell each its peers, start the streams. */
 static void
 start(void)
@@ -217,6 +261,7 @@ start(void)
 			fe.bad = 1;
 		spawn(stream_to, &fe.n[k]);
 	}
+	id_start();
 }
 
 /*
@@ -313,6 +358,25 @@ front_msg0(struct msg *m)
 		break;
 	}
 	case K_IDSET:
+		if (fe.id_mode == 'g' || (fe.id_mode == 'p' && (m->len != 8 || cl_word(m, 0) != fe.id)))
+			break;			/* node 1's own: not checked in these modes */
+		if (fe.id_mode == 'p') {
+			if (cl_word(m, 4) != 0) {
+				printf("frontend: node 1 could not set global id %u: %s\n", fe.id,
+				    strerror((int)cl_word(m, 4)));
+				fe.id_state = -1;
+				fe.bad = 1;
+				check_finish();
+				break;
+			}
+			if ((fe.id_reader = last_live()) != 0) {
+				uint32_t w = hton32(fe.id);
+
+				fe.id_state = 1;
+				cl_send(fe.m, fe.n[fe.id_reader].ip, CL_NODE, K_GETID, &w, 4);
+			}
+			break;
+		}
 		fe.id = cl_word(m, 0);
 		for (int k = fe.want; k >= 1 && fe.id_reader == 0; k--)
 			if (k != f->num && !fe.n[k].dead)
@@ -325,14 +389,17 @@ front_msg0(struct msg *m)
 		}
 		break;
 	case K_GOTID: {
-		char want[32];
+		char want[sizeof fe.id_text];
 
 		n = m->len > 4 ? m->len - 4 : 0;
 		n = n < sizeof text - 1 ? n : sizeof text - 1;
 		if (n > 0)
 			iobuf_copy_out(m->data, 4, n, text);
 		text[n] = '\0';
-		snprintf(want, sizeof want, "set by node %d", 1);
+		if (fe.id_mode != 0)
+			snprintf(want, sizeof want, "%s", fe.id_text);
+		else
+			snprintf(want, sizeof want, "set by node %d", 1);
 		printf("frontend: node %d read global id %u from the map: \"%s\"\n", f->num,
 		    cl_word(m, 0), text);
 		fe.id_state = cl_word(m, 0) == fe.id && strcmp(text, want) == 0 ? 2 : -1;
@@ -397,7 +464,9 @@ int
 cl_frontend(int argc, char **argv)
 {
 	struct node_spec spec = { .image = "build/native/cluster.elf32", .cpus = 1, .mem_mib = 64 };
+	const char *etcd = NULL, *ipcfg = NULL;
 	char why[256];
+	int site = 0;
 
 	fe.want = 2;
 	fe.msgs = 10000;
@@ -421,7 +490,26 @@ cl_frontend(int argc, char **argv)
 			fe.msgs = (uint32_t)atol(a + 5);
 		else if (strncmp(a, "xmsgs=", 6) == 0)
 			fe.xmsgs = (uint32_t)atol(a + 6);
-		else if (strcmp(a, "stay") == 0)
+		else if (strncmp(a, "idmap=etcd:", 11) == 0)
+			etcd = a + 11;
+		else if (strncmp(a, "ip=", 3) == 0)
+			ipcfg = a;
+		else if (strncmp(a, "site=", 5) == 0)
+			site = atoi(a + 5);
+		else if (strncmp(a, "putid=", 6) == 0 || strncmp(a, "getid=", 6) == 0) {
+			char *colon = strchr(a + 6, ':');
+			unsigned long id = strtoul(a + 6, NULL, 10);
+
+			if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= sizeof fe.id_text ||
+			    id <= EBB_LOCAL_MAX || id >= EBB_MAX) {
+				printf("cluster: %s: want ID:TEXT, a global id (%u..%u) and up to %zu"
+				    " bytes\n", a, EBB_LOCAL_MAX + 1, EBB_MAX - 1, sizeof fe.id_text - 1);
+				return 2;
+			}
+			fe.id_mode = a[0] == 'p' ? 'p' : 'g';
+			fe.id_given = (uint32_t)id;
+			snprintf(fe.id_text, sizeof fe.id_text, "%s", colon + 1);
+		} else if (strcmp(a, "stay") == 0)
 			fe.stay = 1;
 		else if (strcmp(a, "bench") == 0)
 			fe.bench = 1;
@@ -436,6 +524,30 @@ cl_frontend(int argc, char **argv)
 		    " not negative, msgs and xmsgs at most 10000000\n", NODE_MAX);
 		return 2;
 	}
+	if (site < 0 || site >= IDMAP_SITES) {
+		printf("cluster: site must be 0..%d\n", IDMAP_SITES - 1);
+		return 2;
+	}
+	if (etcd != NULL && etcd_addr(&(struct etcd){ 0 }, etcd) != 0) {
+		printf("cluster: idmap=etcd:%s: not A.B.C.D:PORT\n", etcd);
+		return 2;
+	}
+	if (ipcfg != NULL) {		/* the TAP's address, to reach etcd */
+		struct netif *nif = netif_first();
+		uint32_t ip, mask, gw;
+		int err;
+
+		if (nif == NULL) {
+			printf("cluster: %s needs an interface: --tap NAME\n", ipcfg);
+			return 2;
+		}
+		if ((err = netcfg_parse(ipcfg, &ip, &mask, &gw)) != NETCFG_OK) {
+			printf("cluster: %s: %s\n", ipcfg, netcfg_error(err));
+			return 2;
+		}
+		netcfg_apply(nif, ip, mask, gw);
+	}
+	node_site(site);
 	node_on_exit(node_ended);
 	fe.ip = hton32(NODE_NET + 1);
 	count.mc = (struct ebb_multicore)EBB_MULTICORE(no_init, sizeof(struct counter_rep));
@@ -459,6 +571,17 @@ cl_frontend(int argc, char **argv)
 		    msg_handle(CL_FRONT, front_msg) != 0)) {
 			printf("cluster: cannot start the frontend's messenger\n");
 			return 1;
+		}
+		if (i == 1 && (site != 0 || etcd != NULL)) {
+			uint32_t base;
+
+			node_ids(0, &base);
+			if (idmap_site(fe.im, site) != 0 || (etcd != NULL && idmap_etcd(fe.im, etcd) != 0)) {
+				printf("cluster: cannot set up the id map's site or store\n");
+				return 1;
+			}
+			printf("frontend: site %d, global ids from %u; the id map in %s%s\n", site,
+			    base, etcd != NULL ? "etcd at " : "memory", etcd != NULL ? etcd : "");
 		}
 		if (i == 1)
 			idmap_reserve(fe.im, NODE_MAX + 1);	/* ranges by node number */

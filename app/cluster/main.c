@@ -4,6 +4,8 @@
  *
  *	build/hosted/cluster [nodes=N] [image=PATH] [cpus=C] [mem=MIB]
  *	    [callin=SECONDS] [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay]
+ *	    [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]
+ *	    [putid=ID:TEXT | getid=ID:TEXT]
  *	make run APP=cluster NODES=2
  *
  * With node= (what node_boot passes) it is a node: it joins its
@@ -21,7 +23,11 @@
  * status is 0 if all of that held.  A node that ends early is reported
  * and the others go on without it (status 1).  stay: keep the nodes up
  * after their call-in until Ctrl-C, doing nothing more.  callin= and
- * nodeargs= as node_spec; a node given "mute" never calls in.
+ * nodeargs= as node_spec; a node given "mute" never calls in.  ip=
+ * addresses the --tap interface; idmap=etcd: keeps the id map in etcd,
+ * site= picks the frontend's share of the ranges; putid= has node 1 set
+ * a given id and the last node read it, getid= the last node read it
+ * (README.md, "Several hosts").
  *
  * Files: cluster.h (the Ebbs, the messages), stream.c (checked
  * streams), front.c (the frontend), member.c (a node), this one.
@@ -35,7 +41,8 @@
 #include "ebb/runtime.h"
 
 const char app_usage[] = "[nodes=N] [image=PATH] [cpus=C] [mem=MIB] [callin=SECONDS]"
-    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench]"
+    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]"
+    " [putid=ID:TEXT | getid=ID:TEXT] [stay | bench]"
     "  (the frontend; a node gets node=N frontend=A ip=A/N from it)";
 
 static struct future joined;

@@ -125,17 +125,42 @@ getid(void *arg)
 	uint32_t w = hton32(id), n = 0;
 	struct future f;
 	void *v;
+	int err;
 
 	future_init(&f);
-	if (idmap_get(me.im, id, &f) == 0 && future_block(&f, &v) == 0) {
+	if ((err = idmap_get(me.im, id, &f)) == 0 && (err = future_block(&f, &v)) == 0) {
 		struct idmap_val *val = v;
 
 		n = val->len < 64 ? val->len : 64;
 		memcpy(reply + 4, val->bytes, n);
 		kfree(val);
+	} else {
+		printf("cluster: node %d: global id %u: %s\n", me.num, id, strerror(err));
 	}
 	memcpy(reply, &w, 4);
 	cl_send(me.m, me.front, CL_FRONT, K_GOTID, reply, 4 + n);
+}
+
+/* SETID (putid=): set the id given to the value given, answer IDSET id, status. */
+static void
+setid(void *arg)
+{
+	struct msg *m = arg;
+	uint32_t id = cl_word(m, 0), w[2] = { hton32(id), 0 };
+	uint8_t val[64];
+	uint32_t n = m->len - 4 < sizeof val ? m->len - 4 : sizeof val;
+	struct future f;
+	int err;
+
+	iobuf_copy_out(m->data, 4, n, val);
+	msg_free(m);
+	future_init(&f);
+	if ((err = idmap_set(me.im, id, val, n, &f)) == 0)
+		err = future_block(&f, NULL);
+	printf("cluster: node %d: set global id %u in the map: %s\n", me.num, id,
+	    err == 0 ? "done" : strerror(err));
+	w[1] = hton32((uint32_t)err);
+	cl_send(me.m, me.front, CL_FRONT, K_IDSET, w, 8);
 }
 
 /* BENCH: measure toward the node named, report the line. */
@@ -195,6 +220,10 @@ node_msg0(struct msg *m)
 		me.in[k].end = cl_word(m, 0);
 		me.in[k].ended = 1;
 		maybe_done();
+		break;
+	case K_SETID:
+		if (m->len > 4 && spawn(setid, m) == 0)
+			return;
 		break;
 	case K_GETID:
 		spawn(getid, (void *)(uintptr_t)cl_word(m, 0));
