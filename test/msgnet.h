@@ -31,27 +31,6 @@
 static struct messenger *node[NNODES];
 static struct memlink *links[NNODES + 1];
 
-/* ---- blocking helpers (in an event) ---------------------------------------- */
-
-static void
-wake(void *f)
-{
-	future_resolve(f, NULL);
-}
-
-/* Sleep ms milliseconds (a timer resolves a future). */
-static void
-tsleep(uint64_t ms)
-{
-	struct future f;
-	struct timer t;
-
-	future_init(&f);
-	timer_setup(&t, wake, &f);
-	CHECK_EQ(timer_start(&t, ms * TIMER_MS, 0), 0);
-	future_block(&f, NULL);
-}
-
 /* Every messenger's stats summed: live connections and held bytes. */
 static void
 sum_stats(int64_t *live, int64_t *held)
@@ -78,7 +57,7 @@ quiesce(void)
 		sum_stats(&live, &held);
 		if (live == 0 && held == 0 && tcp_live() == 0)
 			break;
-		tsleep(1);
+		test_sleep_ms(1);
 	}
 	sum_stats(&live, &held);
 	CHECK_EQ(live, 0);

@@ -92,6 +92,8 @@ void test_fill(void *p, size_t n, uint64_t seed);
 int test_intact(const void *p, size_t n, uint64_t seed);
 /* Objects in use in the slab cache called name, or in all caches (NULL). */
 size_t test_in_use(const char *name);
+/* Inside an event that may block: sleep ms milliseconds (a timer resolves a future). */
+void test_sleep_ms(uint64_t ms);
 /* A loop test's start: test_setup(ncores, 0, TEST_EVENTS); every core reaps. */
 struct test_leaks test_leak_start(int ncores);
 /* A loop test's end: nothing leaked since start (testlib.c says what). */

@@ -197,24 +197,6 @@ http(int status, const char *body)
 static struct etcd e;
 
 static void
-wake(void *f)
-{
-	future_resolve(f, NULL);
-}
-
-static void
-tsleep(uint64_t ms)
-{
-	struct future f;
-	struct timer t;
-
-	future_init(&f);
-	timer_setup(&t, wake, &f);
-	CHECK_EQ(timer_start(&t, ms * TIMER_MS, 0), 0);
-	future_block(&f, NULL);
-}
-
-static void
 body_first(void *body)
 {
 	timer_setup(&dog, wire_dog, NULL);
@@ -222,7 +204,7 @@ body_first(void *body)
 	CHECK_EQ(tcp_listen(PORT, gw_accept, NULL), 0);
 	((void (*)(void))body)();
 	for (int i = 0; i < 5000 && (tcp_live() != 0 || gw.c != NULL); i++)
-		tsleep(1);
+		test_sleep_ms(1);
 	CHECK_EQ(tcp_live(), 0);
 	CHECK_EQ(tcp_unlisten(PORT), 0);
 	wire_finish();

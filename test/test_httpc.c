@@ -146,24 +146,6 @@ srv_accept(void *arg, struct tcp_conn *c)
 
 /* ---- runs ------------------------------------------------------------------------- */
 
-static void
-wake(void *f)
-{
-	future_resolve(f, NULL);
-}
-
-static void
-tsleep(uint64_t ms)
-{
-	struct future f;
-	struct timer t;
-
-	future_init(&f);
-	timer_setup(&t, wake, &f);
-	CHECK_EQ(timer_start(&t, ms * TIMER_MS, 0), 0);
-	future_block(&f, NULL);
-}
-
 /* One request for scenario sc: the response (httpc_free it) or NULL with *err. */
 static struct http_resp *
 ask(const struct scenario *sc, uint16_t port, size_t body_max, uint32_t timeout_ms, int *err)
@@ -214,7 +196,7 @@ static void
 settle(void)
 {
 	for (int i = 0; i < 5000 && (tcp_live() != 0 || srv.c != NULL); i++)
-		tsleep(1);
+		test_sleep_ms(1);
 	CHECK_EQ(tcp_live(), 0);
 	CHECK(srv.c == NULL);
 	CHECK_EQ(tcp_unlisten(PORT), 0);

@@ -294,7 +294,7 @@ miss_body(void)
 	/* Core 1 first (it blocks while C asks A), then every core. */
 	CHECK_EQ(spawn_on(1, look, NULL), 0);
 	while (__atomic_load_n(&nseen, __ATOMIC_ACQUIRE) == 0)
-		tsleep(1);
+		test_sleep_ms(1);
 	for (int c = 0; c < NCORES; c++)
 		if (c != 1)
 			CHECK_EQ(spawn_on(c, look, NULL), 0);

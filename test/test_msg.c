@@ -437,7 +437,7 @@ backpressure_body(void)
 			break;
 		}
 		if (++n % 16 == 0)
-			tsleep(1);	/* let it flow, so the stop is B's doing */
+			test_sleep_ms(1);	/* let it flow, so the stop is B's doing */
 		CHECK(n < 1000);
 		if (n >= 1000)
 			return;
@@ -446,7 +446,7 @@ backpressure_body(void)
 	/* The queue is full: it can only drain if B reads; B does not. */
 	future_init(&room);
 	CHECK_EQ(msg_wait_room(node[0], NODE_IP(1), &room), 0);
-	tsleep(200);
+	test_sleep_ms(200);
 	CHECK(!room.done);
 	msgr_stats(node[1], &sb);
 	used = (free0 - page_count_free()) * PAGE_SIZE;
@@ -502,14 +502,14 @@ reset_body(void)
 	}
 	/* Wait until the big one is partly in at B (and can't be all: B holds). */
 	do {
-		tsleep(1);
+		test_sleep_ms(1);
 		msgr_stats(node[1], &sb);
 	} while (sb.rx_bytes - sb0.rx_bytes < before + MSG_HDR_LEN + 1000);
 	CHECK_EQ(msgr_drop(node[1], NODE_IP(0)), 0);
 	CHECK_EQ(future_block(&big, NULL), ECONNRESET);
 	for (int i = 0; i < 5; i++)
 		CHECK_EQ(future_block(&small[i], NULL), ECONNRESET);
-	tsleep(5);
+	test_sleep_ms(5);
 	CHECK_EQ(rx.got, FILLERS);	/* never the half message */
 	CHECK(rx.held_bytes == (long)FILLERS * BP_MSG);
 	msgr_stats(node[0], &sa);

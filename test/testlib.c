@@ -28,6 +28,7 @@
 
 #include "ebb/ebb.h"
 #include "ebb/event.h"
+#include "ebb/future.h"
 #include "ebb/rcu.h"
 #include "ebb/timer.h"
 #include "hosted/hosted.h"
@@ -335,4 +336,22 @@ test_cross_free(int nthreads, long per_thread,
 	while (xq_free_one(0))
 		;
 	return xq.foreign;
+}
+
+static void
+sleep_wake(void *f)
+{
+	future_resolve(f, NULL);
+}
+
+void
+test_sleep_ms(uint64_t ms)
+{
+	struct future f;
+	struct timer t;
+
+	future_init(&f);
+	timer_setup(&t, sleep_wake, &f);
+	CHECK_EQ(timer_start(&t, ms * TIMER_MS, 0), 0);
+	future_block(&f, NULL);
 }
