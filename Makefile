@@ -110,6 +110,7 @@ PORTABLE := \
 	ebb/msg.c \
 	ebb/msg_rx.c \
 	ebb/idmap.c \
+	ebb/file.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \
@@ -162,6 +163,7 @@ NATIVE := \
 	kernel/pci.c \
 	kernel/smp.c \
 	kernel/node_boot.c \
+	kernel/file_none.c \
 	virtio/pci.c
 
 HOSTED := \
@@ -172,6 +174,7 @@ HOSTED := \
 	hosted/tap.c \
 	hosted/lan.c \
 	hosted/node.c \
+	hosted/file_host.c \
 	hosted/symbols.c
 
 TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
