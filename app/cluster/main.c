@@ -3,7 +3,7 @@
  * and the nodes.  One app, two roles, chosen by the arguments.
  *
  *	build/hosted/cluster [nodes=N] [image=PATH] [cpus=C] [mem=MIB]
- *	    [callin=SECONDS] [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay]
+ *	    [callin=SECONDS] [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench | share=DIR]
  *	make run APP=cluster NODES=2
  *
  * With node= (what node_boot passes) it is a node: it joins its
@@ -21,9 +21,12 @@
  * status is 0 if all of that held.  A node that ends early is reported
  * and the others go on without it (status 1).  stay: keep the nodes up
  * after their call-in until Ctrl-C, doing nothing more.  callin= and
- * nodeargs= as node_spec; a node given "mute" never calls in.
+ * nodeargs= as node_spec; a node given "mute" never calls in.  share=DIR:
+ * instead of the streams, every node reads the host's files beneath DIR
+ * through the file Ebb (ebb/file.h) and reports their sizes and
+ * checksums, which the frontend checks against its own reading (share.c).
  *
- * Files: cluster.h (the Ebbs, the messages), stream.c (checked
+ * Files: cluster.h (the Ebbs, the messages), share.c (share=), stream.c (checked
  * streams), front.c (the frontend), member.c (a node), this one.
  */
 #include <errno.h>
@@ -35,7 +38,7 @@
 #include "ebb/runtime.h"
 
 const char app_usage[] = "[nodes=N] [image=PATH] [cpus=C] [mem=MIB] [callin=SECONDS]"
-    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench]"
+    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench | share=DIR]"
     "  (the frontend; a node gets node=N frontend=A ip=A/N from it)";
 
 static struct future joined;

@@ -196,6 +196,9 @@ node_msg0(struct msg *m)
 		me.in[k].ended = 1;
 		maybe_done();
 		break;
+	case K_SHARE:
+		cl_share_node(me.m, me.front);
+		break;
 	case K_GETID:
 		spawn(getid, (void *)(uintptr_t)cl_word(m, 0));
 		break;
