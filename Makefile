@@ -111,6 +111,7 @@ PORTABLE := \
 	ebb/msg_rx.c \
 	ebb/idmap.c \
 	ebb/file.c \
+	ebb/file_srv.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \

@@ -1,7 +1,8 @@
 /*
- * file.c: the file Ebb (see file.h).  Portable; the host's system
- * calls are the platform's (fhost_*: hosted/file_host.c, natively
- * kernel/file_none.c, which has none).
+ * file.c: the file Ebb (see file.h): its reps, the wire, the client.
+ * Portable.  The serving half is file_srv.c (file_int.h is what they
+ * share); the host's system calls are the platform's (fhost_*:
+ * hosted/file_host.c, natively kernel/file_none.c, which has none).
  *
  * A struct files is one node's rep: either the server's (root >= 0:
  * calls are done here, at once, and requests from other nodes are
@@ -37,15 +38,11 @@
 
 #include "ebb.h"
 #include "event.h"
-#include "file.h"
+#include "file_int.h"
 #include "kernel/malloc.h"
 #include "kernel/spinlock.h"
 #include "tcp/proto.h"
 #include "timer.h"
-
-enum { F_READ = 1, F_STAT, F_LIST, F_DATA };
-
-#define DATA_HDR	16		/* tag, status, at, last */
 
 struct req {
 	struct req *next;		/* on fs->pending, under fs->lock */
@@ -64,17 +61,6 @@ struct req {
 	struct event ev;
 };
 
-struct files {
-	struct messenger *m;
-	uint32_t server;		/* a client's */
-	int root;			/* the server's directory, or -1 */
-	uint32_t timeout_ms;		/* a client's requests' (file_timeout) */
-	int serving;			/* the server's requests in hand (atomic) */
-	struct spinlock lock;
-	/* lock must be held when using these: */
-	struct req *pending;
-	uint32_t tag;
-};
 
 static struct spinlock all_lock = SPINLOCK_INIT("files");
 static struct files *all[MSG_NODES_MAX];	/* written once each, under the lock */
@@ -199,236 +185,6 @@ file_path_check(const char *path)
 	return 0;
 }
 
-/* ---- the server's work (here, at once) -------------------------------------------- */
-
-/*
- * A buffer of room bytes after hdr bytes, holding what fd has at off
- * (up to room): *n the bytes read.  NULL with *err.
- */
-static struct iobuf *
-chunk_read(int fd, uint64_t off, uint32_t room, size_t hdr, uint32_t *n, int *err)
-{
-	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, hdr + room);
-	long r;
-
-	if (b == NULL) {
-		*err = ENOMEM;
-		return NULL;
-	}
-	r = fhost_pread(fd, b->data + hdr, room, off);
-	if (r < 0) {
-		iobuf_free(b);
-		*err = (int)-r;
-		return NULL;
-	}
-	iobuf_put(b, hdr + (size_t)r);
-	*n = (uint32_t)r;
-	return b;
-}
-
-/* Open path for reading (a regular file): 0 with *fd, or the errno. */
-static int
-open_reg(struct files *fs, const char *path, int *fd)
-{
-	uint64_t size;
-	int type, err;
-
-	if ((err = file_path_check(path)) != 0 ||
-	    (err = fhost_open(fs->root, path, fd, &size, &type)) != 0)
-		return err;
-	if (type == FILE_DIR)
-		return EISDIR;
-	return 0;
-}
-
-/* A read on the server itself: the chain, or NULL with *err (0: no bytes). */
-static struct iobuf *
-local_read(struct files *fs, const char *path, uint64_t off, uint32_t len, int *err)
-{
-	struct iobuf *head = NULL, *tail = NULL, *b;
-	uint32_t at = 0, n;
-	int fd;
-
-	if ((*err = open_reg(fs, path, &fd)) != 0)
-		return NULL;
-	while (at < len) {
-		uint32_t room = len - at < FILE_CHUNK ? len - at : FILE_CHUNK;
-		if ((b = chunk_read(fd, off + at, room, 0, &n, err)) == NULL) {
-			iobuf_free_chain(head);
-			head = NULL;
-			break;
-		}
-		if (n == 0) {
-			iobuf_free(b);
-			break;
-		}
-		if (head == NULL)
-			head = b;
-		else
-			tail->next = b;
-		tail = b;
-		at += n;
-		if (n < room)
-			break;
-	}
-	fhost_close(fd);
-	return head;
-}
-
-static int
-local_stat(struct files *fs, const char *path, struct file_stat *st)
-{
-	int fd, type, err;
-
-	if ((err = file_path_check(path)) != 0 ||
-	    (err = fhost_open(fs->root, path, &fd, &st->size, &type)) != 0)
-		return err;
-	st->type = type;
-	if (fd >= 0)
-		fhost_close(fd);
-	return 0;
-}
-
-/* The listing of path as one buffer (extra bytes of headroom before it). */
-static struct iobuf *
-local_list(struct files *fs, const char *path, size_t hdr, int *err)
-{
-	struct iobuf *b = iobuf_alloc(IOBUF_HEADROOM, hdr + FILE_CHUNK);
-	size_t n;
-
-	if (b == NULL) {
-		*err = ENOMEM;
-		return NULL;
-	}
-	if ((*err = file_path_check(path)) != 0 ||
-	    (*err = fhost_list(fs->root, path, (char *)b->data + hdr, FILE_CHUNK, &n)) != 0) {
-		iobuf_free(b);
-		return NULL;
-	}
-	iobuf_put(b, hdr + n);
-	return b;
-}
-
-/* ---- the server's answers ---------------------------------------------------------- */
-
-static void
-put_words(uint8_t *p, const uint32_t *w, int n)
-{
-	for (int i = 0; i < n; i++)
-		memcpy(p + 4 * i, &(uint32_t){ hton32(w[i]) }, 4);
-}
-
-/* The u32 at byte off of m's payload (0 if short: callers check len). */
-static uint32_t
-word(const struct msg *m, size_t off)
-{
-	uint32_t w = 0;
-
-	iobuf_copy_out(m->data, off, 4, &w);
-	return ntoh32(w);
-}
-
-/*
- * Send b (its first DATA_HDR bytes the header, filled here) to m's
- * sender, waiting for room; 0, or the error (b freed).
- */
-static int
-answer_send(struct msg *m, struct iobuf *b, uint32_t tag, uint32_t status, uint32_t at,
-    uint32_t last)
-{
-	uint32_t h[4] = { tag, status, at, last };
-	int err;
-
-	if (b == NULL && (b = iobuf_alloc(IOBUF_HEADROOM, DATA_HDR)) != NULL)
-		iobuf_put(b, DATA_HDR);
-	if (b == NULL)
-		return ENOMEM;		/* the client times out */
-	put_words(b->data, h, 4);
-	while ((err = msg_send(m->to, m->from, EBB_FILE, F_DATA, b, NULL)) == EAGAIN) {
-		struct future room;
-		future_init(&room);
-		if (msg_wait_room(m->to, m->from, &room) != 0)
-			break;
-		future_block(&room, NULL);
-	}
-	if (err != 0)
-		iobuf_free_chain(b);
-	return err;
-}
-
-static void
-serve_read(struct files *fs, struct msg *m, uint32_t tag, const char *path, uint64_t off,
-    uint32_t len)
-{
-	uint32_t at = 0, n = 0;
-	struct iobuf *b;
-	int fd, err;
-
-	if (len > FILE_READ_MAX)
-		err = EMSGSIZE;
-	else
-		err = open_reg(fs, path, &fd);
-	if (err != 0) {
-		answer_send(m, NULL, tag, (uint32_t)err, 0, 1);
-		return;
-	}
-	for (;;) {
-		uint32_t room = len - at < FILE_CHUNK ? len - at : FILE_CHUNK;
-		if ((b = chunk_read(fd, off + at, room, DATA_HDR, &n, &err)) == NULL) {
-			answer_send(m, NULL, tag, (uint32_t)err, at, 1);
-			break;
-		}
-		int last = n < room || at + n == len;
-		if (answer_send(m, b, tag, 0, at, last) != 0 || last)
-			break;
-		at += n;
-	}
-	fhost_close(fd);
-}
-
-static void
-serve(struct files *fs, struct msg *m)
-{
-	uint32_t tag = word(m, 0), hdr = m->kind == F_READ ? 16 : 4, status = 0;
-	char path[FILE_PATH_MAX];
-	struct file_stat st;
-	struct iobuf *b;
-	int err;
-
-	if (m->len < hdr || m->len - hdr >= FILE_PATH_MAX || m->kind < F_READ ||
-	    m->kind > F_LIST) {
-		answer_send(m, NULL, tag, EINVAL, 0, 1);
-		return;
-	}
-	iobuf_copy_out(m->data, hdr, m->len - hdr, path);
-	path[m->len - hdr] = 0;
-	if (strlen(path) != m->len - hdr) {
-		answer_send(m, NULL, tag, EINVAL, 0, 1);	/* a NUL inside */
-		return;
-	}
-	switch (m->kind) {
-	case F_READ:
-		serve_read(fs, m, tag, path, (uint64_t)word(m, 4) << 32 | word(m, 8), word(m, 12));
-		return;
-	case F_STAT:
-		if ((err = local_stat(fs, path, &st)) != 0) {
-			answer_send(m, NULL, tag, (uint32_t)err, 0, 1);
-			return;
-		}
-		if ((b = iobuf_alloc(IOBUF_HEADROOM, DATA_HDR + 12)) == NULL)
-			return;
-		put_words(iobuf_put(b, DATA_HDR + 12) + DATA_HDR, (uint32_t[3]){
-		    (uint32_t)(st.size >> 32), (uint32_t)st.size, (uint32_t)st.type }, 3);
-		answer_send(m, b, tag, 0, 0, 1);
-		return;
-	case F_LIST:
-		if ((b = local_list(fs, path, DATA_HDR, &err)) == NULL)
-			status = (uint32_t)err;
-		answer_send(m, b, tag, status, 0, 1);
-		return;
-	}
-}
-
 /* ---- the client's requests ------------------------------------------------------------ */
 
 static void
@@ -535,8 +291,8 @@ req_send(struct files *fs, int kind, const uint32_t *w, int nw, const char *path
 	fs->pending = r;
 	spin_unlock(&fs->lock);
 	p = iobuf_put(b, n);
-	put_words(p, &r->tag, 1);
-	put_words(p + 4, w, nw);
+	file_put_words(p, &r->tag, 1);
+	file_put_words(p + 4, w, nw);
 	memcpy(p + 4 + 4 * nw, path, pn);
 	timer_setup(&r->timer, req_timeout, r);
 	/* Armed first: an answer may take r as soon as it is sent. */
@@ -569,7 +325,7 @@ file_read(struct files *fs, const char *path, uint64_t off, uint32_t len, struct
 		uint32_t w[3] = { (uint32_t)(off >> 32), (uint32_t)off, len };
 		return req_send(fs, F_READ, w, 3, path, f, NULL, len);
 	}
-	c = local_read(fs, path, off, len, &err);
+	c = file_local_read(fs, path, off, len, &err);
 	if (err != 0)
 		future_fail(f, err);
 	else
@@ -586,7 +342,7 @@ file_stat(struct files *fs, const char *path, struct file_stat *st, struct futur
 		return err;
 	if (fs->root < 0)
 		return req_send(fs, F_STAT, NULL, 0, path, f, st, 12);
-	if ((err = local_stat(fs, path, st)) != 0)
+	if ((err = file_local_stat(fs, path, st)) != 0)
 		future_fail(f, err);
 	else
 		future_resolve(f, st);
@@ -603,7 +359,7 @@ file_list(struct files *fs, const char *path, struct future *f)
 		return err;
 	if (fs->root < 0)
 		return req_send(fs, F_LIST, NULL, 0, path, f, NULL, FILE_CHUNK);
-	if ((b = local_list(fs, path, 0, &err)) == NULL)
+	if ((b = file_local_list(fs, path, 0, &err)) == NULL)
 		future_fail(f, err);
 	else if (b->len == 0) {
 		iobuf_free(b);
@@ -660,7 +416,7 @@ req_done(struct req *r)
 static void
 answer(struct files *fs, struct msg *m)
 {
-	uint32_t tag = word(m, 0), status = word(m, 4), at = word(m, 8), last = word(m, 12);
+	uint32_t tag = file_word(m, 0), status = file_word(m, 4), at = file_word(m, 8), last = file_word(m, 12);
 	uint32_t n = m->len - DATA_HDR;
 	struct iobuf *data;
 	struct req *r;
@@ -714,7 +470,7 @@ on_file(void *rep, struct msg *m)
 			answer(fs, m);
 		else if (m->kind != F_DATA && fs->root >= 0) {
 			__atomic_add_fetch(&fs->serving, 1, __ATOMIC_RELAXED);
-			serve(fs, m);
+			file_serve_msg(fs, m);
 			__atomic_sub_fetch(&fs->serving, 1, __ATOMIC_RELAXED);
 		}
 	}
