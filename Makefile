@@ -221,7 +221,9 @@ TCFLAGS := $(HCFLAGS) $(SAN) -Itest
 
 # The fuzz targets (test/fuzz_*.c): everything they link is compiled by
 # clang with libFuzzer's coverage hooks and the sanitizers into build/fuzz
-# (not ebb/runtime.c: libFuzzer's main is the program's, not app_main's).
+# (not ebb/runtime.c: libFuzzer's main is the program's, not app_main's;
+# nor ebb/node.c, which needs runtime.c's ebb_exit; hosted/file_host.c
+# is the file Ebb's fhost_*).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ ?= $(patsubst fuzz_%,%,$(basename $(notdir $(wildcard test/fuzz_*.c))))
@@ -259,8 +261,8 @@ N_NET_OBJS := $(call obj,$(B)/native,$(NET_DRIVERS))
 n_objs = $(N_OBJS) $(if $(filter $(1),$(NIC_APPS)),$(N_NET_OBJS))
 H_OBJS := $(call obj,$(B)/hosted,$(HOSTED) $(PORTABLE))
 T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE))
-F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c \
-	$(filter-out ebb/runtime.c,$(PORTABLE)))
+F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c hosted/file_host.c \
+	$(filter-out ebb/runtime.c ebb/node.c,$(PORTABLE)))
 
 NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)
 HOSTED_BINS := $(APPS:%=$(B)/hosted/%)
