@@ -38,7 +38,8 @@
  * Failures: ENOENT, EACCES, EISDIR, ENOTDIR, EINVAL (an empty or too
  * long path, a NUL in it), EMSGSIZE as above; over the messenger, the
  * send's error (ECONNREFUSED, ECONNRESET, ECONNABORTED, ...: the
- * server is unreachable), or ETIMEDOUT if no complete reply came within
+ * server is unreachable; EAGAIN: the queue toward it is full, ask
+ * again later), or ETIMEDOUT if no complete reply came within
  * FILE_TIMEOUT_MS (its connection broke after the request was in, or
  * the server has no file Ebb); a read whose reply breaks off midway
  * fails with ECONNRESET as soon as the server's next message shows the
@@ -104,8 +105,9 @@ int file_stat(struct files *fs, const char *path, struct file_stat *st, struct f
 
 /*
  * The names in directory path: f resolves with an iobuf chain of lines,
- * each a name and '\n' ("sub/\n" for a directory; other kinds and names
- * beginning with '.' are left out), in the host's order, or fails.
+ * each a name and '\n' ("sub/\n" for a directory; symbolic links,
+ * other kinds and names beginning with '.' are left out), in the
+ * host's order (NULL if there are none), or fails.
  */
 int file_list(struct files *fs, const char *path, struct future *f);
 

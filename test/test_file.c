@@ -17,6 +17,10 @@
  *			inside followed; an over-long path EINVAL, a read
  *			over FILE_READ_MAX EMSGSIZE; malformed requests sent
  *			raw get answers, and the server still works
+ *	cores		every core of B and every core of C reads pieces of
+ *			big.bin at once (requests from all of them in
+ *			flight, answers completing on the messenger's core),
+ *			every byte checked
  *	reset		the connections reset under a 6 MiB read, once as it
  *			is sent and once midway through the reply: the read
  *			fails (ECONNABORTED, ECONNRESET or, with the timeout
@@ -230,6 +234,8 @@ make(void)
 	return prime;
 }
 
+static void cores_body(void);
+
 static void
 prime_body(void)
 {
@@ -239,6 +245,9 @@ prime_body(void)
 	 * event keeps a stack record for good): before the baseline. */
 	CHECK(big_ok(1, "huge.bin", 0, HUGE, HUGE));
 	CHECK(big_ok(2, "huge.bin", 0, HUGE, HUGE));
+	/* So do two readers on every core (cores): the loops keep the
+	 * stacks of events that blocked, for the next. */
+	cores_body();
 }
 
 static struct test_leaks
@@ -366,6 +375,53 @@ TEST(refused)
 	struct test_leaks l = begin();
 
 	run(refused_body);
+	wire_end(l);
+}
+
+/* ---- cores -------------------------------------------------------------------------------- */
+
+#define PER_CORE	12
+
+static struct future cores_done;
+static int cores_left, cores_bad;
+
+/* On one core of B or C (arg: the node): reads of big.bin's pieces, each checked. */
+static void
+core_reads(void *arg)
+{
+	int n = (int)(uintptr_t)arg, bad = 0;
+
+	for (int i = 0; i < PER_CORE; i++) {
+		uint64_t off = ((uint64_t)core_id() * 7919 + (uint64_t)i * 104729) % BIG;
+		uint32_t len = i % 3 == 0 ? FILE_CHUNK + 17 : 4000 + (uint32_t)i;
+		size_t want = off + len > BIG ? BIG - off : len;
+		bad += !big_ok(n, "big.bin", off, len, want);
+	}
+	__atomic_add_fetch(&cores_bad, bad, __ATOMIC_RELAXED);
+	if (__atomic_sub_fetch(&cores_left, 1, __ATOMIC_ACQ_REL) == 0)
+		future_resolve(&cores_done, NULL);
+}
+
+static void
+cores_body(void)
+{
+	future_init(&cores_done);
+	cores_left = 2 * NCORES;
+	cores_bad = 0;
+	for (int c = 0; c < NCORES; c++) {
+		CHECK_EQ(spawn_on(c, core_reads, (void *)(uintptr_t)1), 0);
+		CHECK_EQ(spawn_on(c, core_reads, (void *)(uintptr_t)2), 0);
+	}
+	CHECK_EQ(future_block(&cores_done, NULL), 0);
+	CHECK_EQ(cores_bad, 0);
+	settle();
+}
+
+TEST(cores)
+{
+	struct test_leaks l = begin();
+
+	run(cores_body);
 	wire_end(l);
 }
 
