@@ -11,8 +11,11 @@
  * reported as EACCES.  The portable side (file_path_check) has already
  * refused absolute paths and ".." components; this is the check that
  * holds against links.  Magic links (/proc/self/fd/...) are refused
- * too.  Files are opened O_NONBLOCK (a FIFO must not block the
- * server's core) and only regular files and directories pass.
+ * too (ELOOP, also EACCES).  openat2 is Linux 5.6's: on an older
+ * kernel every open fails with ENOSYS, on purpose (a check of the path
+ * alone would not hold against links).  Files are opened O_NONBLOCK
+ * (a FIFO must not block the server's core) and only regular files and
+ * directories pass.
  *
  * The reads block the calling core for the time a read of the host's
  * disk takes (a pread of at most FILE_CHUNK bytes): the server's

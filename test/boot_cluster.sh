@@ -110,7 +110,7 @@ check cluster.share 0 $? "^share: the frontend reads 4 files, $bytes bytes:\$" \
 	'^escape \.\./etc/passwd: Permission denied$' \
 	"^share: node 1: 4 files, $bytes bytes: every size and checksum matches the frontend's\$" \
 	"^share: node 2: 4 files, $bytes bytes: every size and checksum matches the frontend's\$" \
-	"^\\[node 1\\] share: read 4 files, $bytes bytes, from the host through the file Ebb\$" \
+	"^\\[node 1\\] share: read 4 files, $bytes bytes, from the host through the file Ebb in [0-9]+ ms \\([0-9]+ MB/s\\)\$" \
 	'^cluster: all checks passed$' \
 	'^frontend: node 1 exited with status 0$' '^frontend: node 2 exited with status 0$' '!^esc ' '!panic'
 

@@ -28,6 +28,7 @@
 #include "ebb/event.h"
 #include "ebb/file.h"
 #include "kernel/malloc.h"
+#include "kernel/platform.h"
 
 #define SHARE_PIECE		(1u << 20)	/* bytes per file_read */
 #define SHARE_DEPTH		4		/* directory levels walked */
@@ -181,7 +182,7 @@ static void
 node_share(void *arg)
 {
 	static struct files *fs;
-	uint64_t bytes;
+	uint64_t bytes, t0 = clock_ns(), ms;
 	uint32_t files;
 	char *text;
 
@@ -194,8 +195,10 @@ node_share(void *arg)
 		printf("share: no memory for the report\n");
 		return;
 	}
-	printf("share: read %u files, %llu bytes, from the host through the file Ebb\n", files,
-	    (unsigned long long)bytes);
+	ms = (clock_ns() - t0) / 1000000;
+	printf("share: read %u files, %llu bytes, from the host through the file Ebb in %llu ms"
+	    " (%llu MB/s)\n", files, (unsigned long long)bytes, (unsigned long long)ms,
+	    (unsigned long long)(bytes / 1000 / (ms + 1)));
 	cl_send(nd.m, nd.front, CL_FRONT, K_SHARED, text, (uint32_t)strlen(text));
 	kfree(text);
 }
