@@ -61,7 +61,6 @@ struct req {
 	struct event ev;
 };
 
-
 static struct spinlock all_lock = SPINLOCK_INIT("files");
 static struct files *all[MSG_NODES_MAX];	/* written once each, under the lock */
 static int nall;				/* release/acquire */
