@@ -113,6 +113,8 @@ PORTABLE := \
 	ebb/httpc.c \
 	ebb/etcd.c \
 	ebb/idmap_etcd.c \
+	ebb/file.c \
+	ebb/file_srv.c \
 	ebb/context.c \
 	ebb/node.c \
 	ebb/switch.S \
@@ -165,6 +167,7 @@ NATIVE := \
 	kernel/pci.c \
 	kernel/smp.c \
 	kernel/node_boot.c \
+	kernel/file_none.c \
 	virtio/pci.c
 
 HOSTED := \
@@ -175,6 +178,7 @@ HOSTED := \
 	hosted/tap.c \
 	hosted/lan.c \
 	hosted/node.c \
+	hosted/file_host.c \
 	hosted/symbols.c
 
 TESTS   := $(basename $(notdir $(wildcard test/test_*.c)))
@@ -220,7 +224,9 @@ TCFLAGS := $(HCFLAGS) $(SAN) -Itest
 
 # The fuzz targets (test/fuzz_*.c): everything they link is compiled by
 # clang with libFuzzer's coverage hooks and the sanitizers into build/fuzz
-# (not ebb/runtime.c: libFuzzer's main is the program's, not app_main's).
+# (not ebb/runtime.c: libFuzzer's main is the program's, not app_main's;
+# nor ebb/node.c, which needs runtime.c's ebb_exit; hosted/file_host.c
+# is the file Ebb's fhost_*).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ ?= $(patsubst fuzz_%,%,$(basename $(notdir $(wildcard test/fuzz_*.c))))
@@ -261,7 +267,7 @@ T_OBJS := $(call obj,$(B)/test,$(filter-out hosted/main.c,$(HOSTED)) $(PORTABLE)
 # The fuzz targets have their own main and no app: not the runtime's
 # start (ebb/runtime.c), nor a node's call-in (ebb/node.c), which ends
 # the instance through it.
-F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c \
+F_OBJS := $(call obj,$(B)/fuzz,hosted/platform.c hosted/cores.c hosted/symbols.c hosted/file_host.c \
 	$(filter-out ebb/runtime.c ebb/node.c,$(PORTABLE)))
 
 NATIVE_IMGS := $(APPS:%=$(B)/native/%.elf)

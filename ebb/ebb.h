@@ -46,6 +46,7 @@ enum ebb_static {
 	EBB_EVENTS = 1,			/* the event manager: each core's loop (ebb/event.c) */
 	EBB_TIMERS = 2,			/* each core's timers (ebb/timer.c) */
 	EBB_IDMAP = 3,			/* the global id map's messages (ebb/idmap.c) */
+	EBB_FILE = 4,			/* the file Ebb: host files, offloaded (ebb/file.c) */
 	EBB_TEST_FIRST = 200,		/* ids tests may use: 200 .. 255 */
 };
 

@@ -9,8 +9,11 @@
 # in order and whole; node 1 sets a global id in the id map and node 2
 # reads it back; the distributed counter sums to what was delivered;
 # the nodes are told bye and exit with status 0, and so does the
-# frontend; a node killed in the middle of a stream of a million is
-# reported, its peers' messages to it fail with an error, and the other
+# frontend; share=DIR: each node walks a directory of the host's
+# through the file Ebb (ebb/file.h) and its sizes and checksums match
+# the frontend's own reading, an escape out of it refused, a link out
+# of it not listed, a missing DIR refused; a node killed in the middle
+# of a stream of a million is reported, its peers' messages to it fail with an error, and the other
 # node finishes its streams (status 1: not all was well); the benchmark
 # (bench: round trips and streams, 64 B and 64 KiB, frontend <-> node 1
 # and node 1 <-> node 2) completes with every figure; a node whose app
@@ -105,6 +108,26 @@ check cluster.bench 0 $? \
 	'^bench: frontend <-> node 1: round trip [0-9]+ us \(64 B\), [0-9]+ us \(64 KiB\); streamed [1-9][0-9]* messages/s \(64 B\), [1-9][0-9]* messages/s \(64 KiB: [0-9]+ MB/s\)$' \
 	'^bench: node 1 <-> node 2: round trip [0-9]+ us \(64 B\), [0-9]+ us \(64 KiB\); streamed [1-9][0-9]* messages/s \(64 B\), [1-9][0-9]* messages/s \(64 KiB: [0-9]+ MB/s\)$' \
 	'^frontend: node 1 exited with status 0$' '^frontend: node 2 exited with status 0$' '!failed'
+
+# share=DIR: the nodes read the host's files through the file Ebb.
+mkdir -p "$tmp/share/docs" && echo "hello from the host" >"$tmp/share/hello.txt"
+head -c 3000000 /dev/urandom >"$tmp/share/docs/random.bin"
+cp README.md "$tmp/share/docs/" && : >"$tmp/share/empty"
+echo secret >"$tmp/outside" && ln -s ../outside "$tmp/share/esc"
+bytes=$(cat "$tmp/share/hello.txt" "$tmp/share/docs/"* | wc -c)
+frontend nodes=2 image=$img share="$tmp/share"
+check cluster.share 0 $? "^share: the frontend reads 4 files, $bytes bytes:\$" \
+	'^hello\.txt 20 [0-9a-f]{16}$' '^docs/random\.bin 3000000 [0-9a-f]{16}$' '^empty 0 cbf29ce484222325$' \
+	'^escape \.\./etc/passwd: Permission denied$' \
+	"^share: node 1: 4 files, $bytes bytes: every size and checksum matches the frontend's\$" \
+	"^share: node 2: 4 files, $bytes bytes: every size and checksum matches the frontend's\$" \
+	"^\\[node 1\\] share: read 4 files, $bytes bytes, from the host through the file Ebb in [0-9]+ ms \\([0-9]+ MB/s\\)\$" \
+	'^cluster: all checks passed$' \
+	'^frontend: node 1 exited with status 0$' '^frontend: node 2 exited with status 0$' '!^esc ' '!panic'
+
+frontend nodes=1 image=$img share="$tmp/nonexistent"
+check cluster.share_missing 2 $? "^cluster: share: $tmp/nonexistent: No such file or directory\$" \
+	'!booting'
 
 frontend nodes=1 image=build/native/echo.elf32
 check cluster.ended_first 1 $? '^\[node 1\] echo: node=1: unknown argument$' \

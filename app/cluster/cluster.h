@@ -22,6 +22,8 @@
  *	BENCHRES node -> CL_FRONT  the figures, a line of text
  *	SETID   front -> CL_NODE   u32 id, then a value: set it in the map
  *	        (putid=); answered IDSET u32 id, u32 status
+ *	SHARE   front -> CL_NODE   (share=DIR) walk the host's DIR through the file Ebb
+ *	SHARED  node -> CL_FRONT   the walk's report, text (share.c)
  */
 #ifndef APP_CLUSTER_H
 #define APP_CLUSTER_H
@@ -42,7 +44,7 @@ enum { CL_FRONT_OFF, CL_NODE_OFF, CL_COUNT_OFF };	/* offsets in range 0 */
 #define CL_COUNT	CL_ID(CL_COUNT_OFF)
 
 enum cl_kind { K_HELLO = 1, K_PEERS, K_DATA, K_END, K_DONE, K_IDSET, K_GETID, K_GOTID, K_GONE,
-	K_PING, K_PONG, K_BENCH, K_BENCHRES, K_SETID };
+	K_PING, K_PONG, K_BENCH, K_BENCHRES, K_SETID, K_SHARE, K_SHARED };
 
 #define CL_ITEM		64		/* bytes of a stream item */
 #define CL_SENT_EVERY	256		/* items between those whose delivery is awaited */
@@ -107,6 +109,14 @@ void cl_bench_pong(struct msg *m);					/* frees m */
 void cl_bench_gone(void);		/* a peer died: fail the round trip in flight */
 void cl_bench_pair(struct messenger *m, uint32_t to, uint32_t ebb, uint32_t src,
     const int *stop, char *line, size_t len);
+
+/* share.c: the share= argument (the file Ebb's demonstration). */
+int cl_share_dir_ok(const char *dir);			/* frontend: can it be served? */
+int cl_share_serve(struct messenger *m, const char *dir);	/* frontend: serve dir */
+void cl_share_got(int num, struct msg *m);		/* frontend: node num's SHARED */
+void cl_share_gone(int num);				/* frontend: node num died */
+int cl_share_check(struct messenger *m, const uint32_t *ips, const int *nums, int n);
+void cl_share_node(struct messenger *m, uint32_t front);	/* node: SHARE came */
 
 /* The roles. */
 int cl_frontend(int argc, char **argv);

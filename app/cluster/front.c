@@ -45,6 +45,7 @@ struct fnode {
 
 static struct {
 	int want, stay, bench, started, finished, bad;
+	const char *share;		/* share=DIR, or NULL */
 	struct future *bench_wait;	/* node 1's BENCHRES, awaited */
 	char bench_line[256];
 	uint32_t msgs, xmsgs, ip;
@@ -233,6 +234,29 @@ id_start(void)
 	}
 }
 
+/* share: every node walks the shared directory; then the end. */
+static void
+front_share(void *arg)
+{
+	uint32_t ips[NODE_MAX];
+	int nums[NODE_MAX], n = 0;
+
+	(void)arg;
+	for (int k = 1; k <= fe.want; k++)
+		if (!fe.n[k].dead) {
+			ips[n] = fe.n[k].ip;
+			nums[n++] = k;
+		}
+	if (cl_share_check(fe.m, ips, nums, n) != 0)
+		fe.bad = 1;
+	printf("cluster: %s\n", fe.bad ? "some checks failed" : "all checks passed");
+	fe.finished = 1;
+	for (int k = 1; k <= fe.want; k++)
+		node_stop(fe.n[k].node, 10000);
+	node_wait_all();
+	ebb_exit(fe.bad ? 1 : 0);
+}
+
 /* Every live node has said hello: tell each its peers, start the streams. */
 static void
 start(void)
@@ -248,6 +272,10 @@ start(void)
 	fe.started = 1;
 	if (fe.bench) {
 		spawn(front_bench, NULL);
+		return;
+	}
+	if (fe.share != NULL) {
+		spawn(front_share, NULL);
 		return;
 	}
 	if (fe.stay) {
@@ -311,6 +339,9 @@ front_msg0(struct msg *m)
 	case K_PONG:
 		cl_bench_pong(m);
 		return;
+	case K_SHARED:
+		cl_share_got(f->num, m);
+		break;
 	case K_BENCHRES:
 		n = m->len < sizeof fe.bench_line - 1 ? m->len : sizeof fe.bench_line - 1;
 		iobuf_copy_out(m->data, 0, n, fe.bench_line);
@@ -434,6 +465,7 @@ node_ended(struct node *n, int status)
 	fe.bad = 1;
 	printf("cluster: node %d is gone; the others go on without it\n", f->num);
 	cl_bench_gone();
+	cl_share_gone(f->num);
 	if (fe.bench_wait != NULL) {
 		future_fail(fe.bench_wait, ECONNABORTED);
 		fe.bench_wait = NULL;
@@ -513,6 +545,8 @@ cl_frontend(int argc, char **argv)
 			fe.stay = 1;
 		else if (strcmp(a, "bench") == 0)
 			fe.bench = 1;
+		else if (strncmp(a, "share=", 6) == 0)
+			fe.share = a + 6;
 		else {
 			printf("cluster: unknown argument \"%s\"; usage: cluster %s\n", a, app_usage);
 			return 2;
@@ -548,6 +582,8 @@ cl_frontend(int argc, char **argv)
 		netcfg_apply(nif, ip, mask, gw);
 	}
 	node_site(site);
+	if (fe.share != NULL && cl_share_dir_ok(fe.share) != 0)
+		return 2;
 	node_on_exit(node_ended);
 	fe.ip = hton32(NODE_NET + 1);
 	count.mc = (struct ebb_multicore)EBB_MULTICORE(no_init, sizeof(struct counter_rep));
@@ -585,6 +621,11 @@ cl_frontend(int argc, char **argv)
 		}
 		if (i == 1)
 			idmap_reserve(fe.im, NODE_MAX + 1);	/* ranges by node number */
+		if (i == 1 && fe.share != NULL && cl_share_serve(fe.m, fe.share) != 0) {
+			node_stop(f->node, 0);
+			node_wait_all();
+			return 1;
+		}
 		future_then(node_called_in(f->node), called_in, f);
 	}
 	return EBB_RUN;

@@ -3,7 +3,7 @@
  * and the nodes.  One app, two roles, chosen by the arguments.
  *
  *	build/hosted/cluster [nodes=N] [image=PATH] [cpus=C] [mem=MIB]
- *	    [callin=SECONDS] [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay]
+ *	    [callin=SECONDS] [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench | share=DIR]
  *	    [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]
  *	    [putid=ID:TEXT | getid=ID:TEXT]
  *	make run APP=cluster NODES=2
@@ -27,9 +27,12 @@
  * addresses the --tap interface; idmap=etcd: keeps the id map in etcd,
  * site= picks the frontend's share of the ranges; putid= has node 1 set
  * a given id and the last node read it, getid= the last node read it
- * (README.md, "Several hosts").
+ * (README.md, "Several hosts").  share=DIR:
+ * instead of the streams, every node reads the host's files beneath DIR
+ * through the file Ebb (ebb/file.h) and reports their sizes and
+ * checksums, which the frontend checks against its own reading (share.c).
  *
- * Files: cluster.h (the Ebbs, the messages), stream.c (checked
+ * Files: cluster.h (the Ebbs, the messages), share.c (share=), stream.c (checked
  * streams), front.c (the frontend), member.c (a node), this one.
  */
 #include <errno.h>
@@ -42,7 +45,7 @@
 
 const char app_usage[] = "[nodes=N] [image=PATH] [cpus=C] [mem=MIB] [callin=SECONDS]"
     " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]"
-    " [putid=ID:TEXT | getid=ID:TEXT] [stay | bench]"
+    " [putid=ID:TEXT | getid=ID:TEXT] [stay | bench | share=DIR]"
     "  (the frontend; a node gets node=N frontend=A ip=A/N from it)";
 
 static struct future joined;

@@ -225,6 +225,9 @@ node_msg0(struct msg *m)
 		if (m->len > 4 && spawn(setid, m) == 0)
 			return;
 		break;
+	case K_SHARE:
+		cl_share_node(me.m, me.front);
+		break;
 	case K_GETID:
 		spawn(getid, (void *)(uintptr_t)cl_word(m, 0));
 		break;
