@@ -40,6 +40,16 @@
  *     NETIF_RX_CSUM_OK, the field left as it came (netif.h); a header
  *     with GSO (never asked for: no TUN_F_TSO*) or a partial checksum
  *     outside the frame is counted in rx_errors and dropped.
+ *
+ * Segmentation offload, one way.  The interface has NETIF_F_TSO4, so
+ * TCP hands it runs of full segments as one frame of up to 64 KiB with
+ * hints->mss (tcp_out.c); the header then says GSO_TCPV4 with that
+ * gso_size and hdr_len, as virtio-net's does (../virtio/net_tx.c), and
+ * Linux cuts the frame into segments only if it leaves through a device
+ * that cannot take it whole: for its own sockets it takes it as it is.
+ * One writev instead of one a segment is what makes a bulk send fast.
+ * The other way, Linux hands us segments as they came (TUNSETOFFLOAD
+ * names only TUN_F_CSUM), which is what the stack expects.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,8 +72,8 @@
 #define TAP_MTU		1500		/* bytes of IP per frame: Linux's default */
 #define TAP_FRAME_MAX	(TAP_MTU + 14 + 4)	/* + Ethernet header, + a VLAN tag */
 #define TAP_RX_BATCH	32		/* frames read per idle call, at most */
-#define TAP_TX_IOV	16		/* iovecs per writev (the header and 15 buffers);
-					 * longer chains are copied */
+#define TAP_TX_IOV	64		/* iovecs per writev (the header and 63 buffers:
+					 * a TSO frame's slices); longer chains are copied */
 #define TAP_VNET_HDR	((int)sizeof(struct virtio_net_hdr))	/* 10 bytes before each frame */
 
 /* One queue: core `core`'s fd.  Per-core data: owned by that core. */
@@ -221,6 +231,19 @@ tap_transmit(struct netif *nif, struct iobuf *frame,
 		h.csum_start = hints->csum_start;
 		h.csum_offset = hints->csum_offset;
 	}
+	if (hints->mss) {		/* Linux segments it, if anyone needs it */
+		uint8_t off;		/* the TCP header's data offset, in words */
+
+		if (!hints->csum || iobuf_copy_out(frame, (size_t)hints->csum_start + 12, 1,
+		    &off) == NULL) {
+			q->st.tx_errors++;
+			iobuf_free_chain(frame);
+			return EINVAL;
+		}
+		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h.gso_size = hints->mss;
+		h.hdr_len = (uint16_t)(hints->csum_start + 4 * (off >> 4));
+	}
 	iov[0] = (struct iovec){ .iov_base = &h, .iov_len = sizeof h };
 	for (b = frame; b != NULL && n < TAP_TX_IOV; b = b->next)
 		iov[n++] = (struct iovec){ .iov_base = b->data, .iov_len = b->len };
@@ -355,7 +378,7 @@ tap_create(const char *name, int nqueues, char *why, size_t whylen)
 	snprintf(t->nif.name, NETIF_NAME_MAX, "%s", name);
 	tap_mac(t->nif.mac, ntaps++);
 	t->nif.mtu = TAP_MTU;
-	t->nif.features = NETIF_F_TX_CSUM | NETIF_F_RX_CSUM;	/* the vnet header's */
+	t->nif.features = NETIF_F_TX_CSUM | NETIF_F_RX_CSUM | NETIF_F_TSO4;	/* the vnet header's */
 	t->nif.nqueues = nqueues;
 	t->next = taps;
 	taps = t;
