@@ -71,7 +71,12 @@ node_tap_bridge(const char *bridge, const char *dev, char *why, size_t whylen)
 	unsigned idx;
 	int s, e;
 
-	if (strlen(bridge) == 0 || strlen(bridge) >= IFNAMSIZ || if_nametoindex(bridge) == 0) {
+	if (strlen(bridge) == 0 || strlen(bridge) >= IFNAMSIZ) {
+		snprintf(why, whylen, "bad bridge name \"%s\" (1 to %d characters)", bridge,
+		    IFNAMSIZ - 1);
+		return -1;
+	}
+	if (if_nametoindex(bridge) == 0) {
 		snprintf(why, whylen, "no bridge \"%s\" here (make one: ip link add %s type bridge)",
 		    bridge, bridge);
 		return -1;
