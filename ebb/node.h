@@ -67,15 +67,16 @@ struct node *node_boot(const struct node_spec *spec, char *why, size_t whylen);
 
 /*
  * The TAP LAN, as root (instead of the default, hosted/lan.c's, which
- * needs none): from the next node_boot on, each node's NIC is a TAP
+ * needs none): from the first node_boot on, each node's NIC is a TAP
  * device of its own ("ebPIDnN", made by the frontend and handed to its
- * QEMU; it goes when that QEMU ends), a port of the Linux bridge
+ * QEMU; it goes when that QEMU ends), a port of the Linux bridge named
  * bridge; and own, the frontend's TAP interface (hosted --tap NAME),
  * becomes a port too, and gets the frontend's address (10.235.0.1/24)
  * when the first node boots.  Call on core 0 before the first
- * node_boot.  0, or an errno with the reason in why (no such bridge,
- * not root; a native instance: ENOTSUP).  A TAP name already taken,
- * or not being root, fails node_boot with the reason.
+ * node_boot.  0, or an errno with the reason in why (ENODEV: no such
+ * bridge, not a bridge, or not root; EINVAL: own is NULL, or a node
+ * was booted already; a native instance: ENOTSUP).  A node's TAP name
+ * already taken fails its node_boot, with the reason.
  */
 int node_lan_tap(const char *bridge, struct netif *own, char *why, size_t whylen);
 
