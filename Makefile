@@ -178,6 +178,7 @@ HOSTED := \
 	hosted/tap.c \
 	hosted/lan.c \
 	hosted/node.c \
+	hosted/node_tap.c \
 	hosted/file_host.c \
 	hosted/symbols.c
 

@@ -5,7 +5,8 @@
  * A hosted program may be the frontend of a cluster
  * (../../shared/DESIGN.md, "The elastic runtime"): node_boot starts a
  * native image in QEMU on a virtual LAN that needs no root
- * (hosted/lan.h), and a future resolves when that node has called in.
+ * (hosted/lan.h), or as root on TAP devices on a bridge (node_lan_tap),
+ * and a future resolves when that node has called in.
  * Node numbers: the frontend is node 0, booted nodes are 1, 2, ...
  * in boot order; node n's address on the LAN is NODE_NET + n + 1
  * (10.235.0.1 the frontend, 10.235.0.2 node 1, ...), a /24.
@@ -51,6 +52,7 @@ struct node_spec {
 };
 
 struct node;
+struct netif;
 
 /*
  * Boot a node: start QEMU on spec's image, on the LAN (made by the
@@ -62,6 +64,21 @@ struct node;
  * ends (even by SIGKILL: PR_SET_PDEATHSIG).
  */
 struct node *node_boot(const struct node_spec *spec, char *why, size_t whylen);
+
+/*
+ * The TAP LAN, as root (instead of the default, hosted/lan.c's, which
+ * needs none): from the first node_boot on, each node's NIC is a TAP
+ * device of its own ("ebPIDnN", made by the frontend and handed to its
+ * QEMU; it goes when that QEMU ends), a port of the Linux bridge named
+ * bridge; and own, the frontend's TAP interface (hosted --tap NAME),
+ * becomes a port too, and gets the frontend's address (10.235.0.1/24)
+ * when the first node boots.  Call on core 0 before the first
+ * node_boot.  0, or an errno with the reason in why (ENODEV: no such
+ * bridge, not a bridge, or not root; EINVAL: own is NULL, or a node
+ * was booted already; a native instance: ENOTSUP).  A node's TAP name
+ * already taken fails its node_boot, with the reason.
+ */
+int node_lan_tap(const char *bridge, struct netif *own, char *why, size_t whylen);
 
 /*
  * A future that resolves (value: the node) when the node has called in,

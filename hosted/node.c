@@ -27,6 +27,11 @@
  * status 2(s+1)+1 (kernel/main.c's machine_exit writes s+1, up to
  * 126), which is decoded here.
  *
+ * The TAP LAN (node_lan_tap, as root): instead of lan.c's, the nodes'
+ * NICs are TAP devices on a Linux bridge, made here before each QEMU
+ * starts and handed to it by fd (node_tap.c says why), and our own
+ * stack is on the --tap interface, another port of the bridge.
+ *
  * No orphans.  The child asks for SIGTERM when its parent thread dies
  * (PR_SET_PDEATHSIG): core 0's thread, which lives as long as the
  * process; so a QEMU ends with its frontend however that ends, by
@@ -48,6 +53,7 @@
 #include "ebb/timer.h"
 #include "kernel/platform.h"
 #include "lan.h"
+#include "node_tap.h"
 #include "tcp/netcfg.h"
 #include "tcp/proto.h"
 #include "tcp/udp.h"
@@ -71,6 +77,8 @@ struct node {
 };
 
 static struct netif *lan;
+static int lan_up;			/* frontend_up has run */
+static char tap_bridge[16];		/* node_lan_tap's bridge, or "" */
 static struct node *nodes[NODE_MAX + 1];	/* by number; [0] is us */
 static int nnodes, nlive;
 static struct timer watch;
@@ -290,9 +298,9 @@ frontend_up(char *why, size_t whylen)
 {
 	int err;
 
-	if (lan != NULL)
+	if (lan_up)
 		return 0;
-	if ((lan = lan_create("lan0", 0, why, whylen)) == NULL)
+	if (lan == NULL && (lan = lan_create("lan0", 0, why, whylen)) == NULL)
 		return -1;
 	netcfg_apply(lan, hton32(NODE_NET + 1), hton32(0xffffff00u), 0);
 	if ((err = udp_bind(NODE_PORT, frontend_rx, NULL)) != 0) {
@@ -300,6 +308,25 @@ frontend_up(char *why, size_t whylen)
 		return -1;
 	}
 	timer_setup(&watch, watch_fire, NULL);
+	lan_up = 1;
+	return 0;
+}
+
+int
+node_lan_tap(const char *bridge, struct netif *own, char *why, size_t whylen)
+{
+	if (lan_up || nnodes > 0) {
+		snprintf(why, whylen, "node_lan_tap: after the first node_boot");
+		return EINVAL;
+	}
+	if (own == NULL) {
+		snprintf(why, whylen, "the TAP LAN needs the frontend's own TAP interface (--tap NAME)");
+		return EINVAL;
+	}
+	if (node_tap_bridge(bridge, own->name, why, whylen) != 0)
+		return ENODEV;			/* it checked the name's length */
+	snprintf(tap_bridge, sizeof tap_bridge, "%s", bridge);
+	lan = own;
 	return 0;
 }
 
@@ -323,7 +350,8 @@ struct node *
 node_boot(const struct node_spec *spec, char *why, size_t whylen)
 {
 	char machine[32], smp[32], mem[16], netdev[160], nic[96], append[1024], site[16] = "";
-	int kvm = kvm_usable(), cpus = spec->cpus > 0 ? spec->cpus : 1, pfd[2];
+	int kvm = kvm_usable(), cpus = spec->cpus > 0 ? spec->cpus : 1, pfd[2], tfd = -1;
+	char tname[16];
 	struct node *n;
 	pid_t parent = getpid(), pid;
 
@@ -350,8 +378,17 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 	snprintf(machine, sizeof machine, "q35,accel=%s", kvm ? "kvm" : "tcg");
 	snprintf(smp, sizeof smp, cpus == 1 && !kvm ? "1,maxcpus=2" : "%d", cpus);
 	snprintf(mem, sizeof mem, "%dM", spec->mem_mib > 0 ? spec->mem_mib : 64);
-	snprintf(netdev, sizeof netdev, "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
-	    "local.port=0,remote.type=inet,remote.host=127.0.0.1,remote.port=%u", lan_port(lan));
+	if (tap_bridge[0] != '\0') {
+		if ((tfd = node_tap_make(tap_bridge, n->num, tname, why, whylen)) < 0) {
+			free(n);
+			return NULL;
+		}
+		snprintf(netdev, sizeof netdev, "tap,id=n0,fd=%d", tfd);
+	} else {
+		snprintf(netdev, sizeof netdev, "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+		    "local.port=0,remote.type=inet,remote.host=127.0.0.1,remote.port=%u",
+		    lan_port(lan));
+	}
 	snprintf(nic, sizeof nic, "virtio-net-pci,netdev=n0,romfile=,mac=52:54:00:eb:%02x:%02x",
 	    (unsigned)(parent & 0xff), (unsigned)n->num);
 	if (node_site_of() != 0)
@@ -368,6 +405,8 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		if (tfd >= 0)
+			close(tfd);
 		free(n);
 		return NULL;
 	}
@@ -375,6 +414,8 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 		snprintf(why, whylen, "fork: %s", strerror(errno));
 		close(pfd[0]);
 		close(pfd[1]);
+		if (tfd >= 0)
+			close(tfd);
 		free(n);
 		return NULL;
 	}
@@ -387,6 +428,8 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 		dup2(null, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
+		if (tfd >= 0)
+			fcntl(tfd, F_SETFD, 0);	/* QEMU's -netdev tap,fd= */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);	/* the cores' threads block some */
@@ -394,6 +437,8 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 		_exit(127);
 	}
 	close(pfd[1]);
+	if (tfd >= 0)
+		close(tfd);		/* QEMU's copy keeps the device */
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	n->pid = pid;
 	n->out = pfd[0];
@@ -407,6 +452,9 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 		timer_start(&watch, NODE_WATCH_MS * TIMER_MS, NODE_WATCH_MS * TIMER_MS);
 	printf("frontend: node %d booting (%s, %s, %s, pid %d)\n", n->num, spec->image,
 	    kvm ? "KVM" : "TCG", mem, (int)pid);
+	if (tfd >= 0)
+		printf("frontend: node %d's NIC is TAP device %s on bridge %s\n", n->num, tname,
+		    tap_bridge);
 	return n;
 }
 

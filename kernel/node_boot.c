@@ -18,6 +18,15 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 	return NULL;
 }
 
+int
+node_lan_tap(const char *bridge, struct netif *own, char *why, size_t whylen)
+{
+	(void)own;
+	snprintf(why, whylen, "lan=tap:%s: a native instance has no TAP devices: the frontend"
+	    " is the hosted build of the app", bridge);
+	return ENOTSUP;
+}
+
 /* No node exists here, so nothing below can be given one. */
 struct future *
 node_called_in(struct node *n)

@@ -13,6 +13,10 @@
  *	               others, the rest goes on without it
  *	everything in -> the counter summed, bye to every node, exit
  *
+ * With lan=tap:BRIDGE (as root, with --tap NAME): the nodes' LAN is
+ * TAP devices on that Linux bridge instead of the default's (node.h,
+ * node_lan_tap), the --tap interface the frontend's own port on it.
+ *
  * With idmap=etcd: the map's server keeps its values in etcd, and site=
  * picks this frontend's share of the ranges (ebb/idmap.h).
  *
@@ -496,7 +500,7 @@ int
 cl_frontend(int argc, char **argv)
 {
 	struct node_spec spec = { .image = "build/native/cluster.elf32", .cpus = 1, .mem_mib = 64 };
-	const char *etcd = NULL, *ipcfg = NULL;
+	const char *etcd = NULL, *ipcfg = NULL, *bridge = NULL;
 	char why[256];
 	int site = 0;
 
@@ -524,6 +528,8 @@ cl_frontend(int argc, char **argv)
 			fe.xmsgs = (uint32_t)atol(a + 6);
 		else if (strncmp(a, "idmap=etcd:", 11) == 0)
 			etcd = a + 11;
+		else if (strncmp(a, "lan=tap:", 8) == 0)
+			bridge = a + 8;
 		else if (strncmp(a, "ip=", 3) == 0)
 			ipcfg = a;
 		else if (strncmp(a, "site=", 5) == 0)
@@ -580,6 +586,14 @@ cl_frontend(int argc, char **argv)
 			return 2;
 		}
 		netcfg_apply(nif, ip, mask, gw);
+	}
+	if (bridge != NULL && ipcfg != NULL) {
+		printf("cluster: lan=tap: and ip= both set the --tap interface's address\n");
+		return 2;
+	}
+	if (bridge != NULL && node_lan_tap(bridge, netif_first(), why, sizeof why) != 0) {
+		printf("cluster: lan=tap:%s: %s\n", bridge, why);
+		return 2;
 	}
 	node_site(site);
 	if (fe.share != NULL && cl_share_dir_ok(fe.share) != 0)

@@ -44,7 +44,7 @@
 #include "ebb/runtime.h"
 
 const char app_usage[] = "[nodes=N] [image=PATH] [cpus=C] [mem=MIB] [callin=SECONDS]"
-    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]"
+    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [lan=tap:BRIDGE | ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]"
     " [putid=ID:TEXT | getid=ID:TEXT] [stay | bench | share=DIR]"
     "  (the frontend; a node gets node=N frontend=A ip=A/N from it)";
 
