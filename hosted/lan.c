@@ -358,3 +358,19 @@ lan_stats(struct netif *nif, struct lan_stats *st)
 	st->tx = __atomic_load_n(&l->st.tx, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&l->st.dropped, __ATOMIC_RELAXED);
 }
+
+uint16_t
+lan_free_port(int udp)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
