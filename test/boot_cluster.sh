@@ -20,7 +20,12 @@
 # ends before calling in (echo, which refuses node=) is reported with
 # its status and its future fails; a node that never calls in is
 # stopped at the frontend's limit; a node's QEMU killed while it runs is
-# reported, and Ctrl-C of the frontend then ends the other; SIGKILL of
+# reported, and Ctrl-C of the frontend then ends the other; plain: a
+# native kvstore node loads its items from a file of the host's through
+# the file Ebb (3,000 lines over two pieces, a line with no space and
+# one too long counted bad) and a memcached client on the host reads
+# them back byte for byte through the node's forwarded port (fwd=,
+# QEMU's user networking), then Ctrl-C leaves no QEMU; SIGKILL of
 # the frontend ends every QEMU it started (PR_SET_PDEATHSIG); a native
 # image asked to be a frontend refuses; bad arguments are refused.
 . "$(dirname "$0")/lib.sh"
@@ -155,6 +160,48 @@ if wait_line '^cluster: all 2 nodes are up' 300; then
 fi
 bg_end
 check cluster.node_killed 130 "$r" '^frontend: node 1: QEMU ended by signal 9 \(Killed\)$'
+
+# plain: a kvstore node loads its items from the host's file through the
+# file Ebb; a memcached client on the host reads them back through the
+# forwarded port.  Lines of about 100 bytes, so the file spans two of
+# the node's reads (256 KiB each).
+mkdir -p "$tmp/kv"
+for i in $(seq 3000); do
+	printf 'k%d value %d of the host file, padded to about a hundred bytes %060d\n' "$i" "$i" "$i"
+done >"$tmp/kv/items.txt"
+{ echo nospace; printf 'long %070000d\n' 0; printf 'greeting hello,  world\r\n'; printf 'last no newline'; } \
+	>>"$tmp/kv/items.txt"
+bg nodes=1 plain image=build/native/kvstore.elf32 share="$tmp/kv" nodeargs=load=items.txt fwd=tcp:11211
+r=1
+if wait_line '^\[node 1\] kvstore: loaded 3002 items from the frontend' 300 &&
+    wait_line '^\[node 1\] node 1: vnet1 is ' 300 &&
+    wait_line '^cluster: all 1 nodes are up' 30; then
+	port=$(sed -n "s/^frontend: node 1's TCP port 11211 is at 127\.0\.0\.1:\([0-9]*\)\$/\1/p" "$tmp/app.out")
+	q1=$(qemu_pid 1)
+	keys="k1 k1500 k2400 k3000 greeting last long nospace"
+	for k in $keys; do
+		v=$(grep -a "^$k " "$tmp/kv/items.txt" | head -1 | cut -d' ' -f2- | tr -d '\r')
+		case $k in long|nospace) continue ;; last) v="no newline" ;; esac
+		printf 'VALUE %s 0 %d\r\n%s\r\n' "$k" "${#v}" "$v"
+	done >"$tmp/kv/want"
+	printf 'END\r\n' >>"$tmp/kv/want"
+	# The client: bash's /dev/tcp; quit makes the server close.
+	timeout 60 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"' && printf "get '"$keys"'\r\nquit\r\n" >&3 &&
+		cat <&3' >"$tmp/kv/got" 2>&1
+	if cmp "$tmp/kv/want" "$tmp/kv/got" >>"$tmp/app.out" 2>&1; then
+		echo "the client read $(wc -c <"$tmp/kv/got") bytes back as in the file" >>"$tmp/app.out"
+	fi
+	kill -INT "$pid"
+	wait "$pid"
+	r=$?
+	gone "$q1" 30 || { echo "node 1's QEMU ($q1) outlived its frontend" >>"$tmp/app.out"; r=99; }
+fi
+bg_end
+check cluster.plain_kvstore 130 "$r" "^frontend: node 1's TCP port 11211 is at 127\.0\.0\.1:[0-9]+\$" \
+	'^\[node 1\] node 1: vnet1 is 10\.0\.2\.15 \(DHCP\): the host.s forwarded ports reach it$' \
+	'^\[node 1\] kvstore: loaded 3002 items from the frontend.s items\.txt \(2 bad lines\)$' \
+	'^cluster: all 1 nodes are up; Ctrl-C ends them and me$' \
+	'^the client read [0-9]+ bytes back as in the file$' '!panic'
 
 # SIGKILL of the frontend: its QEMUs must not outlive it.
 bg nodes=2 image=$img stay

@@ -251,7 +251,7 @@ load_line(const char *p, size_t n)
 		n--;
 	if (n == 0 || p[0] == '#')
 		return;
-	if ((sp = memchr(p, ' ', n)) == NULL || (nkey = (size_t)(sp - p)) == 0 ||
+	if (n > KV_LOAD_LINE_MAX || (sp = memchr(p, ' ', n)) == NULL || (nkey = (size_t)(sp - p)) == 0 ||
 	    nkey > KV_KEY_MAX) {
 		kn.bad++;
 		return;
