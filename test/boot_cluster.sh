@@ -25,7 +25,9 @@
 # the file Ebb (3,000 lines over two pieces, a line with no space and
 # one too long counted bad) and a memcached client on the host reads
 # them back byte for byte through the node's forwarded port (fwd=,
-# QEMU's user networking), then Ctrl-C leaves no QEMU; SIGKILL of
+# QEMU's user networking), then Ctrl-C leaves no QEMU, a load= file
+# missing reported, plain nodes that all end reported (status 1), a bad
+# fwd= refused; SIGKILL of
 # the frontend ends every QEMU it started (PR_SET_PDEATHSIG); a native
 # image asked to be a frontend refuses; bad arguments are refused.
 . "$(dirname "$0")/lib.sh"
@@ -203,6 +205,26 @@ check cluster.plain_kvstore 130 "$r" "^frontend: node 1's TCP port 11211 is at 1
 	'^cluster: all 1 nodes are up; Ctrl-C ends them and me$' \
 	'^the client read [0-9]+ bytes back as in the file$' '!panic'
 
+# plain: a load= file that is not there is reported, and the node serves on.
+bg nodes=1 plain image=build/native/kvstore.elf32 share="$tmp/kv" nodeargs=load=missing.txt
+r=1
+if wait_line '^\[node 1\] kvstore: cannot load ' 300 && wait_line '^cluster: all 1 nodes are up' 30; then
+	q1=$(qemu_pid 1)
+	kill -INT "$pid"
+	wait "$pid"
+	r=$?
+	gone "$q1" 30 || { echo "node 1's QEMU ($q1) outlived its frontend" >>"$tmp/app.out"; r=99; }
+fi
+bg_end
+check cluster.plain_load_missing 130 "$r" \
+	'^\[node 1\] kvstore: cannot load missing\.txt from the frontend: No such file or directory \(0 items loaded before\)$' \
+	'!TCP port' '!vnet1' '!panic'
+
+# plain: every node ends (echo refuses node=): the frontend says so, status 1.
+frontend nodes=1 plain image=build/native/echo.elf32
+check cluster.plain_all_ended 1 $? '^frontend: node 1 exited with status 64$' \
+	'^cluster: every node has ended$' '!all 1 nodes are up'
+
 # SIGKILL of the frontend: its QEMUs must not outlive it.
 bg nodes=2 image=$img stay
 r=1
@@ -222,5 +244,7 @@ check cluster.native_frontend 1 $? 'a native instance cannot boot nodes'
 
 frontend nodes=0
 check cluster.bad_args 2 $? '^cluster: nodes must be 1\.\.62'
+frontend nodes=1 plain fwd=tcp:99999
+check cluster.bad_fwd 1 $? '^cluster: node_boot: fwd=tcp:99999: want words tcp:PORT or udp:PORT$' '!booting'
 
 exit $failed

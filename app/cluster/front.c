@@ -331,6 +331,11 @@ progress(void)
 		if (live == 0) {
 			fe.finished = 1;
 			fe.bad = 1;
+			if (fe.plain) {
+				printf("cluster: every node has ended\n");
+				ebb_exit(1);
+				return;
+			}
 			spawn(finish, NULL);
 			return;
 		}
