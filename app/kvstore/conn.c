@@ -251,8 +251,8 @@ load_line(const char *p, size_t n)
 		n--;
 	if (n == 0 || p[0] == '#')
 		return;
-	if (n > KV_LOAD_LINE_MAX || (sp = memchr(p, ' ', n)) == NULL || (nkey = (size_t)(sp - p)) == 0 ||
-	    nkey > KV_KEY_MAX) {
+	if (n > KV_LOAD_LINE_MAX || (sp = memchr(p, ' ', n)) == NULL ||
+	    (nkey = (size_t)(sp - p)) == 0 || nkey > KV_KEY_MAX) {
 		kn.bad++;
 		return;
 	}
