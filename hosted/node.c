@@ -357,15 +357,19 @@ fwd_netdev(const char *fwd, int num, char *netdev, size_t cap, char *says, size_
 			snprintf(why, whylen, "no free %s port on 127.0.0.1", proto);
 			return -1;
 		}
-		len += (size_t)snprintf(netdev + len, len < cap ? cap - len : 0,
+		len += (size_t)snprintf(netdev + len, cap - len,
 		    ",hostfwd=%s:127.0.0.1:%u-:%u", proto, host, guest);
-		slen += (size_t)snprintf(says + slen, slen < saycap ? saycap - slen : 0,
+		slen += (size_t)snprintf(says + slen, saycap - slen,
 		    "frontend: node %d's %s port %u is at 127.0.0.1:%u\n", num,
 		    proto[0] == 't' ? "TCP" : "UDP", guest, host);
 		p += used;
+		if (len >= cap || slen >= saycap) {
+			snprintf(why, whylen, "fwd=%s: too long", fwd);
+			return -1;
+		}
 	}
-	if (len >= cap || slen >= saycap) {
-		snprintf(why, whylen, "fwd=%s: too long", fwd);
+	if (nports == 0) {
+		snprintf(why, whylen, "fwd=%s: no port named", fwd);
 		return -1;
 	}
 	return 0;
