@@ -194,8 +194,14 @@ if wait_line '^\[node 1\] kvstore: loaded 3002 items from the frontend' 300 &&
 	if cmp "$tmp/kv/want" "$tmp/kv/got" >>"$tmp/app.out" 2>&1; then
 		echo "the client read $(wc -c <"$tmp/kv/got") bytes back as in the file" >>"$tmp/app.out"
 	fi
-	timeout 60 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"' && printf "stats\r\nquit\r\n" >&3 &&
-		cat <&3' | tr -d '\r' | grep '^STAT curr_items ' >>"$tmp/app.out"
+	stats() {
+		timeout 60 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"' && printf "'"$1"'stats\r\nquit\r\n" >&3 &&
+			cat <&3' | tr -d '\r' | sed -n 's/^STAT \(curr_items\|bytes\|curr_connections\) /\1 /p' | tr '\n' ' '
+		echo
+	}
+	echo "loaded: $(stats '')" >>"$tmp/app.out"
+	# Leaks: flush_all empties the store, and only the asking connection is left.
+	echo "flushed: $(stats 'flush_all\r\n')" >>"$tmp/app.out"
 	kill -INT "$pid"
 	wait "$pid"
 	r=$?
@@ -206,7 +212,8 @@ check cluster.plain_kvstore 130 "$r" "^frontend: node 1's TCP port 11211 is at 1
 	'^\[node 1\] node 1: vnet1 is 10\.0\.2\.15 \(DHCP\): the host.s forwarded ports reach it$' \
 	'^\[node 1\] kvstore: loaded 3002 items from the frontend.s items\.txt \(2 bad lines\)$' \
 	'^cluster: all 1 nodes are up; Ctrl-C ends them and me$' \
-	'^the client read [0-9]+ bytes back as in the file$' '^STAT curr_items 3002$' '!panic'
+	'^the client read [0-9]+ bytes back as in the file$' '^loaded: curr_connections 1 bytes [1-9][0-9]* curr_items 3002 $' \
+	'^flushed: curr_connections 1 bytes 0 curr_items 0 $' '!still pending' '!panic'
 
 # plain: a load= file that is not there is reported, and the node serves on.
 bg nodes=1 plain image=build/native/kvstore.elf32 share="$tmp/kv" nodeargs=load=missing.txt

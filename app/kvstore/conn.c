@@ -328,6 +328,10 @@ load(void *arg)
 	if (err == 0 && have > 0)
 		load_line(buf, have);		/* the last line, without its newline */
 	free(buf);
+	int serving, pending;
+	file_counts(kn.fs, &serving, &pending);
+	if (pending != 0)		/* every read answered, or failed: none left */
+		printf("kvstore: %d file requests still pending after the load\n", pending);
 	if (err != 0)
 		printf("kvstore: cannot load %s from the frontend: %s (%llu items loaded before)\n",
 		    kn.path, strerror(err), (unsigned long long)kn.items);
