@@ -27,6 +27,9 @@
  * entries; a copy of one address is all a reader takes).  The
  * interface has one receive queue, so netif_input hands each frame to
  * its flow's core.
+ *
+ * lan_free_port, at the end, lends node.c a port of 127.0.0.1 for a
+ * node's forwarded ports (the sockets are here, not in node.c).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
