@@ -6,6 +6,9 @@
  *	             again every NODE_CALLIN_MS until
  *	"welcome N BASE COUNT" -> the joined future resolves
  *	"bye"                  -> ebb_exit(0)
+ *	nat=dhcp (spec->fwd)   -> dhcp_start on the second interface (the
+ *	             LAN's NIC is the first PCI device, so the first
+ *	             interface); its address printed when bound
  *
  * Everything here runs on core 0: node_join, the retry timer and the
  * datagrams (a datagram is delivered on the core that received it, and
@@ -25,6 +28,7 @@
 #include "ebb/runtime.h"
 #include "ebb/timer.h"
 #include "kernel/platform.h"
+#include "tcp/dhcp.h"
 #include "tcp/netcfg.h"
 #include "tcp/netif.h"
 #include "tcp/udp.h"
@@ -150,6 +154,18 @@ node_rx(void *arg, const struct udp_rx *rx, struct iobuf *p)
 		free(line);
 }
 
+/* The forwarded ports' interface has (or has lost) its address. */
+static void
+nat_configured(void *arg, struct netif *nif)
+{
+	(void)arg;
+	if (nif->ip == 0)
+		printf("node %d: %s lost its address; asking again (DHCP)\n", me.num, nif->name);
+	else
+		printf("node %d: %s is %s (DHCP): the host's forwarded ports reach it\n", me.num,
+		    nif->name, netcfg_fmt(nif->ip, (char[16]){ 0 }));
+}
+
 /* The value of "key=" in argv, or NULL. */
 static const char *
 arg(int argc, char **argv, const char *key)
@@ -168,6 +184,8 @@ node_join(int argc, char **argv, struct future *joined, char *why, size_t whylen
 	const char *num = arg(argc, argv, "node="), *fe = arg(argc, argv, "frontend=");
 	const char *ip = arg(argc, argv, "ip=");	/* netcfg_parse wants the "ip=" */
 	const char *st = arg(argc, argv, "site=");
+	const char *nat = arg(argc, argv, "nat=");
+	struct netif *natif = NULL;
 	uint32_t addr, mask, gw;
 	char *end;
 	long n;
@@ -201,12 +219,22 @@ node_join(int argc, char **argv, struct future *joined, char *why, size_t whylen
 		snprintf(why, whylen, "no network interface to join the LAN on");
 		return EINVAL;
 	}
+	if (nat != NULL && (strcmp(nat, "dhcp") != 0 || (natif = netif_next(me.nif)) == NULL)) {
+		snprintf(why, whylen, "nat=%s: %s", nat, strcmp(nat, "dhcp") != 0 ?
+		    "not nat=dhcp" : "no second interface to ask DHCP on");
+		return EINVAL;
+	}
 	if ((err = udp_bind(NODE_PORT, node_rx, NULL)) != 0) {
 		snprintf(why, whylen, "UDP port %d: %s", NODE_PORT, strerror(err));
 		return err;
 	}
-	netcfg_apply(me.nif, addr, mask, gw);
 	me.num = (int)n;
+	if (natif != NULL && (err = dhcp_start(natif, nat_configured, NULL)) != 0) {
+		udp_unbind(NODE_PORT);
+		snprintf(why, whylen, "nat=dhcp: DHCP on %s: %s", natif->name, strerror(err));
+		return err;
+	}
+	netcfg_apply(me.nif, addr, mask, gw);
 	me.joined = joined;
 	timer_setup(&me.retry, callin, NULL);
 	callin(NULL);

@@ -49,7 +49,20 @@ struct node_spec {
 	int callin_s;			/* seconds it has to call in (120 if 0),
 					 * else it is stopped and its future
 					 * fails with ETIMEDOUT */
+	const char *fwd;		/* guest ports the host reaches, "tcp:11211
+					 * udp:7" (NULL: none): see below */
 };
+
+/*
+ * Forwarded ports.  The LAN is out of Linux's reach; with spec->fwd the
+ * node gets a second NIC, after the LAN's (PCI order), on QEMU's user
+ * networking, which forwards a free port of the host's 127.0.0.1 to
+ * each guest port named, and node_boot prints where each is:
+ * "frontend: node N's TCP port 11211 is at 127.0.0.1:PORT".  It passes
+ * nat=dhcp, and node_join configures that NIC by DHCP (QEMU's
+ * 10.0.2.15; the node's one DHCP client, tcp/dhcp.h).
+ */
+#define NODE_FWD_MAX	8		/* ports in spec->fwd, at most */
 
 struct node;
 struct netif;
@@ -114,7 +127,8 @@ void node_wait_all(void);
 /*
  * If argv has node=N frontend=A.B.C.D ip=A.B.C.D/N (what node_boot
  * passes), configure the first interface with that address and call in
- * until the frontend answers; then joined resolves (value: the node
+ * until the frontend answers (with nat=dhcp too: the second interface
+ * by DHCP, announced on the console); then joined resolves (value: the node
  * number, as a uintptr_t), and a "bye" from the frontend ends the
  * instance with status 0 (ebb_exit).  Returns 0 if it started, ENOENT
  * if argv has no node= (not a node), or EINVAL with the reason in why.

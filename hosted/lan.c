@@ -27,6 +27,9 @@
  * entries; a copy of one address is all a reader takes).  The
  * interface has one receive queue, so netif_input hands each frame to
  * its flow's core.
+ *
+ * lan_free_port, at the end, lends node.c a port of 127.0.0.1 for a
+ * node's forwarded ports (the sockets are here, not in node.c).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -357,4 +360,20 @@ lan_stats(struct netif *nif, struct lan_stats *st)
 	st->forwarded = __atomic_load_n(&l->st.forwarded, __ATOMIC_RELAXED);
 	st->tx = __atomic_load_n(&l->st.tx, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&l->st.dropped, __ATOMIC_RELAXED);
+}
+
+uint16_t
+lan_free_port(int udp)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
 }

@@ -52,6 +52,13 @@ struct netif *lan_create(const char *name, uint16_t port, char *why, size_t whyl
 /* The UDP port of the LAN's socket: where nodes send their frames. */
 uint16_t lan_port(struct netif *nif);
 
+/*
+ * A port of the host's 127.0.0.1 free now for UDP (udp) or TCP, as the
+ * kernel picks one (node_boot's forwarded ports); 0 if none.  Another
+ * process may take it before it is used.
+ */
+uint16_t lan_free_port(int udp);
+
 /* The switch's counters (a snapshot). */
 void lan_stats(struct netif *nif, struct lan_stats *st);
 

@@ -5,6 +5,8 @@
  *	node_boot -> (first) lan_create, 10.235.0.1/24, udp_bind(NODE_PORT)
  *	          -> fork; the child: PR_SET_PDEATHSIG, exec QEMU with the
  *	             node's NIC on the LAN (-netdev dgram) and its arguments
+ *	             (spec->fwd: a second NIC on user networking, a free
+ *	             port of 127.0.0.1 forwarded to each guest port named)
  *	"callin N" from node N's address -> "welcome N BASE COUNT";
  *	             the first resolves node_called_in's future
  *	the watch timer (core 0, every NODE_WATCH_MS): each node's console
@@ -346,10 +348,65 @@ kvm_usable(void)
 	return hw && access("/dev/kvm", R_OK | W_OK) == 0;
 }
 
+/*
+ * spec->fwd ("tcp:11211 udp:7") into QEMU's user netdev with a hostfwd
+ * for each, from a free port here; the lines saying where each is go
+ * into says.  0, or -1 with the reason in why.
+ */
+static int
+fwd_netdev(const char *fwd, int num, char *netdev, size_t cap, char *says, size_t saycap,
+    char *why, size_t whylen)
+{
+	size_t len = (size_t)snprintf(netdev, cap, "user,id=n1"), slen = 0;
+	int nports = 0;
+
+	says[0] = '\0';
+	for (const char *p = fwd; *p != '\0';) {
+		char proto[4];
+		unsigned guest, host;
+		int used = 0;
+
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (sscanf(p, "%3[a-z]:%5u%n", proto, &guest, &used) != 2 ||
+		    (p[used] != ' ' && p[used] != '\0') || guest < 1 || guest > 65535 ||
+		    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
+			snprintf(why, whylen, "fwd=%s: want words tcp:PORT or udp:PORT", fwd);
+			return -1;
+		}
+		if (++nports > NODE_FWD_MAX) {
+			snprintf(why, whylen, "fwd=%s: at most %d ports", fwd, NODE_FWD_MAX);
+			return -1;
+		}
+		if ((host = lan_free_port(proto[0] == 'u')) == 0) {
+			snprintf(why, whylen, "no free %s port on 127.0.0.1", proto);
+			return -1;
+		}
+		len += (size_t)snprintf(netdev + len, cap - len,
+		    ",hostfwd=%s:127.0.0.1:%u-:%u", proto, host, guest);
+		slen += (size_t)snprintf(says + slen, saycap - slen,
+		    "frontend: node %d's %s port %u is at 127.0.0.1:%u\n", num,
+		    proto[0] == 't' ? "TCP" : "UDP", guest, host);
+		p += used;
+		if (len >= cap || slen >= saycap) {
+			snprintf(why, whylen, "fwd=%s: too long", fwd);
+			return -1;
+		}
+	}
+	if (nports == 0) {
+		snprintf(why, whylen, "fwd=%s: no port named", fwd);
+		return -1;
+	}
+	return 0;
+}
+
 struct node *
 node_boot(const struct node_spec *spec, char *why, size_t whylen)
 {
 	char machine[32], smp[32], mem[16], netdev[160], nic[96], append[1024], site[16] = "";
+	char netdev1[NODE_FWD_MAX * 48 + 16], nic1[96], says[NODE_FWD_MAX * 80] = "";
 	int kvm = kvm_usable(), cpus = spec->cpus > 0 ? spec->cpus : 1, pfd[2], tfd = -1;
 	char tname[16];
 	struct node *n;
@@ -393,15 +450,33 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 	    (unsigned)(parent & 0xff), (unsigned)n->num);
 	if (node_site_of() != 0)
 		snprintf(site, sizeof site, " site=%d", node_site_of());
-	snprintf(append, sizeof append, "%s%snode=%d frontend=%s ip=%s/24%s",
+	snprintf(append, sizeof append, "%s%snode=%d frontend=%s ip=%s/24%s%s",
 	    spec->args ? spec->args : "", spec->args && *spec->args ? " " : "", n->num,
 	    netcfg_fmt(hton32(NODE_NET + 1), (char[16]){ 0 }), netcfg_fmt(node_ip(n), (char[16]){ 0 }),
-	    site);
-	char *argv[] = { "qemu-system-x86_64", "-machine", machine, "-cpu", kvm ? "host" : "max",
+	    site, spec->fwd != NULL ? " nat=dhcp" : "");
+	char *argv[32] = { "qemu-system-x86_64", "-machine", machine, "-cpu", kvm ? "host" : "max",
 		"-smp", smp, "-m", mem, "-display", "none", "-monitor", "none",
 		"-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
 		"-netdev", netdev, "-device", nic, "-kernel", (char *)spec->image,
 		"-append", append, NULL };
+	int argc = 26;
+
+	if (spec->fwd != NULL) {	/* the second NIC, after the LAN's: its PCI slot is later */
+		if (fwd_netdev(spec->fwd, n->num, netdev1, sizeof netdev1, says, sizeof says,
+		    why, whylen) != 0) {
+			if (tfd >= 0)
+				close(tfd);
+			free(n);
+			return NULL;
+		}
+		snprintf(nic1, sizeof nic1, "virtio-net-pci,netdev=n1,romfile=,"
+		    "mac=52:54:00:ec:%02x:%02x", (unsigned)(parent & 0xff), (unsigned)n->num);
+		argv[argc++] = "-netdev";
+		argv[argc++] = netdev1;
+		argv[argc++] = "-device";
+		argv[argc++] = nic1;
+		argv[argc] = NULL;
+	}
 
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
@@ -450,8 +525,8 @@ node_boot(const struct node_spec *spec, char *why, size_t whylen)
 	nlive++;
 	if (!timer_armed(&watch))
 		timer_start(&watch, NODE_WATCH_MS * TIMER_MS, NODE_WATCH_MS * TIMER_MS);
-	printf("frontend: node %d booting (%s, %s, %s, pid %d)\n", n->num, spec->image,
-	    kvm ? "KVM" : "TCG", mem, (int)pid);
+	printf("frontend: node %d booting (%s, %s, %s, pid %d)\n%s", n->num, spec->image,
+	    kvm ? "KVM" : "TCG", mem, (int)pid, says);
 	if (tfd >= 0)
 		printf("frontend: node %d's NIC is TAP device %s on bridge %s\n", n->num, tname,
 		    tap_bridge);

@@ -20,7 +20,14 @@
 # ends before calling in (echo, which refuses node=) is reported with
 # its status and its future fails; a node that never calls in is
 # stopped at the frontend's limit; a node's QEMU killed while it runs is
-# reported, and Ctrl-C of the frontend then ends the other; SIGKILL of
+# reported, and Ctrl-C of the frontend then ends the other; plain: a
+# native kvstore node loads its items from a file of the host's through
+# the file Ebb (3,000 lines over two pieces, a line with no space and
+# one too long counted bad) and a memcached client on the host reads
+# them back byte for byte through the node's forwarded port (fwd=,
+# QEMU's user networking), then Ctrl-C leaves no QEMU, a load= file
+# missing reported, plain nodes that all end reported (status 1), a bad
+# fwd= refused; SIGKILL of
 # the frontend ends every QEMU it started (PR_SET_PDEATHSIG); a native
 # image asked to be a frontend refuses; bad arguments are refused.
 . "$(dirname "$0")/lib.sh"
@@ -156,6 +163,78 @@ fi
 bg_end
 check cluster.node_killed 130 "$r" '^frontend: node 1: QEMU ended by signal 9 \(Killed\)$'
 
+# plain: a kvstore node loads its items from the host's file through the
+# file Ebb; a memcached client on the host reads them back through the
+# forwarded port.  Lines of about 100 bytes, so the file spans two of
+# the node's reads (256 KiB each).
+mkdir -p "$tmp/kv"
+for i in $(seq 3000); do
+	printf 'k%d value %d of the host file, padded to about a hundred bytes %060d\n' "$i" "$i" "$i"
+done >"$tmp/kv/items.txt"
+{ echo nospace; printf 'long %070000d\n' 0; printf 'greeting hello,  world\r\n'; printf 'last no newline'; } \
+	>>"$tmp/kv/items.txt"
+bg nodes=1 plain image=build/native/kvstore.elf32 share="$tmp/kv" nodeargs=load=items.txt fwd=tcp:11211
+r=1
+if wait_line '^\[node 1\] kvstore: loaded 3002 items from the frontend' 300 &&
+    wait_line '^\[node 1\] node 1: vnet1 is ' 300 &&
+    wait_line '^cluster: all 1 nodes are up' 30; then
+	port=$(sed -n "s/^frontend: node 1's TCP port 11211 is at 127\.0\.0\.1:\([0-9]*\)\$/\1/p" "$tmp/app.out")
+	q1=$(qemu_pid 1)
+	# Every item in one get, k2066 among them: the first read ends inside its line.
+	keys="$(seq -f 'k%.0f' 3000 | tr '\n' ' ')greeting last long nospace"
+	{
+		awk 'NR <= 3000 { v = substr($0, index($0, " ") + 1)
+			printf "VALUE %s 0 %d\r\n%s\r\n", $1, length(v), v }' "$tmp/kv/items.txt"
+		printf 'VALUE greeting 0 13\r\nhello,  world\r\nVALUE last 0 10\r\nno newline\r\n'
+	} >"$tmp/kv/want"
+	printf 'END\r\n' >>"$tmp/kv/want"
+	# The client: bash's /dev/tcp; quit makes the server close.
+	timeout 60 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"' && printf "get '"$keys"'\r\nquit\r\n" >&3 &&
+		cat <&3' >"$tmp/kv/got" 2>&1
+	if cmp "$tmp/kv/want" "$tmp/kv/got" >>"$tmp/app.out" 2>&1; then
+		echo "the client read $(wc -c <"$tmp/kv/got") bytes back as in the file" >>"$tmp/app.out"
+	fi
+	stats() {
+		timeout 60 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"' && printf "'"$1"'stats\r\nquit\r\n" >&3 &&
+			cat <&3' | tr -d '\r' | sed -n 's/^STAT \(curr_items\|bytes\|curr_connections\) /\1 /p' | tr '\n' ' '
+		echo
+	}
+	echo "loaded: $(stats '')" >>"$tmp/app.out"
+	# Leaks: flush_all empties the store, and only the asking connection is left.
+	echo "flushed: $(stats 'flush_all\r\n')" >>"$tmp/app.out"
+	kill -INT "$pid"
+	wait "$pid"
+	r=$?
+	gone "$q1" 30 || { echo "node 1's QEMU ($q1) outlived its frontend" >>"$tmp/app.out"; r=99; }
+fi
+bg_end
+check cluster.plain_kvstore 130 "$r" "^frontend: node 1's TCP port 11211 is at 127\.0\.0\.1:[0-9]+\$" \
+	'^\[node 1\] node 1: vnet1 is 10\.0\.2\.15 \(DHCP\): the host.s forwarded ports reach it$' \
+	'^\[node 1\] kvstore: loaded 3002 items from the frontend.s items\.txt \(2 bad lines\)$' \
+	'^cluster: all 1 nodes are up; Ctrl-C ends them and me$' \
+	'^the client read [0-9]+ bytes back as in the file$' '^loaded: curr_connections 1 bytes [1-9][0-9]* curr_items 3002 $' \
+	'^flushed: curr_connections 1 bytes 0 curr_items 0 $' '!still pending' '!panic'
+
+# plain: a load= file that is not there is reported, and the node serves on.
+bg nodes=1 plain image=build/native/kvstore.elf32 share="$tmp/kv" nodeargs=load=missing.txt
+r=1
+if wait_line '^\[node 1\] kvstore: cannot load ' 300 && wait_line '^cluster: all 1 nodes are up' 30; then
+	q1=$(qemu_pid 1)
+	kill -INT "$pid"
+	wait "$pid"
+	r=$?
+	gone "$q1" 30 || { echo "node 1's QEMU ($q1) outlived its frontend" >>"$tmp/app.out"; r=99; }
+fi
+bg_end
+check cluster.plain_load_missing 130 "$r" \
+	'^\[node 1\] kvstore: cannot load missing\.txt from the frontend: No such file or directory \(0 items loaded before\)$' \
+	'!TCP port' '!vnet1' '!panic'
+
+# plain: every node ends (echo refuses node=): the frontend says so, status 1.
+frontend nodes=1 plain image=build/native/echo.elf32
+check cluster.plain_all_ended 1 $? '^frontend: node 1 exited with status 64$' \
+	'^cluster: every node has ended$' '!all 1 nodes are up'
+
 # SIGKILL of the frontend: its QEMUs must not outlive it.
 bg nodes=2 image=$img stay
 r=1
@@ -175,5 +254,7 @@ check cluster.native_frontend 1 $? 'a native instance cannot boot nodes'
 
 frontend nodes=0
 check cluster.bad_args 2 $? '^cluster: nodes must be 1\.\.62'
+frontend nodes=1 plain fwd=tcp:99999
+check cluster.bad_fwd 1 $? '^cluster: node_boot: fwd=tcp:99999: want words tcp:PORT or udp:PORT$' '!booting'
 
 exit $failed

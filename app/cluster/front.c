@@ -17,6 +17,12 @@
  * TAP devices on that Linux bridge instead of the default's (node.h,
  * node_lan_tap), the --tap interface the frontend's own port on it.
  *
+ * plain: the nodes run another app (spec.image: kvstore, say) and never
+ * say hello: once every node has called in, say so and stay until
+ * Ctrl-C, serving share=DIR through the file Ebb; fwd= forwards their
+ * ports to the host's (node_spec's fwd).  The status is 1 if every node
+ * ended first.
+ *
  * With idmap=etcd: the map's server keeps its values in etcd, and site=
  * picks this frontend's share of the ranges (ebb/idmap.h).
  *
@@ -48,7 +54,7 @@ struct fnode {
 };
 
 static struct {
-	int want, stay, bench, started, finished, bad;
+	int want, stay, bench, plain, started, finished, bad;
 	const char *share;		/* share=DIR, or NULL */
 	struct future *bench_wait;	/* node 1's BENCHRES, awaited */
 	char bench_line[256];
@@ -130,6 +136,14 @@ check_finish(void)
 
 	if (fe.finished || !fe.started || fe.stay)
 		return;
+	if (fe.plain) {		/* stays while any node is up */
+		for (int k = 1; k <= fe.want; k++)
+			if (!fe.n[k].dead)
+				return;
+		printf("cluster: every node has ended\n");
+		ebb_exit(1);
+		return;
+	}
 	for (int k = 1; k <= fe.want; k++) {
 		struct fnode *f = &fe.n[k];
 
@@ -274,6 +288,10 @@ start(void)
 	w[1] = hton32(fe.xmsgs);
 	w[2] = hton32(n);
 	fe.started = 1;
+	if (fe.plain) {
+		printf("cluster: all %u nodes are up; Ctrl-C ends them and me\n", n);
+		return;
+	}
 	if (fe.bench) {
 		spawn(front_bench, NULL);
 		return;
@@ -317,6 +335,11 @@ progress(void)
 		if (live == 0) {
 			fe.finished = 1;
 			fe.bad = 1;
+			if (fe.plain) {
+				printf("cluster: every node has ended\n");
+				ebb_exit(1);
+				return;
+			}
 			spawn(finish, NULL);
 			return;
 		}
@@ -490,6 +513,10 @@ called_in(struct future *fut, void *arg)
 
 	if (fut->err == 0) {
 		f->called = 1;
+		if (fe.plain) {		/* its call-in is its hello */
+			f->hello = 1;
+			progress();
+		}
 		return;
 	}
 	printf("cluster: node %d did not call in: %s\n", f->num, strerror(fut->err));
@@ -502,7 +529,7 @@ cl_frontend(int argc, char **argv)
 	struct node_spec spec = { .image = "build/native/cluster.elf32", .cpus = 1, .mem_mib = 64 };
 	const char *etcd = NULL, *ipcfg = NULL, *bridge = NULL;
 	char why[256];
-	int site = 0;
+	int site = 0, mem_given = 0;
 
 	fe.want = 2;
 	fe.msgs = 10000;
@@ -517,7 +544,7 @@ cl_frontend(int argc, char **argv)
 		else if (strncmp(a, "cpus=", 5) == 0)
 			spec.cpus = atoi(a + 5);
 		else if (strncmp(a, "mem=", 4) == 0)
-			spec.mem_mib = atoi(a + 4);
+			spec.mem_mib = atoi(a + 4), mem_given = 1;
 		else if (strncmp(a, "callin=", 7) == 0)
 			spec.callin_s = atoi(a + 7);
 		else if (strncmp(a, "nodeargs=", 9) == 0)
@@ -553,11 +580,17 @@ cl_frontend(int argc, char **argv)
 			fe.bench = 1;
 		else if (strncmp(a, "share=", 6) == 0)
 			fe.share = a + 6;
+		else if (strcmp(a, "plain") == 0)
+			fe.plain = 1;
+		else if (strncmp(a, "fwd=", 4) == 0)
+			spec.fwd = a + 4;
 		else {
 			printf("cluster: unknown argument \"%s\"; usage: cluster %s\n", a, app_usage);
 			return 2;
 		}
 	}
+	if (fe.plain && !mem_given)
+		spec.mem_mib = 256;	/* another app's: make run's MEM */
 	if (fe.want < 1 || fe.want > NODE_MAX || spec.cpus < 1 || spec.mem_mib < 4 ||
 	    spec.callin_s < 0 || fe.msgs > 10000000 || fe.xmsgs > 10000000) {
 		printf("cluster: nodes must be 1..%d, cpus at least 1, mem at least 4, callin"

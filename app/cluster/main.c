@@ -4,7 +4,7 @@
  *
  *	build/hosted/cluster [nodes=N] [image=PATH] [cpus=C] [mem=MIB]
  *	    [callin=SECONDS] [nodeargs=ARGS] [msgs=M] [xmsgs=X] [stay | bench | share=DIR]
- *	    [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]
+ *	    [plain [fwd=PROTO:PORT...]] [ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]
  *	    [putid=ID:TEXT | getid=ID:TEXT]
  *	make run APP=cluster NODES=2
  *
@@ -27,7 +27,10 @@
  * addresses the --tap interface; idmap=etcd: keeps the id map in etcd,
  * site= picks the frontend's share of the ranges; putid= has node 1 set
  * a given id and the last node read it, getid= the last node read it
- * (README.md, "Several hosts").  share=DIR:
+ * (README.md, "Several hosts").  plain: the nodes are
+ * another app's (image=, nodeargs=), the frontend only boots them,
+ * serves share=DIR and stays (front.c); fwd= forwards their ports to
+ * the host's loopback (ebb/node.h).  share=DIR:
  * instead of the streams, every node reads the host's files beneath DIR
  * through the file Ebb (ebb/file.h) and reports their sizes and
  * checksums, which the frontend checks against its own reading (share.c).
@@ -44,8 +47,8 @@
 #include "ebb/runtime.h"
 
 const char app_usage[] = "[nodes=N] [image=PATH] [cpus=C] [mem=MIB] [callin=SECONDS]"
-    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [lan=tap:BRIDGE | ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT] [site=S]"
-    " [putid=ID:TEXT | getid=ID:TEXT] [stay | bench | share=DIR]"
+    " [nodeargs=ARGS] [msgs=M] [xmsgs=X] [lan=tap:BRIDGE | ip=A.B.C.D/N] [idmap=etcd:A.B.C.D:PORT]"
+    " [site=S] [putid=ID:TEXT | getid=ID:TEXT] [stay | bench | share=DIR] [plain [fwd=PROTO:PORT...]]"
     "  (the frontend; a node gets node=N frontend=A ip=A/N from it)";
 
 static struct future joined;

@@ -4,6 +4,8 @@
  *
  *	build/hosted/kvstore --tap tap0 ip=10.77.0.2/24 [port=11211] [mem=64] [item_max=1048576]
  *	make run APP=kvstore			(QEMU's user networking, port forwarded)
+ *	build/hosted/cluster plain image=build/native/kvstore.elf32 share=DIR
+ *	    nodeargs=load=items.txt fwd=tcp:11211	(a node; README.md)
  *
  * A memcached-compatible server (text protocol, text.c) over the store
  * (store.c).  Every connection lives on the core that took its SYN
@@ -27,12 +29,30 @@
  * memory it holds here is bounded by those (GET replies are references
  * to items, not copies, so a big outq costs little).  The server goes on
  * serving everyone else.
+ *
+ * A node.  With node= (what a frontend's node_boot passes, ebb/node.h)
+ * the node's arguments are node_join's, the LAN's address among them,
+ * and load=PATH is allowed: once joined, the messenger and the file
+ * Ebb's client start (ebb/file.h), and PATH is read from the
+ * frontend's shared directory in pieces of KV_LOAD_PIECE bytes, one
+ * item a line: "KEY VALUE\n" (the key up to the first space, 1..250
+ * bytes of no control characters; the value the rest of the line, a
+ * "\r" before the newline dropped, flags 0, no expiry; the last line
+ * may lack its newline).  Empty lines and lines that begin with '#' are
+ * skipped; a line with no space, a bad key, or longer than
+ * KV_LOAD_LINE_MAX is counted bad and skipped.  The server listens
+ * meanwhile, on every interface (with nat=dhcp, the forwarded ports'
+ * too).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ebb/event.h"
+#include "ebb/file.h"
+#include "ebb/msg.h"
+#include "ebb/node.h"
 #include "ebb/runtime.h"
 #include "kernel/param.h"
 #include "kernel/platform.h"
@@ -42,11 +62,14 @@
 #include "tcp/netcfg.h"
 #include "tcp/netif.h"
 #include "tcp/pkt.h"
+#include "tcp/proto.h"
 #include "tcp/tcp.h"
 
 #define KV_PORT		11211		/* memcached's */
 #define KV_OUTQ_MAX	(512 * 1024)	/* replies queued past tcp_send before parsing stops */
 #define EX_UNAVAILABLE	69		/* sysexits.h: no network interface */
+#define KV_LOAD_PIECE	FILE_CHUNK	/* bytes of load= per file_read */
+#define KV_LOAD_LINE_MAX (64 * 1024)	/* a load= line, without its newline */
 
 /* One connection's state, owned by its core. */
 struct kv_conn {
@@ -192,6 +215,169 @@ kv_listen(uint16_t port)
 	return tcp_listen(port, kv_accept, NULL);
 }
 
+/* ---- a node: load= ------------------------------------------------------------ */
+
+static void configured(void *arg, struct netif *nif);
+
+static struct {
+	struct future joined;
+	struct files *fs;
+	const char *path;		/* load=, or NULL */
+	uint64_t items, bad;
+} kn;
+
+/* Is a one of node_join's arguments (ebb/node.h)? */
+static int
+node_arg(const char *a)
+{
+	static const char *const keys[] = { "node=", "frontend=", "ip=", "site=", "nat=" };
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strncmp(a, keys[i], strlen(keys[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* One line of the load= file, p[0..n), without its newline: an item stored, or bad. */
+static void
+load_line(const char *p, size_t n)
+{
+	const char *sp;
+	size_t nkey, nv;
+	struct kv_item *it;
+	enum kv_status why;
+
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (n == 0 || p[0] == '#')
+		return;
+	if (n > KV_LOAD_LINE_MAX || (sp = memchr(p, ' ', n)) == NULL ||
+	    (nkey = (size_t)(sp - p)) == 0 || nkey > KV_KEY_MAX) {
+		kn.bad++;
+		return;
+	}
+	for (size_t i = 0; i < nkey; i++)
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] == 0x7f) {
+			kn.bad++;
+			return;
+		}
+	nv = n - nkey - 1;
+	if ((it = kv_item_new(p, nkey, 0, 0, nv, &why)) == NULL) {
+		kn.bad++;			/* too large for item_max, or no memory */
+		return;
+	}
+	memcpy(kv_value(it), sp + 1, nv);
+	memcpy(kv_value(it) + nv, "\r\n", 2);
+	if (kv_store(KV_SET, it, 0, NULL) == KV_STORED)
+		kn.items++;
+	else
+		kn.bad++;
+}
+
+/*
+ * Read load='s file through the file Ebb, piece by piece, storing each
+ * whole line; buf keeps the part of a line a piece cut.  An event on
+ * core 0 (it blocks on each read).
+ */
+static void
+load(void *arg)
+{
+	char *buf = malloc(KV_LOAD_LINE_MAX + KV_LOAD_PIECE);
+	size_t have = 0, got;
+	uint64_t off = 0;
+	int err = 0, skipping = 0;
+
+	(void)arg;
+	if (buf == NULL) {
+		printf("kvstore: no memory to load %s\n", kn.path);
+		return;
+	}
+	do {
+		struct future f;
+		struct iobuf *b;
+		void *v = NULL;
+		char *p, *end, *nl;
+
+		future_init(&f);
+		if ((err = file_read(kn.fs, kn.path, off, KV_LOAD_PIECE, &f)) != 0 ||
+		    (err = future_block(&f, &v)) != 0)
+			break;
+		b = v;
+		got = iobuf_chain_len(b);
+		iobuf_copy_out(b, 0, got, buf + have);
+		iobuf_free_chain(b);
+		off += got;
+		p = buf;
+		end = buf + have + got;
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+			if (skipping)
+				skipping = 0;	/* the end of a line too long */
+			else
+				load_line(p, (size_t)(nl - p));
+			p = nl + 1;
+		}
+		have = (size_t)(end - p);
+		if (skipping || have > KV_LOAD_LINE_MAX) {
+			if (!skipping)
+				kn.bad++;
+			skipping = 1;
+			have = 0;
+		}
+		memmove(buf, p, have);
+	} while (got == KV_LOAD_PIECE);
+	if (err == 0 && have > 0)
+		load_line(buf, have);		/* the last line, without its newline */
+	free(buf);
+	int serving, pending;
+	file_counts(kn.fs, &serving, &pending);
+	if (pending != 0)		/* every read answered, or failed: none left */
+		printf("kvstore: %d file requests still pending after the load\n", pending);
+	if (err != 0)
+		printf("kvstore: cannot load %s from the frontend: %s (%llu items loaded before)\n",
+		    kn.path, strerror(err), (unsigned long long)kn.items);
+	else
+		printf("kvstore: loaded %llu items from the frontend's %s (%llu bad lines)\n",
+		    (unsigned long long)kn.items, kn.path, (unsigned long long)kn.bad);
+	fflush(stdout);
+}
+
+/* Joined: the messenger and the file Ebb on the LAN; then load=. */
+static void
+joined(struct future *f, void *arg)
+{
+	struct netif *lan = netif_first();
+	struct messenger *m;
+	uint32_t front = hton32(NODE_NET + 1);
+
+	(void)arg;
+	if (f->err != 0)
+		return;
+	printf("kvstore: node %d joined its frontend\n", (int)(uintptr_t)f->value);
+	if ((m = msgr_start(lan->ip)) == NULL || (kn.fs = file_start(m, front)) == NULL) {
+		printf("kvstore: cannot start the messenger and the file Ebb\n");
+		return;
+	}
+	if (kn.path != NULL)
+		spawn(load, NULL);
+	fflush(stdout);
+}
+
+/* node_join (the LAN's address; nat=dhcp) and, once joined, the rest. */
+static int
+node_start(int argc, char **argv)
+{
+	char why[256];
+
+	future_init(&kn.joined);
+	if (node_join(argc, argv, &kn.joined, why, sizeof why) != 0) {
+		printf("kvstore: %s\n", why);
+		return 1;
+	}
+	configured(NULL, netif_first());
+	future_then(&kn.joined, joined, NULL);
+	return EBB_RUN;
+}
+
 /* ---- the app --------------------------------------------------------------- */
 
 /* The interface has (or has lost) its address: say where we serve. */
@@ -211,7 +397,7 @@ configured(void *arg, struct netif *nif)
 
 /* ebb/runtime.h; also printed with a usage error. */
 const char app_usage[] = "[ip=dhcp | ip=A.B.C.D/N[,gw=G]] [port=11211] [mem=MIB] "
-    "[item_max=BYTES]";
+    "[item_max=BYTES]  (a node: node=N frontend=A ip=A/N [load=PATH], from its frontend)";
 
 /* Say what is wrong with arg and how kvstore is called; EXIT_USAGE. */
 static int
@@ -242,10 +428,16 @@ app_main(int argc, char **argv)
 	unsigned long port = KV_PORT, mem = KV_MEM_DEFAULT >> 20, item_max = KV_ITEM_MAX_DEFAULT;
 	uint32_t ip = 0, mask = 0, gw = 0;
 	struct netif *nif;
-	int err;
+	int err, node = 0;
 
+	for (int i = 1; i < argc; i++)
+		node |= strncmp(argv[i], "node=", 5) == 0;
 	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "ip=", 3) == 0)
+		if (node && node_arg(argv[i]))
+			continue;		/* node_join's */
+		else if (node && strncmp(argv[i], "load=", 5) == 0 && argv[i][5] != '\0')
+			kn.path = argv[i] + 5;
+		else if (strncmp(argv[i], "ip=", 3) == 0)
 			cfg = argv[i];
 		else if (strncmp(argv[i], "port=", 5) == 0) {
 			if (number_arg(argv[i], "port=", 1, 65535, &port) != 0)
@@ -260,7 +452,7 @@ app_main(int argc, char **argv)
 			return usage("unknown argument", argv[i]);
 	}
 	int dhcp = strcmp(cfg, "ip=dhcp") == 0;
-	if (!dhcp && (err = netcfg_parse(cfg, &ip, &mask, &gw)) != NETCFG_OK)
+	if (!node && !dhcp && (err = netcfg_parse(cfg, &ip, &mask, &gw)) != NETCFG_OK)
 		return usage(netcfg_error(err), cfg);
 	if ((nif = netif_first()) == NULL) {
 		printf("kvstore: no network interface: give it one with make run NET=user or"
@@ -279,6 +471,8 @@ app_main(int argc, char **argv)
 	}
 	printf("kvstore: %lu MiB for items, items up to %lu bytes, %d core%s\n", mem, item_max,
 	    core_count(), core_count() == 1 ? "" : "s");
+	if (node)
+		return node_start(argc, argv);
 	if (dhcp) {
 		printf("kvstore: asking for an address on %s (DHCP)\n", nif->name);
 		fflush(stdout);
