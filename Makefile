@@ -393,10 +393,10 @@ $(filter $(B)/test/test_kv%,$(TEST_BINS)): $(KV_TEST_OBJS)
 
 # The Linux end of the TCP tests and benchmarks (test/tcp_peer.c): an
 # ordinary program on the kernel's sockets, none of our code in it.
-$(B)/test/tcp_peer: test/tcp_peer.c $(TFLAGS)
+$(B)/test/tcp_peer: test/tcp_peer.c test/tcp_peer_load.c test/tcp_peer.h $(TFLAGS)
 	$(call say,CC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ $<
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -pthread -o $@ test/tcp_peer.c test/tcp_peer_load.c
 
 # httpd's load generator and checker (test/http_load.c): Linux sockets,
 # none of our code in it.
