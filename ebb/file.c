@@ -148,12 +148,14 @@ file_counts(struct files *fs, int *serving, int *pending)
 struct files *
 file_ebb(void)
 {
+	/* Acquire: pairs with the start's release; the Ebb is bound by then. */
 	return __atomic_load_n(&nall, __ATOMIC_ACQUIRE) > 0 ? ebb_rep(EBB_FILE) : NULL;
 }
 
 static struct files *
 files_of(struct messenger *m)
 {
+	/* Acquire: pairs with the start's release; the entries below n are whole. */
 	int n = __atomic_load_n(&nall, __ATOMIC_ACQUIRE);
 
 	for (int i = 0; i < n; i++)

@@ -315,16 +315,7 @@ requests_body(void)
 static struct test_leaks
 begin(void)
 {
-	static int primed;
-	struct test_leaks l = wire_begin(make);
-
-	if (!primed) {
-		primed = 1;
-		run(requests_body);
-		l = test_leak_start(NCORES);
-		net_stats_read(&s0);
-	}
-	return l;
+	return wire_begin_primed(make, run, requests_body);
 }
 
 TEST(requests)

@@ -253,16 +253,7 @@ prime_body(void)
 static struct test_leaks
 begin(void)
 {
-	static int primed;
-	struct test_leaks l = wire_begin(make);
-
-	if (!primed) {
-		primed = 1;
-		run(prime_body);
-		l = test_leak_start(NCORES);
-		net_stats_read(&s0);
-	}
-	return l;
+	return wire_begin_primed(make, run, prime_body);
 }
 
 /* ---- reads ------------------------------------------------------------------------------- */

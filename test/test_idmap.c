@@ -138,16 +138,7 @@ static void set_get_body(void);
 static struct test_leaks
 begin(void)
 {
-	static int primed;
-	struct test_leaks l = wire_begin(make);
-
-	if (!primed) {
-		primed = 1;
-		run(set_get_body);	/* the values the suite keeps */
-		l = test_leak_start(NCORES);
-		net_stats_read(&s0);
-	}
-	return l;
+	return wire_begin_primed(make, run, set_get_body);	/* the values the suite keeps */
 }
 
 /* ---- ranges ------------------------------------------------------------------------------ */
