@@ -148,8 +148,12 @@ file_counts(struct files *fs, int *serving, int *pending)
 struct files *
 file_ebb(void)
 {
-	/* Acquire: pairs with the start's release; the Ebb is bound by then. */
-	return __atomic_load_n(&nall, __ATOMIC_ACQUIRE) > 0 ? ebb_rep(EBB_FILE) : NULL;
+	/*
+	 * Bound, not merely counted: files_add publishes its entry before
+	 * the first one binds EBB_FILE, and ebb_rep of an unbound static id
+	 * panics.  (Not a hot path: the root's lookup is fine here.)
+	 */
+	return ebb_root_of(EBB_FILE) != NULL ? ebb_rep(EBB_FILE) : NULL;
 }
 
 static struct files *
