@@ -8,10 +8,16 @@
  *                   pushes, inline (slab.h), with no lock and no atomic
  *                   instruction: only its own core ever touches it.
  *   depot           the cache's shared part (one per node; one node for
- *                   now), under a spin lock: the slabs and the objects
+ *                   now), under a spin lock: a stack of freed objects
+ *                   (d.stack, up to dmax: SLAB_DEPOT_MAX objects or
+ *                   about SLAB_DEPOT_BYTES), the slabs and the objects
  *                   free in them.  An empty array is refilled with a
- *                   batch of objects; a full one gives its older half
- *                   back in one batch.
+ *                   batch of objects, from the stack first; a full one
+ *                   gives its older half back in one batch, onto the
+ *                   stack while it has room (pointers copied: a burst of
+ *                   frees that overflows the array, such as a window of
+ *                   packets acked at once, costs no bitmap work), else
+ *                   into the slabs.
  *   page allocator  a slab comes from page_alloc when the depot has no
  *                   free object left, and an empty slab goes back when
  *                   the depot holds more than SLAB_EMPTY_MAX of them
@@ -45,10 +51,13 @@
  * and fill what they hand out with SLAB_JUNK.
  *
  * Invariants, for a cache c, with its depot lock held and its cores quiet:
- *   objects in use + in arrays + free in slabs == d.nslabs * nobj;
+ *   objects in use + in arrays + on the stack + free in slabs ==
+ *   d.nslabs * nobj, and d.nfree counts those on the stack and in slabs;
  *   a slab whose objects are all free is on d.empty, one with some free
  *   on d.partial, one with none on no list;
- *   after a drain, at most SLAB_EMPTY_MAX slabs are on d.empty.
+ *   after a drain, at most SLAB_EMPTY_MAX slabs are on d.empty;
+ *   slab_cache_drain and slab_cache_destroy empty the stack into the
+ *   slabs (objects on it keep their slabs from the page allocator).
  *
  * Locking.  A core's array is owned by its core; only slab_stats (which
  * reads its count for a snapshot) and slab_cache_destroy (whose caller
@@ -69,8 +78,9 @@
  *     -> c; check x starts an object and is not marked free; mark it;
  *     push it on core 2's array.  When
  *     that array is full (slab_free_slow), its older half goes to the
- *     depot: each object's bit is set, its slab moves to the partial or
- *     empty list, and empty slabs beyond SLAB_EMPTY_MAX go to page_free.
+ *     depot: onto its stack while there is room; past that each object's
+ *     bit is set, its slab moves to the partial or empty list, and empty
+ *     slabs beyond SLAB_EMPTY_MAX go to page_free.
  */
 #include <string.h>
 #include <sys/queue.h>
@@ -187,12 +197,19 @@ slab_take(struct slab_cache *c, struct slab *s, void **out, unsigned max)
 	return n;
 }
 
-/* Depot lock held: fill pc up to a batch, partial slabs first. */
+/* Depot lock held: fill pc up to a batch, the stack first, then partial slabs. */
 static void
 depot_get(struct slab_cache *c, struct slab_core *pc)
 {
 	struct slab *s;
+	unsigned k = c->batch - pc->n;
 
+	if (k > c->d.nstack)
+		k = (unsigned)c->d.nstack;
+	c->d.nstack -= k;
+	c->d.nfree -= k;
+	memcpy(pc->obj + pc->n, c->d.stack + c->d.nstack, k * sizeof pc->obj[0]);
+	pc->n += k;
 	while (pc->n < c->batch) {
 		if ((s = LIST_FIRST(&c->d.partial)) == NULL &&
 		    (s = LIST_FIRST(&c->d.empty)) == NULL)
@@ -304,16 +321,33 @@ slab_alloc_slow(struct slab_cache *c, struct slab_core *pc)
 }
 
 /*
- * Move the n oldest objects of array pc to the depot, then give the empty
- * slabs beyond keep back to the page allocator.
+ * Move the n oldest objects of array pc to the depot: onto its stack as
+ * far as it has room (stack set), the rest (and, with stack clear, the
+ * whole stack too) into their slabs; then give the empty slabs beyond
+ * keep back to the page allocator.
  */
 static void
-core_drain(struct slab_cache *c, struct slab_core *pc, unsigned n, size_t keep)
+core_drain(struct slab_cache *c, struct slab_core *pc, unsigned n, size_t keep,
+    int stack)
 {
 	struct slab_list out = LIST_HEAD_INITIALIZER(out);
+	unsigned k = 0;
 
 	spin_lock(&c->d.lock);
-	for (unsigned i = 0; i < n; i++)
+	if (stack) {
+		k = c->dmax - (unsigned)c->d.nstack;
+		if (k > n)
+			k = n;
+		memcpy(c->d.stack + c->d.nstack, pc->obj, k * sizeof pc->obj[0]);
+		c->d.nstack += k;
+		c->d.nfree += k;
+	} else {
+		while (c->d.nstack > 0) {
+			c->d.nfree--;		/* depot_put counts it again */
+			depot_put(c, c->d.stack[--c->d.nstack]);
+		}
+	}
+	for (unsigned i = k; i < n; i++)
 		depot_put(c, pc->obj[i]);
 	if (n > 0)
 		c->d.drains++;
@@ -328,7 +362,7 @@ core_drain(struct slab_cache *c, struct slab_core *pc, unsigned n, size_t keep)
 void
 slab_free_slow(struct slab_cache *c, struct slab_core *pc, void *obj)
 {
-	core_drain(c, pc, c->batch, SLAB_EMPTY_MAX);
+	core_drain(c, pc, c->batch, SLAB_EMPTY_MAX, 1);
 	slab_mark_free(c, obj);
 	pc->obj[pc->n++] = obj;
 }
@@ -370,7 +404,7 @@ slab_cache_drain(struct slab_cache *c)
 {
 	struct slab_core *pc = &c->core[core_id()];
 
-	core_drain(c, pc, pc->n, 0);
+	core_drain(c, pc, pc->n, 0, 0);
 }
 
 void
@@ -420,6 +454,9 @@ cache_layout(struct slab_cache *c)
 	if (c->limit < 2)
 		c->limit = 2;
 	c->batch = (c->limit + 1) / 2;
+	c->dmax = SLAB_DEPOT_BYTES / c->size;
+	if (c->dmax > SLAB_DEPOT_MAX)
+		c->dmax = SLAB_DEPOT_MAX;
 }
 
 /* Check the order of the boot; there is nothing else to set up. */
@@ -472,7 +509,7 @@ slab_cache_destroy(struct slab_cache *c)
 	size_t in_use;
 
 	for (int i = 0; i < NCPU; i++)
-		core_drain(c, &c->core[i], c->core[i].n, 0);
+		core_drain(c, &c->core[i], c->core[i].n, 0, 0);
 	spin_lock(&c->d.lock);
 	in_use = c->d.nslabs * c->nobj - c->d.nfree;
 	spin_unlock(&c->d.lock);
@@ -503,6 +540,7 @@ slab_stats(struct slab_cache *c, struct slab_stats *st)
 	spin_lock(&c->d.lock);
 	st->slabs = c->d.nslabs;
 	st->free = c->d.nfree + cached;
+	st->stacked = c->d.nstack;
 	st->refills = c->d.refills;
 	st->drains = c->d.drains;
 	st->grows = c->d.grows;

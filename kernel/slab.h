@@ -43,6 +43,8 @@
 				 * (if SLAB_MAX_ORDER allows) */
 #define SLAB_CORE_MAX	31	/* most objects in a core's array of a cache */
 #define SLAB_CORE_BYTES	(64 * 1024)	/* ...and about this many bytes */
+#define SLAB_DEPOT_MAX	256	/* most objects in a depot's stack of a cache */
+#define SLAB_DEPOT_BYTES (512 * 1024)	/* ...and about this many bytes */
 #define SLAB_EMPTY_MAX	2	/* empty slabs a depot keeps (high-water mark);
 				 * more go back to the page allocator */
 
@@ -66,6 +68,7 @@ struct slab_stats {
 	size_t in_use;		/* objects allocated and not yet freed */
 	size_t free;		/* free objects: in slabs and in arrays */
 	size_t cached;		/* of those, in the per-core arrays */
+	size_t stacked;		/* of those, in the depot's stack */
 	size_t slabs;		/* slabs the cache holds */
 	size_t pages;		/* pages the slabs hold (slabs << order) */
 	uint64_t refills;	/* batches moved from the depot to an array */
@@ -153,6 +156,7 @@ struct slab_cache {
 	uint32_t align;
 	uint32_t nobj;			/* objects per slab */
 	uint32_t batch;			/* objects moved to/from the depot */
+	uint32_t dmax;			/* most objects in the depot's stack */
 	int order;			/* a slab is a block of this order */
 	int corder;			/* order of this struct's block */
 	TAILQ_ENTRY(slab_cache) link;	/* on slab.c's list of caches */
@@ -165,7 +169,9 @@ struct slab_cache {
 		struct slab_list empty;		/* all objects free */
 		size_t nslabs;		/* slabs held, on a list or not */
 		size_t nempty;		/* slabs on the empty list */
-		size_t nfree;		/* objects free in the slabs */
+		size_t nfree;		/* objects free in the slabs and the stack */
+		size_t nstack;		/* objects in stack[], newest on top */
+		void *stack[SLAB_DEPOT_MAX];	/* freed, not yet back in their slabs */
 		uint64_t refills, drains, grows, shrinks;	/* slab_stats */
 	} __attribute__((aligned(SLAB_LINE))) d;
 

@@ -14,8 +14,11 @@
  *	tcp_rto_expired in tcp_expire.c, beside the timer that calls it)
  *
  * Congestion control is RFC 5681: slow start below ssthresh (cwnd grows
- * by at most one MSS per ACK), congestion avoidance above it (one MSS
- * per cwnd of bytes acked).  Loss recovery has two forms, chosen by
+ * by the bytes each ACK acks, up to ssthresh: RFC 3465's byte counting
+ * without its limit, as Linux, since receivers that ACK a burst at once
+ * (ours, tcp_out.c; Linux behind its receive offload) send stretch
+ * ACKs), congestion avoidance above it (one MSS per cwnd of bytes
+ * acked).  Loss recovery has two forms, chosen by
  * whether the peer agreed to SACK:
  *   - without SACK, NewReno (RFC 6582): the third duplicate ACK sends
  *     the first unacknowledged segment again, sets ssthresh to half the
@@ -144,8 +147,10 @@ cc_newack(struct tcp_conn *c, uint32_t acked, uint32_t ack)
 		}
 		return;
 	}
-	if (c->cwnd < c->ssthresh) {			/* slow start */
-		c->cwnd += acked < c->mss ? acked : c->mss;
+	if (c->cwnd < c->ssthresh) {			/* slow start, bytes */
+		c->cwnd += acked;			/* counted (a stretch ACK) */
+		if (c->cwnd > c->ssthresh)
+			c->cwnd = c->ssthresh;
 	} else {					/* congestion avoidance */
 		c->ca_acked += acked;
 		if (c->ca_acked >= c->cwnd) {

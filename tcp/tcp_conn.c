@@ -114,6 +114,7 @@ tcp_conn_free(struct tcp_conn *c)
 	c->freed = 1;
 	c->app_gone = 1;
 	tcp_timers_stop(c);
+	tcp_ack_unqueue(c);
 	while ((s = TAILQ_FIRST(&c->sndq)) != NULL) {
 		TAILQ_REMOVE(&c->sndq, s, link);
 		tcp_seg_free(s);

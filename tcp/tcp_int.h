@@ -68,6 +68,8 @@
 					 * (the window bounds their bytes; this
 					 * bounds the blocks tiny segments pin) */
 #define TCP_CHALLENGE_RATE 100		/* challenge ACKs a second, per core */
+#define TCP_ACK_STRETCH	  65536		/* bytes received before an ACK goes at
+					 * once, burst or not (tcp_ack_later) */
 #define TCP_DUPTHRESH	  3		/* duplicate ACKs that mean a loss */
 #define TCP_G_US	  1000		/* clock granularity G of RFC 6298 */
 #define TCP_REO_MIN_NS	  1000000	/* least reordering allowed for before a
@@ -184,6 +186,7 @@ struct tcp_conn {
 	unsigned manual : 1;		/* TCP_OPT_MANUAL_RECVED */
 	unsigned ts_ok : 1, sack_ok : 1, ws_ok : 1;
 	unsigned ack_now : 1;		/* send an ACK at the end of this input */
+	unsigned ack_queued : 1;	/* on this core's ack_burst list (tcp_out.c) */
 	unsigned in_recovery : 1;	/* fast recovery (RFC 6582 / 6675) */
 	unsigned rto_sack : 1;		/* resending after an RTO, SACK marks kept */
 	unsigned tlp : 1;		/* the rtx timer is a tail loss probe's */
@@ -230,6 +233,7 @@ struct tcp_conn {
 	uint32_t rcv_held;		/* delivered, not released (manual mode) */
 	uint32_t last_ack_sent;
 	int acks_owed;			/* full segments received, not yet ACKed */
+	LIST_ENTRY(tcp_conn) ack_link;	/* owes an ACK at the burst's end */
 	struct tcp_oooq oooq;
 	uint32_t ooo_bytes;
 	int ooo_segs;
@@ -366,6 +370,7 @@ int tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k);	/* 0, or E
 void tcp_output(struct tcp_conn *c);			/* what the windows allow */
 void tcp_ack_now(struct tcp_conn *c);			/* a pure ACK at once */
 void tcp_ack_later(struct tcp_conn *c);			/* delayed-ACK rules */
+void tcp_ack_unqueue(struct tcp_conn *c);		/* off the burst's list */
 void tcp_send_syn(struct tcp_conn *c);			/* SYN or SYN-ACK */
 void tcp_send_rst(struct tcp_conn *c);			/* for tcp_abort */
 void tcp_send_probe(struct tcp_conn *c);		/* seq snd_una - 1, no data */

@@ -197,14 +197,56 @@ TEST(high_water)
 	for (int i = 0; i < 5000; i++)
 		slab_free(p[i]);
 	st = stats(c);
-	/* Free objects are in empty slabs or in this core's array. */
-	CHECK(st.slabs <= SLAB_EMPTY_MAX + SLAB_CORE_MAX);
+	/* Free objects are in empty slabs, this core's array or the stack. */
+	CHECK(st.slabs <= SLAB_EMPTY_MAX + SLAB_CORE_MAX + SLAB_DEPOT_MAX);
 	CHECK(st.shrinks > 0 && st.drains > 0 && st.refills > 0);
 	CHECK_EQ(st.in_use, 0);
 	slab_cache_drain(c);
 	st = stats(c);
 	CHECK_EQ(st.slabs, 0);
 	CHECK_EQ(st.pages, 0);
+	CHECK_EQ(st.free, 0);
+	finish(c, start);
+}
+
+/*
+ * A burst freed past the core's array lands on the depot's stack, and
+ * the next burst takes those same objects back without a new slab;
+ * a drain puts the stack back into the slabs.
+ */
+TEST(depot_stack)
+{
+	size_t start = setup();
+	struct slab_cache *c = slab_cache_create("t-stack", 256, 0);
+	static void *p[200], *q[200];
+	struct slab_stats st, st0;
+	uint64_t grows;
+	size_t again = 0;
+
+	for (int i = 0; i < 200; i++)
+		CHECK((p[i] = slab_alloc(c)) != NULL);
+	st0 = stats(c);			/* the array's rest of its last batch */
+	for (int i = 0; i < 200; i++)
+		slab_free(p[i]);
+	st = stats(c);
+	CHECK_EQ(st.in_use, 0);
+	CHECK(st.stacked > 0 && st.stacked <= SLAB_DEPOT_MAX);
+	/* None went into a slab: all are in the array or on the stack. */
+	CHECK_EQ(st.cached + st.stacked, 200 + st0.cached + st0.stacked);
+	grows = st.grows;
+	for (int i = 0; i < 200; i++) {
+		CHECK((q[i] = slab_alloc(c)) != NULL);
+		for (int j = 0; j < 200; j++)
+			again += q[i] == p[j];
+	}
+	CHECK(again >= 200 - st0.cached);	/* the same objects, hot */
+	CHECK_EQ(stats(c).grows, grows);
+	for (int i = 0; i < 200; i++)
+		slab_free(q[i]);
+	slab_cache_drain(c);
+	st = stats(c);
+	CHECK_EQ(st.stacked, 0);
+	CHECK_EQ(st.slabs, 0);
 	CHECK_EQ(st.free, 0);
 	finish(c, start);
 }

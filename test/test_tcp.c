@@ -4,7 +4,7 @@
  * passive and active opens with their options, data both ways with
  * delayed ACKs, orderly close from either side, half-close, TIME_WAIT
  * (its FIN retransmitted, its end), simultaneous open and close, and RST
- * in every state.  The edges (RFC 5961, segments with no connection,
+ * in every state; one ACK for a burst of segments.  The edges (RFC 5961, segments with no connection,
  * the backlog, limits, checksums, ISNs) are in test_tcp_edge.c.  Every
  * test ends with no connection, no buffer and no slab object left.
  */
@@ -109,6 +109,9 @@ active_body(void)
 	clear();
 	p_send(&p, TCP_FACK, NULL, 0);
 	CHECK_EQ(app.sent, 3 * 988);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.cwnd, 7 * 988);		/* slow start counts the bytes a
+						 * stretch ACK acks (RFC 3465) */
 	CHECK_EQ(nframes, 1);
 	o = p_take(&p, 0);
 	CHECK_EQ(o.len, 36);
@@ -420,4 +423,62 @@ rst_handshake_body(void)
 TEST(tcp_rst_in_handshake_states)
 {
 	trun(rst_handshake_body);
+}
+
+/* ---- ACKs per burst (tcp_out.c) ----------------------------------------------------- */
+
+static int
+burst_body(void)
+{
+	static uint8_t seg[1448];
+	uint32_t first;
+	struct out o;
+
+	open_passive(40000, &full);
+	memset(seg, 'b', sizeof seg);
+	/* Six segments in one burst: no ACK until it ends, then one for all. */
+	clear();
+	for (int i = 0; i < 6; i++)
+		p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
+	CHECK_EQ(app.nrx, 6 * sizeof seg);
+	CHECK_EQ(nframes, 0);
+	settle();
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.flags, TCP_FACK);
+	CHECK_EQ(o.ack, p.snd);
+	CHECK_EQ(o.len, 0);
+	/* A burst longer than TCP_ACK_STRETCH: an ACK at once as it passes
+	 * that, the rest's at the end. */
+	clear();
+	first = p.snd;
+	for (int i = 0; i < 50; i++)
+		p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.ack - first, (TCP_ACK_STRETCH + sizeof seg - 1) / sizeof seg * sizeof seg);
+	settle();
+	CHECK_EQ(nframes, 2);
+	o = p_take(&p, 1);
+	CHECK_EQ(o.ack, p.snd);
+	/* A connection that owes its burst's ACK and is aborted first: the
+	 * RST, and nothing after it (it left the list as it was freed). */
+	clear();
+	p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
+	p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
+	CHECK_EQ(nframes, 0);
+	tcp_abort(app.c);
+	app.c = NULL;
+	settle();
+	CHECK_EQ(nframes, 1);
+	CHECK(out(0).flags & TCP_FRST);
+	nap(1);					/* the grace period: its memory goes */
+	CHECK_EQ(tcp_live(), 0);
+	CHECK_EQ(tcp_unlisten(80), 0);
+	return 0;
+}
+
+TEST(tcp_ack_per_burst)
+{
+	trun(burst_body);
 }

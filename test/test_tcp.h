@@ -58,6 +58,27 @@ struct out {
 	uint32_t sack[4][2];
 };
 
+static inline void
+settle_wake(void *ctx)
+{
+	event_activate(ctx);
+}
+
+/*
+ * Let the events queued behind this one run, then come back: what a
+ * driver's burst of frames ends with.  TCP sends the ACK it owes for a
+ * burst then (tcp_out.c), so each p_send is a burst of one.
+ */
+static inline void
+settle(void)
+{
+	struct event_ctx ctx;
+
+	event_ctx_init(&ctx);
+	if (spawn(settle_wake, &ctx) == 0)
+		CHECK_EQ(event_block(&ctx), 0);
+}
+
 /* Build a TCP segment from the peer in f (after Ethernet and IP); its length. */
 static inline size_t
 mk_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
@@ -115,6 +136,7 @@ p_send_opt(struct peer *p, uint8_t flags, const void *data, size_t n,
 	inject(f, mk_tcp(f, p->port, p->our_port, p->snd, p->rcv, flags, p->win,
 	    o, olen, data, n), 0, (uint32_t)p->cpu_flags);
 	p->snd += (uint32_t)n + ((flags & TCP_FSYN) != 0) + ((flags & TCP_FFIN) != 0);
+	settle();
 }
 
 /* Send one segment from p: flags, n bytes of data. */
@@ -122,6 +144,19 @@ static inline void
 p_send(struct peer *p, uint8_t flags, const void *data, size_t n)
 {
 	p_send_opt(p, flags, data, n, NULL, 0);
+}
+
+/* p_send without the burst's end: the next p_burst is in the same burst. */
+__attribute__((unused)) static void
+p_burst(struct peer *p, uint8_t flags, const void *data, size_t n)
+{
+	static uint8_t f[2048];
+	uint8_t o[40];
+	int olen = p->ts ? put_ts(o, p->tsval, p->tsecr) : 0;
+
+	inject(f, mk_tcp(f, p->port, p->our_port, p->snd, p->rcv, flags, p->win,
+	    o, olen, data, n), 0, (uint32_t)p->cpu_flags);
+	p->snd += (uint32_t)n;
 }
 
 /* A SYN (flags: TCP_FSYN, or with TCP_FACK) with options so. */
