@@ -36,7 +36,10 @@
  * The rate limit serializes each queue: a frame leaves when the one
  * before has (busy_until) plus its own bytes at rate_bps, then takes
  * delay_ns to arrive.  A frame that none of these hold back is due at
- * once (at 0), so a link without them never reads the clock; each
+ * once (at 0), so a link without them never reads the clock (and a
+ * plain link, with no impairment, rate, delay or capture, queues a
+ * frame the receiver may take as it is without a look at any of them:
+ * wire_plain); each
  * wire_deliver hands over at most the frames queued when it began, so
  * that a conversation's replies wait for the next event (the core's
  * timers and other events run in between).  A frame that finds queue_max frames in flight is
@@ -133,6 +136,8 @@ struct memlink_side {
 struct memlink {
 	struct memlink_config cfg;
 	int impaired;			/* any of loss, dup, corrupt, reorder asked for */
+	int plain;			/* none of those, no rate, delay or capture:
+					 * memlink_transmit's short path */
 	FILE *pcap;
 	pthread_mutex_t pcap_lock;	/* held while a record is written */
 	struct memlink_side side[2];
@@ -378,8 +383,34 @@ wire_ring(struct wire_queue *q, const struct memlink_config *cfg)
 /* ---- transmit ---------------------------------------------------------- */
 
 /*
+ * A plain link's frame that crosses as it is (memlink_transmit decided):
+ * at the end of q, due at once, nothing drawn, copied or timed.
+ */
+static int
+wire_plain(struct wire_queue *q, struct iobuf *frame, uint32_t flags)
+{
+	uint32_t i;
+
+	if (q->n >= q->side->link->cfg.queue_max) {
+		q->st.overflow++;
+		iobuf_free_chain(frame);
+		return 0;
+	}
+	q->st.sent++;
+	i = q->first + q->n++;
+	q->ring[i < q->cap ? i : i - q->cap] = (struct wire_frame){ 0, frame, flags };
+	if (!q->scheduled) {
+		q->scheduled = 1;
+		spawn_on_record(q->core, &q->ev, wire_deliver, q);
+	}
+	return 0;
+}
+
+/*
  * The driver's transmit: the wire's buffer (a copy if need be), the
- * pcap record, the impairments, onto this core's queue.
+ * pcap record, the impairments, onto this core's queue.  On a plain
+ * link (no impairment, rate, delay or capture), a frame that the
+ * receiver may take as it is goes straight onto the queue.
  */
 static int
 memlink_transmit(struct netif *nif, struct iobuf *frame,
@@ -394,6 +425,16 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 	struct iobuf *b, *d;
 	int corrupt, fill, reorder;
 
+	if (ml->plain && q->ring != NULL && (peer_features & NETIF_F_RX_CSUM)) {
+		/* As below with nothing drawn: as it is, or one buffer. */
+		if ((iobuf_shared(frame) || (frame->next != NULL &&
+		    iobuf_chain_len(frame->next) < MEMLINK_PASS_MIN)) &&
+		    (frame = wire_buffer(frame, NULL)) == NULL) {
+			q->st.nomem++;
+			return ENOMEM;
+		}
+		return wire_plain(q, frame, NETIF_RX_CSUM_OK);
+	}
 	if (ml->impaired) {			/* always four, in this order */
 		r_loss = rng_next(&q->rng);
 		r_dup = rng_next(&q->rng);
@@ -518,6 +559,8 @@ memlink_create(const char *name_a, const char *name_b,
 		ml->cfg.reorder_ns = MEMLINK_REORDER_NS;
 	ml->impaired = cfg->loss_ppm != 0 || cfg->dup_ppm != 0 || cfg->corrupt_ppm != 0 ||
 	    cfg->reorder_ppm != 0;
+	ml->plain = !ml->impaired && cfg->rate_bps == 0 && cfg->delay_ns == 0 &&
+	    cfg->pcap == NULL;
 	pthread_mutex_init(&ml->pcap_lock, NULL);
 	if (cfg->pcap != NULL && pcap_open(ml, cfg->pcap) < 0) {
 		free(ml);

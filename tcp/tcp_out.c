@@ -347,6 +347,15 @@ tcp_output(struct tcp_conn *c)
 
 	if (c->freed)
 		return;
+	if (c->snd_next == NULL && c->snd_una == c->snd_nxt && !c->persist &&
+	    !timer_armed(&c->rtx)) {
+		/* Nothing to send, nothing in flight, no timer to stop: a
+		 * receiver's usual case, one call per segment it takes. */
+		c->rtx_restart = 0;
+		if (c->ack_now)
+			tcp_ack_now(c);
+		return;
+	}
 	switch (c->state) {
 	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:

@@ -104,7 +104,11 @@ tcp_parse(const struct ip_rx *rx, struct iobuf *pkt, struct tcp_rxseg *s)
 		NSTAT(tcp, rx_short);
 		return -1;
 	}
-	memset(s, 0, sizeof *s);
+	s->mss = 0;			/* the options none says (field by field: */
+	s->sack_ok = 0;			/* no memset of the SACK blocks, which */
+	s->ts = 0;			/* only nsack says are there) */
+	s->tsval = s->tsecr = 0;
+	s->nsack = 0;
 	s->hlen = (uint8_t)((th->off >> 4) * 4);
 	if (s->hlen < TCP_HLEN || s->hlen > total) {
 		NSTAT(tcp, rx_bad_off);

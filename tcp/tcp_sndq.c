@@ -50,6 +50,14 @@ slice(struct iobuf *in, const struct iobuf *b, size_t off, size_t len)
 {
 	struct iobuf *head = NULL, **tail = &head, *n;
 
+	if (b != NULL && off < b->len && len > 0 && len <= b->len - off) {
+		/* The usual case: the bytes lie within one buffer. */
+		if ((n = in != NULL ? iobuf_clone_in(in, b) : iobuf_clone(b)) == NULL)
+			return NULL;
+		n->data += off;
+		n->len = len;
+		return n;
+	}
 	for (; b != NULL && len > 0; b = b->next) {
 		if (off >= b->len) {
 			off -= b->len;
@@ -170,9 +178,10 @@ size_t
 tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
     const void *bytes, int *err)
 {
-	size_t room = tcp_sndbuf_room(c), done = 0, k;
+	size_t room = tcp_sndbuf_room(c), done = 0, k, base = 0;
 	struct tcp_seg *s = TAILQ_LAST(&c->sndq, tcp_segq);
-
+	const struct iobuf *at = data;	/* data's buffer holding byte done, */
+					/* base bytes into the chain */
 	if (n > room)
 		n = room;
 	while (done < n) {
@@ -185,7 +194,9 @@ tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
 		k = c->mss - s->len;
 		if (k > n - done)
 			k = n - done;
-		if ((*err = seg_append(s, data, done, k,
+		for (; at != NULL && done - base >= at->len; at = at->next)
+			base += at->len;
+		if ((*err = seg_append(s, at, done - base, k,
 		    bytes == NULL ? NULL : (const uint8_t *)bytes + done)) != 0)
 			break;
 		done += k;

@@ -92,8 +92,8 @@ fi
 # two runs of N1 and N2 units: "callgrind, LABEL: X instructions per
 # UNIT (NOTE; from N2-N1 more)".
 marginal() {	# marginal MODE N1 N2 LABEL UNIT NOTE
-	k1=$(tcp_run "$1" "$2" | sed -n 's/^I //p')
-	k2=$(tcp_run "$1" "$3" | sed -n 's/^I //p')
+	k1=$(tcp_run $1 "$2" | sed -n 's/^I //p')
+	k2=$(tcp_run $1 "$3" | sed -n 's/^I //p')
 	echo "$k1 $k2" | awk -v d=$(($3 - $2)) -v label="$4" -v unit="$5" -v note="$6" '
 	    NF == 2 { printf "callgrind, %s: %.0f instructions per %s (%s; from %d more)\n",
 		label, ($2 - $1) / d, unit, note, d }
@@ -103,6 +103,8 @@ if [ -x "$tb" ]; then
 	# A 64-byte request and its 64-byte echo, Nagle off.
 	marginal rr 20000 60000 "TCP round trips over memlink" "round trip" \
 		"64 bytes each way, both stacks, checksums in software"
+	marginal "--offload rr" 20000 60000 "TCP round trips over memlink" "round trip" \
+		"64 bytes each way, both stacks, checksums offloaded"
 	# The handshake, 64 bytes each way, the FINs.
 	marginal cps 2000 6000 "TCP connections over memlink" connection \
 		"connect, 64 bytes echoed, close; both stacks"
@@ -189,16 +191,19 @@ fi
 # target is for a GET; EbbRT's memcached took 5,557 per request.
 nb=build/hosted/bench_kvnet
 if [ -x "$nb" ]; then
-	kvnet_run() {
-		valgrind --tool=callgrind --callgrind-out-file="$tmp/kvnet.out" "$nb" "$1" "$2" 2>&1 |
+	kvnet_run() {	# kvnet_run [--offload] OP N
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/kvnet.out" "$nb" "$@" 2>&1 |
 			sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 		callgrind_annotate --auto=no --threshold=100 "$tmp/kvnet.out" 2>/dev/null |
 			awk '/ app\/kvstore\// { gsub(",", "", $1); c += $1 } END { print c + 0 }'
 	}
-	for op in get set; do
-		echo $(kvnet_run $op 2000) $(kvnet_run $op 6000) | awk -v op=$op '
+	for run in get set "--offload get" "--offload set"; do
+		op=${run#--offload }
+		how="checksums in software"
+		[ "$op" = "$run" ] || how="checksums offloaded"
+		echo $(kvnet_run $run 2000) $(kvnet_run $run 6000) | awk -v op=$op -v how="$how" '
 		    NF == 4 { v = ($3 - $1) / 4000;
-			printf "callgrind, kvstore over memlink: %.0f instructions per %s ", v, toupper(op);
+			printf "callgrind, kvstore over memlink, %s: %.0f instructions per %s ", how, v, toupper(op);
 			if (op == "get")
 				printf "(target <= 3000%s; EbbRT 5557) ", v <= 3000 ? "" : ": not met";
 			printf "(32-byte key, 64-byte value, one in flight: client, both stacks, " \
