@@ -120,6 +120,7 @@ PORTABLE := \
 	ebb/switch.S \
 	tcp/iobuf.c \
 	tcp/netif.c \
+	tcp/gso.c \
 	tcp/loopback.c \
 	tcp/eth.c \
 	tcp/arp.c \

@@ -203,7 +203,11 @@ ip_output(struct netif *nif, struct iobuf *pkt, uint32_t dst, uint8_t proto,
 	ih->vhl = IP_VERSION << 4 | IP_HLEN / 4;
 	ih->tos = 0;
 	ih->len = hton16((uint16_t)len);
-	ih->id = hton16(ip_cores[core_id()].next_id++);
+	ih->id = hton16(ip_cores[core_id()].next_id);
+	/* A TSO frame's segments take this id and those after it (as many
+	 * as its bytes past our header could fill: at least its segments). */
+	ip_cores[core_id()].next_id += h != NULL && h->mss != 0 ?
+	    (uint16_t)((len - IP_HLEN + h->mss - 1) / h->mss) : 1;
 	ih->frag = hton16(IP_DF);
 	ih->ttl = IP_TTL;
 	ih->proto = proto;

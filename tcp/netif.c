@@ -37,8 +37,6 @@
 static struct netif *list;		/* first interface (rcu_assign) */
 static struct spinlock list_lock = SPINLOCK_INIT("netif_list");
 
-/* Add n to a relaxed atomic counter. */
-#define STAT_ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
 
 void
 netif_set_queues(struct netif *nif, int nqueues)
@@ -158,10 +156,21 @@ int
 netif_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints)
 {
 	static const struct netif_tx_hints none;	/* no offload */
+
+	if (hints == NULL)
+		hints = &none;
+	else if (hints->mss != 0 && !(nif->features & NETIF_F_TSO4))
+		return gso_send(nif, frame, hints);
+	return netif_xmit(nif, frame, hints);
+}
+
+int
+netif_xmit(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints)
+{
 	size_t len = iobuf_chain_len(frame);	/* before the driver owns it */
 	int err;
 
-	err = nif->ops->transmit(nif, frame, hints != NULL ? hints : &none);
+	err = nif->ops->transmit(nif, frame, hints);
 	if (err != 0) {
 		STAT_ADD(nif->stats.tx_errors, 1);
 		return err;

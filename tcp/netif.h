@@ -10,6 +10,7 @@
  *
  *	receive:  driver -> netif_input -> eth_input -> arp_input | ip_input -> ...
  *	transmit: udp_send -> ip_output -> eth_output -> netif_send -> ops->transmit
+ *	          (a TSO frame for a device without TSO: -> gso_send, gso.c)
  *
  * Ownership: a frame chain passed to netif_input or netif_send belongs to
  * the callee from then on, whatever it returns.
@@ -148,9 +149,24 @@ void netif_input(struct netif *nif, struct iobuf *frame, uint32_t rx_flags);
 
 /*
  * Send a frame: counts it and calls the driver.  Owns frame.  hints may
- * be NULL (no offload).  Returns the driver's 0 or error number.
+ * be NULL (no offload).  Returns the driver's 0 or error number.  A TSO
+ * frame (hints->mss) for a device without NETIF_F_TSO4 is cut into
+ * segments first (gso_send).
  */
 int netif_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints);
+
+/* netif_send's last step, one frame the driver can take: count it, transmit it. */
+int netif_xmit(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints);
+
+/*
+ * Cut a TSO frame (Ethernet, IPv4, TCP; hints->mss nonzero, csum_start
+ * at the TCP header) into segments of hints->mss payload bytes and
+ * netif_xmit each (tcp/gso.c).  Owns frame.  0, or an error number.
+ */
+int gso_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *hints);
+
+/* Add n to a relaxed atomic counter (an interface's, a layer's). */
+#define STAT_ADD(field, n) __atomic_add_fetch(&(field), (n), __ATOMIC_RELAXED)
 
 /*
  * The software flow hash: which of ncores cores owns the flow of this

@@ -163,9 +163,12 @@ struct net_stats {
 extern struct net_stats net_percore[NCPU];
 
 /* Count one event of layer.field on this core. */
-#define NSTAT(layer, field) do {					\
+#define NSTAT(layer, field) NSTAT_ADD(layer, field, 1)
+
+/* Count n events of layer.field on this core. */
+#define NSTAT_ADD(layer, field, n) do {					\
 	uint64_t *c_ = &net_percore[core_id()].layer.field;		\
-	__atomic_store_n(c_, *c_ + 1, __ATOMIC_RELAXED);		\
+	__atomic_store_n(c_, *c_ + (n), __ATOMIC_RELAXED);		\
 } while (0)
 
 /* Every core's counters added up into *out: a snapshot. */

@@ -32,9 +32,13 @@
  * Checksums (tcp_csum, for every segment we send, a connection's or a
  * reply's): computed here over the pseudo-header and the whole chain,
  * or, when the interface has NETIF_F_TX_CSUM, left to the device with
- * the pseudo-header's sum in place and hints (netif.h).  With
- * NETIF_F_TSO4 a run of full segments goes down as one frame with
- * hints.mss, and the device cuts it (its checksum is always offloaded).
+ * the pseudo-header's sum in place and hints (netif.h).  A run of full
+ * segments goes down as one frame with hints.mss (its checksum always
+ * left to what is below), on any interface: a device with NETIF_F_TSO4
+ * cuts it, and for any other netif_send cuts it in software just
+ * before the driver (gso.c), so that one header's work (options, the
+ * window, the route, ARP, the counters) serves the whole run.  The
+ * counters count the segments on the wire.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -204,6 +208,7 @@ tcp_emit(struct tcp_conn *c, struct iobuf *data, uint32_t seq, uint8_t flags,
 	struct netif_tx_hints hints = { .mss = tso_mss };
 	uint8_t opt[40];
 	size_t dlen = iobuf_chain_len(data), tlen;
+	uint32_t segs;
 	int olen, hlen, room;
 	struct tcp_hdr *th;
 
@@ -236,8 +241,9 @@ tcp_emit(struct tcp_conn *c, struct iobuf *data, uint32_t seq, uint8_t flags,
 		c->ack_now = 0;
 	}
 	tlen = dlen + (size_t)hlen;
-	c->ctr.segs_out++;
-	NSTAT(tcp, tx);
+	segs = tso_mss != 0 ? (uint32_t)((dlen + tso_mss - 1) / tso_mss) : 1;
+	c->ctr.segs_out += segs;
+	NSTAT_ADD(tcp, tx, segs);
 	if (flags & TCP_FRST)
 		NSTAT(tcp, rst_tx);
 	return ip_output(c->nif, data, c->rip, IP_PROTO_TCP,
@@ -281,19 +287,17 @@ tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg)
 static void
 tcp_xmit_tso(struct tcp_conn *c, struct tcp_seg *first, int n)
 {
-	struct iobuf *data = NULL, *d;
+	struct iobuf *data = NULL, **tail = &data;
 	struct tcp_seg *s = first;
 
 	for (int i = 0; i < n; i++, s = TAILQ_NEXT(s, link)) {
-		if ((d = tcp_slice(s->data, 0, s->len)) == NULL) {
+		if ((*tail = tcp_slice(s->data, 0, s->len)) == NULL) {
 			NSTAT(tcp, nomem);
 			iobuf_free_chain(data);
 			return;
 		}
-		if (data == NULL)
-			data = d;
-		else
-			iobuf_chain_append(data, d);
+		while (*tail != NULL)		/* the slice's end: the next goes there */
+			tail = &(*tail)->next;
 		seg_sent(c, s);
 	}
 	tcp_emit(c, data, first->seq, TCP_FACK | TCP_FPSH, c->mss);
@@ -387,8 +391,8 @@ tcp_output(struct tcp_conn *c)
 		/* A run of full segments for one TSO frame. */
 		n = 1;
 		run = s->len;
-		if ((c->nif->features & NETIF_F_TSO4) && !sack_rec &&
-		    !SEQ_LT(s->seq, c->snd_max) && s->len == c->mss && !s->flags) {
+		if (!sack_rec && !SEQ_LT(s->seq, c->snd_max) && s->len == c->mss &&
+		    !s->flags) {
 			for (t = TAILQ_NEXT(s, link); t != NULL && t->len == c->mss &&
 			    !t->flags && run + t->len <= TSO_MAX &&
 			    SEQ_LEQ(t->seq + t->len, tcp_snd_edge(c)) &&
