@@ -134,6 +134,7 @@ PORTABLE := \
 	tcp/tcp.c \
 	tcp/tcp_conn.c \
 	tcp/tcp_api.c \
+	tcp/tcp_rx.c \
 	tcp/tcp_in.c \
 	tcp/tcp_parse.c \
 	tcp/tcp_ack.c \

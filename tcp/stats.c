@@ -54,7 +54,7 @@ static const char *const names[] = {
 	"dhcp.rx_ignored", "dhcp.retransmits", "dhcp.bound", "dhcp.renewing",
 	"dhcp.rebinding", "dhcp.expired", "dhcp.nomem",
 	"tcp.rx", "tcp.tx", "tcp.rx_short", "tcp.rx_bad_off", "tcp.rx_bad_csum",
-	"tcp.rx_bad_addr", "tcp.rx_handover", "tcp.rx_no_conn",
+	"tcp.rx_bad_addr", "tcp.rx_handover", "tcp.rx_coalesced", "tcp.rx_no_conn",
 	"tcp.rx_out_of_window", "tcp.rx_ooo", "tcp.rx_ooo_drops", "tcp.rx_dup",
 	"tcp.rx_paws", "tcp.rx_bad_ack", "tcp.rx_after_close", "tcp.rst_rx",
 	"tcp.rst_tx", "tcp.rst_ignored", "tcp.challenge_acks",

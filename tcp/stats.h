@@ -109,6 +109,7 @@ struct tcp_stats {
 	uint64_t rx_bad_csum;
 	uint64_t rx_bad_addr;		/* to or from a broadcast address, port 0 */
 	uint64_t rx_handover;		/* handed to the owner core (spawn_on) */
+	uint64_t rx_coalesced;		/* appended to a held segment (tcp_rx.c) */
 	uint64_t rx_no_conn;		/* no connection, no listener: RST sent */
 	uint64_t rx_out_of_window;	/* unacceptable segments (answered by an ACK) */
 	uint64_t rx_ooo;		/* segments queued out of order */

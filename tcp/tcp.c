@@ -73,9 +73,10 @@ struct tcp_config tcp_cfg = {
 	.syn_cookies = 1,
 };
 
-/* Per core: its connections, its port cursor, its challenge-ACK bucket. */
+/* Per core: its connections, its port cursor, its challenge-ACK bucket, its burst list. */
 static struct tcp_core {
 	LIST_HEAD(, tcp_conn) bucket[TCP_CONN_BUCKETS];
+	struct tcp_burstq burst;	/* tcp_rx.c */
 	uint16_t next_port;		/* ephemeral cursor (0: not started) */
 	uint32_t tokens;		/* challenge ACKs left this second */
 	uint64_t refill_ns;		/* when tokens were last refilled */
@@ -104,6 +105,12 @@ tcp_tables(void)
 		rcu_assign(listeners, rhash_new(TCP_LISTEN_BUCKETS));
 	spin_unlock(&make_lock);
 	return rcu_deref(listeners) == NULL ? ENOMEM : 0;
+}
+
+struct tcp_burstq *
+tcp_burstq(void)
+{
+	return &tcp_cores[core_id()].burst;
 }
 
 /* The lookup key of a connection: remote address and port, local port. */

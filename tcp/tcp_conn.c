@@ -114,7 +114,9 @@ tcp_conn_free(struct tcp_conn *c)
 	c->freed = 1;
 	c->app_gone = 1;
 	tcp_timers_stop(c);
-	tcp_ack_unqueue(c);
+	tcp_burst_remove(c);
+	iobuf_free_chain(c->gro_pkt);	/* a held segment nobody will take */
+	c->gro_pkt = NULL;
 	while ((s = TAILQ_FIRST(&c->sndq)) != NULL) {
 		TAILQ_REMOVE(&c->sndq, s, link);
 		tcp_seg_free(s);

@@ -1,16 +1,10 @@
 /*
- * tcp_in.c: TCP input: validation, lookup and handover, the state
- * machine, and the receive side.  Portable.
+ * tcp_in.c: TCP input once the segment has found its connection (or
+ * listener: tcp_rx.c): the state machine, and the receive side.
+ * Portable.
  *
- *	ip_input -> tcp_input -> tcp_parse (tcp_parse.c: header, options,
- *	                         checksum)
- *	         -> tcp_dispatch -> this core's connection: tcp_process
- *	                         -> another core's: spawn_on -> tcp_handoff
- *	                            -> tcp_dispatch on the owner
- *	                         -> a listener: tcp_listen_input (SYN)
- *	                            (backlog full: tcp_cookie_syn), or
- *	                            tcp_cookie_ack (an ACK: tcp_cookie.c)
- *	                         -> nobody: tcp_rst_reply
+ *	tcp_dispatch (tcp_rx.c) -> tcp_listen_input (a SYN for a listener)
+ *	                        -> tcp_process (a connection's segment)
  *	tcp_process -> step_state (CLOSED, syn_sent, SYN_RCVD's SYN again)
  *	            -> step_seq (PAWS, acceptability) -> step_rst_syn
  *	            -> step_ack (tcp_ack.c) -> ack_states (handshake, FIN
@@ -47,103 +41,6 @@
 #include "pkt.h"
 #include "stats.h"
 #include "tcp_int.h"
-
-/* A segment on its way to its owner core. */
-struct tcp_handoff {
-	struct tcp_rxseg s;
-	struct iobuf *pkt;
-};
-
-static void tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed);
-
-/* A TCP segment from IP: parse and check it, then find its connection. */
-void
-tcp_input(const struct ip_rx *rx, struct iobuf *pkt)
-{
-	struct tcp_rxseg s;
-
-	if (tcp_parse(rx, pkt, &s) != 0) {
-		iobuf_free_chain(pkt);
-		return;
-	}
-	pkt_skip(pkt, s.hlen);
-	NSTAT(tcp, rx);
-	tcp_dispatch(&s, pkt, 0);
-}
-
-/* ---- finding the connection ------------------------------------------------- */
-
-/* On the owner core: the segment another core received. */
-static void
-tcp_handoff(void *arg)
-{
-	struct tcp_handoff *h = arg;
-
-	tcp_dispatch(&h->s, h->pkt, 1);
-	kfree(h);
-}
-
-/* Send the segment to core c's tcp_dispatch; dropped if out of memory. */
-static void
-tcp_handover(int c, const struct tcp_rxseg *s, struct iobuf *pkt)
-{
-	struct tcp_handoff *h = kmalloc(sizeof *h);
-
-	if (h == NULL) {
-		NSTAT(tcp, nomem);
-		iobuf_free_chain(pkt);
-		return;
-	}
-	h->s = *s;
-	h->pkt = pkt;
-	NSTAT(tcp, rx_handover);
-	if (spawn_on(c, tcp_handoff, h) != 0) {
-		NSTAT(tcp, nomem);
-		iobuf_free_chain(pkt);
-		kfree(h);
-	}
-}
-
-/*
- * Find s's connection and process it there.  handed: it came from
- * another core already (it is not sent on again, so a connection that
- * moved cannot bounce a segment between cores).
- */
-static void
-tcp_dispatch(struct tcp_rxseg *s, struct iobuf *pkt, int handed)
-{
-	uint64_t key = tcp_key(s->src, s->sport, s->dport);
-	struct tcp_conn *c = tcp_lookup(key), *o;
-	struct tcp_listener *l;
-
-	if (c != NULL && c->lip == s->dst) {
-		tcp_process(c, s, pkt);
-		return;
-	}
-	if (c == NULL && !handed && (o = tcp_owner_lookup(key)) != NULL &&
-	    o->core != core_id()) {
-		/* o->core is immutable and o is RCU-protected: safe to read. */
-		tcp_handover(o->core, s, pkt);
-		return;
-	}
-	if (c == NULL && (l = tcp_listener_get(s->dport)) != NULL) {
-		if ((s->flags & (TCP_FSYN | TCP_FACK | TCP_FRST)) == TCP_FSYN) {
-			tcp_listen_input(l, s, pkt);
-			return;
-		}
-		/* An ACK for no connection: the end of a SYN cookie's handshake? */
-		if ((s->flags & (TCP_FSYN | TCP_FACK | TCP_FRST)) == TCP_FACK &&
-		    tcp_cookie_ack(l, s, pkt, &c) == 0) {
-			if (c != NULL)
-				tcp_process(c, s, pkt);	/* ESTABLISHED, on_accept, data */
-			return;
-		}
-	}
-	NSTAT(tcp, rx_no_conn);
-	if (!(s->flags & TCP_FRST))
-		tcp_rst_reply(s);
-	iobuf_free_chain(pkt);
-}
 
 /* ---- opening ---------------------------------------------------------------- */
 
@@ -361,7 +258,7 @@ tcp_receive(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt)
 		c->ack_now = 1;			/* the window is used up: the peer
 						 * can send nothing until we speak */
 	else if (len > 0)
-		tcp_ack_later(c);
+		tcp_ack_later(c, len);
 }
 
 /* ---- the state machine ------------------------------------------------------- */

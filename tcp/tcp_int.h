@@ -4,7 +4,9 @@
  * sequence arithmetic, the tunables, and the functions each file gives
  * the others.  Portable.
  *
- *	tcp_in.c   tcp_input -> tcp_process: the state machine, receiving
+ *	tcp_rx.c   tcp_input -> tcp_dispatch: the way in; a burst's end
+ *	           (ACKs owed, segments held and merged)
+ *	tcp_in.c   tcp_process: the state machine, receiving
  *	tcp_api.c  the application's calls, configuration
  *	tcp_expire.c what each timer does when it expires
  *	tcp_cookie.c SYN cookies: a full backlog's SYN-ACKs, and the ACK
@@ -186,7 +188,7 @@ struct tcp_conn {
 	unsigned manual : 1;		/* TCP_OPT_MANUAL_RECVED */
 	unsigned ts_ok : 1, sack_ok : 1, ws_ok : 1;
 	unsigned ack_now : 1;		/* send an ACK at the end of this input */
-	unsigned ack_queued : 1;	/* on this core's ack_burst list (tcp_out.c) */
+	unsigned burst_queued : 1;	/* on this core's burst list (tcp_rx.c) */
 	unsigned in_recovery : 1;	/* fast recovery (RFC 6582 / 6675) */
 	unsigned rto_sack : 1;		/* resending after an RTO, SACK marks kept */
 	unsigned tlp : 1;		/* the rtx timer is a tail loss probe's */
@@ -233,7 +235,11 @@ struct tcp_conn {
 	uint32_t rcv_held;		/* delivered, not released (manual mode) */
 	uint32_t last_ack_sent;
 	int acks_owed;			/* full segments received, not yet ACKed */
-	LIST_ENTRY(tcp_conn) ack_link;	/* owes an ACK at the burst's end */
+	LIST_ENTRY(tcp_conn) burst_link; /* owes an ACK or holds a segment at
+					 * the burst's end (tcp_rx.c) */
+	struct iobuf *gro_pkt;		/* the held segment's payload, or NULL */
+	struct iobuf *gro_last;		/* ...its last buffer */
+	struct tcp_rxseg gro_s;		/* ...and its header, as parsed */
 	struct tcp_oooq oooq;
 	uint32_t ooo_bytes;
 	int ooo_segs;
@@ -311,6 +317,33 @@ tcp_wscale_for(uint32_t rcvbuf)
 
 /* ---- tcp.c: tables, ISNs, the clock ------------------------------------ */
 
+/*
+ * This core's burst list (tcp_rx.c): the connections that owe an ACK or
+ * hold a segment at the end of the burst of segments now coming in.
+ */
+LIST_HEAD(tcp_burstq, tcp_conn);
+struct tcp_burstq *tcp_burstq(void);
+
+/* Put c on its core's burst list (once). */
+static inline void
+tcp_burst_add(struct tcp_conn *c)
+{
+	if (!c->burst_queued) {
+		LIST_INSERT_HEAD(tcp_burstq(), c, burst_link);
+		c->burst_queued = 1;
+	}
+}
+
+/* Take c off the burst list, if it is there. */
+static inline void
+tcp_burst_remove(struct tcp_conn *c)
+{
+	if (c->burst_queued) {
+		LIST_REMOVE(c, burst_link);
+		c->burst_queued = 0;
+	}
+}
+
 uint64_t tcp_key(uint32_t rip, uint16_t rport, uint16_t lport);
 struct tcp_conn *tcp_lookup(uint64_t key);		/* this core's */
 struct tcp_conn *tcp_owner_lookup(uint64_t key);	/* any core's (RCU) */
@@ -369,8 +402,7 @@ int tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k);	/* 0, or E
 
 void tcp_output(struct tcp_conn *c);			/* what the windows allow */
 void tcp_ack_now(struct tcp_conn *c);			/* a pure ACK at once */
-void tcp_ack_later(struct tcp_conn *c);			/* delayed-ACK rules */
-void tcp_ack_unqueue(struct tcp_conn *c);		/* off the burst's list */
+void tcp_ack_later(struct tcp_conn *c, uint32_t len);	/* delayed-ACK rules */
 void tcp_send_syn(struct tcp_conn *c);			/* SYN or SYN-ACK */
 void tcp_send_rst(struct tcp_conn *c);			/* for tcp_abort */
 void tcp_send_probe(struct tcp_conn *c);		/* seq snd_una - 1, no data */
@@ -424,7 +456,7 @@ void tcp_rtx_fire(void *arg);				/* retransmission, persist, probe */
 void tcp_dack_fire(void *arg);				/* the delayed ACK */
 void tcp_slow_fire(void *arg);				/* TIME_WAIT, FIN_WAIT_2, keepalive */
 
-/* ---- tcp_in.c: input (entered from ip_input) --------------------------------- */
+/* ---- tcp_in.c: input on a connection (from tcp_rx.c) ------------------------ */
 
 void tcp_process(struct tcp_conn *c, struct tcp_rxseg *s, struct iobuf *pkt);
 void tcp_listen_input(struct tcp_listener *l, struct tcp_rxseg *s, struct iobuf *pkt);

@@ -17,8 +17,8 @@
  * if it fails the segment is not sent this time (counted) and the
  * retransmission timer sends it later.
  *
- * ACKs owed for a burst of received segments go once, at its end (the
- * ack_burst list and its event, below tcp_ack_now).
+ * ACKs owed for a burst of received segments go once, at its end
+ * (tcp_ack_later puts the connection on the burst list, tcp_rx.c).
  *
  * Every segment but the first SYN carries an ACK of RCV.NXT and the
  * window (tcp_rcv_wnd_field), so sending anything pays the owed ACK (the
@@ -45,8 +45,6 @@
 #include <string.h>
 
 #include "inet.h"
-#include "ebb/event.h"
-#include "ebb/percore.h"
 #include "kernel/malloc.h"
 #include "pkt.h"
 #include "stats.h"
@@ -429,70 +427,22 @@ tcp_ack_now(struct tcp_conn *c)
 }
 
 /*
- * ACKs per receive burst.  A connection that owes the ACK of a second
- * full segment goes on its core's list, and one event, spawned behind
- * the burst's (the driver's event that hands up every frame it has),
- * sends each listed connection's ACK once: a window's worth of
- * segments that came together gets one ACK, not one per two (a
- * "stretch ACK", as Linux's receive offload makes).  Frames that come
- * one event at a time still get an ACK every second one.  The list is
- * this core's alone; a connection freed on it is taken off first.
- */
-static struct ack_burst {
-	LIST_HEAD(, tcp_conn) conns;	/* owe an ACK */
-	struct event ev;		/* ack_flush's record */
-	int scheduled;			/* ev queued, not yet run */
-} ack_bursts[NCPU] PERCORE;
-
-/* The event after a burst: every listed connection's ACK, if still owed. */
-static void
-ack_flush(void *arg)
-{
-	struct ack_burst *b = arg;
-	struct tcp_conn *c;
-
-	b->scheduled = 0;
-	while ((c = LIST_FIRST(&b->conns)) != NULL) {
-		LIST_REMOVE(c, ack_link);
-		c->ack_queued = 0;
-		if (c->acks_owed > 0)		/* nothing since has carried it */
-			tcp_ack_now(c);
-	}
-}
-
-/* Take c off its core's list (it is being freed). */
-void
-tcp_ack_unqueue(struct tcp_conn *c)
-{
-	if (c->ack_queued) {
-		LIST_REMOVE(c, ack_link);
-		c->ack_queued = 0;
-	}
-}
-
-/*
- * Owe an ACK for a full segment: armed on the first (the delayed-ACK
- * timer), sent at the end of the burst from the second on, and at once
- * when TCP_ACK_STRETCH bytes have come since the last one we sent.
+ * Owe an ACK for len bytes of new data: the delayed-ACK timer armed on
+ * the first full segment; from the second on (a segment merged from
+ * several counts as two), on the burst list, to go when the burst of
+ * segments it came in ends (tcp_rx.c); at once when TCP_ACK_STRETCH
+ * bytes have come since the last ACK we sent.
  */
 void
-tcp_ack_later(struct tcp_conn *c)
+tcp_ack_later(struct tcp_conn *c, uint32_t len)
 {
-	struct ack_burst *b;
-
 	if (c->rcv_nxt - c->last_ack_sent >= TCP_ACK_STRETCH) {
 		c->ack_now = 1;
 		return;
 	}
-	if (++c->acks_owed >= 2 && !c->ack_queued) {
-		b = &ack_bursts[core_id()];
-		LIST_INSERT_HEAD(&b->conns, c, ack_link);
-		c->ack_queued = 1;
-		if (!b->scheduled) {
-			b->scheduled = 1;
-			spawn_on_record(core_id(), &b->ev, ack_flush, b);
-		}
-	}
+	c->acks_owed += len > c->rmss ? 2 : 1;
+	if (c->acks_owed >= 2)
+		tcp_burst_add(c);
 	if (!timer_armed(&c->dack))
 		timer_start(&c->dack, (uint64_t)tcp_cfg.delack_ms * TIMER_MS, 0);
 }

@@ -4,7 +4,7 @@
  * passive and active opens with their options, data both ways with
  * delayed ACKs, orderly close from either side, half-close, TIME_WAIT
  * (its FIN retransmitted, its end), simultaneous open and close, and RST
- * in every state; one ACK for a burst of segments.  The edges (RFC 5961, segments with no connection,
+ * in every state; a burst of segments merged and ACKed once.  The edges (RFC 5961, segments with no connection,
  * the backlog, limits, checksums, ISNs) are in test_tcp_edge.c.  Every
  * test ends with no connection, no buffer and no slab object left.
  */
@@ -425,47 +425,85 @@ TEST(tcp_rst_in_handshake_states)
 	trun(rst_handshake_body);
 }
 
-/* ---- ACKs per burst (tcp_out.c) ----------------------------------------------------- */
+/* ---- bursts: ACKs and coalescing (tcp_rx.c) -------------------------------------- */
 
 static int
 burst_body(void)
 {
-	static uint8_t seg[1448];
+	static uint8_t src[16 * 1448], small[1000];
+	struct tcp_info ti;
 	uint32_t first;
 	struct out o;
 
 	open_passive(40000, &full);
-	memset(seg, 'b', sizeof seg);
-	/* Six segments in one burst: no ACK until it ends, then one for all. */
+	test_fill(src, sizeof src, 7);
+	memset(small, 's', sizeof small);
+	/* Six full segments in one burst: held and merged, delivered in
+	 * order and ACKed once, when the burst ends. */
 	clear();
 	for (int i = 0; i < 6; i++)
-		p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
-	CHECK_EQ(app.nrx, 6 * sizeof seg);
+		p_burst(&p, TCP_FACK | TCP_FPSH, src + i * 1448, 1448);
+	CHECK_EQ(app.nrx, 0);
 	CHECK_EQ(nframes, 0);
 	settle();
+	CHECK_EQ(app.nrx, 6 * 1448);
+	CHECK(memcmp(app.rx, src, 6 * 1448) == 0);
+	CHECK_EQ(DELTA(tcp, rx_coalesced), 5);
 	CHECK_EQ(nframes, 1);
 	o = p_take(&p, 0);
 	CHECK_EQ(o.flags, TCP_FACK);
 	CHECK_EQ(o.ack, p.snd);
 	CHECK_EQ(o.len, 0);
-	/* A burst longer than TCP_ACK_STRETCH: an ACK at once as it passes
-	 * that, the rest's at the end. */
+	/* A short segment ends the run: the whole goes up at once, its ACK
+	 * at the burst's end. */
 	clear();
-	first = p.snd;
-	for (int i = 0; i < 50; i++)
-		p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
+	for (int i = 6; i < 9; i++)
+		p_burst(&p, TCP_FACK | TCP_FPSH, src + i * 1448, 1448);
+	p_burst(&p, TCP_FACK | TCP_FPSH, src + 9 * 1448, 500);
+	CHECK_EQ(app.nrx, 9 * 1448 + 500);
+	CHECK(memcmp(app.rx, src, 9 * 1448 + 500) == 0);
+	CHECK_EQ(nframes, 0);
+	settle();
 	CHECK_EQ(nframes, 1);
 	o = p_take(&p, 0);
-	CHECK_EQ(o.ack - first, (TCP_ACK_STRETCH + sizeof seg - 1) / sizeof seg * sizeof seg);
+	CHECK_EQ(o.ack, p.snd);
+	/* Short segments are not held: each goes up as it comes; past
+	 * TCP_ACK_STRETCH bytes since the last ACK one goes at once, and
+	 * one more at the burst's end. */
+	clear();
+	first = p.snd;
+	for (int i = 0; i < 70; i++)
+		p_burst(&p, TCP_FACK | TCP_FPSH, small, sizeof small);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.bytes_received, 9 * 1448 + 500 + 70 * sizeof small);
+	CHECK_EQ(nframes, 1);
+	o = p_take(&p, 0);
+	CHECK_EQ(o.ack - first, (TCP_ACK_STRETCH + sizeof small - 1) / sizeof small * sizeof small);
 	settle();
 	CHECK_EQ(nframes, 2);
 	o = p_take(&p, 1);
 	CHECK_EQ(o.ack, p.snd);
-	/* A connection that owes its burst's ACK and is aborted first: the
-	 * RST, and nothing after it (it left the list as it was freed). */
+	/* A segment that does not continue the held one (its ACK moved):
+	 * the held one goes up first, in order. */
 	clear();
-	p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
-	p_burst(&p, TCP_FACK | TCP_FPSH, seg, sizeof seg);
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(DELTA(tcp, rx_coalesced), 5 + 3);
+	p_burst(&p, TCP_FACK | TCP_FPSH, src, 1448);
+	p.rcv--;				/* an older ACK: not the same */
+	p_burst(&p, TCP_FACK | TCP_FPSH, src + 1448, 1448);
+	p.rcv++;
+	settle();
+	CHECK_EQ(DELTA(tcp, rx_coalesced), 5 + 3);	/* none merged */
+	first = (uint32_t)ti.bytes_received;
+	tcp_conn_info(app.c, &ti);
+	CHECK_EQ(ti.bytes_received - first, 2 * 1448);
+	CHECK_EQ(nframes, 1);
+	CHECK_EQ(p_take(&p, 0).ack, p.snd);
+	/* A connection that holds a segment and owes an ACK, aborted first:
+	 * the RST and nothing after it; the held bytes are freed (tend). */
+	clear();
+	p_burst(&p, TCP_FACK | TCP_FPSH, src, 1448);
+	p_burst(&p, TCP_FACK | TCP_FPSH, src + 1448, 1448);
 	CHECK_EQ(nframes, 0);
 	tcp_abort(app.c);
 	app.c = NULL;
@@ -478,7 +516,7 @@ burst_body(void)
 	return 0;
 }
 
-TEST(tcp_ack_per_burst)
+TEST(tcp_bursts_ack_and_coalesce)
 {
 	trun(burst_body);
 }
