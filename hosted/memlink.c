@@ -53,11 +53,11 @@
  * as it is, as a loopback device passes its frames: an ACK, a UDP
  * datagram, a TCP segment (its headers' buffer, then clones of the send
  * queue, which the receiver sees shared and only reads).  A chain goes
- * so only to a receiver that offers NETIF_F_RX_CSUM (it will not sum
- * the bytes: one that does sums one buffer faster than a chain, faster
- * than the copy costs) and only when its rest has MEMLINK_PASS_MIN bytes
- * or more (a small copy costs less than a longer chain to free); else
- * the rest is copied into the first buffer's tailroom.  The wire
+ * so when its rest has MEMLINK_PASS_MIN bytes or more (a small copy
+ * costs less than a longer chain to free), whether or not the receiver
+ * will sum it (inet.c sums a chain about as fast as one buffer, and
+ * faster than a copy would cost); else the rest is copied into the
+ * first buffer's tailroom.  The wire
  * itself writes and reads frames as one buffer where it has to (a
  * checksum to fill in, a byte to corrupt, a capture, a duplicate: any
  * impairment asked for), so there each frame becomes one buffer the
@@ -425,15 +425,16 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 	struct iobuf *b, *d;
 	int corrupt, fill, reorder;
 
-	if (ml->plain && q->ring != NULL && (peer_features & NETIF_F_RX_CSUM)) {
-		/* As below with nothing drawn: as it is, or one buffer. */
+	if (ml->plain && q->ring != NULL && (!hints->csum || (peer_features & NETIF_F_RX_CSUM))) {
+		/* As below with nothing drawn and no checksum to fill in: as
+		 * it is, or one buffer. */
 		if ((iobuf_shared(frame) || (frame->next != NULL &&
 		    iobuf_chain_len(frame->next) < MEMLINK_PASS_MIN)) &&
 		    (frame = wire_buffer(frame, NULL)) == NULL) {
 			q->st.nomem++;
 			return ENOMEM;
 		}
-		return wire_plain(q, frame, NETIF_RX_CSUM_OK);
+		return wire_plain(q, frame, (peer_features & NETIF_F_RX_CSUM) ? NETIF_RX_CSUM_OK : 0);
 	}
 	if (ml->impaired) {			/* always four, in this order */
 		r_loss = rng_next(&q->rng);
@@ -451,8 +452,7 @@ memlink_transmit(struct netif *nif, struct iobuf *frame,
 		return ENOMEM;
 	}
 	if (!fill && !ml->impaired && ml->pcap == NULL && !iobuf_shared(frame) &&
-	    (frame->next == NULL || ((peer_features & NETIF_F_RX_CSUM) &&
-	    iobuf_chain_len(frame->next) >= MEMLINK_PASS_MIN))) {
+	    (frame->next == NULL || iobuf_chain_len(frame->next) >= MEMLINK_PASS_MIN)) {
 		b = frame;			/* crosses as it is */
 	} else if ((b = wire_buffer(frame, fill ? hints : NULL)) == NULL) {
 		q->st.nomem++;
