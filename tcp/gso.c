@@ -15,7 +15,8 @@
  *   - the headers (Ethernet, IPv4, TCP with its options) are copied
  *     from the frame's into a new buffer: they are the same in every
  *     segment but for the IP total length, id and header checksum and
- *     the TCP sequence number;
+ *     the TCP sequence number (the IP header's sum is taken once
+ *     without the fields that change, and each segment adds its own);
  *   - the payload's buffers move to the segment that holds their bytes;
  *     only a buffer that straddles a cut is cloned (the clone takes the
  *     bytes before the cut);
@@ -98,8 +99,8 @@ gso_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *h)
 	struct ip_hdr *ih;
 	struct tcp_hdr *th;
 	struct iobuf *b, *data;
-	uint32_t seq, sum;
-	uint16_t id;
+	uint32_t seq, sum, ip_base, ps_base;
+	uint16_t id, iplen;
 	int err = 0;
 
 	/* The headers, checked against what the hints say. */
@@ -116,6 +117,13 @@ gso_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *h)
 		return gso_drop(nif, frame, EINVAL);
 	seq = ntoh32(th0->seq);
 	id = ntoh16(ih0->id);
+	/* The sums that do not change: the IP header's without its length,
+	 * id and checksum, the pseudo-header's without the length; each
+	 * segment adds its own (16-bit fields at even offsets: as numbers). */
+	ih = (struct ip_hdr *)(hdr + ETH_HLEN);
+	ih->len = ih->id = ih->csum = 0;
+	ip_base = inet_sum(ih, ihl, 0);
+	ps_base = inet_pseudo(ih->src, ih->dst, IP_PROTO_TCP, 0);
 	data = pkt_drop(frame, hlen);		/* the payload, headers freed */
 	left = iobuf_chain_len(data);
 
@@ -133,16 +141,17 @@ gso_send(struct netif *nif, struct iobuf *frame, const struct netif_tx_hints *h)
 		memcpy(iobuf_put(b, hlen), hdr, hlen);
 		left -= n;
 		ih = (struct ip_hdr *)(b->data + ETH_HLEN);
-		ih->len = hton16((uint16_t)(hlen - ETH_HLEN + n));
-		ih->id = hton16(id++);
-		ih->csum = 0;
-		ih->csum = hton16(inet_hdr_csum(ih, ihl));
+		iplen = (uint16_t)(hlen - ETH_HLEN + n);
+		ih->len = hton16(iplen);
+		ih->id = hton16(id);
+		ih->csum = hton16(inet_csum(ip_base + iplen + id));
+		id++;
 		th = (struct tcp_hdr *)(b->data + th_off);
 		th->seq = hton32(seq);
 		seq += (uint32_t)n;
 		if (left > 0)
 			th->flags &= (uint8_t)~TCP_FFIN;
-		sum = inet_pseudo(ih->src, ih->dst, IP_PROTO_TCP, (uint16_t)(hlen - th_off + n));
+		sum = ps_base + (uint32_t)(hlen - th_off + n);
 		if (nif->features & NETIF_F_TX_CSUM) {
 			th->csum = hton16(inet_fold(sum));	/* the device adds the rest */
 			sh = (struct netif_tx_hints){ .csum = 1, .csum_start = (uint16_t)th_off,
