@@ -127,7 +127,7 @@ head_end(size_t from, size_t len)
 static int
 take(const uint8_t *p, size_t n)
 {
-	while (n > 0 || in_body) {
+	while (n > 0 || (in_body && body_left == 0)) {	/* a body of 0 ends here */
 		if (in_body) {
 			size_t k = n < body_left ? n : body_left;
 			body_left -= k;
