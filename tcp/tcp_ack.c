@@ -223,8 +223,10 @@ tcp_ack(struct tcp_conn *c, const struct tcp_rxseg *s)
 		}
 		return -1;
 	}
-	if (c->sack_ok && s->nsack > 0)
+	if (c->sack_ok && s->nsack > 0) {
+		tcp_seg_fine(c);		/* the scoreboard counts by the MSS */
 		tcp_sack_update(c, s);
+	}
 	if (SEQ_GT(ack, c->snd_una)) {
 		acked = ack - c->snd_una;
 		uint32_t bytes = ack_segs(c, ack, &rtt_ns, &last_ns);

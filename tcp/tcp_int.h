@@ -34,7 +34,8 @@
  * sake.
  *
  * The send queue (sndq) is a list of segments in sequence order, each
- * at most one MSS of payload held as iobuf clones of the application's
+ * at most tcp_seg_cap's whole MSSes of payload (one MSS once resent or
+ * SACKed in part: tcp_sndq.c) held as iobuf clones of the application's
  * bytes (the first in the segment itself, usually the only one: see
  * tcp_out.c), plus the SYN or FIN flag it carries.  Those before snd_next
  * have been sent and are the retransmission queue; snd_next and after
@@ -72,6 +73,7 @@
 #define TCP_CHALLENGE_RATE 100		/* challenge ACKs a second, per core */
 #define TCP_ACK_STRETCH	  65536		/* bytes received before an ACK goes at
 					 * once, burst or not (tcp_ack_later) */
+#define TCP_TSO_MAX	  65000		/* payload of one TSO frame, at most */
 #define TCP_DUPTHRESH	  3		/* duplicate ACKs that mean a loss */
 #define TCP_G_US	  1000		/* clock granularity G of RFC 6298 */
 #define TCP_REO_MIN_NS	  1000000	/* least reordering allowed for before a
@@ -297,6 +299,18 @@ tcp_inflight(const struct tcp_conn *c)
 	return c->snd_nxt - c->snd_una;
 }
 
+/*
+ * The longest a send queue's segment grows: the whole MSSes of one TSO
+ * frame (TCP_TSO_MAX payload bytes).  A segment goes out as one frame
+ * (tcp_out.c) and is cut to an MSS where one must be resent or counted
+ * alone (tcp_seg_fine).
+ */
+static inline uint32_t
+tcp_seg_cap(const struct tcp_conn *c)
+{
+	return c->mss >= TCP_TSO_MAX ? c->mss : TCP_TSO_MAX / c->mss * c->mss;
+}
+
 /* Bytes of c's send buffer free now (tcp_sndbuf_free, for the API). */
 static inline size_t
 tcp_sndbuf_room(const struct tcp_conn *c)
@@ -397,6 +411,7 @@ int tcp_queue_fin(struct tcp_conn *c);			/* 0, or ENOMEM */
 size_t tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
     const void *bytes, int *err);
 int tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k);	/* 0, or ENOMEM */
+int tcp_seg_fine(struct tcp_conn *c);			/* sent ones cut to an MSS */
 
 /* ---- tcp_out.c -------------------------------------------------------------- */
 

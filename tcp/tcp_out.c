@@ -50,7 +50,6 @@
 #include "stats.h"
 #include "tcp_int.h"
 
-#define TSO_MAX		65000	/* payload of one TSO frame, at most */
 
 /* ---- headers ---------------------------------------------------------------- */
 
@@ -268,8 +267,15 @@ int
 tcp_xmit(struct tcp_conn *c, struct tcp_seg *seg)
 {
 	struct iobuf *data = NULL;
-	uint8_t flags = TCP_FACK | (seg->flags & TCP_FFIN);
+	uint8_t flags;
 
+	/* A segment of several MSSes goes one MSS at a time here (sent
+	 * again, or past the TSO rules): the rest becomes the next. */
+	if (seg->len > c->mss && tcp_seg_split(c, seg, c->mss) != 0) {
+		NSTAT(tcp, nomem);
+		return ENOMEM;
+	}
+	flags = TCP_FACK | (seg->flags & TCP_FFIN);
 	if (seg->len > 0) {
 		if ((data = tcp_slice(seg->data, 0, seg->len)) == NULL) {
 			NSTAT(tcp, nomem);
@@ -311,27 +317,44 @@ advance(struct tcp_conn *c, struct tcp_seg *s)
 		c->snd_max = c->snd_nxt;
 }
 
-/* May s go now?  1 yes, 0 no (it may have been split to fit the window). */
+/*
+ * May s go now?  1 yes, 0 no.  A segment of several MSSes may be cut
+ * first: its short rest into a segment of its own (whole MSSes go, the
+ * rest is judged alone, by Nagle too), and to whole MSSes that the
+ * peer's window and cwnd have room for.
+ */
 static int
 tcp_may_send(struct tcp_conn *c, struct tcp_seg *s, uint32_t flight)
 {
-	uint32_t edge = tcp_snd_edge(c), usable, cwnd;
+	uint32_t edge = tcp_snd_edge(c), usable, cwnd, room;
 
+	if (s->len > c->mss && s->len % c->mss != 0 &&
+	    tcp_seg_split(c, s, s->len - s->len % c->mss) != 0)
+		return 0;
 	if (SEQ_GT(s->seq + s->len, edge)) {
 		/* Sender SWS (RFC 9293 3.8.6.2.1): a full MSS, or half the
 		 * largest window the peer has offered. */
 		usable = SEQ_GT(edge, s->seq) ? edge - s->seq : 0;
 		if (usable == 0 || (usable < c->mss && usable < (c->snd_wnd_max + 1) / 2))
 			return 0;
-		if (tcp_seg_split(c, s, usable) != 0)
+		if (tcp_seg_split(c, s, usable > c->mss ? usable - usable % c->mss : usable) != 0)
 			return 0;
 	}
 	cwnd = c->cwnd;
 	if (!c->in_recovery && c->dupacks > 0 && c->dupacks < TCP_DUPTHRESH &&
 	    !SEQ_LT(s->seq, c->snd_max))
 		cwnd += (uint32_t)c->dupacks * c->mss;	/* limited transmit */
-	if (flight > 0 && flight + s->len > cwnd)
-		return 0;
+	if (flight + s->len > cwnd) {
+		room = cwnd > flight ? cwnd - flight : 0;
+		if (s->len > c->mss && room >= c->mss) {
+			if (tcp_seg_split(c, s, room - room % c->mss) != 0)
+				return 0;
+		} else if (flight > 0) {
+			return 0;
+		} else if (s->len > c->mss && tcp_seg_split(c, s, c->mss) != 0) {
+			return 0;			/* nothing in flight: one MSS */
+		}
+	}
 	/* Nagle (RFC 9293 3.7.4): one small segment in flight at a time. */
 	if (s->len < c->mss && !(s->flags & TCP_FFIN) && !c->nodelay &&
 	    flight > 0 && TAILQ_NEXT(s, link) == NULL)
@@ -344,7 +367,7 @@ void
 tcp_output(struct tcp_conn *c)
 {
 	struct tcp_seg *s, *t;
-	int sack_rec, n;
+	int sack_rec, n, tso;
 	uint32_t flight, run;
 
 	if (c->freed)
@@ -386,20 +409,21 @@ tcp_output(struct tcp_conn *c)
 		flight = sack_rec ? tcp_pipe(c) : tcp_inflight(c);
 		if (!tcp_may_send(c, s, flight))
 			break;
-		/* A run of full segments for one TSO frame. */
+		/* Whole MSSes, new, in a run for one TSO frame. */
 		n = 1;
 		run = s->len;
-		if (!sack_rec && !SEQ_LT(s->seq, c->snd_max) && s->len == c->mss &&
-		    !s->flags) {
-			for (t = TAILQ_NEXT(s, link); t != NULL && t->len == c->mss &&
-			    !t->flags && run + t->len <= TSO_MAX &&
+		tso = !sack_rec && !SEQ_LT(s->seq, c->snd_max) && s->len % c->mss == 0 &&
+		    !s->flags;
+		if (tso) {
+			for (t = TAILQ_NEXT(s, link); t != NULL && t->len % c->mss == 0 &&
+			    t->len > 0 && !t->flags && run + t->len <= TCP_TSO_MAX &&
 			    SEQ_LEQ(t->seq + t->len, tcp_snd_edge(c)) &&
 			    flight + run + t->len <= c->cwnd; t = TAILQ_NEXT(t, link)) {
 				run += t->len;
 				n++;
 			}
 		}
-		if (n > 1) {
+		if (tso && run > c->mss) {
 			tcp_xmit_tso(c, s, n);
 			for (int i = 0; i < n; i++)
 				advance(c, c->snd_next);
@@ -488,10 +512,12 @@ tcp_send_tlp(struct tcp_conn *c)
 		advance(c, s);
 		return;
 	}
-	/* ... else the last segment sent, again. */
+	/* ... else the last segment sent, again (its last MSS, if longer). */
 	for (s = TAILQ_LAST(&c->sndq, tcp_segq); s != NULL && !SEQ_LT(s->seq, c->snd_max);
 	    s = TAILQ_PREV(s, tcp_segq, link))
 		;
+	if (s != NULL && s->len > c->mss && tcp_seg_split(c, s, s->len - c->mss) == 0)
+		s = TAILQ_NEXT(s, link);
 	if (s != NULL)
 		tcp_xmit(c, s);
 }

@@ -1,13 +1,25 @@
 /*
  * tcp_sndq.c: the send queue: the application's bytes as segments of
- * one MSS, each holding its data as iobuf clones, and the slices each
- * transmission sends.  Portable.  Below tcp_out.c: it sends nothing.
+ * whole MSSes, up to a TSO frame's (tcp_seg_cap), each holding its data
+ * as iobuf clones, and the slices each transmission sends.  Portable.
+ * Below tcp_out.c: it sends nothing.
  *
- *	tcp_send, tcp_write (tcp_api.c) -> tcp_queue_data (segments of one
- *	                                   MSS, clones), tcp_queue_fin
- *	tcp_output -> tcp_seg_split (a segment cut to fit a small window)
+ *	tcp_send, tcp_write (tcp_api.c) -> tcp_queue_data (segments of up
+ *	                                   to tcp_seg_cap, clones), tcp_queue_fin
+ *	tcp_output -> tcp_seg_split (a segment cut to fit a window or cwnd,
+ *	              or to the MSS it is sent again by)
+ *	tcp_ack with SACK blocks -> tcp_seg_fine (the sent ones cut to MSSes)
  *	tcp_xmit, tcp_ack's retransmissions -> tcp_slice (fresh clones)
  *	tcp_ack, tcp_conn_free -> tcp_seg_free
+ *
+ * Why segments of many MSSes: a segment costs a struct, its clone, a turn
+ * of tcp_output's loop, a send time and, when acked, a free; queued by
+ * the TSO frame and sent as one (gso.c cuts it, or the device), a bulk
+ * sender pays those once a frame, as Linux's socket buffers of 64 KiB
+ * do.  Where TCP counts or resends by the MSS (the SACK scoreboard,
+ * IsLost, a retransmission, the tail loss probe), the segment is cut
+ * into MSSes first; a cut keeps what the segment had been through (its
+ * send time, resends, marks).
  *
  * Retransmission keeps the bytes without copying: a segment's data is a
  * chain of iobuf clones of the application's buffers (the first made in
@@ -185,13 +197,14 @@ tcp_queue_data(struct tcp_conn *c, const struct iobuf *data, size_t n,
 	if (n > room)
 		n = room;
 	while (done < n) {
-		/* The tail segment grows while it is unsent and short. */
-		if (s == NULL || c->snd_next == NULL || s->len >= c->mss ||
+		/* The tail segment grows while it is unsent and short of a
+		 * TSO frame's whole MSSes (tcp_seg_cap). */
+		if (s == NULL || c->snd_next == NULL || s->len >= tcp_seg_cap(c) ||
 		    (s->flags & (TCP_FFIN | TCP_FSYN))) {
 			if ((s = seg_new(c, sndq_end(c))) == NULL)
 				break;
 		}
-		k = c->mss - s->len;
+		k = tcp_seg_cap(c) - s->len;
 		if (k > n - done)
 			k = n - done;
 		for (; at != NULL && done - base >= at->len; at = at->next)
@@ -234,7 +247,12 @@ tcp_queue_fin(struct tcp_conn *c)
 	return 0;
 }
 
-/* Cut s after k payload bytes into two segments; 0, or ENOMEM. */
+/*
+ * Cut s after k payload bytes into two segments; 0, or ENOMEM.  The
+ * second keeps what s had been through (sent when, how often, deemed
+ * lost, resent in this recovery); neither is SACKed whole any more
+ * than s was.
+ */
 int
 tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k)
 {
@@ -244,6 +262,11 @@ tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k)
 	if (t == NULL)
 		return ENOMEM;
 	seg_init(t, s->seq + k);
+	t->sacked = s->sacked;
+	t->lost = s->lost;
+	t->rexmit_rec = s->rexmit_rec;
+	t->rexmits = s->rexmits;
+	t->sent_ns = s->sent_ns;
 	if ((a = tcp_slice(s->data, 0, k)) == NULL ||
 	    (b = tcp_slice(s->data, k, s->len - k)) == NULL) {
 		iobuf_free_chain(a);
@@ -259,5 +282,24 @@ tcp_seg_split(struct tcp_conn *c, struct tcp_seg *s, uint32_t k)
 	s->flags &= (uint8_t)~TCP_FFIN;
 	s->len = k;
 	TAILQ_INSERT_AFTER(&c->sndq, s, t, link);
+	return 0;
+}
+
+/*
+ * Cut every sent segment longer than an MSS into segments of one (the
+ * SACK scoreboard and recovery count and resend by the MSS); 0, or
+ * ENOMEM (those cut so far stay cut).
+ */
+int
+tcp_seg_fine(struct tcp_conn *c)
+{
+	struct tcp_seg *s;
+
+	TAILQ_FOREACH(s, &c->sndq, link) {
+		if (!SEQ_LT(s->seq, c->snd_max))
+			break;
+		if (s->len > c->mss && tcp_seg_split(c, s, c->mss) != 0)
+			return ENOMEM;
+	}
 	return 0;
 }

@@ -472,3 +472,49 @@ TEST(tcp_tail_loss_probe)
 	trun(tlp_body);
 }
 
+
+/*
+ * The send queue keeps a write as segments of whole MSSes, up to a TSO
+ * frame's (tcp_seg_cap), each sent as one frame and cut below (gso.c):
+ * after the initial window, a write of ten MSSes and a bit is three
+ * segments (the four sent, six more, the short rest).  A SACK of part of
+ * the sent one cuts it into MSSes first, so the scoreboard marks just
+ * the SACKed one.
+ */
+static int
+sndq_body(void)
+{
+	struct tcp_seg *s;
+	uint32_t q0, m = 1000;
+	int n = 0;
+
+	open_passive(50007, &sack_so);
+	tcp_setopt(app.c, TCP_OPT_NODELAY, 1);
+	clear();
+	CHECK_EQ(tcp_write(app.c, pat, 10 * m + 300), 10 * m + 300);
+	CHECK_EQ(nframes, 4);			/* the initial window */
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(out(i).len, m);
+	q0 = out(0).seq;
+	TAILQ_FOREACH(s, &app.c->sndq, link)
+		n++;
+	CHECK_EQ(n, 3);
+	s = TAILQ_FIRST(&app.c->sndq);
+	CHECK_EQ(s->len, 4 * m);
+	CHECK_EQ(TAILQ_NEXT(s, link)->len, 6 * m);
+	CHECK_EQ(TAILQ_LAST(&app.c->sndq, tcp_segq)->len, 300);
+	clear();
+	sack_to(q0, q0 + 2 * m, q0 + 3 * m);
+	s = TAILQ_FIRST(&app.c->sndq);
+	for (int i = 0; i < 4 && s != NULL; i++, s = TAILQ_NEXT(s, link)) {
+		CHECK_EQ(s->seq, q0 + (uint32_t)i * m);
+		CHECK_EQ(s->len, m);
+		CHECK_EQ(s->sacked, i == 2);
+	}
+	return tdone();
+}
+
+TEST(tcp_send_queue_segments_of_whole_msses)
+{
+	trun(sndq_body);
+}
