@@ -375,9 +375,10 @@ $(B)/hosted/bench_%: $(B)/hosted/obj/test/bench_%.o $(B)/hosted/libportable.a
 
 # bench_kv drives the kvstore's parser and store (not conn.c, app_main's).
 $(B)/hosted/bench_kv: $(call obj,$(B)/hosted,$(filter-out app/kvstore/conn.c,$(wildcard app/kvstore/*.c)))
-# bench_kvnet serves through all of app/kvstore (conn.c's kv_listen; its
-# app_main goes unused, as hosted/main.c is not in libportable.a).
-$(B)/hosted/bench_kvnet: $(call obj,$(B)/hosted,$(wildcard app/kvstore/*.c))
+# bench_kvnet and bench_kvsrv serve through all of app/kvstore (conn.c's
+# kv_listen; its app_main goes unused, as hosted/main.c is not in
+# libportable.a).
+$(B)/hosted/bench_kvnet $(B)/hosted/bench_kvsrv: $(call obj,$(B)/hosted,$(wildcard app/kvstore/*.c))
 
 $(B)/test/libportable.a: $(T_OBJS)
 	$(Q)rm -f $@

@@ -144,6 +144,8 @@ tcp_recved(struct tcp_conn *c, size_t n)
 	before = c->rcv_adv - c->rcv_nxt;
 	c->rcv_held -= n > c->rcv_held ? c->rcv_held : (uint32_t)n;
 	after = c->rcvbuf - c->rcv_held - c->ooo_bytes;
+	if (after > (65535u << (c->ws_ok ? c->rcv_ws : 0)))	/* what the field */
+		after = 65535u << (c->ws_ok ? c->rcv_ws : 0);	/* can say at most */
 	/* Window update (RFC 9293 3.8.6.2.2): when it opens by enough. */
 	if (after > before && (after - before >= 2u * c->rmss ||
 	    after - before >= c->rcvbuf / 2 || before < c->rmss))

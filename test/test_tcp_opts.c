@@ -120,6 +120,32 @@ manual_window_body(void)
 	return 0;
 }
 
+/*
+ * A peer without window scaling, a receive buffer past 64 KiB: the
+ * window field says 65535 whatever the application releases, so a
+ * release sends no window update (it once sent one per tcp_recved).
+ */
+static int
+noscale_body(void)
+{
+	static uint8_t d[100];
+
+	open_passive(50002, &bare);
+	CHECK_EQ(tcp_setopt(app.c, TCP_OPT_MANUAL_RECVED, 1), 0);
+	for (int i = 0; i < 3; i++) {
+		p_send(&p, TCP_FACK | TCP_FPSH, d, sizeof d);
+		clear();
+		tcp_recved(app.c, sizeof d);
+		CHECK_EQ(nframes, 0);
+	}
+	return tdone();
+}
+
+TEST(tcp_manual_release_without_window_scaling)
+{
+	trun(noscale_body);
+}
+
 TEST(tcp_manual_receive_window_and_zero_copy)
 {
 	struct test_leaks l = tbegin();
