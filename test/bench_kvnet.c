@@ -32,14 +32,11 @@
 #include "app/kvstore/store.h"
 #include "kernel/platform.h"
 #include "benchlib.h"
+#include "kvbench.h"
 #include "tcp/iobuf.h"
 #include "tcp/tcp.h"
 
 #define PORT	11211
-#define KEYS	100
-#define KEYLEN	32
-#define VALLEN	64
-#define MSG_MAX	160		/* the longest request or reply */
 
 static struct netif *a, *b;
 static long nreq = 100000;	/* requests to measure */
@@ -47,10 +44,6 @@ static long sent;		/* requests sent, the preloading SETs first */
 static int gets = 1;		/* the measured requests are GETs */
 static uint64_t t0;
 
-/* Each key's SET request, GET request and GET reply, made once. */
-static char setreq[KEYS][MSG_MAX], getreq[KEYS][MSG_MAX], getrep[KEYS][MSG_MAX];
-static size_t setlen[KEYS], getlen[KEYS], replen[KEYS];
-static const char stored[] = "STORED\r\n";
 
 /* The reply in flight: what it must be, and what has come. */
 static const char *want;
@@ -63,24 +56,6 @@ die(const char *why)
 {
 	fprintf(stderr, "bench_kvnet: %s\n", why);
 	exit(1);
-}
-
-/* The requests and replies of every key. */
-static void
-make_messages(void)
-{
-	for (int i = 0; i < KEYS; i++) {
-		char key[KEYLEN + 1], val[VALLEN + 1];
-		snprintf(key, sizeof key, "bench:key:%022d", i);
-		for (int j = 0; j < VALLEN; j++)
-			val[j] = (char)('a' + (i + j) % 26);
-		val[VALLEN] = '\0';
-		setlen[i] = (size_t)snprintf(setreq[i], MSG_MAX, "set %s 0 0 %d\r\n%s\r\n", key,
-		    VALLEN, val);
-		getlen[i] = (size_t)snprintf(getreq[i], MSG_MAX, "get %s\r\n", key);
-		replen[i] = (size_t)snprintf(getrep[i], MSG_MAX, "VALUE %s 0 %d\r\n%s\r\nEND\r\n",
-		    key, VALLEN, val);
-	}
 }
 
 /* The next request: first every key's SET, then nreq of the measured kind. */
@@ -181,7 +156,7 @@ main(int argc, char **argv)
 		die("usage: bench_kvnet [--offload] [get|set] [requests]");
 	if (i < argc)
 		die("usage: bench_kvnet [--offload] [get|set] [requests]");
-	make_messages();
+	kvbench_messages();
 	bench_runtime(1);
 	bench_link(&cfg, &a, &b);
 	return event_run(first, NULL);

@@ -30,6 +30,7 @@
 #include "app/kvstore/proto.h"
 #include "app/kvstore/store.h"
 #include "benchlib.h"
+#include "kvbench.h"
 #include "frame.h"
 #include "tcp/inet.h"
 #include "tcp/iobuf.h"
@@ -37,19 +38,12 @@
 
 #define PORT	11211
 #define CPORT	40000		/* the client's */
-#define KEYS	100
-#define KEYLEN	32
-#define VALLEN	64
-#define MSG_MAX	160
 
 static const uint8_t srv_mac[6] = { 0x02, 0, 0, 0, 0, 2 }, cli_mac[6] = { 0x02, 0, 0, 0, 0, 1 };
 static struct netif srv;
 static long nreq = 100000;
 static int gets = 1;
 
-static char setreq[KEYS][MSG_MAX], getreq[KEYS][MSG_MAX], getrep[KEYS][MSG_MAX];
-static size_t setlen[KEYS], getlen[KEYS], replen[KEYS];
-static const char stored[] = "STORED\r\n";
 
 /* The client's side of the connection, and what the server has sent. */
 static uint32_t cli_seq = 1000, cli_ack;	/* our next seq; the server's next */
@@ -62,24 +56,6 @@ die(const char *why)
 {
 	fprintf(stderr, "bench_kvsrv: %s\n", why);
 	exit(1);
-}
-
-/* The requests and replies of every key (as bench_kvnet's). */
-static void
-make_messages(void)
-{
-	for (int i = 0; i < KEYS; i++) {
-		char key[KEYLEN + 1], val[VALLEN + 1];
-		snprintf(key, sizeof key, "bench:key:%022d", i);
-		for (int j = 0; j < VALLEN; j++)
-			val[j] = (char)('a' + (i + j) % 26);
-		val[VALLEN] = '\0';
-		setlen[i] = (size_t)snprintf(setreq[i], MSG_MAX, "set %s 0 0 %d\r\n%s\r\n", key,
-		    VALLEN, val);
-		getlen[i] = (size_t)snprintf(getreq[i], MSG_MAX, "get %s\r\n", key);
-		replen[i] = (size_t)snprintf(getrep[i], MSG_MAX, "VALUE %s 0 %d\r\n%s\r\nEND\r\n",
-		    key, VALLEN, val);
-	}
 }
 
 /* The interface's transmit: what the server sends, taken in by the client. */
@@ -211,7 +187,7 @@ main(int argc, char **argv)
 		die("usage: bench_kvsrv [get|set] [requests]");
 	if (i < argc)
 		die("usage: bench_kvsrv [get|set] [requests]");
-	make_messages();
+	kvbench_messages();
 	bench_runtime(1);
 	srv.ops = &keep_ops;
 	strcpy(srv.name, "kvsrv0");
